@@ -1,0 +1,261 @@
+/*
+ * pkcs7/ -- all cryptography and ASN.1 of scepd: pkiMessage decoding
+ * (RFC 8894 3), CertRep encoding, GetCACert encodings, certificate
+ * issuance and CA/RA key handling.  This module depends on OpenSSL only;
+ * it does no I/O besides reading and writing key/certificate files, and
+ * no logging: failures are explained through (char *err, size_t errlen).
+ */
+#ifndef SCEPD_PKCS7_H
+#define SCEPD_PKCS7_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include <openssl/x509.h>
+
+/* RFC 8894 3.2.1.2 messageType. */
+enum p7_msg_type {
+	P7_MSG_CERTREP = 3,
+	P7_MSG_RENEWALREQ = 17,
+	P7_MSG_PKCSREQ = 19,
+	P7_MSG_CERTPOLL = 20,
+	P7_MSG_GETCERT = 21,
+	P7_MSG_GETCRL = 22,
+};
+
+/* RFC 8894 3.2.1.3 pkiStatus. */
+enum p7_pki_status {
+	P7_PKI_SUCCESS = 0,
+	P7_PKI_FAILURE = 2,
+	P7_PKI_PENDING = 3,
+};
+
+/* RFC 8894 3.2.1.4 failInfo. */
+enum p7_fail_info {
+	P7_FAIL_BAD_ALG = 0,
+	P7_FAIL_BAD_MESSAGE_CHECK = 1,
+	P7_FAIL_BAD_REQUEST = 2,
+	P7_FAIL_BAD_TIME = 3,
+	P7_FAIL_BAD_CERT_ID = 4,
+};
+
+/* Result of p7_req_parse(). */
+enum p7_status {
+	P7_OK = 0,
+	P7_MALFORMED,	/* no answerable pkiMessage: HTTP 400 */
+	P7_FAILED,	/* answer CertRep FAILURE, p7_req_fail_info() */
+	P7_INTERNAL,	/* our fault (memory, key): HTTP 500 */
+};
+
+/* Content-encryption algorithms (EnvelopedData). */
+enum p7_cipher {
+	P7_CIPHER_DES = 0,	/* legacy: RFC 8894 2.9 says MUST NOT */
+	P7_CIPHER_3DES,
+	P7_CIPHER_AES128,
+	P7_CIPHER_AES192,
+	P7_CIPHER_AES256,
+	P7_CIPHER_COUNT
+};
+
+/* Message digests (SignerInfo digestAlgorithm). */
+enum p7_digest {
+	P7_MD_MD5 = 0,		/* legacy: RFC 8894 2.9 says MUST NOT */
+	P7_MD_SHA1,
+	P7_MD_SHA224,
+	P7_MD_SHA256,
+	P7_MD_SHA384,
+	P7_MD_SHA512,
+	P7_MD_COUNT
+};
+
+#define P7_BIT(x)	(1u << (x))
+
+/* Which algorithms a request may use; bitmasks of P7_BIT(enum). */
+struct p7_algs {
+	unsigned	ciphers;
+	unsigned	digests;
+};
+
+/* Text names ("aes128", "sha256", ...), as used in the configuration. */
+const char	*p7_cipher_name(enum p7_cipher);
+const char	*p7_digest_name(enum p7_digest);
+int		 p7_cipher_from_name(const char *, enum p7_cipher *);
+int		 p7_digest_from_name(const char *, enum p7_digest *);
+
+/*
+ * Load OpenSSL's legacy provider (single DES) next to the default one.
+ * Called once at start-up when the configuration's legacy switch is on.
+ * Returns 0, or -1 if the provider cannot be loaded.
+ */
+int		 p7_enable_legacy(void);
+
+/*
+ * The CA: the issuing CA certificate and key, the chain above it up to
+ * the root, and optionally an RA certificate and key that decrypt
+ * requests and sign CertReps (NDES style).  Without an RA the CA key does
+ * both.
+ */
+struct p7_ca;
+
+struct p7_ca_files {
+	const char	*ca_cert;	/* PEM: issuing CA, then its chain */
+	const char	*ca_key;	/* PEM private key of the issuing CA */
+	const char	*ra_cert;	/* PEM RA certificate, or NULL */
+	const char	*ra_key;	/* PEM RA private key, or NULL */
+};
+
+/*
+ * Load and check the CA (and RA): keys match certificates, the CA may sign
+ * certificates, the RA (or the CA in CA mode) has an RSA key, the RA is
+ * issued by the CA.  Returns NULL and explains in err on failure.
+ */
+struct p7_ca	*p7_ca_load(const struct p7_ca_files *, char *err, size_t errlen);
+void		 p7_ca_free(struct p7_ca *);
+X509		*p7_ca_get0_cert(const struct p7_ca *);
+/* 1 if an RA is configured, else 0. */
+int		 p7_ca_has_ra(const struct p7_ca *);
+
+/*
+ * GetCACert body (RFC 8894 4.2.1): one DER certificate with content type
+ * application/x-x509-ca-cert when there is no RA and the CA is a
+ * self-signed root, else a degenerate certs-only SignedData of the RA (if
+ * any), the issuing CA and its chain, application/x-x509-ca-ra-cert.
+ * The buffer is owned by the CA object and lives as long as it.
+ */
+void		 p7_ca_getcacert(const struct p7_ca *, const unsigned char **der,
+		    size_t *len, const char **content_type);
+
+/* Options for p7_ca_create(). */
+struct p7_ca_create {
+	const char	*ca_subject;	/* e.g. "/O=scepd demo/CN=scepd demo CA" */
+	int		 ca_bits;	/* RSA key size, e.g. 3072 */
+	int		 ca_days;
+	const char	*ra_subject;	/* NULL: no RA */
+	int		 ra_bits;
+	int		 ra_days;
+	const char	*ca_cert_out;	/* PEM paths to write */
+	const char	*ca_key_out;	/* written with mode 0600 */
+	const char	*ra_cert_out;
+	const char	*ra_key_out;
+};
+
+/*
+ * Create a self-signed CA (keyUsage keyCertSign, cRLSign,
+ * digitalSignature; basicConstraints CA) and, if ra_subject is set, an RA
+ * certificate issued by it (keyUsage digitalSignature, keyEncipherment).
+ * Refuses to overwrite existing files.  Returns 0 or -1 with err.
+ */
+int		 p7_ca_create(const struct p7_ca_create *, char *err, size_t errlen);
+
+/*
+ * Check an existing CA key and chain for use by scepd (key matches the
+ * first certificate, it is a CA allowed to sign certificates, the chain
+ * verifies up to a self-signed root) and write them to the given paths.
+ * Returns 0 or -1 with err.
+ */
+int		 p7_ca_import(const char *chain_in, const char *key_in,
+		    const char *ca_cert_out, const char *ca_key_out,
+		    char *err, size_t errlen);
+
+/*
+ * A decoded pkiMessage.  p7_req_parse() checks, in this order: the outer
+ * SignedData shape, the SCEP signed attributes, the signer's signature,
+ * the algorithms against the allowed set, the envelope (decrypted with
+ * the RA key, or the CA key in CA mode), the inner content for the
+ * messageType (for PKCSReq and RenewalReq a PKCS#10 request whose own
+ * signature verifies; for PKCSReq the signer key must equal the CSR key).
+ *
+ * Returns P7_OK with *reqp set; P7_FAILED with *reqp set when the
+ * attributes needed for a CertRep (transactionID, senderNonce, a
+ * messageType) were read but the message is refused (failInfo in
+ * p7_req_fail_info()); P7_MALFORMED or P7_INTERNAL with *reqp NULL.
+ * Unknown messageTypes are P7_FAILED badRequest and are never decrypted.
+ */
+struct p7_req;
+
+enum p7_status	 p7_req_parse(const struct p7_ca *, const unsigned char *der,
+		    size_t len, const struct p7_algs *allowed,
+		    struct p7_req **reqp, char *err, size_t errlen);
+void		 p7_req_free(struct p7_req *);
+
+/* The messageType as sent (may be one this module does not serve). */
+int		 p7_req_message_type(const struct p7_req *);
+/* NUL-terminated transactionID as sent (PrintableString). */
+const char	*p7_req_get0_transaction_id(const struct p7_req *);
+enum p7_fail_info p7_req_fail_info(const struct p7_req *);
+enum p7_cipher	 p7_req_cipher(const struct p7_req *);
+enum p7_digest	 p7_req_digest(const struct p7_req *);
+/* The signer certificate of the request (self-signed, or an old one). */
+X509		*p7_req_get0_signer(const struct p7_req *);
+/* The PKCS#10 request of a PKCSReq or RenewalReq, else NULL. */
+X509_REQ	*p7_req_get0_csr(const struct p7_req *);
+/*
+ * The challengePassword of the CSR as UTF-8, whatever string type carried
+ * it.  Returns its length, or -1 if absent or longer than len - 1.  buf is
+ * NUL-terminated; the caller cleanses it.
+ */
+int		 p7_req_challenge(const struct p7_req *, char *buf, size_t len);
+/* SHA-256 of the signer's SubjectPublicKeyInfo DER. */
+void		 p7_req_signer_key_sha256(const struct p7_req *, unsigned char out[32]);
+/* SHA-256 of the CSR DER (zeros if there is no CSR). */
+void		 p7_req_csr_sha256(const struct p7_req *, unsigned char out[32]);
+
+/*
+ * 17 bytes of CSPRNG output forming a positive DER INTEGER of at least
+ * 128 random bits.  Returns 0 or -1.
+ */
+#define P7_SERIAL_LEN	17
+int		 p7_serial_random(unsigned char out[P7_SERIAL_LEN]);
+
+/* What p7_issue() puts into a certificate besides the CSR's subject/key. */
+struct p7_issue {
+	const unsigned char	*serial;	/* big-endian, positive */
+	size_t			 serial_len;
+	time_t			 not_before;
+	time_t			 not_after;
+};
+
+/*
+ * Sign a certificate for csr with the CA key: the subject exactly as in
+ * the CSR (RDN order and string types kept), the CSR's subjectAltName,
+ * keyUsage digitalSignature+keyEncipherment, extendedKeyUsage clientAuth,
+ * SKI/AKI, basicConstraints CA:FALSE, SHA-256.  Returns 0 with *out set,
+ * or -1 with err.
+ */
+int		 p7_issue(const struct p7_ca *, X509_REQ *csr,
+		    const struct p7_issue *, X509 **out, char *err, size_t errlen);
+
+/* What the database records of an issued certificate. */
+struct p7_cert_desc {
+	char		 serial[2 * 20 + 1];	/* upper-case hex */
+	char		*subject;		/* RFC 2253, owned */
+	char		*issuer;		/* RFC 2253, owned */
+	char		*sans;			/* "DNS:a, IP:b", owned, "" if none */
+	time_t		 not_before;
+	time_t		 not_after;
+	unsigned char	*der;			/* owned */
+	size_t		 der_len;
+	unsigned char	 key_sha256[32];	/* of the SubjectPublicKeyInfo */
+	unsigned char	 sha1[20];		/* thumbprint of the DER */
+};
+
+int		 p7_cert_describe(X509 *, struct p7_cert_desc *);
+void		 p7_cert_desc_clear(struct p7_cert_desc *);
+
+/*
+ * Build a CertRep (RFC 8894 3.3.2) answering req, signed by the RA (or
+ * CA) with exactly one SignerInfo (digestEncryptionAlgorithm
+ * rsaEncryption) with the request's digest if allowed, else SHA-256.
+ * Signed attributes: messageType "3", pkiStatus, failInfo (FAILURE only),
+ * transactionID echoed, recipientNonce = the request's senderNonce, a
+ * fresh senderNonce, all SCEP strings as PrintableString.  SUCCESS
+ * carries issued (first) in a certs-only SignedData enveloped to the
+ * request's signer certificate with the request's cipher.  FAILURE and
+ * PENDING have no envelope.  *der is allocated with OPENSSL_malloc.
+ * Returns 0 or -1.
+ */
+int		 p7_certrep(const struct p7_ca *, const struct p7_req *,
+		    enum p7_pki_status, enum p7_fail_info, X509 *issued,
+		    unsigned char **der, size_t *len);
+
+#endif /* SCEPD_PKCS7_H */

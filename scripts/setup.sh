@@ -1,0 +1,29 @@
+#!/bin/sh
+# Install what building, running and testing scepd needs on Debian 12.
+# Does nothing when everything is present; uses sudo when not root.
+set -eu
+
+# Build: compiler, pkg-config and the libraries' -dev packages.
+# Run: the PostgreSQL server (a private cluster under var/).
+# Test: cmocka, the real SCEP clients (micromdm scepclient, certmonger,
+# strongSwan pki with the curl fetcher plugin), dbus for certmonger,
+# clang for the fuzz targets.
+pkgs="build-essential pkg-config libssl-dev libevent-dev libpq-dev
+libconfig-dev libjansson-dev postgresql postgresql-client openssl
+libcmocka-dev scep certmonger strongswan-pki libstrongswan-extra-plugins
+dbus curl clang"
+
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+	    missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "setup: installing$missing"
+sudo=""
+[ "$(id -u)" = 0 ] || sudo=sudo
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# shellcheck disable=SC2086
+$sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,78 @@
+#!/bin/sh
+# make test: install what is missing, build, start a private PostgreSQL,
+# run every unit and integration test, twice: with the plain build and
+# with AddressSanitizer + UndefinedBehaviorSanitizer.  Ends with one
+# "N passed, M failed" line; exits non-zero if anything failed.
+#
+# TEST_PASSES="plain" (or "san") runs one pass only.
+set -eu
+cd "$(dirname "$0")/.."
+top=$(pwd)
+
+sh scripts/setup.sh
+passes=${TEST_PASSES:-plain san}
+total_pass=0
+total_fail=0
+
+run_pass() {
+	pass=$1
+	if [ "$pass" = san ]; then
+		build=build/san
+		make -s SAN=1 unit
+		export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
+		export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+		export LSAN_OPTIONS=suppressions=$top/test/lsan.supp
+	else
+		build=build
+		make -s unit
+	fi
+	pgdir=$top/$build/test-pg
+	sh scripts/pg.sh stop "$pgdir" 2>/dev/null || true
+	rm -rf "$pgdir"
+	PGCONN=$(sh scripts/pg.sh start "$pgdir")
+	export PGCONN BUILD="$top/$build"
+
+	echo "== $pass: unit tests"
+	for t in test_pkcs7 test_policy test_db test_server; do
+		log=$top/$build/$t.log
+		if SCEPD_TEST_DB=$PGCONN "$top/$build/$t" >"$log" 2>&1; then
+			n=$(grep -c '^\[       OK \]' "$log" || true)
+			echo "  ok    $t ($n tests)"
+			total_pass=$((total_pass + n))
+		else
+			n=$(grep -c '^\[       OK \]' "$log" || true)
+			f=$(grep -c '^\[  FAILED  \] [a-z]' "$log" || true)
+			[ "$f" -gt 0 ] || f=1
+			echo "  FAIL  $t"
+			tail -n 30 "$log" | sed 's/^/        | /'
+			total_pass=$((total_pass + n))
+			total_fail=$((total_fail + f))
+		fi
+	done
+
+	for s in test/integration/*.sh; do
+		echo "== $pass: $(basename "$s" .sh)"
+		WORK=$top/$build/it/$(basename "$s" .sh)
+		rm -rf "$WORK"
+		mkdir -p "$WORK"
+		export WORK
+		out=$WORK/summary
+		if sh "$s" | tee "$out"; then :; fi
+		line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -n 1)
+		if [ -z "$line" ]; then
+			echo "  FAIL  $(basename "$s") ended without a summary"
+			total_fail=$((total_fail + 1))
+			continue
+		fi
+		total_pass=$((total_pass + ${line%% passed*}))
+		f=${line#*passed, }
+		total_fail=$((total_fail + ${f%% failed}))
+	done
+	sh scripts/pg.sh stop "$pgdir"
+}
+
+for p in $passes; do
+	run_pass "$p"
+done
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]

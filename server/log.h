@@ -1,0 +1,19 @@
+/* Logging in the manner of OpenBSD's log.c: stderr with -d, else syslog. */
+#ifndef SCEPD_LOG_H
+#define SCEPD_LOG_H
+
+#include <stdarg.h>
+
+void	log_init(const char *ident, int to_stderr, int verbose);
+void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	fatal(const char *, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+void	fatalx(const char *, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+/* Log and clear OpenSSL's error queue of this thread, prefixed by what. */
+void	log_openssl(const char *what);
+
+#endif /* SCEPD_LOG_H */

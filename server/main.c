@@ -1,0 +1,238 @@
+/*
+ * scepd: options, configuration, keys, the listening socket, N worker
+ * threads (each with its own event loop and database connection, so no
+ * lock is shared on the request path) and signals.
+ */
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "server/log.h"
+#include "server/scepd.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: scepd [-dnv] [-c file] [-l address] [-p port]\n"
+	    "  -c file     configuration (default: $SCEPD_CONF, var/scepd.conf,\n"
+	    "              /etc/scepd/scepd.conf)\n"
+	    "  -d          stay in the foreground, log to stderr\n"
+	    "  -l address  listen address (overrides the file)\n"
+	    "  -n          check the configuration and keys, then exit\n"
+	    "  -p port     port (overrides the file; 0 picks one)\n"
+	    "  -v          verbose logging\n");
+	exit(2);
+}
+
+static evutil_socket_t
+listen_on(const char *addr, int port, int *bound_port)
+{
+	struct addrinfo		 hints, *res = NULL;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen = sizeof(ss);
+	evutil_socket_t		 fd = -1;
+	char			 portstr[16];
+	int			 one = 1;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE;
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	if (getaddrinfo(addr, portstr, &hints, &res) != 0) {
+		log_warnx("listen address %s is not a numeric address", addr);
+		return -1;
+	}
+	if ((fd = socket(res->ai_family, SOCK_STREAM, 0)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
+	    listen(fd, 1024) == -1 ||
+	    evutil_make_socket_nonblocking(fd) == -1 ||
+	    evutil_make_socket_closeonexec(fd) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1) {
+		log_warn("listen on %s port %d", addr, port);
+		if (fd != -1)
+			close(fd);
+		freeaddrinfo(res);
+		return -1;
+	}
+	freeaddrinfo(res);
+	*bound_port = ntohs(ss.ss_family == AF_INET6 ?
+	    ((struct sockaddr_in6 *)&ss)->sin6_port :
+	    ((struct sockaddr_in *)&ss)->sin_port);
+	return fd;
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker	*w = arg;
+
+	event_base_dispatch(w->base);
+	return NULL;
+}
+
+static struct event_base	*main_base;
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	(void)arg;
+	log_info("signal %d: shutting down", (int)sig);
+	event_base_loopbreak(main_base);
+}
+
+static int
+load_ca(const struct conf *c, struct p7_ca **ca)
+{
+	struct p7_ca_files	f;
+	char			err[256];
+
+	f.ca_cert = c->ca_cert;
+	f.ca_key = c->ca_key;
+	f.ra_cert = c->ra_cert[0] != '\0' ? c->ra_cert : NULL;
+	f.ra_key = c->ra_key[0] != '\0' ? c->ra_key : NULL;
+	if ((*ca = p7_ca_load(&f, err, sizeof(err))) == NULL) {
+		log_warnx("%s: CA: %s", c->path, err);
+		return -1;
+	}
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct server	 srv;
+	struct worker	*workers = NULL;
+	struct event	*sigint = NULL, *sigterm = NULL;
+	const char	*conf_path = NULL, *listen_addr = NULL;
+	char		 err[256];
+	int		 ch, debug = 0, check = 0, verbose = 0, port = -1;
+	int		 nworkers, bound_port, i;
+	long		 ncpu;
+
+	while ((ch = getopt(argc, argv, "c:dl:np:v")) != -1) {
+		switch (ch) {
+		case 'c': conf_path = optarg; break;
+		case 'd': debug = 1; break;
+		case 'l': listen_addr = optarg; break;
+		case 'n': check = 1; debug = 1; break;
+		case 'p': port = atoi(optarg); break;
+		case 'v': verbose = 1; break;
+		default: usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_init("scepd", debug, verbose);
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((conf_path = conf_find(conf_path, argv[0])) == NULL)
+		fatalx("no configuration: use -c FILE or set SCEPD_CONF");
+	memset(&srv, 0, sizeof(srv));
+	if ((srv.conf = conf_load(conf_path, CONF_CHECK_FILES)) == NULL)
+		exit(1);
+	if (listen_addr != NULL) {
+		free(srv.conf->listen);
+		if ((srv.conf->listen = strdup(listen_addr)) == NULL)
+			fatal("strdup");
+	}
+	if (port >= 0)
+		srv.conf->port = port;
+	log_init("scepd", debug, verbose || srv.conf->verbose);
+	if (srv.conf->legacy && p7_enable_legacy() == -1)
+		fatalx("legacy = true, but OpenSSL's legacy provider (single "
+		    "DES) cannot be loaded");
+	if (load_ca(srv.conf, &srv.ca) == -1)
+		exit(1);
+	if (check) {
+		printf("%s: configuration OK\n", conf_path);
+		goto done;
+	}
+
+	srv.profile.name = "default";
+	srv.profile.static_challenge = srv.conf->challenge;
+	srv.profile.validity_days = srv.conf->validity_days;
+	srv.profile.backdate_seconds = srv.conf->backdate_seconds;
+	caps_build(srv.conf, srv.caps, sizeof(srv.caps));
+
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	nworkers = srv.conf->workers > 0 ? srv.conf->workers :
+	    (ncpu > 0 ? (int)ncpu : 1);
+	if (evthread_use_pthreads() == -1)
+		fatalx("libevent without thread support");
+	if ((workers = calloc((size_t)nworkers, sizeof(*workers))) == NULL)
+		fatal("calloc");
+	/* Connect everything before listening: fail early and clearly. */
+	for (i = 0; i < nworkers; i++) {
+		workers[i].srv = &srv;
+		workers[i].id = i;
+		if ((workers[i].db = db_open(srv.conf->database, err,
+		    sizeof(err))) == NULL)
+			fatalx("database: %s", err);
+	}
+	switch (db_schema_current(workers[0].db, err, sizeof(err))) {
+	case 0:
+		break;
+	case 1:
+		fatalx("database schema is not current: run scepctl db migrate");
+	default:
+		fatalx("database: %s", err);
+	}
+	if ((srv.listen_fd = listen_on(srv.conf->listen, srv.conf->port,
+	    &bound_port)) == -1)
+		exit(1);
+	for (i = 0; i < nworkers; i++) {
+		if ((workers[i].base = event_base_new()) == NULL ||
+		    http_worker_init(&workers[i]) == -1)
+			fatalx("cannot set up worker %d", i);
+		if (pthread_create(&workers[i].thread, NULL, worker_main,
+		    &workers[i]) != 0)
+			fatalx("cannot start worker %d", i);
+	}
+	log_info("serving SCEP on http://%s:%d%s with %d worker%s (%s mode)",
+	    srv.conf->listen, bound_port, srv.conf->base_path, nworkers,
+	    nworkers > 1 ? "s" : "", p7_ca_has_ra(srv.ca) ? "RA" : "CA");
+
+	if ((main_base = event_base_new()) == NULL ||
+	    (sigint = evsignal_new(main_base, SIGINT, on_signal, NULL)) == NULL ||
+	    (sigterm = evsignal_new(main_base, SIGTERM, on_signal, NULL)) == NULL ||
+	    event_add(sigint, NULL) == -1 || event_add(sigterm, NULL) == -1)
+		fatalx("cannot set up signal handling");
+	event_base_dispatch(main_base);
+
+	/* Each worker finishes the request it is in, then its loop ends. */
+	for (i = 0; i < nworkers; i++)
+		event_base_loopbreak(workers[i].base);
+	for (i = 0; i < nworkers; i++) {
+		pthread_join(workers[i].thread, NULL);
+		http_worker_free(&workers[i]);
+		event_base_free(workers[i].base);
+		db_close(workers[i].db);
+	}
+	close(srv.listen_fd);
+	event_free(sigint);
+	event_free(sigterm);
+	event_base_free(main_base);
+	free(workers);
+	log_info("stopped");
+done:
+	p7_ca_free(srv.ca);
+	conf_free(srv.conf);
+	return 0;
+}

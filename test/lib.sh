@@ -1,0 +1,121 @@
+# Shared by the integration test scripts (sourced, POSIX sh).
+#
+# Each script gets $BUILD (build dir with scepd, scepctl, sceptool), $PGCONN
+# (conninfo of the private PostgreSQL's maintenance database) and $WORK (a
+# scratch folder of its own).  check NAME CMD... records one result; the
+# summary line at the end is what scripts/test.sh adds up.
+
+passed=0
+failed=0
+failures=""
+
+# check NAME CMD...: run CMD, record pass or fail under NAME.
+check() {
+	name=$1
+	shift
+	if "$@" >"$WORK/last.out" 2>&1; then
+		passed=$((passed + 1))
+		echo "  ok    $name"
+	else
+		failed=$((failed + 1))
+		failures="$failures
+  $name"
+		echo "  FAIL  $name"
+		sed 's/^/        | /' "$WORK/last.out" | tail -n 25
+	fi
+}
+
+# summary: print the totals in the form scripts/test.sh reads.
+summary() {
+	[ -n "$failures" ] && printf 'failed:%s\n' "$failures"
+	echo "$passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+}
+
+# psql against database $1 (a name on the private cluster).
+sql() {
+	db=$1
+	shift
+	psql -X -qAt -v ON_ERROR_STOP=1 "$(echo "$PGCONN" | sed "s/dbname=[^ ]*/dbname=$db/")" -c "$*"
+}
+
+# fresh_db NAME: an empty database with the schema applied by scepctl.
+fresh_db() {
+	sql scepd "DROP DATABASE IF EXISTS $1" >/dev/null
+	sql scepd "CREATE DATABASE $1" >/dev/null
+}
+
+# conninfo NAME: the conninfo of database NAME.
+conninfo() {
+	echo "$PGCONN" | sed "s/dbname=[^ ]*/dbname=$1/"
+}
+
+# start_scepd CONF PORT: run scepd in the background, wait until it answers.
+start_scepd() {
+	"$BUILD/scepd" -d -c "$1" -p "$2" >>"$WORK/scepd-$2.log" 2>&1 &
+	echo $! >"$WORK/scepd-$2.pid"
+	i=0
+	while [ $i -lt 100 ]; do
+		if curl -fsS -o /dev/null "http://127.0.0.1:$2/scep?operation=GetCACaps" 2>/dev/null; then
+			return 0
+		fi
+		kill -0 "$(cat "$WORK/scepd-$2.pid")" 2>/dev/null || break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "scepd on port $2 did not start:" >&2
+	tail -n 20 "$WORK/scepd-$2.log" >&2
+	return 1
+}
+
+# stop_scepd PORT: SIGTERM, wait; fails if scepd did not exit cleanly.
+stop_scepd() {
+	pid=$(cat "$WORK/scepd-$1.pid")
+	kill -TERM "$pid" 2>/dev/null || return 0
+	i=0
+	while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	wait "$pid" 2>/dev/null
+}
+
+# verify_cert CERT CA KEY SUBJECT: openssl verify against the CA, the
+# certificate's public key is KEY's, its subject is SUBJECT (openssl's
+# -nameopt RFC2253 form).
+verify_cert() {
+	openssl verify -CAfile "$2" "$1" || return 1
+	a=$(openssl x509 -in "$1" -noout -pubkey | openssl pkey -pubin -outform DER | sha256sum)
+	b=$(openssl pkey -in "$3" -pubout -outform DER | sha256sum)
+	[ "$a" = "$b" ] || { echo "public key differs from the requested key"; return 1; }
+	s=$(openssl x509 -in "$1" -noout -subject -nameopt RFC2253 | sed 's/^subject=//')
+	[ "$s" = "$4" ] || { echo "subject \"$s\" != \"$4\""; return 1; }
+}
+
+# setup_ca DIR DB MODE [EXTRA]: DIR/scepd.conf for database DB and a new
+# CA (MODE ca) or CA and RA (MODE ra) made by scepctl ca init; EXTRA is
+# appended to the configuration verbatim.
+setup_ca() {
+	mkdir -p "$1"
+	if [ "$3" = ra ]; then
+		ra='ra_cert = "ra.pem"; ra_key = "ra.key";'
+		nora=''
+	else
+		ra=''
+		nora='--no-ra'
+	fi
+	cat >"$1/scepd.conf" <<CONF
+listen = "127.0.0.1";
+workers = 2;
+database = "$(conninfo "$2")";
+ca = { cert = "ca.pem"; key = "ca.key"; $ra };
+challenge = "interop-secret-1";
+validity_days = 30;
+${4:-}
+CONF
+	fresh_db "$2"
+	"$BUILD/scepctl" -c "$1/scepd.conf" db migrate >/dev/null &&
+	"$BUILD/scepctl" -c "$1/scepd.conf" ca init --bits 2048 \
+	    --subject "/O=scepd test/CN=Test CA $3" \
+	    --ra-subject "/O=scepd test/CN=Test RA" $nora >/dev/null
+}
