@@ -187,8 +187,20 @@ enum p7_cipher	 p7_req_cipher(const struct p7_req *);
 enum p7_digest	 p7_req_digest(const struct p7_req *);
 /* The signer certificate of the request (self-signed, or an old one). */
 X509		*p7_req_get0_signer(const struct p7_req *);
+/*
+ * 1 if the signer certificate was issued by this CA (its signature
+ * verifies with the CA key), else 0.  A PKCSReq signed that way is a
+ * renewal in the sscep/certmonger manner (clients.md 11 item 28) and its
+ * CSR key may differ from the signer key; server/ still checks that the
+ * certificate is one of ours, valid and not revoked.
+ */
+int		 p7_req_signer_issued(const struct p7_req *);
 /* The PKCS#10 request of a PKCSReq or RenewalReq, else NULL. */
 X509_REQ	*p7_req_get0_csr(const struct p7_req *);
+/* IssuerAndSubject of a CertPoll, IssuerAndSerialNumber of GetCert/GetCRL. */
+X509_NAME	*p7_req_get0_issuer(const struct p7_req *);
+X509_NAME	*p7_req_get0_subject(const struct p7_req *);
+const ASN1_INTEGER *p7_req_get0_serial(const struct p7_req *);
 /*
  * The challengePassword of the CSR as UTF-8, whatever string type carried
  * it.  Returns its length, or -1 if absent or longer than len - 1.  buf is

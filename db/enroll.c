@@ -1,0 +1,333 @@
+/*
+ * The enrollment transaction: lock the transactionID, read what is known
+ * about it, record the certificate, the outcome and the audit trail.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "db/local.h"
+
+void
+db_prior_clear(struct db_prior *prior)
+{
+	if (prior == NULL)
+		return;
+	free(prior->cert_der);
+	memset(prior, 0, sizeof(*prior));
+}
+
+static const char *
+state_name(enum db_tx_state state)
+{
+	switch (state) {
+	case DB_TX_SUCCESS:
+		return "success";
+	case DB_TX_FAILURE:
+		return "failure";
+	case DB_TX_PENDING:
+		return "pending";
+	default:
+		return NULL;
+	}
+}
+
+static int
+state_parse(const char *s, enum db_tx_state *state)
+{
+	if (strcmp(s, "success") == 0)
+		*state = DB_TX_SUCCESS;
+	else if (strcmp(s, "failure") == 0)
+		*state = DB_TX_FAILURE;
+	else if (strcmp(s, "pending") == 0)
+		*state = DB_TX_PENDING;
+	else
+		return -1;
+	return 0;
+}
+
+/* Fill prior from the row of the same request (same key and hash). */
+static int
+prior_fill(PGresult *res, int i, struct db_prior *prior, char *err,
+    size_t errlen)
+{
+	const char	*serial;
+
+	if (state_parse(PQgetvalue(res, i, 2), &prior->state) == -1) {
+		db_seterr(err, errlen, "unknown transaction state %s",
+		    PQgetvalue(res, i, 2));
+		return -1;
+	}
+	switch (prior->state) {
+	case DB_TX_FAILURE:
+		prior->fail_info = atoi(PQgetvalue(res, i, 3));
+		break;
+	case DB_TX_SUCCESS:
+		serial = PQgetvalue(res, i, 4);
+		if (PQgetisnull(res, i, 5) || strlen(serial) == 0 ||
+		    strlen(serial) >= sizeof(prior->serial)) {
+			db_seterr(err, errlen, "transaction without its "
+			    "certificate");
+			return -1;
+		}
+		memcpy(prior->serial, serial, strlen(serial) + 1);
+		if (db_hex_decode(PQgetvalue(res, i, 5), &prior->cert_der,
+		    &prior->cert_der_len) == -1) {
+			db_seterr(err, errlen, "certificate %s: bad DER",
+			    serial);
+			return -1;
+		}
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+int
+db_enroll_begin(struct db *db, const char *transaction_id,
+    const unsigned char signer_key_sha256[32],
+    const unsigned char request_sha256[32], struct db_prior *prior,
+    char *err, size_t errlen)
+{
+	struct db_params	 p;
+	PGresult		*res = NULL;
+	int			 i, begun = 0, rc = -1;
+
+	memset(prior, 0, sizeof(*prior));
+	prior->fail_info = -1;
+	if (transaction_id == NULL || *transaction_id == '\0') {
+		db_seterr(err, errlen, "empty transactionID");
+		goto out;
+	}
+	if (db_begin(db, 1, err, errlen) == -1)
+		goto out;
+	begun = 1;
+
+	/*
+	 * Concurrent copies of one request (a client retrying, two scepd
+	 * processes) wait here for each other until COMMIT or ROLLBACK, so
+	 * the second sees what the first recorded and at most one
+	 * certificate is issued.  Keyed on the transactionID alone: a
+	 * different signer key must also see the first one's row.
+	 */
+	db_params_init(&p);
+	db_param_text(&p, transaction_id);
+	res = db_exec(db, "SELECT pg_catalog.pg_advisory_xact_lock("
+	    "pg_catalog.hashtextextended($1, 0))", &p, 0);
+	if (db_check(db, res, PGRES_TUPLES_OK, err, errlen) == -1)
+		goto out;
+	PQclear(res);
+
+	/* A fresh snapshot (READ COMMITTED), taken after the lock. */
+	db_params_init(&p);
+	db_param_text(&p, transaction_id);
+	db_param_bytea(&p, signer_key_sha256, 32);
+	db_param_bytea(&p, request_sha256, 32);
+	res = db_exec(db, "SELECT t.signer_key_sha256 = $2, "
+	    "t.request_sha256 = $3, t.state, t.fail_info, t.cert_serial, "
+	    "pg_catalog.encode(c.der, 'hex') "
+	    "FROM scepd.transactions t "
+	    "LEFT JOIN scepd.certificates c ON c.serial = t.cert_serial "
+	    "WHERE t.transaction_id = $1", &p, 0);
+	if (db_check(db, res, PGRES_TUPLES_OK, err, errlen) == -1)
+		goto out;
+	for (i = 0; i < PQntuples(res); i++) {
+		if (strcmp(PQgetvalue(res, i, 0), "t") != 0)
+			prior->key_mismatch = 1;
+		else if (strcmp(PQgetvalue(res, i, 1), "t") == 0 &&
+		    prior_fill(res, i, prior, err, errlen) == -1)
+			goto out;
+	}
+	rc = 0;
+out:
+	PQclear(res);
+	if (rc == -1) {
+		db_prior_clear(prior);
+		prior->fail_info = -1;
+		if (begun)
+			db_rollback(db);
+	}
+	return rc;
+}
+
+/* Is this unique violation about the serial number? */
+static int
+serial_taken(PGresult *res)
+{
+	const char	*state, *constraint;
+
+	state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+	return state != NULL && strcmp(state, "23505") == 0 &&
+	    constraint != NULL &&
+	    (strcmp(constraint, "certificates_pkey") == 0 ||
+	    strcmp(constraint, "certificates_issuer_serial_key") == 0);
+}
+
+int
+db_cert_insert(struct db *db, const struct db_cert *c, char *err,
+    size_t errlen)
+{
+	struct db_params	 p;
+	PGresult		*res = NULL;
+	char			 serial[DB_SERIAL_MAX + 1];
+	int			 rc = -1;
+
+	if (db_in_tx(db, err, errlen) == -1)
+		goto out;
+	if (db_serial_norm(c->serial, serial) == -1) {
+		db_seterr(err, errlen, "bad serial number");
+		goto out;
+	}
+	if (c->der == NULL || c->key_sha256 == NULL) {
+		db_seterr(err, errlen, "certificate without DER or key");
+		goto out;
+	}
+	/* A collision must not abort the enrollment transaction. */
+	res = db_exec(db, "SAVEPOINT db_cert_insert", NULL, 0);
+	if (db_check(db, res, PGRES_COMMAND_OK, err, errlen) == -1)
+		goto out;
+	PQclear(res);
+
+	db_params_init(&p);
+	db_param_text(&p, serial);
+	db_param_text(&p, c->issuer);
+	db_param_text(&p, c->subject);
+	db_param_text(&p, c->sans != NULL ? c->sans : "");
+	db_param_int(&p, (long long)c->not_before);
+	db_param_int(&p, (long long)c->not_after);
+	db_param_bytea(&p, c->der, c->der_len);
+	db_param_bytea(&p, c->key_sha256, 32);
+	db_param_text(&p, c->transaction_id);
+	db_param_text(&p, c->profile);
+	res = db_exec(db, "INSERT INTO scepd.certificates (serial, issuer, "
+	    "subject, sans, not_before, not_after, der, key_sha256, "
+	    "transaction_id, profile) VALUES ($1, $2, $3, $4, "
+	    "pg_catalog.to_timestamp($5), pg_catalog.to_timestamp($6), "
+	    "$7, $8, $9, $10)", &p, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK && serial_taken(res)) {
+		PQclear(res);
+		res = db_exec(db, "ROLLBACK TO SAVEPOINT db_cert_insert",
+		    NULL, 0);
+		if (db_check(db, res, PGRES_COMMAND_OK, err, errlen) == -1)
+			goto out;
+		rc = 1;
+	} else if (db_check(db, res, PGRES_COMMAND_OK, err, errlen) == -1)
+		goto out;
+	PQclear(res);
+	res = db_exec(db, "RELEASE SAVEPOINT db_cert_insert", NULL, 0);
+	if (db_check(db, res, PGRES_COMMAND_OK, err, errlen) == -1) {
+		rc = -1;
+		goto out;
+	}
+	if (rc != 1)
+		rc = 0;
+out:
+	PQclear(res);
+	if (rc == -1)
+		db_rollback(db);
+	return rc;
+}
+
+int
+db_tx_record(struct db *db, const struct db_tx *tx, char *err,
+    size_t errlen)
+{
+	struct db_params	 p;
+	PGresult		*res = NULL;
+	const char		*state;
+	char			 serial[DB_SERIAL_MAX + 1];
+	int			 rc = -1;
+
+	if (db_in_tx(db, err, errlen) == -1)
+		goto out;
+	if ((state = state_name(tx->state)) == NULL) {
+		db_seterr(err, errlen, "bad transaction state %d",
+		    (int)tx->state);
+		goto out;
+	}
+	if (tx->transaction_id == NULL || tx->signer_key_sha256 == NULL ||
+	    tx->request_sha256 == NULL) {
+		db_seterr(err, errlen, "transaction without its identity");
+		goto out;
+	}
+	if (tx->cert_serial != NULL &&
+	    db_serial_norm(tx->cert_serial, serial) == -1) {
+		db_seterr(err, errlen, "bad serial number");
+		goto out;
+	}
+	db_params_init(&p);
+	db_param_text(&p, tx->transaction_id);
+	db_param_bytea(&p, tx->signer_key_sha256, 32);
+	db_param_bytea(&p, tx->request_sha256, 32);
+	db_param_int(&p, tx->message_type);
+	db_param_text(&p, state);
+	if (tx->state == DB_TX_FAILURE)
+		db_param_int(&p, tx->fail_info);
+	else
+		db_param_text(&p, NULL);
+	db_param_text(&p, tx->cert_serial != NULL ? serial : NULL);
+	db_param_text(&p, tx->profile);
+	db_param_text(&p, tx->peer);
+	/*
+	 * The WHERE keeps a SUCCESS: its certificate was handed out, and a
+	 * later outcome for the same request is a bug, not news.
+	 */
+	res = db_exec(db, "INSERT INTO scepd.transactions AS t "
+	    "(transaction_id, signer_key_sha256, request_sha256, "
+	    "message_type, state, fail_info, cert_serial, profile, peer) "
+	    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+	    "ON CONFLICT (transaction_id, signer_key_sha256, request_sha256) "
+	    "DO UPDATE SET message_type = EXCLUDED.message_type, "
+	    "state = EXCLUDED.state, fail_info = EXCLUDED.fail_info, "
+	    "cert_serial = EXCLUDED.cert_serial, "
+	    "profile = EXCLUDED.profile, peer = EXCLUDED.peer, "
+	    "updated_at = pg_catalog.now() "
+	    "WHERE t.state <> 'success'", &p, 0);
+	if (db_check(db, res, PGRES_COMMAND_OK, err, errlen) == -1)
+		goto out;
+	if (strcmp(PQcmdTuples(res), "1") != 0) {
+		db_seterr(err, errlen, "transaction %s already succeeded",
+		    tx->transaction_id);
+		goto out;
+	}
+	rc = 0;
+out:
+	PQclear(res);
+	if (rc == -1)
+		db_rollback(db);
+	return rc;
+}
+
+int
+db_audit(struct db *db, const char *actor, const char *action,
+    const char *object, const char *detail, char *err, size_t errlen)
+{
+	struct db_params	 p;
+	PGresult		*res = NULL;
+	int			 rc = -1;
+
+	if (db_in_tx(db, err, errlen) == -1)
+		goto out;
+	if (actor == NULL || action == NULL) {
+		db_seterr(err, errlen, "audit without actor or action");
+		goto out;
+	}
+	db_params_init(&p);
+	db_param_text(&p, actor);
+	db_param_text(&p, action);
+	db_param_text(&p, object);
+	db_param_text(&p, detail);
+	res = db_exec(db, "INSERT INTO scepd.audit (actor, action, object, "
+	    "detail) VALUES ($1, $2, $3, $4)", &p, 0);
+	if (db_check(db, res, PGRES_COMMAND_OK, err, errlen) == -1)
+		goto out;
+	rc = 0;
+out:
+	PQclear(res);
+	if (rc == -1)
+		db_rollback(db);
+	return rc;
+}

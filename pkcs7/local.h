@@ -1,0 +1,80 @@
+/*
+ * Private to pkcs7/: the structures behind the opaque types of pkcs7.h
+ * and helpers shared by its files.
+ */
+#ifndef SCEPD_PKCS7_LOCAL_H
+#define SCEPD_PKCS7_LOCAL_H
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "pkcs7/pkcs7.h"
+
+struct p7_ca {
+	X509		*ca;		/* issuing CA certificate */
+	EVP_PKEY	*ca_key;
+	STACK_OF(X509)	*chain;		/* above ca, up to the root; may be empty */
+	X509		*ra;		/* NULL in CA mode */
+	EVP_PKEY	*ra_key;	/* NULL in CA mode */
+	unsigned char	*getcacert;	/* GetCACert body */
+	size_t		 getcacert_len;
+	const char	*getcacert_type;
+};
+
+/* The certificate and key that decrypt requests and sign CertReps. */
+#define P7_CA_RECIPIENT(c)	((c)->ra != NULL ? (c)->ra : (c)->ca)
+#define P7_CA_RECIPIENT_KEY(c)	((c)->ra != NULL ? (c)->ra_key : (c)->ca_key)
+
+#define P7_NONCE_LEN		16
+#define P7_TRANSID_MAX		128	/* longer IDs are refused, clients.md 16 */
+
+struct p7_req {
+	int			 msg_type;
+	char			 transaction_id[P7_TRANSID_MAX + 1];
+	unsigned char		 sender_nonce[P7_NONCE_LEN];
+	enum p7_fail_info	 fail_info;
+	enum p7_cipher		 cipher;
+	enum p7_digest		 digest;
+	int			 digest_allowed;	/* reply may use digest */
+	int			 cipher_allowed;	/* reply may use cipher */
+	X509			*signer;	/* owned */
+	X509_REQ		*csr;		/* owned, PKCSReq/RenewalReq */
+	X509_NAME		*issuer;	/* owned, CertPoll/GetCert/GetCRL */
+	X509_NAME		*subject;	/* owned, CertPoll */
+	ASN1_INTEGER		*serial;	/* owned, GetCert/GetCRL */
+	unsigned char		 csr_sha256[32];	/* of the CSR as sent */
+	int			 signer_issued;	/* signer cert is from our CA */
+};
+
+/* EVP objects for the enums; NULL if unknown or unavailable. */
+const EVP_MD		*p7_digest_md(enum p7_digest);
+const EVP_CIPHER	*p7_cipher_evp(enum p7_cipher);
+/* Map an algorithm OID's NID to the enums: 0, or -1 if not one of ours. */
+int			 p7_cipher_from_nid(int, enum p7_cipher *);
+int			 p7_digest_from_nid(int, enum p7_digest *);
+
+/*
+ * DER of a degenerate certs-only SignedData (RFC 8894 3.4): no signers,
+ * content type data with the content omitted, certs in the given order.
+ * *der is OPENSSL_malloc'd.  Returns 0 or -1.
+ */
+int			 p7_certs_only(STACK_OF(X509) *, unsigned char **der,
+			    size_t *len);
+
+/* NIDs of the SCEP signed attributes (2.16.840.1.113733.1.9.x). */
+struct p7_nids {
+	int	message_type;
+	int	pki_status;
+	int	fail_info;
+	int	sender_nonce;
+	int	recipient_nonce;
+	int	transaction_id;
+};
+/* Registers the OIDs once (thread-safe); NULL if that failed. */
+const struct p7_nids	*p7_nids(void);
+
+/* Add an extension given in openssl.cnf syntax ("critical,CA:FALSE"). */
+int			 p7_add_ext(X509 *, X509V3_CTX *, int nid, const char *);
+
+#endif /* SCEPD_PKCS7_LOCAL_H */
