@@ -77,7 +77,7 @@ $(BUILD)/db/schema_sql.c: $(SCHEMA_SQL) scripts/embed-sql.sh
 	@mkdir -p $(dir $@)
 	sh scripts/embed-sql.sh $(SCHEMA_SQL) > $@
 $(BUILD)/db/schema_sql.o: $(BUILD)/db/schema_sql.c
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
 $(SCEPD): $(BUILD)/server/main.o $(SERVER_OBJ) $(PKCS7_OBJ) $(POLICY_OBJ) $(DB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)

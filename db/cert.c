@@ -83,44 +83,28 @@ out:
 	return rc;
 }
 
-int
-db_cert_list(struct db *db, int limit,
-    int (*cb)(const struct db_cert_row *, void *), void *arg, char *err,
-    size_t errlen)
+/*
+ * One walk over the certificates; *seen counts the rows given to cb.
+ * Returns 0 or -1 with err.
+ */
+static int
+walk(struct db *db, const struct db_params *p,
+    int (*cb)(const struct db_cert_row *, void *), void *arg, int *seen,
+    char *err, size_t errlen)
 {
-	struct db_params	 p;
 	struct db_cert_row	 row;
-	PGresult		*res = NULL;
-	int			 idle, sent, stop = 0, failed = 0, rc = -1;
+	PGresult		*res;
+	int			 stop = 0, failed = 0;
 
 	memset(&row, 0, sizeof(row));
-	if (limit < 0) {
-		db_seterr(err, errlen, "negative limit");
-		goto out;
-	}
-	idle = PQtransactionStatus(db->conn) == PQTRANS_IDLE;
-	if (db_ready(db, err, errlen) == -1)
-		goto out;
-	db_params_init(&p);
-	if (limit > 0)
-		db_param_int(&p, limit);
-	else
-		db_param_text(&p, NULL);	/* LIMIT NULL: all rows */
-
-	/* Single row mode: one row in memory at a time, however many. */
-	sent = PQsendQueryParams(db->conn, "SELECT " CERT_COLUMNS
+	if (!PQsendQueryParams(db->conn, "SELECT " CERT_COLUMNS
 	    " FROM scepd.certificates ORDER BY created_at DESC, serial DESC"
-	    " LIMIT $1", p.n, p.types, p.values, p.lengths, p.formats, 0);
-	if (!sent && idle && PQstatus(db->conn) == CONNECTION_BAD &&
-	    db_ready(db, err, errlen) == 0)
-		sent = PQsendQueryParams(db->conn, "SELECT " CERT_COLUMNS
-		    " FROM scepd.certificates"
-		    " ORDER BY created_at DESC, serial DESC LIMIT $1",
-		    p.n, p.types, p.values, p.lengths, p.formats, 0);
-	if (!sent) {
+	    " LIMIT $1", p->n, p->types, p->values, p->lengths, p->formats,
+	    0)) {
 		db_seterr(err, errlen, "%s", PQerrorMessage(db->conn));
-		goto out;
+		return -1;
 	}
+	/* Single row mode: one row in memory at a time, however many. */
 	(void)PQsetSingleRowMode(db->conn);
 
 	/*
@@ -136,6 +120,7 @@ db_cert_list(struct db *db, int limit,
 				failed = 1;
 				break;
 			}
+			(*seen)++;
 			stop = cb(&row, arg) != 0;
 			db_cert_row_clear(&row);
 			break;
@@ -150,11 +135,40 @@ db_cert_list(struct db *db, int limit,
 		}
 		PQclear(res);
 	}
-	if (failed)
+	return failed ? -1 : 0;
+}
+
+int
+db_cert_list(struct db *db, int limit,
+    int (*cb)(const struct db_cert_row *, void *), void *arg, char *err,
+    size_t errlen)
+{
+	struct db_params	 p;
+	int			 idle, seen = 0, rc = -1;
+
+	if (limit < 0) {
+		db_seterr(err, errlen, "negative limit");
 		goto out;
-	rc = 0;
+	}
+	db_params_init(&p);
+	if (limit > 0)
+		db_param_int(&p, limit);
+	else
+		db_param_text(&p, NULL);	/* LIMIT NULL: all rows */
+
+	idle = PQtransactionStatus(db->conn) == PQTRANS_IDLE;
+	if (db_ready(db, err, errlen) == -1)
+		goto out;
+	rc = walk(db, &p, cb, arg, &seen, err, errlen);
+	/*
+	 * The server closed the connection before the first row (restart,
+	 * terminated backend): as db_exec(), reconnect and try once more.
+	 */
+	if (rc == -1 && idle && seen == 0 &&
+	    PQstatus(db->conn) == CONNECTION_BAD &&
+	    db_ready(db, err, errlen) == 0)
+		rc = walk(db, &p, cb, arg, &seen, err, errlen);
 out:
-	db_cert_row_clear(&row);
 	return rc;
 }
 

@@ -59,8 +59,18 @@ session_setup(struct db *db, char *err, size_t errlen)
 		    PQserverVersion(db->conn), DB_MIN_SERVER);
 		goto out;
 	}
+	/*
+	 * Bounded waits (reliability.md F-03): a stuck statement or a lock
+	 * held by a stalled twin becomes an error (HTTP 503) instead of a
+	 * worker blocked for good.  Idle-in-transaction sessions are cut so
+	 * a crashed client of ours cannot hold a transactionID lock.
+	 */
 	res = PQexecParams(db->conn,
-	    "SELECT pg_catalog.set_config('search_path', '', false)",
+	    "SELECT pg_catalog.set_config('search_path', '', false), "
+	    "pg_catalog.set_config('statement_timeout', '10s', false), "
+	    "pg_catalog.set_config('lock_timeout', '5s', false), "
+	    "pg_catalog.set_config("
+	    "'idle_in_transaction_session_timeout', '60s', false)",
 	    0, NULL, NULL, NULL, NULL, 0);
 	if (db_check(db, res, PGRES_TUPLES_OK, err, errlen) == -1)
 		goto out;

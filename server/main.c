@@ -186,6 +186,15 @@ main(int argc, char *argv[])
 		    sizeof(err))) == NULL)
 			fatalx("database: %s", err);
 	}
+	/* reliability.md N12: a certificate handed out must survive a crash. */
+	switch (db_check_durability(workers[0].db, err, sizeof(err))) {
+	case 0:
+		break;
+	case 1:
+		fatalx("database: %s: refusing to issue certificates", err);
+	default:
+		fatalx("database: %s", err);
+	}
 	switch (db_schema_current(workers[0].db, err, sizeof(err))) {
 	case 0:
 		break;

@@ -132,18 +132,27 @@ scep_base64_decode(const char *in, size_t len, unsigned char **out)
 {
 	unsigned char	*buf;
 	unsigned long	 acc = 0;
-	size_t		 i, n = 0, pad = 0;
+	size_t		 i, n = 0, pad = 0, sig = 0;
 	int		 bits = 0, v;
 
 	*out = NULL;
-	/* Trailing '=' (at most two) may be there or not. */
+	/* Line breaks at the end, then trailing '=' (at most two), may be
+	 * there or not. */
+	while (len > 0 && (in[len - 1] == '\n' || in[len - 1] == '\r'))
+		len--;
 	while (len > 0 && in[len - 1] == '=' && pad < 2)
 		len--, pad++;
-	if (len == 0 || len % 4 == 1 || (pad > 0 && (len + pad) % 4 != 0))
+	for (i = 0; i < len; i++)
+		if (in[i] != '\n' && in[i] != '\r')
+			sig++;
+	if (sig == 0 || sig % 4 == 1 || (pad > 0 && (sig + pad) % 4 != 0))
 		return -1;
 	if ((buf = malloc(len / 4 * 3 + 3)) == NULL)
 		return -1;
 	for (i = 0; i < len; i++) {
+		/* sscep's encoder breaks lines every 64 characters (%0A). */
+		if (in[i] == '\n' || in[i] == '\r')
+			continue;
 		if ((v = b64val((unsigned char)in[i])) < 0) {
 			free(buf);
 			return -1;

@@ -27,8 +27,9 @@ void	scep_query_clear(struct scep_query *);
 
 /*
  * Decode standard base64 (RFC 4648 4): spaces are read as '+' (what a
- * form decoder upstream made of them), padding may be missing; '-', '_',
- * line breaks or other characters are refused.  Returns the decoded
+ * form decoder upstream made of them), CR and LF are skipped (sscep breaks
+ * lines), padding may be missing; '-', '_' or other characters are
+ * refused.  Returns the decoded
  * length or -1.  *out is malloc'd.
  */
 long	scep_base64_decode(const char *in, size_t len, unsigned char **out);

@@ -55,7 +55,7 @@
 #define EX_PENDING	3
 #define EX_HTTP		4
 
-#define IO_TIMEOUT	10		/* seconds, connect and each read/write */
+#define IO_TIMEOUT	10	/* seconds: connect, each send and recv */
 #define MAX_REPLY	(16 * 1024 * 1024)
 #define NONCE_LEN	16
 
@@ -87,19 +87,32 @@ static const struct {
 	unsigned int	 bit;
 	const char	*help;
 } mutations[] = {
-	{ "truncate",		MUT_TRUNCATE,	"truncate:N keeps the first N bytes" },
-	{ "trailing-garbage",	MUT_TRAILING,	"append 16 bytes after the DER" },
-	{ "flip-signature",	MUT_FLIP_SIG,	"flip one bit of the SignerInfo signature" },
-	{ "zero-signers",	MUT_ZERO_SIGNERS, "remove every SignerInfo" },
-	{ "two-signers",	MUT_TWO_SIGNERS, "add a second SignerInfo (throwaway key)" },
-	{ "wrong-recipient",	MUT_WRONG_RECIP, "encrypt to a throwaway certificate" },
-	{ "corrupt-rsa",	MUT_CORRUPT_RSA, "random RSA-encrypted content key" },
-	{ "corrupt-padding",	MUT_CORRUPT_PAD, "CBC padding invalid (last byte 0)" },
-	{ "bad-csr-sig",	MUT_BAD_CSR_SIG, "flip the last byte of the CSR signature" },
-	{ "bare-csr",		MUT_BARE_CSR,	"CSR as eContent, no envelope" },
-	{ "msgtype-utf8",	MUT_MT_UTF8,	"messageType as UTF8String" },
-	{ "nonce-15",		MUT_NONCE15,	"15-byte senderNonce" },
-	{ "no-transid",		MUT_NO_TRANSID,	"omit transactionID" },
+	{ "truncate", MUT_TRUNCATE,
+	    "truncate:N keeps the first N bytes" },
+	{ "trailing-garbage", MUT_TRAILING,
+	    "append 16 bytes after the DER" },
+	{ "flip-signature", MUT_FLIP_SIG,
+	    "flip a bit of the SignerInfo signature" },
+	{ "zero-signers", MUT_ZERO_SIGNERS,
+	    "remove every SignerInfo" },
+	{ "two-signers", MUT_TWO_SIGNERS,
+	    "second SignerInfo (throwaway key)" },
+	{ "wrong-recipient", MUT_WRONG_RECIP,
+	    "encrypt to a throwaway certificate" },
+	{ "corrupt-rsa", MUT_CORRUPT_RSA,
+	    "random RSA-encrypted content key" },
+	{ "corrupt-padding", MUT_CORRUPT_PAD,
+	    "CBC padding invalid (last byte 0)" },
+	{ "bad-csr-sig", MUT_BAD_CSR_SIG,
+	    "flip the CSR signature's last byte" },
+	{ "bare-csr", MUT_BARE_CSR,
+	    "CSR as eContent, no envelope" },
+	{ "msgtype-utf8", MUT_MT_UTF8,
+	    "messageType as UTF8String" },
+	{ "nonce-15", MUT_NONCE15,
+	    "15-byte senderNonce" },
+	{ "no-transid", MUT_NO_TRANSID,
+	    "omit transactionID" },
 };
 
 static const char *failinfo_names[] = {
@@ -169,7 +182,7 @@ struct expect {
 	size_t		 noncelen;	/* 0: not checked */
 	X509		*signcert;	/* borrowed; NULL: not verified */
 	X509		*mycert;	/* borrowed; may be NULL */
-	EVP_PKEY	*mykey;		/* borrowed; NULL: not decrypted */
+	EVP_PKEY	*mykey;		/* borrowed; may be NULL */
 	int		 want_crl;
 	const char	*out;
 };
@@ -953,7 +966,8 @@ make_selfsigned(EVP_PKEY *key, const X509_NAME *subj, int v1)
 	if ((x = X509_new()) == NULL ||
 	    !X509_set_version(x, v1 ? X509_VERSION_1 : X509_VERSION_3) ||
 	    (bn = BN_new()) == NULL || !BN_rand(bn, 63, BN_RAND_TOP_ONE,
-	    BN_RAND_BOTTOM_ANY) || (sn = BN_to_ASN1_INTEGER(bn, NULL)) == NULL ||
+	    BN_RAND_BOTTOM_ANY) ||
+	    (sn = BN_to_ASN1_INTEGER(bn, NULL)) == NULL ||
 	    !X509_set_serialNumber(x, sn) ||
 	    !X509_set_subject_name(x, subj) || !X509_set_issuer_name(x, subj) ||
 	    X509_gmtime_adj(X509_getm_notBefore(x), -3600) == NULL ||
@@ -1164,7 +1178,7 @@ m_random(unsigned char *p, size_t len, void *arg)
 static void
 m_padding(unsigned char *p, size_t len, void *arg)
 {
-	const size_t	*pad = arg;		/* pad[0] block, pad[1] value */
+	const size_t	*pad = arg;	/* pad[0] block, pad[1] value */
 
 	p[len - pad[0] - 1] ^= (unsigned char)pad[1];
 }
@@ -1223,6 +1237,7 @@ build_pkimessage(const struct opts *o, struct req_params *rp,
 	PKCS7			*env = NULL, *p7 = NULL;
 	PKCS7_SIGNER_INFO	*si, *si2;
 	PKCS7_RECIP_INFO	*ri;
+	ASN1_OCTET_STRING	*ct;
 	BIO			*in = NULL, *p7bio = NULL;
 	EVP_PKEY		*tkey = NULL;
 	X509			*tcrt = NULL;
@@ -1258,10 +1273,9 @@ build_pkimessage(const struct opts *o, struct req_params *rp,
 		if (mut & MUT_CORRUPT_PAD) {
 			pad[0] = EVP_CIPHER_get_block_size(o->cipher);
 			pad[1] = pad[0] - paylen % pad[0];
-			if ((size_t)ASN1_STRING_length(
-			    env->d.enveloped->enc_data->enc_data) < 2 * pad[0] ||
-			    ostr_mutate(env->d.enveloped->enc_data->enc_data,
-			    m_padding, pad) == -1)
+			ct = env->d.enveloped->enc_data->enc_data;
+			if ((size_t)ASN1_STRING_length(ct) < 2 * pad[0] ||
+			    ostr_mutate(ct, m_padding, pad) == -1)
 				goto out;
 		}
 		if ((len = i2d_PKCS7(env, &envder)) <= 0)
@@ -1435,7 +1449,7 @@ same_ias(const PKCS7_ISSUER_AND_SERIAL *ias, const X509 *x)
  */
 static int
 open_envelope(const struct expect *ex, const unsigned char *p, size_t len,
-    char *info, size_t infolen)
+    char *cinfo, size_t cinfolen, char *info, size_t infolen)
 {
 	PKCS7			*env = NULL, *inner = NULL;
 	PKCS7_RECIP_INFO	*ri;
@@ -1448,14 +1462,14 @@ open_envelope(const struct expect *ex, const unsigned char *p, size_t len,
 	unsigned char		*pp;
 	char			*name = NULL;
 	long			 plen;
-	int			 i, rc = -1;
+	int			 rc = -1;
 
 	if ((env = d2i_PKCS7(NULL, &q, (long)len)) == NULL ||
 	    q != p + len || !PKCS7_type_is_enveloped(env)) {
 		violation("SUCCESS content is not one EnvelopedData");
 		goto out;
 	}
-	snprintf(info, infolen, " cipher=%s",
+	snprintf(cinfo, cinfolen, " cipher=%s",
 	    cipher_label(env->d.enveloped->enc_data->algorithm));
 	if (sk_PKCS7_RECIP_INFO_num(env->d.enveloped->recipientinfo) != 1)
 		violation("envelope has %d RecipientInfos",
@@ -1497,8 +1511,7 @@ open_envelope(const struct expect *ex, const unsigned char *p, size_t len,
 		if ((bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(crt),
 		    NULL)) == NULL || (name = BN_bn2hex(bn)) == NULL)
 			goto out;
-		i = strlen(info);
-		snprintf(info + i, infolen - i, " serial=%s certs=%d", name,
+		snprintf(info, infolen, " serial=%s certs=%d", name,
 		    sk_X509_num(inner->d.sign->cert));
 	} else {
 		if ((crl = sk_X509_CRL_value(inner->d.sign->crl, 0)) == NULL) {
@@ -1544,11 +1557,12 @@ check_certrep(const struct expect *ex, const struct http_resp *r)
 	struct buf		 content = { NULL, 0, 0 };
 	unsigned char		 tmp[4096];
 	char			 mt[32], st[32], fi[32], dg[32], info[256];
+	char			 cinfo[64];
 	char			 txt[256], tidbuf[256];
 	const char		*stname = "?";
 	int			 n, nsi, status = -1, fail = -1, ex_rc;
 
-	info[0] = txt[0] = '\0';
+	info[0] = cinfo[0] = txt[0] = '\0';
 	if (r->status != 200)
 		return http_error(r);
 	if (r->nctype != 1 || r->ctype == NULL ||
@@ -1699,8 +1713,8 @@ check_certrep(const struct expect *ex, const struct http_resp *r)
 		if (content.len == 0)
 			violation("SUCCESS without an envelope");
 		else
-			(void)open_envelope(ex, content.p, content.len, info,
-			    sizeof(info));
+			(void)open_envelope(ex, content.p, content.len, cinfo,
+			    sizeof(cinfo), info, sizeof(info));
 	} else if (status > 0 && content.len != 0)
 		violation("%s carries %zu bytes of content", stname,
 		    content.len);
@@ -1708,8 +1722,8 @@ check_certrep(const struct expect *ex, const struct http_resp *r)
 	printf("pkiStatus=%s", stname);
 	if (status == 2)
 		printf(" failInfo=%s", fail >= 0 ? failinfo_names[fail] : fi);
-	printf("%s digest=%s sigalg=%s%s\n", info, dg,
-	    OBJ_nid2sn(OBJ_obj2nid(si->digest_enc_alg->algorithm)), txt);
+	printf("%s digest=%s%s sigalg=%s%s\n", cinfo, dg, info,
+	    OBJ_nid2ln(OBJ_obj2nid(si->digest_enc_alg->algorithm)), txt);
 out:
 	if (nviolations > 0)
 		ex_rc = EX_ERROR;
@@ -1805,7 +1819,7 @@ cmd_getca(const struct opts *o)
 	struct url		 u;
 	struct buf		 t = { NULL, 0, 0 };
 	struct http_resp	 r;
-	STACK_OF(X509)		*certs = NULL;	/* owned unless from p7 */
+	STACK_OF(X509)		*certs = NULL;	/* one-cert reply */
 	PKCS7			*p7 = NULL;
 	X509			*x = NULL, *c;
 	const unsigned char	*q;
@@ -1866,7 +1880,8 @@ cmd_getca(const struct opts *o)
 		if (sk_X509_num(p7->d.sign->cert) < 2)
 			violation("RA/chain bundle with %d certificate(s): "
 			    "Apple and certmonger need RA/issuer plus CA "
-			    "(clients.md 11.9-10)", sk_X509_num(p7->d.sign->cert));
+			    "(clients.md 11.9-10)",
+			    sk_X509_num(p7->d.sign->cert));
 	}
 	if (q != r.body.p + r.body.len)
 		violation("%zu bytes after the DER",
@@ -1907,8 +1922,10 @@ cmd_pkiop(const struct opts *o, int op)
 	struct req_params	 rp;
 	struct expect		 ex;
 	struct http_resp	 r;
-	struct buf		 payload = { NULL, 0, 0 }, msg = { NULL, 0, 0 };
-	X509			*recip = NULL, *signcert = NULL, *signer = NULL;
+	struct buf		 payload = { NULL, 0, 0 };
+	struct buf		 msg = { NULL, 0, 0 };
+	X509			*recip = NULL, *signcert = NULL;
+	X509			*signer = NULL;
 	X509			*oldcert = NULL;
 	EVP_PKEY		*key = NULL, *signkey = NULL;
 	X509_NAME		*subj = NULL, *issuer = NULL;
@@ -2090,6 +2107,7 @@ cmd_post(const struct opts *o)
 	PKCS7			*p7 = NULL;
 	PKCS7_SIGNER_INFO	*si;
 	ASN1_TYPE		*v;
+	const ASN1_STRING	*tid;
 	X509			*signcert = NULL;
 	EVP_PKEY		*key = NULL;
 	const unsigned char	*q;
@@ -2123,8 +2141,9 @@ cmd_post(const struct opts *o)
 	    NULL) {
 		if (get_attr(si, nid_transid, "transactionID", &v) == 1 &&
 		    v->type == V_ASN1_PRINTABLESTRING) {
-			ex.transid = ASN1_STRING_get0_data(v->value.asn1_string);
-			ex.transidlen = ASN1_STRING_length(v->value.asn1_string);
+			tid = v->value.asn1_string;
+			ex.transid = ASN1_STRING_get0_data(tid);
+			ex.transidlen = ASN1_STRING_length(tid);
 		}
 		if (get_attr(si, nid_sendernonce, "senderNonce", &v) == 1 &&
 		    v->type == V_ASN1_OCTET_STRING &&
@@ -2136,17 +2155,13 @@ cmd_post(const struct opts *o)
 		ex.mycert = sk_X509_value(p7->d.sign->cert, 0);
 	} else if (verbose)
 		fprintf(stderr, "note: %s is not a pkiMessage\n", o->file);
-	nviolations = saved;	/* the request's faults are not the reply's */
+	nviolations = saved;	/* faults of the request do not count */
 	ERR_clear_error();
 
 	if (send_pkiop(o, &u, in.p, in.len, &r) == -1)
 		goto out;
-	printf("HTTP %d %s\n", r.status, r.reason);
-	if (r.status != 200) {
-		(void)http_error(&r);
-		rc = EX_HTTP;
-		goto out;
-	}
+	if (r.status == 200)
+		printf("HTTP %d %s\n", r.status, r.reason);
 	rc = check_certrep(&ex, &r);
 out:
 	http_resp_free(&r);
@@ -2165,12 +2180,12 @@ usage(void)
 	fprintf(stderr,
 "usage: sceptool caps    -u URL [--message M]\n"
 "       sceptool getca   -u URL -o out.pem [--message M]\n"
-"       sceptool enroll  -u URL --ca CERT -k KEY --subject /CN=x/O=y [options]\n"
+"       sceptool enroll  -u URL --ca CERT -k KEY --subject /CN=x/O=y [opts]\n"
 "       sceptool poll    -u URL --ca CERT -k KEY --subject DN [--issuer DN]\n"
 "       sceptool getcert -u URL --ca CERT -k KEY --serial HEX [--issuer DN]\n"
 "       sceptool getcrl  -u URL --ca CERT (--signer-cert C --signer-key K |\n"
 "                        -k KEY --serial HEX) [--issuer DN]\n"
-"       sceptool post    -u URL --file MSG.der [--ca|--sign-cert CERT] [-k KEY]\n"
+"       sceptool post    -u URL --file MSG.der [--ca|--sign-cert C] [-k KEY]\n"
 "options for PKIOperation:\n"
 "  --ca CERT            recipient (RA or CA cert from getca; first in file)\n"
 "  --sign-cert CERT     verifies CertReps (default: --ca)\n"
@@ -2267,10 +2282,10 @@ static const struct option longopts[] = {
 	{ "msgtype",		required_argument, NULL, OPT_MSGTYPE },
 	{ "transid",		required_argument, NULL, OPT_TRANSID },
 	{ "signer-cert",	required_argument, NULL, OPT_SIGNER_CERT },
-	{ "signer-key",		required_argument, NULL, OPT_SIGNER_KEY },
-	{ "v1-signer",		no_argument,	   NULL, OPT_V1_SIGNER },
+	{ "signer-key",	required_argument, NULL, OPT_SIGNER_KEY },
+	{ "v1-signer",	no_argument,	   NULL, OPT_V1_SIGNER },
 	{ "save-request",	required_argument, NULL, OPT_SAVE_REQUEST },
-	{ "save-reply",		required_argument, NULL, OPT_SAVE_REPLY },
+	{ "save-reply",	required_argument, NULL, OPT_SAVE_REPLY },
 	{ "no-send",		no_argument,	   NULL, OPT_NO_SEND },
 	{ "mutate",		required_argument, NULL, OPT_MUTATE },
 	{ "serial",		required_argument, NULL, OPT_SERIAL },

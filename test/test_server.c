@@ -153,7 +153,7 @@ static void
 base64_refusals(void **state)
 {
 	static const char *const bad[] = {
-		"!!", "QUJD-", "QU_D", "QUJD\nRA==", "QQ=A", "Q", "QUJ=D",
+		"!!", "QUJD-", "QU_D", "QUJD\tRA==", "QQ=A", "Q", "QUJ=D",
 		"", "QR==",	/* non-zero leftover bits */
 	};
 	unsigned char	*out;
@@ -166,6 +166,10 @@ base64_refusals(void **state)
 	}
 	assert_int_equal(scep_base64_decode("QUJD", 4, &out), 3);
 	assert_memory_equal(out, "ABC", 3);
+	free(out);
+	/* sscep's line breaks (every 64 characters and at the end). */
+	assert_int_equal(scep_base64_decode("QUJD\nREVG\r\n", 11, &out), 6);
+	assert_memory_equal(out, "ABCDEF", 6);
 	free(out);
 }
 
