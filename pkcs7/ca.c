@@ -50,26 +50,30 @@ out:
 	return rc;
 }
 
-/* Read every certificate of a PEM file, in order. */
+/* Read every certificate of a PEM file, in order; NULL with err if none. */
 static STACK_OF(X509) *
 read_certs(const char *path, char *err, size_t errlen)
 {
 	STACK_OF(X509)	*certs = NULL;	/* owned until returned */
+	STACK_OF(X509)	*ret = NULL;
 	X509		*x = NULL;	/* owned until pushed */
 	FILE		*fp = NULL;
 	unsigned long	 e;
 
 	if ((fp = fopen(path, "r")) == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto fail;
+		goto out;
 	}
-	if ((certs = sk_X509_new_null()) == NULL)
-		goto nomem;
+	if ((certs = sk_X509_new_null()) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
 	ERR_set_mark();
 	while ((x = PEM_read_X509(fp, NULL, NULL, NULL)) != NULL) {
 		if (sk_X509_push(certs, x) <= 0) {
 			ERR_clear_last_mark();
-			goto nomem;
+			snprintf(err, errlen, "out of memory");
+			goto out;
 		}
 		x = NULL;
 	}
@@ -82,23 +86,21 @@ read_certs(const char *path, char *err, size_t errlen)
 		ERR_clear_last_mark();
 		if (e != 0) {
 			snprintf(err, errlen, "%s: bad PEM certificate", path);
-			goto fail;
+			goto out;
 		}
 	}
 	if (sk_X509_num(certs) == 0) {
 		snprintf(err, errlen, "%s: no certificate", path);
-		goto fail;
+		goto out;
 	}
-	fclose(fp);
-	return certs;
-nomem:
-	snprintf(err, errlen, "out of memory");
-fail:
+	ret = certs;
+	certs = NULL;
+out:
 	X509_free(x);
 	sk_X509_pop_free(certs, X509_free);
 	if (fp != NULL)
 		fclose(fp);
-	return NULL;
+	return ret;
 }
 
 static EVP_PKEY *
@@ -233,7 +235,7 @@ struct p7_ca *
 p7_ca_load(const struct p7_ca_files *f, char *err, size_t errlen)
 {
 	struct p7_ca	*ca = NULL;	/* owned until returned */
-	STACK_OF(X509)	*certs = NULL;	/* owned */
+	struct p7_ca	*ret = NULL;
 	STACK_OF(X509)	*ra = NULL;	/* owned */
 
 	if (f->ca_cert == NULL || f->ca_key == NULL) {
@@ -248,39 +250,36 @@ p7_ca_load(const struct p7_ca_files *f, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	if ((certs = read_certs(f->ca_cert, err, errlen)) == NULL)
-		goto fail;
-	ca->ca = sk_X509_shift(certs);
-	ca->chain = certs;
-	certs = NULL;
+	/* The issuing CA first, then its chain. */
+	if ((ca->chain = read_certs(f->ca_cert, err, errlen)) == NULL)
+		goto out;
+	ca->ca = sk_X509_shift(ca->chain);
 	if ((ca->ca_key = read_key(f->ca_key, err, errlen)) == NULL)
-		goto fail;
+		goto out;
 	if (f->ra_cert != NULL) {
 		if ((ra = read_certs(f->ra_cert, err, errlen)) == NULL)
-			goto fail;
+			goto out;
 		if (sk_X509_num(ra) != 1) {
 			snprintf(err, errlen, "%s: expected one certificate",
 			    f->ra_cert);
-			goto fail;
+			goto out;
 		}
 		ca->ra = sk_X509_shift(ra);
 		if ((ca->ra_key = read_key(f->ra_key, err, errlen)) == NULL)
-			goto fail;
+			goto out;
 	}
 	if (check_ca(ca, f, err, errlen) == -1)
-		goto fail;
+		goto out;
 	if (make_getcacert(ca) == -1) {
 		snprintf(err, errlen, "cannot encode the GetCACert answer");
-		goto fail;
+		goto out;
 	}
-	goto out;
-fail:
-	p7_ca_free(ca);
+	ret = ca;
 	ca = NULL;
 out:
-	sk_X509_pop_free(certs, X509_free);
+	p7_ca_free(ca);
 	sk_X509_pop_free(ra, X509_free);
-	return ca;
+	return ret;
 }
 
 void

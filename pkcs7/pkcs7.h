@@ -159,11 +159,14 @@ int		 p7_ca_import(const char *chain_in, const char *key_in,
 
 /*
  * A decoded pkiMessage.  p7_req_parse() checks, in this order: the outer
- * SignedData shape, the SCEP signed attributes, the signer's signature,
- * the algorithms against the allowed set, the envelope (decrypted with
+ * SignedData shape, the SCEP signed attributes, the messageType, the
+ * digest against the allowed set, the signer's signature, the content
+ * cipher against the allowed set, the envelope (decrypted with
  * the RA key, or the CA key in CA mode), the inner content for the
  * messageType (for PKCSReq and RenewalReq a PKCS#10 request whose own
- * signature verifies; for PKCSReq the signer key must equal the CSR key).
+ * signature verifies; for PKCSReq the signer key must equal the CSR key
+ * unless the signer certificate was issued by this CA, see
+ * p7_req_signer_issued()).
  *
  * Returns P7_OK with *reqp set; P7_FAILED with *reqp set when the
  * attributes needed for a CertRep (transactionID, senderNonce, a
@@ -185,7 +188,11 @@ const char	*p7_req_get0_transaction_id(const struct p7_req *);
 enum p7_fail_info p7_req_fail_info(const struct p7_req *);
 enum p7_cipher	 p7_req_cipher(const struct p7_req *);
 enum p7_digest	 p7_req_digest(const struct p7_req *);
-/* The signer certificate of the request (self-signed, or an old one). */
+/*
+ * The signer certificate of the request (self-signed, or an old one).
+ * NULL for a P7_FAILED request refused before its signer was looked up
+ * (messageType not served, signer certificate not included).
+ */
 X509		*p7_req_get0_signer(const struct p7_req *);
 /*
  * 1 if the signer certificate was issued by this CA (its signature

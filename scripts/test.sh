@@ -74,5 +74,14 @@ run_pass() {
 for p in $passes; do
 	run_pass "$p"
 done
+
+# Every parser of network input has a fuzz target; a short run of each
+# from the real client vectors, as one test.
+echo "== fuzz (${FUZZ_SECONDS:-30}s per target)"
+if FUZZ_SECONDS=${FUZZ_SECONDS:-30} sh scripts/fuzz.sh; then
+	total_pass=$((total_pass + 1))
+else
+	total_fail=$((total_fail + 1))
+fi
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]

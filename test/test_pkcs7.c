@@ -20,6 +20,7 @@
 
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
+#include <openssl/cms.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
@@ -310,6 +311,7 @@ struct rb {
 	int		 sigalg;	/* NID or 0 for rsaEncryption */
 	enum p7_cipher	 cipher;
 	X509		*rcpt;
+	X509		*rcpt2;		/* a second RecipientInfo, first */
 	X509		*signer;
 	EVP_PKEY	*key;
 	const unsigned char *inner;	/* plaintext of the envelope */
@@ -359,6 +361,29 @@ add_attr(PKCS7_SIGNER_INFO *si, int nid, int type, const void *d, int len)
 	    d, len));
 }
 
+/*
+ * X509at_add1_attr() refuses duplicates, so push by hand: how 1 adds a
+ * second attribute, 2 a second value to the existing one.
+ */
+static void
+add_dup(PKCS7_SIGNER_INFO *si, int nid, int how, const char *v)
+{
+	X509_ATTRIBUTE	*a;
+	int		 i;
+
+	if (how == 2) {
+		i = X509at_get_attr_by_NID(si->auth_attr, nid, -1);
+		a = X509at_get_attr(si->auth_attr, i);
+		assert_int_equal(X509_ATTRIBUTE_set1_data(a,
+		    V_ASN1_PRINTABLESTRING, v, (int)strlen(v)), 1);
+		return;
+	}
+	a = X509_ATTRIBUTE_create_by_NID(NULL, nid, V_ASN1_PRINTABLESTRING, v,
+	    (int)strlen(v));
+	assert_non_null(a);
+	assert_true(sk_X509_ATTRIBUTE_push(si->auth_attr, a) > 0);
+}
+
 static unsigned char *
 rb_build(const struct rb *b, size_t *len)
 {
@@ -376,6 +401,8 @@ rb_build(const struct rb *b, size_t *len)
 		envlen = b->inner_len;
 	} else {
 		rcpts = sk_X509_new_null();
+		if (b->rcpt2 != NULL)
+			sk_X509_push(rcpts, b->rcpt2);
 		sk_X509_push(rcpts, b->rcpt);
 		in = BIO_new_mem_buf(b->inner, (int)b->inner_len);
 		env = PKCS7_encrypt(rcpts, in,
@@ -399,8 +426,8 @@ rb_build(const struct rb *b, size_t *len)
 			add_attr(si, g.nid_mt, b->msg_type_type, b->msg_type,
 			    (int)strlen(b->msg_type));
 			if (b->msg_type_twice)
-				add_attr(si, g.nid_mt, b->msg_type_type,
-				    b->msg_type, (int)strlen(b->msg_type));
+				add_dup(si, g.nid_mt, b->msg_type_twice,
+				    b->msg_type);
 		}
 		if (b->tid != NULL)
 			add_attr(si, g.nid_tid, V_ASN1_PRINTABLESTRING, b->tid,
@@ -1288,6 +1315,8 @@ test_message_types(void **state)
 	b.msg_type_type = V_ASN1_PRINTABLESTRING;
 	b.msg_type_twice = 1;
 	expect(&b, &modern, P7_MALFORMED, 0);
+	b.msg_type_twice = 2;
+	expect(&b, &modern, P7_MALFORMED, 0);
 	b.msg_type_twice = 0;
 	b.msg_type = NULL;
 	expect(&b, &modern, P7_MALFORMED, 0);
@@ -1416,13 +1445,37 @@ test_algorithms_refused(void **state)
 	OPENSSL_free(csr);
 }
 
+/* A CMS EnvelopedData with a KEKRecipientInfo, which PKCS7 cannot read. */
+static unsigned char *
+kek_envelope(const unsigned char *data, size_t len, size_t *outlen)
+{
+	CMS_ContentInfo	*cms;
+	BIO		*in;
+	unsigned char	*der = NULL, key[16], id[4] = { 1, 2, 3, 4 };
+	int		 n;
+
+	assert_int_equal(RAND_bytes(key, sizeof(key)), 1);
+	in = BIO_new_mem_buf(data, (int)len);
+	assert_non_null(cms = CMS_encrypt(NULL, in, EVP_aes_128_cbc(),
+	    CMS_BINARY | CMS_PARTIAL));
+	assert_non_null(CMS_add0_recipient_key(cms, NID_undef,
+	    OPENSSL_memdup(key, sizeof(key)), sizeof(key),
+	    OPENSSL_memdup(id, sizeof(id)), sizeof(id), NULL, NULL, NULL));
+	assert_int_equal(CMS_final(cms, in, NULL, CMS_BINARY), 1);
+	assert_true((n = i2d_CMS_ContentInfo(cms, &der)) > 0);
+	*outlen = n;
+	CMS_ContentInfo_free(cms);
+	BIO_free(in);
+	return der;
+}
+
 /* Class E: every envelope problem is the same badMessageCheck. */
 static void
 test_envelope(void **state)
 {
 	struct p7_req	*req;
-	unsigned char	*csr, *badcsr, *trail, junk[300];
-	size_t		 csrlen, badlen;
+	unsigned char	*csr, *badcsr, *trail, *kek, junk[300];
+	size_t		 csrlen, badlen, keklen;
 	struct rb	 b;
 
 	(void)state;
@@ -1462,6 +1515,22 @@ test_envelope(void **state)
 	rb_init(&b, g.ra_cert, junk, sizeof(junk));
 	req = expect(&b, &modern, P7_FAILED, P7_FAIL_BAD_MESSAGE_CHECK);
 	p7_req_free(req);
+
+	/* Ours and another RecipientInfo: only ours is used (H-39). */
+	rb_init(&b, g.ra_cert, csr, csrlen);
+	b.rcpt2 = g.other;
+	req = expect(&b, &modern, P7_OK, 0);
+	assert_non_null(p7_req_get0_csr(req));
+	p7_req_free(req);
+
+	/* KEKRecipientInfo: refused on the cleartext (H-40). */
+	kek = kek_envelope(csr, csrlen, &keklen);
+	rb_init(&b, g.ra_cert, kek, keklen);
+	b.bare = 1;
+	req = expect(&b, &modern, P7_FAILED, P7_FAIL_BAD_ALG);
+	assert_null(p7_req_get0_csr(req));
+	p7_req_free(req);
+	OPENSSL_free(kek);
 
 	/* A bare CSR as eContent, no envelope (RFC 8894 3.1, H-42). */
 	rb_init(&b, g.ra_cert, csr, csrlen);
