@@ -12,7 +12,7 @@
 # build/san/.  BUILD=dir puts objects elsewhere.
 
 CC	?= cc
-PKGS	:= openssl libevent libevent_pthreads libpq libconfig
+PKGS	:= openssl libevent libevent_pthreads libevent_openssl libpq libconfig jansson
 SAN	?= 0
 
 ifeq ($(SAN),1)

@@ -92,6 +92,7 @@ struct db_cert {
 	const unsigned char	*key_sha256;	/* 32 bytes */
 	const char		*transaction_id;
 	const char		*profile;
+	const char		*device_id;	/* enrolled for, or NULL */
 };
 
 /*
@@ -182,5 +183,9 @@ int		 db_cert_list(struct db *, int limit,
  */
 int		 db_cert_get(struct db *, const char *serial,
 		    struct db_cert_row *row, char *err, size_t errlen);
+
+/* --- One-time challenges and API tokens (db/challenge.c, db/token.c) --- */
+
+/* --- Manual approval, renewal, GetCert (db/pending.c, db/renewal.c) --- */
 
 #endif /* SCEPD_DB_H */

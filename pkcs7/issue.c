@@ -42,24 +42,154 @@ p7_add_ext(X509 *crt, X509V3_CTX *ctx, int nid, const char *value)
 	return rc;
 }
 
-/* Copy the subjectAltName of the CSR's extensionRequest, if any. */
+/* keyUsage from KU_* bits, critical (RFC 5280 4.2.1.3 SHOULD). */
 static int
-copy_san(X509 *crt, X509_REQ *csr)
+add_key_usage(X509 *crt, unsigned bits)
 {
-	STACK_OF(X509_EXTENSION)	*exts;
-	X509_EXTENSION			*ext;
-	int				 i, rc = 0;
+	static const struct { unsigned bit; int n; } map[] = {
+		{ KU_DIGITAL_SIGNATURE, 0 }, { KU_NON_REPUDIATION, 1 },
+		{ KU_KEY_ENCIPHERMENT, 2 }, { KU_DATA_ENCIPHERMENT, 3 },
+		{ KU_KEY_AGREEMENT, 4 }, { KU_KEY_CERT_SIGN, 5 },
+		{ KU_CRL_SIGN, 6 }, { KU_ENCIPHER_ONLY, 7 },
+		{ KU_DECIPHER_ONLY, 8 },
+	};
+	ASN1_BIT_STRING	*ku;
+	int		 rc = -1;
 
-	if ((exts = X509_REQ_get_extensions(csr)) == NULL)
-		return 0;
-	if ((i = X509v3_get_ext_by_NID(exts, NID_subject_alt_name, -1)) >= 0) {
-		ext = X509v3_get_ext(exts, i);
-		/* Never critical: the subject is not empty in our certificates. */
-		X509_EXTENSION_set_critical(ext, 0);
-		if (X509_add_ext(crt, ext, -1) != 1)
-			rc = -1;
+	if ((ku = ASN1_BIT_STRING_new()) == NULL)
+		return -1;
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if ((bits & map[i].bit) &&
+		    ASN1_BIT_STRING_set_bit(ku, map[i].n, 1) != 1)
+			goto out;
+	if (X509_add1_ext_i2d(crt, NID_key_usage, ku, 1, X509V3_ADD_DEFAULT) == 1)
+		rc = 0;
+out:
+	ASN1_BIT_STRING_free(ku);
+	return rc;
+}
+
+/*
+ * The SID security extension as AD CS writes it (clients.md 3.5):
+ * 1.3.6.1.4.1.311.25.2, non-critical, GeneralNames with one otherName
+ * 1.3.6.1.4.1.311.25.2.1 whose value is the textual SID in an OCTET
+ * STRING.
+ */
+static int
+add_sid(X509 *crt, const char *sid)
+{
+	GENERAL_NAMES		*gens = NULL;
+	GENERAL_NAME		*gen = NULL;
+	ASN1_OBJECT		*type_id = NULL, *ext_oid = NULL;
+	ASN1_OCTET_STRING	*text = NULL, *value = NULL;
+	ASN1_TYPE		*any = NULL;
+	X509_EXTENSION		*ext = NULL;
+	unsigned char		*der = NULL;
+	int			 len, rc = -1;
+
+	if ((gens = GENERAL_NAMES_new()) == NULL ||
+	    (gen = GENERAL_NAME_new()) == NULL ||
+	    (type_id = OBJ_txt2obj("1.3.6.1.4.1.311.25.2.1", 1)) == NULL ||
+	    (ext_oid = OBJ_txt2obj("1.3.6.1.4.1.311.25.2", 1)) == NULL ||
+	    (text = ASN1_OCTET_STRING_new()) == NULL ||
+	    ASN1_OCTET_STRING_set(text, (const unsigned char *)sid,
+	    (int)strlen(sid)) != 1 || (any = ASN1_TYPE_new()) == NULL)
+		goto out;
+	ASN1_TYPE_set(any, V_ASN1_OCTET_STRING, text);
+	text = NULL;
+	if (GENERAL_NAME_set0_othername(gen, type_id, any) != 1)
+		goto out;
+	type_id = NULL;
+	any = NULL;
+	if (!sk_GENERAL_NAME_push(gens, gen))
+		goto out;
+	gen = NULL;
+	if ((len = i2d_GENERAL_NAMES(gens, &der)) <= 0 ||
+	    (value = ASN1_OCTET_STRING_new()) == NULL ||
+	    ASN1_OCTET_STRING_set(value, der, len) != 1 ||
+	    (ext = X509_EXTENSION_create_by_OBJ(NULL, ext_oid, 0, value)) == NULL ||
+	    X509_add_ext(crt, ext, -1) != 1)
+		goto out;
+	rc = 0;
+out:
+	X509_EXTENSION_free(ext);
+	ASN1_OCTET_STRING_free(value);
+	OPENSSL_free(der);
+	ASN1_TYPE_free(any);
+	ASN1_OCTET_STRING_free(text);
+	ASN1_OBJECT_free(ext_oid);
+	ASN1_OBJECT_free(type_id);
+	GENERAL_NAME_free(gen);
+	GENERAL_NAMES_free(gens);
+	return rc;
+}
+
+/* Extensions in the order RFC 5280 readers expect to find them. */
+static int
+add_extensions(const struct p7_ca *ca, X509 *crt, const struct p7_issue *spec,
+    X509_NAME *subject, char *err, size_t errlen)
+{
+	STACK_OF(ASN1_OBJECT)	*eku = NULL;	/* owned if made here */
+	X509V3_CTX		 ctx;
+	char			 buf[1024];
+	int			 rc = -1;
+
+	X509V3_set_ctx(&ctx, ca->ca, crt, NULL, NULL, 0);
+	if (p7_add_ext(crt, &ctx, NID_basic_constraints, "critical,CA:FALSE") ||
+	    add_key_usage(crt, spec->key_usage != 0 ? spec->key_usage :
+	    KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT) == -1) {
+		snprintf(err, errlen, "cannot add basicConstraints/keyUsage");
+		goto out;
 	}
-	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	if (spec->eku == NULL) {
+		if ((eku = sk_ASN1_OBJECT_new_null()) == NULL ||
+		    !sk_ASN1_OBJECT_push(eku, OBJ_nid2obj(NID_client_auth)))
+			goto out;
+	}
+	if (sk_ASN1_OBJECT_num(spec->eku != NULL ? spec->eku : eku) > 0 &&
+	    X509_add1_ext_i2d(crt, NID_ext_key_usage, spec->eku != NULL ?
+	    spec->eku : eku, 0, X509V3_ADD_DEFAULT) != 1) {
+		snprintf(err, errlen, "cannot add extendedKeyUsage");
+		goto out;
+	}
+	/* RFC 5280 4.2.1.6: critical when the subject is empty. */
+	if (spec->san != NULL && sk_GENERAL_NAME_num(spec->san) > 0 &&
+	    X509_add1_ext_i2d(crt, NID_subject_alt_name, spec->san,
+	    X509_NAME_entry_count(subject) == 0, X509V3_ADD_DEFAULT) != 1) {
+		snprintf(err, errlen, "cannot add subjectAltName");
+		goto out;
+	}
+	if (p7_add_ext(crt, &ctx, NID_subject_key_identifier, "hash") ||
+	    p7_add_ext(crt, &ctx, NID_authority_key_identifier, "keyid:always")) {
+		snprintf(err, errlen, "cannot add key identifiers");
+		goto out;
+	}
+	if (spec->crl_url != NULL) {
+		snprintf(buf, sizeof(buf), "URI:%s", spec->crl_url);
+		if (p7_add_ext(crt, &ctx, NID_crl_distribution_points, buf)) {
+			snprintf(err, errlen, "bad CRL URL %s", spec->crl_url);
+			goto out;
+		}
+	}
+	if (spec->ocsp_url != NULL || spec->ca_issuers_url != NULL) {
+		snprintf(buf, sizeof(buf), "%s%s%s%s%s",
+		    spec->ocsp_url ? "OCSP;URI:" : "",
+		    spec->ocsp_url ? spec->ocsp_url : "",
+		    spec->ocsp_url && spec->ca_issuers_url ? "," : "",
+		    spec->ca_issuers_url ? "caIssuers;URI:" : "",
+		    spec->ca_issuers_url ? spec->ca_issuers_url : "");
+		if (p7_add_ext(crt, &ctx, NID_info_access, buf)) {
+			snprintf(err, errlen, "bad AIA URL");
+			goto out;
+		}
+	}
+	if (spec->sid != NULL && add_sid(crt, spec->sid) == -1) {
+		snprintf(err, errlen, "cannot add the SID extension");
+		goto out;
+	}
+	rc = 0;
+out:
+	sk_ASN1_OBJECT_free(eku);	/* objects are static (OBJ_nid2obj) */
 	return rc;
 }
 
@@ -71,9 +201,11 @@ p7_issue(const struct p7_ca *ca, X509_REQ *csr, const struct p7_issue *spec,
 	ASN1_INTEGER	*serial = NULL;	/* owned */
 	BIGNUM		*bn = NULL;	/* owned */
 	EVP_PKEY	*pub;		/* borrowed from csr */
-	X509V3_CTX	 ctx;
+	X509_NAME	*subject;	/* borrowed */
 	int		 rc = -1;
 
+	subject = spec->subject != NULL ? spec->subject :
+	    X509_REQ_get_subject_name(csr);
 	if ((pub = X509_REQ_get0_pubkey(csr)) == NULL) {
 		snprintf(err, errlen, "request has no usable public key");
 		goto out;
@@ -88,28 +220,15 @@ p7_issue(const struct p7_ca *ca, X509_REQ *csr, const struct p7_issue *spec,
 	    X509_set_serialNumber(crt, serial) != 1 ||
 	    X509_set_issuer_name(crt, X509_get_subject_name(ca->ca)) != 1 ||
 	    /* X509_NAME copies keep RDN order and each entry's string type. */
-	    X509_set_subject_name(crt, X509_REQ_get_subject_name(csr)) != 1 ||
+	    X509_set_subject_name(crt, subject) != 1 ||
 	    X509_set_pubkey(crt, pub) != 1 ||
 	    ASN1_TIME_set(X509_getm_notBefore(crt), spec->not_before) == NULL ||
 	    ASN1_TIME_set(X509_getm_notAfter(crt), spec->not_after) == NULL) {
 		snprintf(err, errlen, "cannot fill certificate fields");
 		goto out;
 	}
-
-	X509V3_set_ctx(&ctx, ca->ca, crt, NULL, NULL, 0);
-	if (p7_add_ext(crt, &ctx, NID_basic_constraints, "critical,CA:FALSE") ||
-	    p7_add_ext(crt, &ctx, NID_key_usage,
-	    "critical,digitalSignature,keyEncipherment") ||
-	    p7_add_ext(crt, &ctx, NID_ext_key_usage, "clientAuth") ||
-	    p7_add_ext(crt, &ctx, NID_subject_key_identifier, "hash") ||
-	    p7_add_ext(crt, &ctx, NID_authority_key_identifier, "keyid:always")) {
-		snprintf(err, errlen, "cannot add certificate extensions");
+	if (add_extensions(ca, crt, spec, subject, err, errlen) == -1)
 		goto out;
-	}
-	if (copy_san(crt, csr) == -1) {
-		snprintf(err, errlen, "cannot copy subjectAltName");
-		goto out;
-	}
 	if (X509_sign(crt, ca->ca_key, EVP_sha256()) <= 0) {
 		snprintf(err, errlen, "CA signature failed");
 		goto out;
@@ -134,7 +253,8 @@ bio_strdup(BIO *bio)
 	n = BIO_get_mem_data(bio, &data);
 	if (n < 0 || (s = malloc((size_t)n + 1)) == NULL)
 		return NULL;
-	memcpy(s, data, (size_t)n);
+	if (n > 0)	/* an empty memory BIO has no data pointer */
+		memcpy(s, data, (size_t)n);
 	s[n] = '\0';
 	return s;
 }

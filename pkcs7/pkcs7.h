@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 /* RFC 8894 3.2.1.2 messageType. */
 enum p7_msg_type {
@@ -226,20 +227,35 @@ void		 p7_req_csr_sha256(const struct p7_req *, unsigned char out[32]);
 #define P7_SERIAL_LEN	17
 int		 p7_serial_random(unsigned char out[P7_SERIAL_LEN]);
 
-/* What p7_issue() puts into a certificate besides the CSR's subject/key. */
+/*
+ * What p7_issue() puts into a certificate besides the CSR's public key:
+ * every field is decided by policy/ (the template), none is copied from
+ * the CSR here.
+ */
 struct p7_issue {
 	const unsigned char	*serial;	/* big-endian, positive */
 	size_t			 serial_len;
 	time_t			 not_before;
 	time_t			 not_after;
+	X509_NAME		*subject;	/* borrowed; NULL: the CSR's */
+	GENERAL_NAMES		*san;		/* borrowed; NULL: no SAN */
+	unsigned		 key_usage;	/* KU_* bits; 0: digitalSignature
+						 * + keyEncipherment */
+	STACK_OF(ASN1_OBJECT)	*eku;		/* borrowed; NULL: clientAuth */
+	const char		*sid;		/* NULL: no SID extension */
+	const char		*crl_url;	/* NULL: no CRL distribution point */
+	const char		*ocsp_url;	/* NULL: no AIA OCSP */
+	const char		*ca_issuers_url; /* NULL: no AIA caIssuers */
 };
 
 /*
- * Sign a certificate for csr with the CA key: the subject exactly as in
- * the CSR (RDN order and string types kept), the CSR's subjectAltName,
- * keyUsage digitalSignature+keyEncipherment, extendedKeyUsage clientAuth,
- * SKI/AKI, basicConstraints CA:FALSE, SHA-256.  Returns 0 with *out set,
- * or -1 with err.
+ * Sign a certificate for csr's public key with the CA key: subject (RDN
+ * order and string types kept), subjectAltName (non-critical, or critical
+ * when the subject is empty), keyUsage (critical), extendedKeyUsage,
+ * basicConstraints CA:FALSE, SKI/AKI, CRL distribution point and AIA
+ * when given, and the Microsoft SID security extension
+ * (1.3.6.1.4.1.311.25.2, as AD CS encodes it) when a SID is given.
+ * SHA-256.  Returns 0 with *out set, or -1 with err.
  */
 int		 p7_issue(const struct p7_ca *, X509_REQ *csr,
 		    const struct p7_issue *, X509 **out, char *err, size_t errlen);

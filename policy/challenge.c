@@ -5,7 +5,6 @@
  * (reliability.md H-51), and no early exit can leak a prefix.
  */
 #include <pthread.h>
-#include <stdio.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -53,41 +52,3 @@ policy_secret_equal(const char *expected, size_t expected_len,
 	return rc;
 }
 
-static void
-deny(struct policy_verdict *v, enum policy_fail fail, const char *reason)
-{
-	v->allow = 0;
-	v->fail = fail;
-	snprintf(v->reason, sizeof(v->reason), "%s", reason);
-}
-
-int
-policy_decide_pkcsreq(const struct policy_profile *p,
-    const struct policy_request *r, struct policy_verdict *v)
-{
-	const char	*want = p->static_challenge;
-	int		 eq;
-
-	memset(v, 0, sizeof(*v));
-	if (want == NULL || want[0] == '\0') {
-		deny(v, POLICY_FAIL_BAD_REQUEST,
-		    "profile accepts no challenge (no static challenge set)");
-		return 0;
-	}
-	if (r->challenge == NULL) {
-		deny(v, POLICY_FAIL_BAD_REQUEST,
-		    "request carries no challengePassword");
-		return 0;
-	}
-	if ((eq = policy_secret_equal(want, strlen(want), r->challenge,
-	    r->challenge_len)) == -1)
-		return -1;
-	if (!eq) {
-		deny(v, POLICY_FAIL_BAD_REQUEST, "wrong challengePassword");
-		return 0;
-	}
-	v->allow = 1;
-	v->not_before = r->now - p->backdate_seconds;
-	v->not_after = r->now + p->validity_days * 86400L;
-	return 0;
-}

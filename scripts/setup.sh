@@ -7,11 +7,11 @@ set -eu
 # Run: the PostgreSQL server (a private cluster under var/).
 # Test: cmocka, the real SCEP clients (micromdm scepclient, certmonger,
 # strongSwan pki with the curl fetcher plugin), dbus for certmonger,
-# clang for the fuzz targets.
+# clang for the fuzz targets, python3 for the test webhook validator.
 pkgs="build-essential pkg-config libssl-dev libevent-dev libpq-dev
 libconfig-dev libjansson-dev postgresql postgresql-client openssl
 libcmocka-dev scep certmonger strongswan-pki libstrongswan-extra-plugins
-dbus curl clang"
+dbus curl clang python3"
 
 missing=""
 for p in $pkgs; do

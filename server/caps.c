@@ -1,8 +1,9 @@
 /*
  * GetCACaps (RFC 8894 3.5.2): exact-case tokens, one per line, listing
- * exactly what the configuration enforces.  Apple tests each token for
- * exact equality, strongSwan 5.9.8 needs SHA-384 before it uses AES
- * (clients.md 7), and DES3 and SHA-1 appear only while allowed.
+ * exactly what a profile enforces.  Apple tests each token for exact
+ * equality, strongSwan 5.9.8 needs SHA-384 before it uses AES (clients.md
+ * 7), DES3 and SHA-1 appear only while allowed, Renewal only when the
+ * profile renews, GetNextCACert only with a next CA.
  */
 #include <stdio.h>
 #include <string.h>
@@ -10,7 +11,7 @@
 #include "server/scepd.h"
 
 void
-caps_build(const struct conf *c, char *buf, size_t len)
+caps_build(const struct conf_profile *p, char *buf, size_t len)
 {
 	static const struct {
 		const char	*token;
@@ -26,17 +27,22 @@ caps_build(const struct conf *c, char *buf, size_t len)
 	};
 	size_t	off = 0;
 
+#define ADD(s)	do { if (off < len) off += (size_t)snprintf(buf + off, \
+		    len - off, "%s\n", (s)); } while (0)
 	buf[0] = '\0';
-	off += (size_t)snprintf(buf + off, len - off, "POSTPKIOperation\n");
+	ADD("POSTPKIOperation");
 	for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
-		unsigned mask = algs[i].is_cipher ? c->algs.ciphers :
-		    c->algs.digests;
+		unsigned mask = algs[i].is_cipher ? p->algs.ciphers :
+		    p->algs.digests;
 
-		if ((mask & P7_BIT(algs[i].alg)) && off < len)
-			off += (size_t)snprintf(buf + off, len - off, "%s\n",
-			    algs[i].token);
+		if (mask & P7_BIT(algs[i].alg))
+			ADD(algs[i].token);
 	}
+	if (p->policy.renewal.enabled)
+		ADD("Renewal");
+	if (p->next_ca_cert != NULL && p->next_ca_cert[0] != '\0')
+		ADD("GetNextCACert");
 	/* SCEPStandard promises AES, POST and SHA-256, which conf enforces. */
-	if (off < len)
-		snprintf(buf + off, len - off, "SCEPStandard\n");
+	ADD("SCEPStandard");
+#undef ADD
 }

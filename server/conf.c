@@ -1,9 +1,12 @@
 /*
- * Configuration loading.  One table describes every setting; strings are
- * copied before config_destroy().  Every problem is logged with its line
- * and all of them are reported before giving up, so `scepd -n` names
- * every error at once.
+ * Configuration loading.  Two tables describe every setting: the
+ * server-wide ones and the per-profile ones.  A named profile looks each
+ * setting up in its own group first, then at the top level, then takes
+ * the default.  Strings are copied before config_destroy().  Every
+ * problem is logged with its line, and all of them are reported before
+ * giving up, so `scepd -n` names every error at once.
  */
+#include <ctype.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,83 +14,143 @@
 #include <unistd.h>
 
 #include <libconfig.h>
+#include <openssl/x509v3.h>
 
 #include "server/conf.h"
 #include "server/log.h"
 
-enum ctype { C_STR, C_INT, C_BOOL, C_PATH };
+enum ctype { C_STR, C_INT, C_BOOL, C_PATH, C_LIST, C_ENUM, C_KU, C_ALGS };
 
 struct setting {
 	const char	*name;		/* libconfig path, "ca.cert" */
 	enum ctype	 type;
-	size_t		 off;		/* in struct conf */
+	size_t		 off;		/* in struct conf or conf_profile */
 	const char	*def_str;	/* C_STR, C_PATH; NULL: required */
-	int		 def_int;
+	int		 def_int;	/* C_INT, C_BOOL; -1: keep preset */
 	int		 min, max;	/* C_INT */
-	int		 file;		/* C_PATH that must exist (if set) */
+	const char *const *names;	/* C_ENUM: index = value */
 };
 
-#define S(n, f, d)		{ n, C_STR, offsetof(struct conf, f), d, 0, 0, 0, 0 }
-#define P(n, f, d, must)	{ n, C_PATH, offsetof(struct conf, f), d, 0, 0, 0, must }
-#define I(n, f, d, lo, hi)	{ n, C_INT, offsetof(struct conf, f), NULL, d, lo, hi, 0 }
-#define B(n, f, d)		{ n, C_BOOL, offsetof(struct conf, f), NULL, d, 0, 1, 0 }
+#define S(n, f, d)	{ n, C_STR, offsetof(STRUCT, f), d, 0, 0, 0, NULL }
+#define P(n, f, d)	{ n, C_PATH, offsetof(STRUCT, f), d, 0, 0, 0, NULL }
+#define I(n, f, d, lo, hi) { n, C_INT, offsetof(STRUCT, f), NULL, d, lo, hi, NULL }
+#define B(n, f, d)	{ n, C_BOOL, offsetof(STRUCT, f), NULL, d, 0, 1, NULL }
+#define L(n, f)		{ n, C_LIST, offsetof(STRUCT, f), NULL, 0, 0, 0, NULL }
+#define E(n, f, names)	{ n, C_ENUM, offsetof(STRUCT, f), NULL, 0, 0, 0, names }
 
-static const struct setting settings[] = {
+#define STRUCT struct conf
+static const struct setting server_settings[] = {
 	S("listen",		listen,		"127.0.0.1"),
 	I("port",		port,		8080, 0, 65535),
 	I("workers",		workers,	0, 0, 256),
 	S("base_path",		base_path,	"/scep"),
 	S("database",		database,	""),
-	P("ca.cert",		ca_cert,	NULL, 1),
-	P("ca.key",		ca_key,		NULL, 1),
-	P("ca.ra_cert",		ra_cert,	"", 1),
-	P("ca.ra_key",		ra_key,		"", 1),
-	S("challenge",		challenge,	""),
-	I("validity_days",	validity_days,	365, 1, 3650),
-	I("backdate_seconds",	backdate_seconds, 300, 0, 86400),
-	B("legacy",		legacy,		0),
+	S("challenge_key",	challenge_key,	""),
 	I("limits.max_body",	max_body,	65536, 1024, 1 << 24),
 	I("limits.max_headers",	max_headers,	32768, 1024, 1 << 20),
 	I("limits.request_timeout", request_timeout, 10, 1, 600),
 	I("limits.max_connections", max_connections, 1024, 1, 65536),
 	B("verbose",		verbose,	0),
 };
+#undef STRUCT
 
-/* Lists handled outside the table. */
-static const char *const list_settings[] = { "ciphers", "digests" };
+static const char *const challenge_modes[] = { "static", "dynamic", "webhook", NULL };
+static const char *const approvals[] = { "auto", "manual", NULL };
 
-/* Groups whose members are all in the table. */
-static const char *const groups[] = { "ca", "limits" };
+#define STRUCT struct conf_profile
+static const struct setting profile_settings[] = {
+	P("ca.cert",		ca_cert,	NULL),
+	P("ca.key",		ca_key,		NULL),
+	P("ca.ra_cert",		ra_cert,	""),
+	P("ca.ra_key",		ra_key,		""),
+	P("ca.next_cert",	next_ca_cert,	""),
+	P("ca.next_ra_cert",	next_ra_cert,	""),
+	B("legacy",		legacy,		0),
+	{ "ciphers", C_ALGS, 0, NULL, 0, 0, 0, NULL },
+	{ "digests", C_ALGS, 1, NULL, 0, 0, 0, NULL },
+	E("challenge_mode",	policy.challenge_mode, challenge_modes),
+	S("challenge",		policy.static_challenge, ""),
+	I("challenge_ttl",	policy.challenge_ttl_minutes, 60, 1, 60 * 24 * 30),
+	S("webhook.url",	policy.webhook.url, ""),
+	S("webhook.secret",	policy.webhook.secret, ""),
+	I("webhook.timeout_ms",	policy.webhook.timeout_ms, 5000, 100, 60000),
+	B("webhook.notify",	policy.webhook.notify, 1),
+	E("approval",		policy.approval, approvals),
+	B("renewal.enabled",	policy.renewal.enabled, 0),
+	I("renewal.window_percent", policy.renewal.window_percent, 20, 1, 100),
+	I("renewal.supersede_grace_days", policy.renewal.supersede_grace_days,
+	    7, 0, 365),
+	/* validity_days and backdate_seconds at the top level predate templates. */
+	I("validity_days",	policy.tmpl.validity_days, 365, 1, 3650),
+	I("backdate_seconds",	policy.tmpl.backdate_seconds, 300, 0, 86400),
+	S("template.subject",	policy.tmpl.subject, ""),
+	L("template.san_dns",	policy.tmpl.san_dns),
+	L("template.san_email",	policy.tmpl.san_email),
+	L("template.san_upn",	policy.tmpl.san_upn),
+	L("template.san_uri",	policy.tmpl.san_uri),
+	B("template.san_ip",	policy.tmpl.san_ip, 0),
+	L("template.san_add",	policy.tmpl.san_add),
+	I("template.rsa_min_bits", policy.tmpl.rsa_min_bits, 2048, 1024, 16384),
+	I("template.rsa_max_bits", policy.tmpl.rsa_max_bits, 4096, 1024, 16384),
+	B("template.ec_p256",	policy.tmpl.ec_p256, 0),
+	B("template.ec_p384",	policy.tmpl.ec_p384, 0),
+	I("template.max_validity_days", policy.tmpl.max_validity_days, 825, 1, 3650),
+	{ "template.key_usage", C_KU, offsetof(STRUCT, policy.tmpl.key_usage),
+	    NULL, 0, 0, 0, NULL },
+	L("template.eku",	policy.tmpl.eku),
+	S("template.crl_url",	policy.tmpl.crl_url, ""),
+	S("template.ocsp_url",	policy.tmpl.ocsp_url, ""),
+	S("template.ca_issuers_url", policy.tmpl.ca_issuers_url, ""),
+	B("template.sid_extension", policy.tmpl.sid_extension, 1),
+};
+#undef STRUCT
+
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* Groups whose members are all in the tables. */
+static const char *const groups[] = { "ca", "limits", "webhook", "renewal",
+    "template" };
 
 static const char	*default_ciphers[] = { "aes128", "aes192", "aes256", "3des" };
 static const char	*default_digests[] = { "sha1", "sha224", "sha256", "sha384",
 			    "sha512" };
 
 static int
-known(const char *group, const char *name)
+known_in(const struct setting *t, size_t n, const char *full)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(t[i].name, full) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+known(const char *group, const char *name, int in_profile)
 {
 	char	full[128];
-	size_t	i;
 
 	snprintf(full, sizeof(full), "%s%s%s", group ? group : "",
 	    group ? "." : "", name);
-	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
-		if (strcmp(settings[i].name, full) == 0)
-			return 1;
+	if (known_in(profile_settings, NELEM(profile_settings), full))
+		return 1;
+	if (!in_profile && known_in(server_settings, NELEM(server_settings), full))
+		return 1;
 	if (group == NULL) {
-		for (i = 0; i < sizeof(list_settings) / sizeof(list_settings[0]); i++)
-			if (strcmp(list_settings[i], name) == 0)
-				return 1;
-		for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+		if (in_profile && strcmp(name, "name") == 0)
+			return 1;
+		if (!in_profile && strcmp(name, "profiles") == 0)
+			return 1;
+		for (size_t i = 0; i < NELEM(groups); i++)
 			if (strcmp(groups[i], name) == 0)
 				return 1;
 	}
 	return 0;
 }
 
-/* Report settings the table does not know: usually a typo. */
+/* Report settings the tables do not know: usually a typo. */
 static int
-check_unknown(const char *path, config_setting_t *parent, const char *group)
+check_unknown(const char *path, config_setting_t *parent, const char *group,
+    int in_profile)
 {
 	config_setting_t	*s;
 	int			 errors = 0;
@@ -97,14 +160,14 @@ check_unknown(const char *path, config_setting_t *parent, const char *group)
 
 		if (name == NULL)
 			continue;
-		if (!known(group, name)) {
+		if (!known(group, name, in_profile)) {
 			log_warnx("%s:%d: unknown setting \"%s%s%s\"", path,
 			    config_setting_source_line(s), group ? group : "",
 			    group ? "." : "", name);
 			errors++;
 		} else if (group == NULL &&
 		    config_setting_type(s) == CONFIG_TYPE_GROUP)
-			errors += check_unknown(path, s, name);
+			errors += check_unknown(path, s, name, in_profile);
 	}
 	return errors;
 }
@@ -128,72 +191,83 @@ resolve(const char *conf_path, const char *p)
 	return out;
 }
 
-static int
-load_setting(const char *path, config_t *cfg, const struct setting *st,
-    struct conf *c, int flags)
+/* The setting for name in group, else at the top level (fallback). */
+static config_setting_t *
+find(config_setting_t *group, config_setting_t *fallback, const char *name)
 {
-	config_setting_t	*s = config_lookup(cfg, st->name);
-	char			**sp = (char **)((char *)c + st->off);
-	int			*ip = (int *)((char *)c + st->off);
-	const char		*str;
-	int			 line = s ? config_setting_source_line(s) : 0;
+	config_setting_t	*s = NULL;
 
-	switch (st->type) {
-	case C_STR:
-	case C_PATH:
-		if (s == NULL) {
-			if (st->def_str == NULL) {
-				log_warnx("%s: required setting \"%s\" missing",
-				    path, st->name);
-				return 1;
-			}
-			str = st->def_str;
-		} else if ((str = config_setting_get_string(s)) == NULL) {
-			log_warnx("%s:%d: \"%s\" must be a string", path, line,
-			    st->name);
-			return 1;
-		}
-		*sp = st->type == C_PATH ? resolve(path, str) : strdup(str);
-		if (*sp == NULL)
-			fatal("strdup");
-		if (st->type == C_PATH && st->file && (flags & CONF_CHECK_FILES) &&
-		    (*sp)[0] != '\0' && access(*sp, R_OK) != 0) {
-			log_warn("%s:%d: \"%s\": cannot read %s", path, line,
-			    st->name, *sp);
-			return 1;
-		}
-		return 0;
-	case C_INT:
-		if (s == NULL) {
-			*ip = st->def_int;
-			return 0;
-		}
-		if (config_setting_type(s) != CONFIG_TYPE_INT) {
-			log_warnx("%s:%d: \"%s\" must be an integer", path, line,
-			    st->name);
-			return 1;
-		}
-		*ip = config_setting_get_int(s);
-		if (*ip < st->min || *ip > st->max) {
-			log_warnx("%s:%d: \"%s\" = %d is outside %d..%d", path,
-			    line, st->name, *ip, st->min, st->max);
-			return 1;
-		}
-		return 0;
-	case C_BOOL:
-		if (s == NULL) {
-			*ip = st->def_int;
-			return 0;
-		}
-		if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
-			log_warnx("%s:%d: \"%s\" must be true or false", path,
-			    line, st->name);
-			return 1;
-		}
-		*ip = config_setting_get_bool(s);
-		return 0;
+	if (group != NULL)
+		s = config_setting_lookup(group, name);
+	if (s == NULL && fallback != NULL)
+		s = config_setting_lookup(fallback, name);
+	return s;
+}
+
+static int
+load_list(const char *path, config_setting_t *s, const char *name,
+    struct policy_list *l)
+{
+	const char	*v;
+	int		 n;
+
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY &&
+	    config_setting_type(s) != CONFIG_TYPE_LIST) {
+		log_warnx("%s:%d: \"%s\" must be a list of strings", path,
+		    config_setting_source_line(s), name);
+		return 1;
 	}
-	return 1;
+	n = config_setting_length(s);
+	if (n > 0 && (l->v = calloc((size_t)n, sizeof(char *))) == NULL)
+		fatal("calloc");
+	for (int i = 0; i < n; i++) {
+		if ((v = config_setting_get_string_elem(s, i)) == NULL) {
+			log_warnx("%s:%d: \"%s\" must be a list of strings",
+			    path, config_setting_source_line(s), name);
+			return 1;
+		}
+		if ((l->v[l->n++] = strdup(v)) == NULL)
+			fatal("strdup");
+	}
+	return 0;
+}
+
+static int
+load_key_usage(const char *path, config_setting_t *s, unsigned *bits)
+{
+	static const struct { const char *name; unsigned bit; } ku[] = {
+		{ "digitalSignature", KU_DIGITAL_SIGNATURE },
+		{ "nonRepudiation", KU_NON_REPUDIATION },
+		{ "keyEncipherment", KU_KEY_ENCIPHERMENT },
+		{ "dataEncipherment", KU_DATA_ENCIPHERMENT },
+		{ "keyAgreement", KU_KEY_AGREEMENT },
+	};
+	struct policy_list	 l = { NULL, 0 };
+	int			 errors;
+
+	if ((errors = load_list(path, s, "template.key_usage", &l)) == 0) {
+		*bits = 0;
+		for (size_t i = 0; i < l.n; i++) {
+			size_t j;
+
+			for (j = 0; j < NELEM(ku); j++)
+				if (strcmp(l.v[i], ku[j].name) == 0)
+					break;
+			if (j == NELEM(ku)) {
+				log_warnx("%s:%d: key usage \"%s\" is not one of "
+				    "digitalSignature, nonRepudiation, "
+				    "keyEncipherment, dataEncipherment, "
+				    "keyAgreement", path,
+				    config_setting_source_line(s), l.v[i]);
+				errors++;
+			} else
+				*bits |= ku[j].bit;
+		}
+	}
+	for (size_t i = 0; i < l.n; i++)
+		free(l.v[i]);
+	free(l.v);
+	return errors;
 }
 
 /*
@@ -201,20 +275,16 @@ load_setting(const char *path, config_t *cfg, const struct setting *st,
  * refused unless legacy is on (RFC 8894 2.9: MUST NOT).
  */
 static int
-load_algs(const char *path, config_t *cfg, const char *name, int legacy,
+load_algs(const char *path, config_setting_t *s, int digests, int legacy,
     unsigned *mask)
 {
-	config_setting_t	*s = config_lookup(cfg, name);
-	const char		**defs;
-	size_t			 ndefs;
-	int			 errors = 0, n;
+	const char	*name = digests ? "digests" : "ciphers";
+	const char	**defs = digests ? default_digests : default_ciphers;
+	int		 n, errors = 0;
 
 	*mask = 0;
-	if (strcmp(name, "ciphers") == 0)
-		defs = default_ciphers, ndefs = 4;
-	else
-		defs = default_digests, ndefs = 5;
-	n = s != NULL ? config_setting_length(s) : (int)ndefs;
+	n = s != NULL ? config_setting_length(s) :
+	    (int)(digests ? NELEM(default_digests) : NELEM(default_ciphers));
 	if (s != NULL && config_setting_type(s) != CONFIG_TYPE_ARRAY &&
 	    config_setting_type(s) != CONFIG_TYPE_LIST) {
 		log_warnx("%s:%d: \"%s\" must be a list of strings", path,
@@ -232,7 +302,7 @@ load_algs(const char *path, config_t *cfg, const char *name, int legacy,
 			log_warnx("%s:%d: \"%s\" must be a list of strings",
 			    path, line, name);
 			errors++;
-		} else if (name[0] == 'c') {
+		} else if (!digests) {
 			if (p7_cipher_from_name(v, &c) == -1) {
 				log_warnx("%s:%d: unknown cipher \"%s\" (aes128, "
 				    "aes192, aes256, 3des, des)", path, line, v);
@@ -257,14 +327,228 @@ load_algs(const char *path, config_t *cfg, const char *name, int legacy,
 				*mask |= P7_BIT(d);
 		}
 	}
-	/* The RFC 8894 mandatory pair keeps every modern client working. */
-	if (errors == 0 && name[0] == 'c' && !(*mask & P7_BIT(P7_CIPHER_AES128))) {
+	/* The RFC 8894 2.9 mandatory pair keeps every modern client working. */
+	if (errors == 0 && !digests && !(*mask & P7_BIT(P7_CIPHER_AES128))) {
 		log_warnx("%s: \"ciphers\" must include aes128 (RFC 8894 2.9)", path);
 		errors++;
 	}
-	if (errors == 0 && name[0] == 'd' && !(*mask & P7_BIT(P7_MD_SHA256))) {
+	if (errors == 0 && digests && !(*mask & P7_BIT(P7_MD_SHA256))) {
 		log_warnx("%s: \"digests\" must include sha256 (RFC 8894 2.9)", path);
 		errors++;
+	}
+	return errors;
+}
+
+/*
+ * Load one setting of table t into base from group (a profile; NULL for
+ * the top level) falling back to root.  Returns the number of errors.
+ */
+static int
+load_setting(const char *path, config_setting_t *group, config_setting_t *root,
+    const struct setting *st, void *base, int flags)
+{
+	config_setting_t	*s = find(group, root, st->name);
+	char			**sp = (char **)((char *)base + st->off);
+	int			*ip = (int *)((char *)base + st->off);
+	const char		*str;
+	int			 line = s ? config_setting_source_line(s) : 0;
+
+	switch (st->type) {
+	case C_STR:
+	case C_PATH:
+		if (s == NULL) {
+			if (st->def_str == NULL) {
+				log_warnx("%s: required setting \"%s\" missing",
+				    path, st->name);
+				return 1;
+			}
+			str = st->def_str;
+		} else if ((str = config_setting_get_string(s)) == NULL) {
+			log_warnx("%s:%d: \"%s\" must be a string", path, line,
+			    st->name);
+			return 1;
+		}
+		*sp = st->type == C_PATH ? resolve(path, str) : strdup(str);
+		if (*sp == NULL)
+			fatal("strdup");
+		if (st->type == C_PATH && (flags & CONF_CHECK_FILES) &&
+		    (*sp)[0] != '\0' && access(*sp, R_OK) != 0) {
+			log_warn("%s:%d: \"%s\": cannot read %s", path, line,
+			    st->name, *sp);
+			return 1;
+		}
+		return 0;
+	case C_INT:
+	case C_BOOL:
+		if (s == NULL) {
+			*ip = st->def_int;
+			return 0;
+		}
+		if (st->type == C_INT ? config_setting_type(s) != CONFIG_TYPE_INT :
+		    config_setting_type(s) != CONFIG_TYPE_BOOL) {
+			log_warnx("%s:%d: \"%s\" must be %s", path, line, st->name,
+			    st->type == C_INT ? "an integer" : "true or false");
+			return 1;
+		}
+		*ip = st->type == C_INT ? config_setting_get_int(s) :
+		    config_setting_get_bool(s);
+		if (st->type == C_INT && (*ip < st->min || *ip > st->max)) {
+			log_warnx("%s:%d: \"%s\" = %d is outside %d..%d", path,
+			    line, st->name, *ip, st->min, st->max);
+			return 1;
+		}
+		return 0;
+	case C_ENUM:
+		*ip = 0;
+		if (s == NULL)
+			return 0;
+		if ((str = config_setting_get_string(s)) != NULL)
+			for (int i = 0; st->names[i] != NULL; i++)
+				if (strcmp(st->names[i], str) == 0) {
+					*ip = i;
+					return 0;
+				}
+		{
+			char	list[128] = "";
+
+			for (int i = 0; st->names[i] != NULL; i++)
+				snprintf(list + strlen(list), sizeof(list) -
+				    strlen(list), "%s\"%s\"", i ? ", " : "",
+				    st->names[i]);
+			log_warnx("%s:%d: \"%s\" must be one of %s", path, line,
+			    st->name, list);
+		}
+		return 1;
+	case C_LIST:
+		return s != NULL ? load_list(path, s, st->name,
+		    (struct policy_list *)((char *)base + st->off)) : 0;
+	case C_KU:
+		return s != NULL ? load_key_usage(path, s,
+		    (unsigned *)((char *)base + st->off)) : 0;
+	case C_ALGS:
+		break;	/* after legacy is known, by load_profile() */
+	}
+	return 0;
+}
+
+static int
+valid_name(const char *s)
+{
+	if (*s == '\0' || strlen(s) > 64)
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_')
+			return 0;
+	return 1;
+}
+
+static int
+hex_decode(const char *hex, unsigned char *out, size_t len)
+{
+	unsigned	v;
+
+	if (strlen(hex) != 2 * len)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		if (!isxdigit((unsigned char)hex[2 * i]) ||
+		    !isxdigit((unsigned char)hex[2 * i + 1]) ||
+		    sscanf(hex + 2 * i, "%2x", &v) != 1)
+			return -1;
+		out[i] = (unsigned char)v;
+	}
+	return 0;
+}
+
+/* Load profile p from group (NULL: the default profile at the top level). */
+static int
+load_profile(const char *path, config_t *cfg, config_setting_t *group,
+    struct conf_profile *p, int flags)
+{
+	config_setting_t	*root = config_root_setting(cfg);
+	struct policy_template	*t = &p->policy.tmpl;
+	const char		*name = "default";
+	int			 errors = 0;
+	char			 where[96];
+
+	policy_profile_defaults(&p->policy);
+	if (group != NULL &&
+	    config_setting_lookup_string(group, "name", &name) != CONFIG_TRUE) {
+		log_warnx("%s:%d: a profile needs a name", path,
+		    config_setting_source_line(group));
+		return 1;
+	}
+	if (group != NULL && (!valid_name(name) || strcmp(name, "default") == 0)) {
+		log_warnx("%s:%d: profile name \"%s\": use letters, digits, - "
+		    "and _ (and not \"default\")", path,
+		    config_setting_source_line(group), name);
+		errors++;
+	}
+	if ((p->policy.name = strdup(name)) == NULL)
+		fatal("strdup");
+	snprintf(where, sizeof(where), "%s (profile %s)", path, name);
+	/* A named profile inherits the top level; the top level has none. */
+	for (size_t i = 0; i < NELEM(profile_settings); i++)
+		errors += load_setting(where, group ? group : root,
+		    group ? root : NULL, &profile_settings[i], p, flags);
+	errors += load_algs(where, find(group, root, "ciphers"), 0, p->legacy,
+	    &p->algs.ciphers);
+	errors += load_algs(where, find(group, root, "digests"), 1, p->legacy,
+	    &p->algs.digests);
+
+	/* "" means unset for optional strings: make them NULL for policy/. */
+#define UNSET(x)	do { if ((x) != NULL && (x)[0] == '\0') { free(x); (x) = NULL; } } while (0)
+	UNSET(t->subject);
+	UNSET(t->crl_url);
+	UNSET(t->ocsp_url);
+	UNSET(t->ca_issuers_url);
+	UNSET(p->policy.webhook.url);
+	UNSET(p->policy.webhook.secret);
+#undef UNSET
+
+	if ((p->ra_cert[0] == '\0') != (p->ra_key[0] == '\0')) {
+		log_warnx("%s: \"ca.ra_cert\" and \"ca.ra_key\" go together", where);
+		errors++;
+	}
+	if (t->rsa_min_bits > t->rsa_max_bits) {
+		log_warnx("%s: template.rsa_min_bits > template.rsa_max_bits", where);
+		errors++;
+	}
+	if (t->validity_days > t->max_validity_days) {
+		log_warnx("%s: validity_days %d exceeds template.max_validity_days %d",
+		    where, t->validity_days, t->max_validity_days);
+		errors++;
+	}
+	if (t->key_usage == 0)
+		t->key_usage = KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT;
+	switch (p->policy.challenge_mode) {
+	case POLICY_CHALLENGE_STATIC:
+		if (p->policy.static_challenge[0] == '\0')
+			log_warnx("%s: no \"challenge\" set: enrollments will be "
+			    "refused%s", where, p->policy.renewal.enabled ?
+			    " (renewals still work)" : "");
+		else if (strlen(p->policy.static_challenge) < 8) {
+			log_warnx("%s: \"challenge\" must have at least 8 "
+			    "characters", where);
+			errors++;
+		}
+		break;
+	case POLICY_CHALLENGE_DYNAMIC:
+		break;
+	case POLICY_CHALLENGE_WEBHOOK:
+		if (p->policy.webhook.url == NULL ||
+		    (strncmp(p->policy.webhook.url, "http://", 7) != 0 &&
+		    strncmp(p->policy.webhook.url, "https://", 8) != 0)) {
+			log_warnx("%s: challenge_mode \"webhook\" needs "
+			    "webhook.url (http:// or https://)", where);
+			errors++;
+		}
+		if (p->policy.webhook.secret == NULL ||
+		    strlen(p->policy.webhook.secret) < 16) {
+			log_warnx("%s: webhook.secret must have at least 16 "
+			    "characters (it signs every request)", where);
+			errors++;
+		}
+		break;
 	}
 	return errors;
 }
@@ -272,9 +556,10 @@ load_algs(const char *path, config_t *cfg, const char *name, int legacy,
 struct conf *
 conf_load(const char *path, int flags)
 {
-	config_t	 cfg;
-	struct conf	*c;
-	int		 errors = 0;
+	config_t		 cfg;
+	config_setting_t	*list, *g;
+	struct conf		*c;
+	int			 errors = 0, n, dynamic = 0;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL || (c->path = strdup(path)) == NULL)
 		fatal("calloc");
@@ -289,27 +574,64 @@ conf_load(const char *path, int flags)
 		conf_free(c);
 		return NULL;
 	}
-	errors += check_unknown(path, config_root_setting(&cfg), NULL);
-	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
-		errors += load_setting(path, &cfg, &settings[i], c, flags);
-	errors += load_algs(path, &cfg, "ciphers", c->legacy, &c->algs.ciphers);
-	errors += load_algs(path, &cfg, "digests", c->legacy, &c->algs.digests);
+	errors += check_unknown(path, config_root_setting(&cfg), NULL, 0);
+	for (size_t i = 0; i < NELEM(server_settings); i++)
+		errors += load_setting(path, NULL, config_root_setting(&cfg),
+		    &server_settings[i], c, flags);
+
+	list = config_lookup(&cfg, "profiles");
+	if (list != NULL && config_setting_type(list) != CONFIG_TYPE_LIST) {
+		log_warnx("%s:%d: \"profiles\" must be a list: ( { name = ...; }, "
+		    "... )", path, config_setting_source_line(list));
+		errors++;
+		list = NULL;
+	}
+	n = list != NULL ? config_setting_length(list) : 0;
+	if ((c->profiles = calloc((size_t)n + 1, sizeof(*c->profiles))) == NULL)
+		fatal("calloc");
+	c->nprofiles = n + 1;
+	errors += load_profile(path, &cfg, NULL, &c->profiles[0], flags);
+	for (int i = 0; i < n; i++) {
+		g = config_setting_get_elem(list, (unsigned)i);
+		if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+			log_warnx("%s:%d: each profile is a group { name = ...; }",
+			    path, config_setting_source_line(g));
+			errors++;
+			continue;
+		}
+		errors += check_unknown(path, g, NULL, 1);
+		errors += load_profile(path, &cfg, g, &c->profiles[i + 1], flags);
+		for (int j = 0; j <= i; j++)
+			if (c->profiles[i + 1].policy.name != NULL &&
+			    strcmp(c->profiles[j].policy.name,
+			    c->profiles[i + 1].policy.name) == 0) {
+				log_warnx("%s:%d: profile \"%s\" defined twice",
+				    path, config_setting_source_line(g),
+				    c->profiles[j].policy.name);
+				errors++;
+			}
+	}
 	config_destroy(&cfg);
 
-	if (c->base_path[0] != '/' || strchr(c->base_path, '?') != NULL) {
-		log_warnx("%s: \"base_path\" must start with / (e.g. /scep)", path);
+	for (int i = 0; i < c->nprofiles; i++)
+		if (c->profiles[i].policy.challenge_mode == POLICY_CHALLENGE_DYNAMIC)
+			dynamic = 1;
+	if (c->challenge_key[0] != '\0' &&
+	    hex_decode(c->challenge_key, c->hmac_key, sizeof(c->hmac_key)) == -1) {
+		log_warnx("%s: \"challenge_key\" must be 64 hex digits "
+		    "(openssl rand -hex 32)", path);
+		errors++;
+	} else if (c->challenge_key[0] == '\0' && dynamic) {
+		log_warnx("%s: one-time challenges need \"challenge_key\" "
+		    "(64 hex digits: openssl rand -hex 32), the same in every "
+		    "scepd sharing the database", path);
 		errors++;
 	}
-	if ((c->ra_cert[0] == '\0') != (c->ra_key[0] == '\0')) {
-		log_warnx("%s: \"ca.ra_cert\" and \"ca.ra_key\" go together", path);
-		errors++;
-	}
-	if (c->challenge[0] == '\0')
-		log_warnx("%s: no \"challenge\" set: every enrollment will be "
-		    "refused", path);
-	else if (strlen(c->challenge) < 8) {
-		log_warnx("%s: \"challenge\" must have at least 8 characters",
-		    path);
+	if (c->base_path[0] != '/' || strchr(c->base_path, '?') != NULL ||
+	    (strlen(c->base_path) > 1 &&
+	    c->base_path[strlen(c->base_path) - 1] == '/')) {
+		log_warnx("%s: \"base_path\" must start with / and not end with "
+		    "one (e.g. /scep)", path);
 		errors++;
 	}
 	if (errors > 0) {
@@ -320,18 +642,54 @@ conf_load(const char *path, int flags)
 	return c;
 }
 
+/* Free the strings table t loaded into base, except those inside a
+ * struct policy_profile, which policy_profile_clear() frees. */
+static void
+free_strings(const struct setting *t, size_t n, void *base, int profile)
+{
+	size_t	lo = offsetof(struct conf_profile, policy);
+	size_t	hi = lo + sizeof(struct policy_profile);
+
+	for (size_t i = 0; i < n; i++) {
+		if (t[i].type != C_STR && t[i].type != C_PATH)
+			continue;
+		if (profile && t[i].off >= lo && t[i].off < hi)
+			continue;
+		free(*(char **)((char *)base + t[i].off));
+		*(char **)((char *)base + t[i].off) = NULL;
+	}
+}
+
 void
 conf_free(struct conf *c)
 {
 	if (c == NULL)
 		return;
-	if (c->challenge != NULL)
-		explicit_bzero(c->challenge, strlen(c->challenge));
-	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
-		if (settings[i].type == C_STR || settings[i].type == C_PATH)
-			free(*(char **)((char *)c + settings[i].off));
+	if (c->challenge_key != NULL)
+		explicit_bzero(c->challenge_key, strlen(c->challenge_key));
+	explicit_bzero(c->hmac_key, sizeof(c->hmac_key));
+	free_strings(server_settings, NELEM(server_settings), c, 0);
+	for (int i = 0; c->profiles != NULL && i < c->nprofiles; i++) {
+		/* policy/ frees what struct policy_profile owns. */
+		free_strings(profile_settings, NELEM(profile_settings),
+		    &c->profiles[i], 1);
+		policy_profile_clear(&c->profiles[i].policy);
+	}
+	free(c->profiles);
 	free(c->path);
 	free(c);
+}
+
+struct conf_profile *
+conf_profile(const struct conf *c, const char *name, size_t namelen)
+{
+	if (namelen == 0 || (namelen == 7 && memcmp(name, "default", 7) == 0))
+		return &c->profiles[0];
+	for (int i = 1; i < c->nprofiles; i++)
+		if (strlen(c->profiles[i].policy.name) == namelen &&
+		    memcmp(c->profiles[i].policy.name, name, namelen) == 0)
+			return &c->profiles[i];
+	return NULL;
 }
 
 const char *

@@ -1,6 +1,11 @@
 /*
  * scepd's configuration: one libconfig file, read once into struct conf
- * by a table of settings (name, type, default, check).
+ * by tables of settings (name, type, default, check).
+ *
+ * The top level holds the server-wide settings and the default profile
+ * (served at base_path).  Each element of the list "profiles" is another
+ * profile, served at base_path/<name>; a setting it does not give is
+ * taken from the top level, so a profile states only how it differs.
  */
 #ifndef SCEPD_CONF_H
 #define SCEPD_CONF_H
@@ -8,33 +13,48 @@
 #include <stddef.h>
 
 #include "pkcs7/pkcs7.h"
+#include "policy/policy.h"
 
-struct conf {
-	char		*path;		/* the file read */
-	char		*listen;	/* address, "127.0.0.1" */
-	int		 port;
-	int		 workers;	/* 0: one per core */
-	char		*base_path;	/* "/scep" */
-	char		*database;	/* libpq conninfo */
-	char		*ca_cert;	/* paths, relative to the file's folder */
-	char		*ca_key;
-	char		*ra_cert;	/* "" in CA mode */
-	char		*ra_key;
-	char		*challenge;	/* static challenge */
-	int		 validity_days;
-	int		 backdate_seconds;
-	int		 legacy;	/* allow single DES and MD5 */
-	struct p7_algs	 algs;		/* allowed ciphers and digests */
-	int		 max_body;	/* bytes */
-	int		 max_headers;	/* bytes, request line included */
-	int		 request_timeout; /* seconds */
-	int		 max_connections; /* per worker */
-	int		 verbose;
+struct conf_profile {
+	struct policy_profile	 policy;	/* decisions; name is in here */
+	char			*ca_cert;	/* paths, relative to the file */
+	char			*ca_key;
+	char			*ra_cert;	/* "" in CA mode */
+	char			*ra_key;
+	char			*next_ca_cert;	/* GetNextCACert, "" if none */
+	char			*next_ra_cert;
+	int			 legacy;	/* allow single DES and MD5 */
+	struct p7_algs		 algs;		/* allowed ciphers and digests */
+	/* Filled at start-up by server/main.c, not by conf_load(). */
+	struct p7_ca		*ca;		/* shared between profiles with
+						 * the same files */
+	int			 owns_ca;
+	char			 caps[256];	/* GetCACaps body */
 };
 
-/* Where to look: -c FILE, $SCEPD_CONF, var/scepd.conf of the source
+struct conf {
+	char			*path;		/* the file read */
+	char			*listen;	/* address, "127.0.0.1" */
+	int			 port;
+	int			 workers;	/* 0: one per core */
+	char			*base_path;	/* "/scep" */
+	char			*database;	/* libpq conninfo */
+	char			*challenge_key;	/* hex: HMAC key for stored challenges */
+	unsigned char		 hmac_key[32];	/* challenge_key decoded */
+	int			 max_body;	/* bytes */
+	int			 max_headers;	/* bytes, request line included */
+	int			 request_timeout; /* seconds */
+	int			 max_connections; /* per worker */
+	int			 verbose;
+	struct conf_profile	*profiles;	/* [0] is the default profile */
+	int			 nprofiles;
+};
+
+/*
+ * Where to look: -c FILE, $SCEPD_CONF, var/scepd.conf of the source
  * tree the program runs from, /etc/scepd/scepd.conf.  Returns a static
- * string or NULL if none exists. */
+ * string or NULL if none exists.
+ */
 const char	*conf_find(const char *flag_path, const char *argv0);
 
 #define CONF_CHECK_FILES	0x1	/* key and certificate files must exist */
@@ -45,5 +65,9 @@ const char	*conf_find(const char *flag_path, const char *argv0);
  */
 struct conf	*conf_load(const char *path, int flags);
 void		 conf_free(struct conf *);
+
+/* The profile called name ("default" or "" for the default), or NULL. */
+struct conf_profile *conf_profile(const struct conf *, const char *name,
+		    size_t namelen);
 
 #endif /* SCEPD_CONF_H */

@@ -2,10 +2,11 @@
  * One PKIOperation: pkcs7/ decodes, policy/ decides, db/ records in one
  * transaction committed before the reply, pkcs7/ signs the certificate and
  * the CertRep.  Nothing is signed for a request that has not passed the
- * challenge (reliability.md N2), and no SUCCESS leaves without a confirmed
- * COMMIT.
+ * challenge or renewal check (reliability.md N2), and no SUCCESS leaves
+ * without a confirmed COMMIT.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -16,7 +17,7 @@
 #include "server/log.h"
 #include "server/scepd.h"
 
-static const char *const fail_names[] = {
+const char *const enroll_fail_names[] = {
 	"badAlg", "badMessageCheck", "badRequest", "badTime", "badCertId"
 };
 
@@ -33,8 +34,14 @@ msg_name(int type)
 	}
 }
 
-static void
-text_reply(struct reply *r, int status, const char *text)
+const char *
+enroll_msg_name(const struct scep_ctx *c)
+{
+	return msg_name(p7_req_message_type(c->req));
+}
+
+void
+reply_text(struct reply *r, int status, const char *text)
 {
 	r->status = status;
 	r->content_type = "text/plain";
@@ -43,19 +50,18 @@ text_reply(struct reply *r, int status, const char *text)
 	r->free_body = 0;
 }
 
-/* Sign a CertRep into *r; an HTTP 500 if even that fails. */
-static void
-certrep(struct worker *w, const struct p7_req *req, enum p7_pki_status st,
-    enum p7_fail_info fi, X509 *issued, struct reply *r)
+void
+enroll_certrep(struct scep_ctx *c, enum p7_pki_status st, enum p7_fail_info fi,
+    X509 *issued, struct reply *r)
 {
 	unsigned char	*der = NULL;
 	size_t		 len = 0;
 
-	if (p7_certrep(w->srv->ca, req, st, fi, issued, &der, &len) == -1) {
+	if (p7_certrep(c->prof->ca, c->req, st, fi, issued, &der, &len) == -1) {
 		log_openssl("CertRep");
 		log_warnx("cannot build CertRep for transaction %s",
-		    p7_req_get0_transaction_id(req));
-		text_reply(r, 500, "internal error\n");
+		    p7_req_get0_transaction_id(c->req));
+		reply_text(r, 500, "internal error\n");
 		return;
 	}
 	r->status = 200;
@@ -65,68 +71,79 @@ certrep(struct worker *w, const struct p7_req *req, enum p7_pki_status st,
 	r->free_body = 1;
 }
 
-static void
-peer_addr(const char *peer, char *buf, size_t len)
+/* Fill and record the transaction row in the open database transaction. */
+int
+enroll_record(struct scep_ctx *c, enum db_tx_state state, int fail_info,
+    const char *serial, char *err, size_t errlen)
 {
-	const char	*colon = strrchr(peer, ':');
-	size_t		 n = colon ? (size_t)(colon - peer) : strlen(peer);
+	struct db_tx	tx;
 
-	snprintf(buf, len, "%.*s", (int)n, peer);
+	memset(&tx, 0, sizeof(tx));
+	tx.transaction_id = p7_req_get0_transaction_id(c->req);
+	tx.signer_key_sha256 = c->key;
+	tx.request_sha256 = c->csr;
+	tx.message_type = p7_req_message_type(c->req);
+	tx.state = state;
+	tx.fail_info = fail_info;
+	tx.cert_serial = serial;
+	tx.profile = c->prof->policy.name;
+	tx.peer = c->addr;
+	return db_tx_record(c->w->db, &tx, err, errlen);
 }
 
 /*
  * Record a refusal of an authentic request (its transaction row and an
- * audit line) in its own database transaction.  A failure to record is
- * logged but does not change the answer: nothing was issued.
+ * audit line) and commit.  A failure to record is logged but does not
+ * change the answer: nothing was issued.
  */
-static void
-record_failure(struct worker *w, const struct p7_req *req, const char *peer,
-    const unsigned char key[32], const unsigned char csr[32],
-    enum p7_fail_info fi, const char *reason)
+void
+enroll_record_failure(struct scep_ctx *c, enum p7_fail_info fi,
+    const char *reason)
 {
-	struct db_tx	 tx;
-	char		 err[256], actor[96], addr[64];
+	char	err[256];
 
-	peer_addr(peer, addr, sizeof(addr));
-	snprintf(actor, sizeof(actor), "scep:%s", addr);
-	memset(&tx, 0, sizeof(tx));
-	tx.transaction_id = p7_req_get0_transaction_id(req);
-	tx.signer_key_sha256 = key;
-	tx.request_sha256 = csr;
-	tx.message_type = p7_req_message_type(req);
-	tx.state = DB_TX_FAILURE;
-	tx.fail_info = (int)fi;
-	tx.profile = w->srv->profile.name;
-	tx.peer = addr;
-	if (db_tx_record(w->db, &tx, err, sizeof(err)) == -1 ||
-	    db_audit(w->db, actor, "refuse", tx.transaction_id, reason, err,
-	    sizeof(err)) == -1 || db_commit(w->db, err, sizeof(err)) == -1) {
-		db_rollback(w->db);
+	if (enroll_record(c, DB_TX_FAILURE, (int)fi, NULL, err,
+	    sizeof(err)) == -1 || db_audit(c->w->db, c->actor, "refuse",
+	    p7_req_get0_transaction_id(c->req), reason, err,
+	    sizeof(err)) == -1 || db_commit(c->w->db, err, sizeof(err)) == -1) {
+		db_rollback(c->w->db);
 		log_warnx("transaction %s: cannot record refusal: %s",
-		    tx.transaction_id, err);
+		    p7_req_get0_transaction_id(c->req), err);
 	}
 }
 
 /*
  * Issue inside the open database transaction: draw a serial, sign, insert
- * (drawing again on the rare collision), record the transaction and the
- * audit row, commit.  Returns the certificate only after the commit.
+ * (drawing again on the rare collision), record the transaction, supersede
+ * a renewed certificate, write the audit row, commit.  Returns the
+ * certificate only after the commit; on failure everything is rolled back.
  */
-static X509 *
-issue(struct worker *w, const struct p7_req *req, const char *peer,
-    const unsigned char key[32], const unsigned char csr[32],
-    const struct policy_verdict *v, char *err, size_t errlen)
+X509 *
+enroll_issue(struct scep_ctx *c, X509_REQ *csr, const struct policy_plan *plan,
+    const char *renewed_serial, char *err, size_t errlen)
 {
 	X509			*crt = NULL;	/* owned until returned */
 	struct p7_cert_desc	 d;
 	struct p7_issue		 spec;
 	struct db_cert		 dc;
-	struct db_tx		 tx;
 	unsigned char		 serial[P7_SERIAL_LEN];
-	char			 actor[96], addr[64];
+	const char		*tid = p7_req_get0_transaction_id(c->req);
 	int			 rc = 1;
 
 	memset(&d, 0, sizeof(d));
+	memset(&spec, 0, sizeof(spec));
+	spec.serial = serial;
+	spec.serial_len = sizeof(serial);
+	spec.not_before = plan->not_before;
+	spec.not_after = plan->not_after;
+	spec.subject = plan->subject;
+	spec.san = plan->san;
+	spec.key_usage = plan->key_usage;
+	spec.eku = plan->eku;
+	spec.sid = plan->sid;
+	spec.crl_url = plan->crl_url;
+	spec.ocsp_url = plan->ocsp_url;
+	spec.ca_issuers_url = plan->ca_issuers_url;
 	for (int attempt = 0; rc == 1 && attempt < 3; attempt++) {
 		X509_free(crt);
 		crt = NULL;
@@ -135,14 +152,10 @@ issue(struct worker *w, const struct p7_req *req, const char *peer,
 			snprintf(err, errlen, "no random serial");
 			goto fail;
 		}
-		spec.serial = serial;
-		spec.serial_len = sizeof(serial);
-		spec.not_before = v->not_before;
-		spec.not_after = v->not_after;
-		if (p7_issue(w->srv->ca, p7_req_get0_csr(req), &spec, &crt, err,
-		    errlen) == -1 || p7_cert_describe(crt, &d) == -1) {
-			if (err[0] == '\0')
-				snprintf(err, errlen, "cannot describe certificate");
+		if (p7_issue(c->prof->ca, csr, &spec, &crt, err, errlen) == -1)
+			goto fail;
+		if (p7_cert_describe(crt, &d) == -1) {
+			snprintf(err, errlen, "cannot describe certificate");
 			goto fail;
 		}
 		memset(&dc, 0, sizeof(dc));
@@ -155,166 +168,246 @@ issue(struct worker *w, const struct p7_req *req, const char *peer,
 		dc.der = d.der;
 		dc.der_len = d.der_len;
 		dc.key_sha256 = d.key_sha256;
-		dc.transaction_id = p7_req_get0_transaction_id(req);
-		dc.profile = w->srv->profile.name;
-		if ((rc = db_cert_insert(w->db, &dc, err, errlen)) == -1)
+		dc.transaction_id = tid;
+		dc.profile = c->prof->policy.name;
+		dc.device_id = plan->device_id;
+		if ((rc = db_cert_insert(c->w->db, &dc, err, errlen)) == -1)
 			goto fail;
 	}
 	if (rc != 0) {
 		snprintf(err, errlen, "three serial collisions in a row");
 		goto fail;
 	}
-	peer_addr(peer, addr, sizeof(addr));
-	snprintf(actor, sizeof(actor), "scep:%s", addr);
-	memset(&tx, 0, sizeof(tx));
-	tx.transaction_id = p7_req_get0_transaction_id(req);
-	tx.signer_key_sha256 = key;
-	tx.request_sha256 = csr;
-	tx.message_type = p7_req_message_type(req);
-	tx.state = DB_TX_SUCCESS;
-	tx.fail_info = -1;
-	tx.cert_serial = d.serial;
-	tx.profile = w->srv->profile.name;
-	tx.peer = addr;
-	if (db_tx_record(w->db, &tx, err, errlen) == -1 ||
-	    db_audit(w->db, actor, "issue", d.serial, d.subject, err,
-	    errlen) == -1 || db_commit(w->db, err, errlen) == -1)
+	if (enroll_record(c, DB_TX_SUCCESS, -1, d.serial, err, errlen) == -1 ||
+	    (renewed_serial != NULL &&
+	    renew_supersede(c, renewed_serial, d.serial, err, errlen) == -1) ||
+	    db_audit(c->w->db, c->actor, renewed_serial ? "renew" : "issue",
+	    d.serial, d.subject, err, errlen) == -1 ||
+	    db_commit(c->w->db, err, errlen) == -1)
 		goto fail;
-	log_info("%s PKCSReq %s: issued serial %s to \"%s\"", peer,
-	    tx.transaction_id, d.serial, d.subject);
+	log_info("%s %s %s: issued serial %s to \"%s\"%s%s", c->peer,
+	    enroll_msg_name(c), tid, d.serial, d.subject,
+	    renewed_serial ? " renewing " : "", renewed_serial ? renewed_serial : "");
 	p7_cert_desc_clear(&d);
 	return crt;
 fail:
-	db_rollback(w->db);
+	db_rollback(c->w->db);
 	p7_cert_desc_clear(&d);
 	X509_free(crt);
 	return NULL;
 }
 
+/* Answer with the certificate a finished transaction already issued. */
 static void
-pkcsreq(struct worker *w, const struct p7_req *req, const char *peer,
-    struct reply *r)
+replay(struct scep_ctx *c, const struct db_prior *prior, struct reply *r)
 {
-	const char		*tid = p7_req_get0_transaction_id(req);
+	const unsigned char	*p = prior->cert_der;
+	X509			*crt;
+
+	if ((crt = d2i_X509(NULL, &p, (long)prior->cert_der_len)) == NULL) {
+		log_warnx("%s %s %s: stored certificate %s unreadable", c->peer,
+		    enroll_msg_name(c), p7_req_get0_transaction_id(c->req),
+		    prior->serial);
+		reply_text(r, 500, "internal error\n");
+		return;
+	}
+	log_info("%s %s %s: retransmission, serial %s sent again", c->peer,
+	    enroll_msg_name(c), p7_req_get0_transaction_id(c->req),
+	    prior->serial);
+	enroll_certrep(c, P7_PKI_SUCCESS, 0, crt, r);
+	X509_free(crt);
+}
+
+/* PKCSReq and RenewalReq. */
+static void
+enroll(struct scep_ctx *c, struct reply *r)
+{
+	const char		*tid = p7_req_get0_transaction_id(c->req);
 	struct db_prior		 prior;
 	struct policy_request	 pr;
 	struct policy_verdict	 v;
-	unsigned char		 key[32], csr[32];
-	const unsigned char	*p;
+	struct policy_signer	 signer;
+	struct policy_ops	 ops;
 	X509			*crt = NULL;	/* owned */
 	char			 challenge[256], err[256] = "";
-	int			 clen;
+	char			 old_serial[64] = "";
+	int			 clen, renewal;
 
 	memset(&prior, 0, sizeof(prior));
-	p7_req_signer_key_sha256(req, key);
-	p7_req_csr_sha256(req, csr);
-	if (db_enroll_begin(w->db, tid, key, csr, &prior, err,
+	memset(&v, 0, sizeof(v));
+	memset(&signer, 0, sizeof(signer));
+	if (db_enroll_begin(c->w->db, tid, c->key, c->csr, &prior, err,
 	    sizeof(err)) == -1) {
-		log_warnx("%s PKCSReq %s: database: %s -> 503", peer, tid, err);
-		text_reply(r, 503, "database unavailable, retry later\n");
+		log_warnx("%s %s %s: database: %s -> 503", c->peer,
+		    enroll_msg_name(c), tid, err);
+		reply_text(r, 503, "database unavailable, retry later\n");
 		return;
 	}
 	/* DESIGN.md: one transactionID, one requester key. */
 	if (prior.key_mismatch) {
-		db_rollback(w->db);
-		log_info("%s PKCSReq %s: transactionID already used by another "
-		    "key -> FAILURE badRequest", peer, tid);
-		certrep(w, req, P7_PKI_FAILURE, P7_FAIL_BAD_REQUEST, NULL, r);
+		db_rollback(c->w->db);
+		log_info("%s %s %s: transactionID already used by another key "
+		    "-> FAILURE badRequest", c->peer, enroll_msg_name(c), tid);
+		enroll_certrep(c, P7_PKI_FAILURE, P7_FAIL_BAD_REQUEST, NULL, r);
 		goto out;
 	}
-	/* A retransmission gets the certificate it already has. */
+	/* A retransmission gets the certificate it already has... */
 	if (prior.state == DB_TX_SUCCESS) {
-		db_rollback(w->db);
-		p = prior.cert_der;
-		if ((crt = d2i_X509(NULL, &p, (long)prior.cert_der_len)) == NULL) {
-			log_warnx("%s PKCSReq %s: stored certificate %s unreadable",
-			    peer, tid, prior.serial);
-			text_reply(r, 500, "internal error\n");
-			goto out;
-		}
-		log_info("%s PKCSReq %s: retransmission, serial %s sent again",
-		    peer, tid, prior.serial);
-		certrep(w, req, P7_PKI_SUCCESS, 0, crt, r);
+		db_rollback(c->w->db);
+		replay(c, &prior, r);
+		goto out;
+	}
+	/* ...or, while it waits for approval, what a CertPoll would get. */
+	if (prior.state == DB_TX_PENDING) {
+		db_rollback(c->w->db);
+		pending_certpoll(c, r);
+		goto out;
+	}
+
+	/*
+	 * RenewalReq, or a PKCSReq signed by a certificate we issued (how
+	 * sscep -O and certmonger renew) when the profile allows renewal.
+	 */
+	renewal = p7_req_message_type(c->req) == P7_MSG_RENEWALREQ ||
+	    (p7_req_signer_issued(c->req) && c->prof->policy.renewal.enabled);
+	if (renewal && renew_signer(c, &signer, old_serial, sizeof(old_serial),
+	    err, sizeof(err)) == -1) {
+		db_rollback(c->w->db);
+		log_warnx("%s %s %s: database: %s -> 503", c->peer,
+		    enroll_msg_name(c), tid, err);
+		reply_text(r, 503, "database unavailable, retry later\n");
 		goto out;
 	}
 
 	memset(&pr, 0, sizeof(pr));
-	clen = p7_req_challenge(req, challenge, sizeof(challenge));
+	clen = p7_req_challenge(c->req, challenge, sizeof(challenge));
+	pr.csr = p7_req_get0_csr(c->req);
 	pr.challenge = clen >= 0 ? challenge : NULL;
 	pr.challenge_len = clen >= 0 ? (size_t)clen : 0;
+	pr.renewal = renewal;
+	pr.signer = renewal ? &signer : NULL;
 	pr.now = time(NULL);
-	if (policy_decide_pkcsreq(&w->srv->profile, &pr, &v) == -1) {
+	ops.consume_challenge = ops_consume_challenge;
+	ops.validate = webhook_validate;
+	ops.ctx = c;
+	if (policy_decide(&c->prof->policy, &ops, &pr, &v) == -1) {
 		OPENSSL_cleanse(challenge, sizeof(challenge));
-		db_rollback(w->db);
-		log_warnx("%s PKCSReq %s: policy error -> 500", peer, tid);
-		text_reply(r, 500, "internal error\n");
+		db_rollback(c->w->db);
+		log_warnx("%s %s %s: policy error -> 500", c->peer,
+		    enroll_msg_name(c), tid);
+		reply_text(r, 500, "internal error\n");
 		goto out;
 	}
 	OPENSSL_cleanse(challenge, sizeof(challenge));
-	if (!v.allow) {
-		log_info("%s PKCSReq %s: %s -> FAILURE %s", peer, tid, v.reason,
-		    fail_names[v.fail]);
-		record_failure(w, req, peer, key, csr, (enum p7_fail_info)v.fail,
-		    v.reason);
-		certrep(w, req, P7_PKI_FAILURE, (enum p7_fail_info)v.fail, NULL, r);
-		goto out;
+	X509_NAME_free(signer.subject);
+	signer.subject = NULL;
+
+	switch (v.decision) {
+	case POLICY_DENY:
+		log_info("%s %s %s: %s -> FAILURE %s", c->peer,
+		    enroll_msg_name(c), tid, v.reason,
+		    enroll_fail_names[v.fail]);
+		/* A consumed one-time challenge stays consumed: it was shown. */
+		enroll_record_failure(c, (enum p7_fail_info)v.fail, v.reason);
+		webhook_notify(c, NULL, v.reason);
+		enroll_certrep(c, P7_PKI_FAILURE, (enum p7_fail_info)v.fail,
+		    NULL, r);
+		break;
+	case POLICY_PENDING:
+		if (pending_store(c, &v.plan, err, sizeof(err)) == -1) {
+			db_rollback(c->w->db);
+			log_warnx("%s %s %s: cannot hold for approval: %s -> 503",
+			    c->peer, enroll_msg_name(c), tid, err);
+			reply_text(r, 503, "cannot hold the request, retry later\n");
+			break;
+		}
+		log_info("%s %s %s: waiting for approval -> PENDING", c->peer,
+		    enroll_msg_name(c), tid);
+		enroll_certrep(c, P7_PKI_PENDING, 0, NULL, r);
+		break;
+	case POLICY_ISSUE:
+		if ((crt = enroll_issue(c, pr.csr, &v.plan,
+		    renewal ? old_serial : NULL, err, sizeof(err))) == NULL) {
+			log_openssl("issue");
+			log_warnx("%s %s %s: not issued: %s -> 503", c->peer,
+			    enroll_msg_name(c), tid, err);
+			reply_text(r, 503, "cannot issue now, retry later\n");
+			break;
+		}
+		webhook_notify(c, crt, NULL);
+		enroll_certrep(c, P7_PKI_SUCCESS, 0, crt, r);
+		break;
 	}
-	if ((crt = issue(w, req, peer, key, csr, &v, err, sizeof(err))) == NULL) {
-		log_openssl("issue");
-		log_warnx("%s PKCSReq %s: not issued: %s -> 503", peer, tid, err);
-		text_reply(r, 503, "cannot issue now, retry later\n");
-		goto out;
-	}
-	certrep(w, req, P7_PKI_SUCCESS, 0, crt, r);
 out:
+	X509_NAME_free(signer.subject);
+	free((char *)(uintptr_t)signer.device_id);
+	policy_verdict_clear(&v);
 	X509_free(crt);
 	db_prior_clear(&prior);
 }
 
 void
-enroll_pkioperation(struct worker *w, const unsigned char *der, size_t len,
-    const char *peer, struct reply *r)
+enroll_pkioperation(struct worker *w, struct conf_profile *prof,
+    const unsigned char *der, size_t len, const char *peer, struct reply *r)
 {
+	struct scep_ctx		 c;
 	struct p7_req		*req = NULL;	/* owned */
 	enum p7_status		 st;
 	enum p7_fail_info	 fi;
+	const char		*colon;
 	char			 err[256] = "";
-	const char		*tid;
 
 	ERR_clear_error();
-	st = p7_req_parse(w->srv->ca, der, len, &w->srv->conf->algs, &req, err,
+	memset(&c, 0, sizeof(c));
+	c.w = w;
+	c.prof = prof;
+	c.peer = peer;
+	colon = strrchr(peer, ':');
+	snprintf(c.addr, sizeof(c.addr), "%.*s",
+	    (int)(colon ? (size_t)(colon - peer) : strlen(peer)), peer);
+	snprintf(c.actor, sizeof(c.actor), "scep:%s", c.addr);
+
+	st = p7_req_parse(prof->ca, der, len, &prof->algs, &req, err,
 	    sizeof(err));
+	c.req = req;
 	switch (st) {
 	case P7_MALFORMED:
 		log_info("%s PKIOperation: malformed pkiMessage (%s) -> 400",
 		    peer, err);
-		text_reply(r, 400, "malformed pkiMessage\n");
+		reply_text(r, 400, "malformed pkiMessage\n");
 		goto out;
 	case P7_INTERNAL:
 		log_openssl("parse");
 		log_warnx("%s PKIOperation: %s -> 500", peer, err);
-		text_reply(r, 500, "internal error\n");
+		reply_text(r, 500, "internal error\n");
 		goto out;
 	case P7_FAILED:
 		fi = p7_req_fail_info(req);
-		log_info("%s %s %s: %s -> FAILURE %s", peer,
-		    msg_name(p7_req_message_type(req)),
-		    p7_req_get0_transaction_id(req), err, fail_names[fi]);
-		certrep(w, req, P7_PKI_FAILURE, fi, NULL, r);
+		log_info("%s %s %s: %s -> FAILURE %s", peer, enroll_msg_name(&c),
+		    p7_req_get0_transaction_id(req), err, enroll_fail_names[fi]);
+		enroll_certrep(&c, P7_PKI_FAILURE, fi, NULL, r);
 		goto out;
 	case P7_OK:
 		break;
 	}
-	tid = p7_req_get0_transaction_id(req);
+	p7_req_signer_key_sha256(req, c.key);
+	p7_req_csr_sha256(req, c.csr);
 	switch (p7_req_message_type(req)) {
 	case P7_MSG_PKCSREQ:
-		pkcsreq(w, req, peer, r);
+	case P7_MSG_RENEWALREQ:
+		enroll(&c, r);
+		break;
+	case P7_MSG_CERTPOLL:
+		pending_certpoll(&c, r);
+		break;
+	case P7_MSG_GETCERT:
+		getcert_answer(&c, r);
 		break;
 	default:
-		/* RenewalReq, CertPoll, GetCert, GetCRL: not served yet. */
-		log_info("%s %s %s: not enabled on this server -> FAILURE "
-		    "badRequest", peer, msg_name(p7_req_message_type(req)), tid);
-		certrep(w, req, P7_PKI_FAILURE, P7_FAIL_BAD_REQUEST, NULL, r);
+		/* GetCRL: with the revocation issue. */
+		log_info("%s %s %s: not served -> FAILURE badRequest", peer,
+		    enroll_msg_name(&c), p7_req_get0_transaction_id(req));
+		enroll_certrep(&c, P7_PKI_FAILURE, P7_FAIL_BAD_REQUEST, NULL, r);
 		break;
 	}
 out:

@@ -28,6 +28,8 @@ send_reply(struct evhttp_request *req, struct reply *r)
 
 	if (r->status == 405)
 		evhttp_add_header(h, "Allow", "GET, POST");
+	if (r->www_authenticate != NULL)
+		evhttp_add_header(h, "WWW-Authenticate", r->www_authenticate);
 	if (r->content_type != NULL)
 		/* No parameters: Apple and sscep compare the whole string. */
 		evhttp_add_header(h, "Content-Type", r->content_type);
@@ -45,17 +47,6 @@ send_reply(struct evhttp_request *req, struct reply *r)
 		free(r->body);
 }
 
-/* A short text answer for bad input (400, 404, 405, 413) and our faults. */
-static void
-text_reply(struct reply *r, int status, const char *text)
-{
-	r->status = status;
-	r->content_type = "text/plain";
-	r->body = (unsigned char *)(uintptr_t)text;
-	r->len = strlen(text);
-	r->free_body = 0;
-}
-
 static const char *
 peer_name(struct evhttp_request *req, char *buf, size_t len)
 {
@@ -69,22 +60,39 @@ peer_name(struct evhttp_request *req, char *buf, size_t len)
 	return buf;
 }
 
-/* The path is the base path or base path + "/pkiclient.exe" (Windows). */
-static int
-scep_path(const char *base, const char *path)
+/*
+ * The profile a path names: <base>, <base>/pkiclient.exe (Windows appends
+ * it), <base>/<profile> and <base>/<profile>/pkiclient.exe.  NULL if the
+ * path is not a SCEP path or names no profile.
+ */
+static struct conf_profile *
+scep_profile(const struct conf *c, const char *path)
 {
-	size_t	n = strlen(base);
+	const char	*name, *end;
+	size_t		 n = strlen(c->base_path);
 
-	if (path == NULL || strncmp(path, base, n) != 0)
-		return 0;
+	if (path == NULL || strncmp(path, c->base_path, n) != 0)
+		return NULL;
 	path += n;
-	return path[0] == '\0' || strcmp(path, "/") == 0 ||
-	    strcmp(path, "/pkiclient.exe") == 0;
+	if (path[0] == '\0' || strcmp(path, "/") == 0 ||
+	    strcmp(path, "/pkiclient.exe") == 0)
+		return &c->profiles[0];
+	if (path[0] != '/')
+		return NULL;
+	name = path + 1;
+	if ((end = strchr(name, '/')) == NULL)
+		end = name + strlen(name);
+	else if (strcmp(end, "/") != 0 && strcmp(end, "/pkiclient.exe") != 0)
+		return NULL;
+	if (end == name)
+		return NULL;
+	return conf_profile(c, name, (size_t)(end - name));
 }
 
 static void
-pkioperation(struct worker *w, struct evhttp_request *req,
-    const struct scep_query *q, const char *peer, struct reply *r)
+pkioperation(struct worker *w, struct conf_profile *prof,
+    struct evhttp_request *req, const struct scep_query *q, const char *peer,
+    struct reply *r)
 {
 	struct evbuffer	*in;
 	unsigned char	*der = NULL;	/* owned, GET only */
@@ -95,31 +103,31 @@ pkioperation(struct worker *w, struct evhttp_request *req,
 		in = evhttp_request_get_input_buffer(req);
 		if (evbuffer_get_length(in) == 0) {
 			log_info("%s PKIOperation: empty POST body -> 400", peer);
-			text_reply(r, 400, "empty PKIOperation body\n");
+			reply_text(r, 400, "empty PKIOperation body\n");
 			return;
 		}
-		enroll_pkioperation(w, evbuffer_pullup(in, -1),
+		enroll_pkioperation(w, prof, evbuffer_pullup(in, -1),
 		    evbuffer_get_length(in), peer, r);
 		return;
 	}
 	if (q->message == NULL || q->message_len == 0) {
 		log_info("%s PKIOperation: GET without message -> 400", peer);
-		text_reply(r, 400, "PKIOperation by GET needs message=\n");
+		reply_text(r, 400, "PKIOperation by GET needs message=\n");
 		return;
 	}
 	if ((n = scep_base64_decode(q->message, q->message_len, &der)) <= 0) {
 		log_info("%s PKIOperation: message is not base64 -> 400", peer);
-		text_reply(r, 400, "message is not standard base64\n");
+		reply_text(r, 400, "message is not standard base64\n");
 		return;
 	}
 	if (n > w->srv->conf->max_body) {
 		free(der);
 		log_info("%s PKIOperation: GET message over %d bytes -> 413",
 		    peer, w->srv->conf->max_body);
-		text_reply(r, 413, "message too large\n");
+		reply_text(r, 413, "message too large\n");
 		return;
 	}
-	enroll_pkioperation(w, der, (size_t)n, peer, r);
+	enroll_pkioperation(w, prof, der, (size_t)n, peer, r);
 	free(der);
 }
 
@@ -130,6 +138,7 @@ handle(struct evhttp_request *req, void *arg)
 	struct server		*srv = w->srv;
 	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
 	enum evhttp_cmd_type	 cmd = evhttp_request_get_command(req);
+	struct conf_profile	*prof;
 	struct scep_query	 q;
 	struct reply		 r;
 	const unsigned char	*der;
@@ -139,48 +148,51 @@ handle(struct evhttp_request *req, void *arg)
 	memset(&r, 0, sizeof(r));
 	memset(&q, 0, sizeof(q));
 	peer_name(req, peer, sizeof(peer));
-	if (!scep_path(srv->conf->base_path, evhttp_uri_get_path(uri))) {
+	if (api_handle(w, req, evhttp_uri_get_path(uri), peer, &r))
+		goto out;
+	if ((prof = scep_profile(srv->conf, evhttp_uri_get_path(uri))) == NULL) {
 		log_info("%s %s: unknown path -> 404", peer,
 		    evhttp_request_get_uri(req));
-		text_reply(&r, 404, "not found\n");
+		reply_text(&r, 404, "not found\n");
 		goto out;
 	}
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_POST) {
 		log_info("%s: method not allowed -> 405", peer);
-		text_reply(&r, 405, "only GET and POST\n");
+		reply_text(&r, 405, "only GET and POST\n");
 		goto out;
 	}
 	if (scep_query_parse(evhttp_uri_get_query(uri), &q, err,
 	    sizeof(err)) == -1) {
 		log_info("%s: %s -> 400", peer, err);
-		text_reply(&r, 400, "malformed query string\n");
+		reply_text(&r, 400, "malformed query string\n");
 		goto out;
 	}
 	if ((op = q.operation) == NULL) {
 		log_info("%s: no operation -> 400", peer);
-		text_reply(&r, 400, "missing operation=\n");
+		reply_text(&r, 400, "missing operation=\n");
 		goto out;
 	}
 	/* RFC 8894 4.1: operation names are case-sensitive. */
 	if (strcmp(op, "GetCACaps") == 0) {
 		r.status = 200;
 		r.content_type = "text/plain";
-		r.body = (unsigned char *)srv->caps;
-		r.len = strlen(srv->caps);
-		log_info("%s GetCACaps -> 200", peer);
+		r.body = (unsigned char *)prof->caps;
+		r.len = strlen(prof->caps);
+		log_info("%s GetCACaps %s -> 200", peer, prof->policy.name);
 	} else if (strcmp(op, "GetCACert") == 0) {
 		r.status = 200;
-		p7_ca_getcacert(srv->ca, &der, &r.len, &r.content_type);
+		p7_ca_getcacert(prof->ca, &der, &r.len, &r.content_type);
 		r.body = (unsigned char *)(uintptr_t)der;
-		log_info("%s GetCACert -> 200 %s", peer, r.content_type);
+		log_info("%s GetCACert %s -> 200 %s", peer, prof->policy.name,
+		    r.content_type);
 	} else if (strcmp(op, "GetNextCACert") == 0) {
 		log_info("%s GetNextCACert: no next CA configured -> 404", peer);
-		text_reply(&r, 404, "no next CA certificate\n");
+		reply_text(&r, 404, "no next CA certificate\n");
 	} else if (strcmp(op, "PKIOperation") == 0) {
-		pkioperation(w, req, &q, peer, &r);
+		pkioperation(w, prof, req, &q, peer, &r);
 	} else {
 		log_info("%s: unknown operation -> 400", peer);
-		text_reply(&r, 400, "unknown operation\n");
+		reply_text(&r, 400, "unknown operation\n");
 	}
 out:
 	scep_query_clear(&q);

@@ -98,20 +98,55 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 }
 
 static int
-load_ca(const struct conf *c, struct p7_ca **ca)
+same(const char *a, const char *b)
 {
-	struct p7_ca_files	f;
-	char			err[256];
+	return strcmp(a, b) == 0;
+}
 
-	f.ca_cert = c->ca_cert;
-	f.ca_key = c->ca_key;
-	f.ra_cert = c->ra_cert[0] != '\0' ? c->ra_cert : NULL;
-	f.ra_key = c->ra_key[0] != '\0' ? c->ra_key : NULL;
-	if ((*ca = p7_ca_load(&f, err, sizeof(err))) == NULL) {
-		log_warnx("%s: CA: %s", c->path, err);
-		return -1;
+/*
+ * Load each profile's CA (and RA); profiles naming the same files share
+ * one struct p7_ca, so each key is in memory once.
+ */
+static int
+load_cas(struct conf *c)
+{
+	struct p7_ca_files	 f;
+	struct conf_profile	*p, *q;
+	char			 err[256];
+	int			 errors = 0;
+
+	for (int i = 0; i < c->nprofiles; i++) {
+		p = &c->profiles[i];
+		for (int j = 0; j < i && p->ca == NULL; j++) {
+			q = &c->profiles[j];
+			if (q->ca != NULL && same(p->ca_cert, q->ca_cert) &&
+			    same(p->ca_key, q->ca_key) &&
+			    same(p->ra_cert, q->ra_cert) && same(p->ra_key, q->ra_key))
+				p->ca = q->ca;
+		}
+		if (p->ca != NULL)
+			continue;
+		f.ca_cert = p->ca_cert;
+		f.ca_key = p->ca_key;
+		f.ra_cert = p->ra_cert[0] != '\0' ? p->ra_cert : NULL;
+		f.ra_key = p->ra_key[0] != '\0' ? p->ra_key : NULL;
+		if ((p->ca = p7_ca_load(&f, err, sizeof(err))) == NULL) {
+			log_warnx("%s: profile %s: CA: %s", c->path,
+			    p->policy.name, err);
+			errors++;
+			continue;
+		}
+		p->owns_ca = 1;
 	}
-	return 0;
+	return errors > 0 ? -1 : 0;
+}
+
+static void
+free_cas(struct conf *c)
+{
+	for (int i = 0; c != NULL && i < c->nprofiles; i++)
+		if (c->profiles[i].owns_ca)
+			p7_ca_free(c->profiles[i].ca);
 }
 
 int
@@ -155,21 +190,20 @@ main(int argc, char *argv[])
 	if (port >= 0)
 		srv.conf->port = port;
 	log_init("scepd", debug, verbose || srv.conf->verbose);
-	if (srv.conf->legacy && p7_enable_legacy() == -1)
-		fatalx("legacy = true, but OpenSSL's legacy provider (single "
-		    "DES) cannot be loaded");
-	if (load_ca(srv.conf, &srv.ca) == -1)
+	for (i = 0; i < srv.conf->nprofiles; i++)
+		if (srv.conf->profiles[i].legacy && p7_enable_legacy() == -1)
+			fatalx("legacy = true, but OpenSSL's legacy provider "
+			    "(single DES) cannot be loaded");
+	if (load_cas(srv.conf) == -1)
 		exit(1);
 	if (check) {
 		printf("%s: configuration OK\n", conf_path);
 		goto done;
 	}
 
-	srv.profile.name = "default";
-	srv.profile.static_challenge = srv.conf->challenge;
-	srv.profile.validity_days = srv.conf->validity_days;
-	srv.profile.backdate_seconds = srv.conf->backdate_seconds;
-	caps_build(srv.conf, srv.caps, sizeof(srv.caps));
+	for (i = 0; i < srv.conf->nprofiles; i++)
+		caps_build(&srv.conf->profiles[i], srv.conf->profiles[i].caps,
+		    sizeof(srv.conf->profiles[i].caps));
 
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	nworkers = srv.conf->workers > 0 ? srv.conf->workers :
@@ -216,7 +250,13 @@ main(int argc, char *argv[])
 	}
 	log_info("serving SCEP on http://%s:%d%s with %d worker%s (%s mode)",
 	    srv.conf->listen, bound_port, srv.conf->base_path, nworkers,
-	    nworkers > 1 ? "s" : "", p7_ca_has_ra(srv.ca) ? "RA" : "CA");
+	    nworkers > 1 ? "s" : "",
+	    p7_ca_has_ra(srv.conf->profiles[0].ca) ? "RA" : "CA");
+	for (i = 1; i < srv.conf->nprofiles; i++)
+		log_info("profile %s on http://%s:%d%s/%s",
+		    srv.conf->profiles[i].policy.name, srv.conf->listen,
+		    bound_port, srv.conf->base_path,
+		    srv.conf->profiles[i].policy.name);
 
 	if ((main_base = event_base_new()) == NULL ||
 	    (sigint = evsignal_new(main_base, SIGINT, on_signal, NULL)) == NULL ||
@@ -241,7 +281,7 @@ main(int argc, char *argv[])
 	free(workers);
 	log_info("stopped");
 done:
-	p7_ca_free(srv.ca);
+	free_cas(srv.conf);
 	conf_free(srv.conf);
 	return 0;
 }

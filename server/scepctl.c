@@ -2,12 +2,8 @@
  * scepctl: the administrator's command line.  It finds the configuration
  * the way scepd does, so it works next to a running `make run`.
  *
- *   scepctl [-c file] ca init [--subject S] [--ra-subject S | --no-ra]
- *                             [--bits N] [--days N]
- *   scepctl [-c file] ca import --chain FILE --key FILE
- *   scepctl [-c file] db migrate
- *   scepctl [-c file] cert list [--limit N]
- *   scepctl [-c file] cert show SERIAL [--pem]
+ * Commands are "noun verb [options]"; usage() lists them.  Those of the
+ * larger features live in server/ctl_*.c.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -21,6 +17,7 @@
 #include "db/db.h"
 #include "pkcs7/pkcs7.h"
 #include "server/conf.h"
+#include "server/ctl.h"
 #include "server/log.h"
 
 static void
@@ -28,14 +25,23 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: scepctl [-c file] command ...\n"
-	    "  ca init [--subject /O=x/CN=y] [--ra-subject /O=x/CN=z | --no-ra]\n"
-	    "          [--bits N] [--days N]   create the CA (and RA) files\n"
+	    "  ca init [--profile P] [--subject /O=x/CN=y]\n"
+	    "          [--ra-subject /O=x/CN=z | --no-ra] [--bits N] [--days N]\n"
+	    "                                  create the CA (and RA) files\n"
 	    "                                  named in the configuration\n"
-	    "  ca import --chain FILE --key FILE\n"
+	    "  ca import [--profile P] --chain FILE --key FILE\n"
 	    "                                  take an existing CA key and chain\n"
 	    "  db migrate                      apply schema migrations\n"
 	    "  cert list [--limit N]           issued certificates, newest first\n"
-	    "  cert show SERIAL [--pem]        one certificate\n");
+	    "  cert show SERIAL [--pem]        one certificate\n"
+	    "  profile list                    the SCEP endpoints and their rules\n"
+	    "  token create NAME | token revoke NAME | token list\n"
+	    "                                  bearer tokens of the admin API\n"
+	    "  challenge create [--profile P] [--device ID] [--subject DN]\n"
+	    "          [--san TYPE:VALUE]... [--ttl MINUTES]\n"
+	    "                                  mint a one-time challenge\n"
+	    "  pending list | pending approve TXID | pending reject TXID\n"
+	    "                                  requests held for manual approval\n");
 	exit(2);
 }
 
@@ -51,8 +57,8 @@ load(const char *path)
 	return c;
 }
 
-static struct db *
-connect_db(const struct conf *c)
+struct db *
+ctl_connect(const struct conf *c)
 {
 	struct db	*db;
 	char		 err[256];
@@ -60,6 +66,16 @@ connect_db(const struct conf *c)
 	if ((db = db_open(c->database, err, sizeof(err))) == NULL)
 		fatalx("database: %s", err);
 	return db;
+}
+
+struct conf_profile *
+ctl_profile(const struct conf *c, const char *name)
+{
+	struct conf_profile	*p;
+
+	if ((p = conf_profile(c, name, strlen(name))) == NULL)
+		fatalx("%s has no profile \"%s\"", c->path, name);
+	return p;
 }
 
 static int
@@ -71,8 +87,11 @@ ca_init(const struct conf *c, int argc, char **argv)
 		{ "no-ra", no_argument, NULL, 'n' },
 		{ "bits", required_argument, NULL, 'b' },
 		{ "days", required_argument, NULL, 'd' },
+		{ "profile", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 }
 	};
+	struct conf_profile	*p;
+	const char		*profile = "default";
 	struct p7_ca_create	o;
 	char			err[256];
 	int			ch, no_ra = 0;
@@ -92,25 +111,27 @@ ca_init(const struct conf *c, int argc, char **argv)
 		case 'n': no_ra = 1; break;
 		case 'b': o.ca_bits = atoi(optarg); break;
 		case 'd': o.ca_days = atoi(optarg); break;
+		case 'p': profile = optarg; break;
 		default: usage();
 		}
 	}
+	p = ctl_profile(c, profile);
 	if (o.ca_bits < 2048 || o.ca_bits > 8192 || o.ca_days < 1)
 		fatalx("--bits must be 2048..8192 and --days positive");
 	if (no_ra)
 		o.ra_subject = NULL;
-	else if (c->ra_cert[0] == '\0')
+	else if (p->ra_cert[0] == '\0')
 		fatalx("%s sets no ca.ra_cert/ca.ra_key: add them, or use --no-ra",
 		    c->path);
-	o.ca_cert_out = c->ca_cert;
-	o.ca_key_out = c->ca_key;
-	o.ra_cert_out = c->ra_cert;
-	o.ra_key_out = c->ra_key;
+	o.ca_cert_out = p->ca_cert;
+	o.ca_key_out = p->ca_key;
+	o.ra_cert_out = p->ra_cert;
+	o.ra_key_out = p->ra_key;
 	if (p7_ca_create(&o, err, sizeof(err)) == -1)
 		fatalx("ca init: %s", err);
-	printf("created CA %s (key %s)\n", c->ca_cert, c->ca_key);
+	printf("created CA %s (key %s)\n", p->ca_cert, p->ca_key);
 	if (!no_ra)
-		printf("created RA %s (key %s)\n", c->ra_cert, c->ra_key);
+		printf("created RA %s (key %s)\n", p->ra_cert, p->ra_key);
 	return 0;
 }
 
@@ -120,9 +141,11 @@ ca_import(const struct conf *c, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "chain", required_argument, NULL, 'c' },
 		{ "key", required_argument, NULL, 'k' },
+		{ "profile", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char	*chain = NULL, *key = NULL;
+	struct conf_profile *p;
+	const char	*chain = NULL, *key = NULL, *profile = "default";
 	char		 err[256] = "";
 	int		 ch;
 
@@ -131,22 +154,24 @@ ca_import(const struct conf *c, int argc, char **argv)
 		switch (ch) {
 		case 'c': chain = optarg; break;
 		case 'k': key = optarg; break;
+		case 'p': profile = optarg; break;
 		default: usage();
 		}
 	}
 	if (chain == NULL || key == NULL)
 		usage();
-	if (p7_ca_import(chain, key, c->ca_cert, c->ca_key, err,
+	p = ctl_profile(c, profile);
+	if (p7_ca_import(chain, key, p->ca_cert, p->ca_key, err,
 	    sizeof(err)) == -1)
 		fatalx("ca import: %s", err);
-	printf("imported CA into %s (key %s)\n", c->ca_cert, c->ca_key);
+	printf("imported CA into %s (key %s)\n", p->ca_cert, p->ca_key);
 	return 0;
 }
 
 static int
 db_migrate_cmd(const struct conf *c)
 {
-	struct db	*db = connect_db(c);
+	struct db	*db = ctl_connect(c);
 	char		 err[256];
 	int		 applied;
 
@@ -195,7 +220,7 @@ cert_list(const struct conf *c, int argc, char **argv)
 			usage();
 		limit = atoi(optarg);
 	}
-	db = connect_db(c);
+	db = ctl_connect(c);
 	printf("%-36s %-7s %-20s  %s\n", "SERIAL", "STATUS", "NOT AFTER",
 	    "SUBJECT");
 	if (db_cert_list(db, limit, print_row, NULL, err, sizeof(err)) == -1)
@@ -226,7 +251,7 @@ cert_show(const struct conf *c, int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		usage();
-	db = connect_db(c);
+	db = ctl_connect(c);
 	if ((rc = db_cert_get(db, argv[optind], &r, err, sizeof(err))) == -1)
 		fatalx("cert show: %s", err);
 	if (rc == 1) {
@@ -255,12 +280,64 @@ cert_show(const struct conf *c, int argc, char **argv)
 	return 0;
 }
 
+static int
+profile_list(const struct conf *c, int argc, char **argv)
+{
+	static const char *const modes[] = { "static", "dynamic", "webhook" };
+
+	(void)argc;
+	(void)argv;
+	printf("%-16s %-28s %-9s %-8s %-8s %s\n", "PROFILE", "PATH", "CHALLENGE",
+	    "APPROVAL", "RENEWAL", "CA");
+	for (int i = 0; i < c->nprofiles; i++) {
+		const struct conf_profile	*p = &c->profiles[i];
+		char				 path[128];
+
+		snprintf(path, sizeof(path), "%s%s%s", c->base_path,
+		    i ? "/" : "", i ? p->policy.name : "");
+		printf("%-16s %-28s %-9s %-8s %-8s %s%s\n", p->policy.name, path,
+		    modes[p->policy.challenge_mode],
+		    p->policy.approval == POLICY_APPROVAL_MANUAL ? "manual" : "auto",
+		    p->policy.renewal.enabled ? "yes" : "no", p->ca_cert,
+		    p->ra_cert[0] ? " (+RA)" : "");
+	}
+	return 0;
+}
+
+static int
+db_migrate_verb(const struct conf *c, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return db_migrate_cmd(c);
+}
+
+static const struct command {
+	const char	*noun, *verb;
+	int		(*run)(const struct conf *, int, char **);
+} commands[] = {
+	{ "ca", "init", ca_init },
+	{ "ca", "import", ca_import },
+	{ "db", "migrate", db_migrate_verb },
+	{ "cert", "list", cert_list },
+	{ "cert", "show", cert_show },
+	{ "profile", "list", profile_list },
+	{ "token", "create", ctl_token_create },
+	{ "token", "revoke", ctl_token_revoke },
+	{ "token", "list", ctl_token_list },
+	{ "challenge", "create", ctl_challenge_create },
+	{ "pending", "list", ctl_pending_list },
+	{ "pending", "approve", ctl_pending_approve },
+	{ "pending", "reject", ctl_pending_reject },
+};
+
 int
 main(int argc, char *argv[])
 {
-	struct conf	*c;
-	const char	*path = NULL, *noun, *verb;
-	int		 rc;
+	const struct command	*cmd = NULL;
+	struct conf		*c;
+	const char		*path = NULL;
+	int			 rc;
 
 	log_init("scepctl", 1, 0);
 	if (argc >= 3 && strcmp(argv[1], "-c") == 0) {
@@ -270,24 +347,15 @@ main(int argc, char *argv[])
 	}
 	if (argc < 3)
 		usage();
-	noun = argv[1];
-	verb = argv[2];
-	/* Hand each command its own argv: argv[0] is the verb. */
-	argc -= 2;
-	argv += 2;
-	c = load(path);
-	if (strcmp(noun, "ca") == 0 && strcmp(verb, "init") == 0)
-		rc = ca_init(c, argc, argv);
-	else if (strcmp(noun, "ca") == 0 && strcmp(verb, "import") == 0)
-		rc = ca_import(c, argc, argv);
-	else if (strcmp(noun, "db") == 0 && strcmp(verb, "migrate") == 0)
-		rc = db_migrate_cmd(c);
-	else if (strcmp(noun, "cert") == 0 && strcmp(verb, "list") == 0)
-		rc = cert_list(c, argc, argv);
-	else if (strcmp(noun, "cert") == 0 && strcmp(verb, "show") == 0)
-		rc = cert_show(c, argc, argv);
-	else
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].noun, argv[1]) == 0 &&
+		    strcmp(commands[i].verb, argv[2]) == 0)
+			cmd = &commands[i];
+	if (cmd == NULL)
 		usage();
+	/* Hand each command its own argv: argv[0] is the verb. */
+	c = load(path);
+	rc = cmd->run(c, argc - 2, argv + 2);
 	conf_free(c);
 	return rc;
 }

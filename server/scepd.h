@@ -1,6 +1,6 @@
 /*
  * Shared by the files of server/: the process-wide state (read-only once
- * the workers run) and one worker thread's state.
+ * the workers run), one worker thread's state, and one SCEP request's.
  */
 #ifndef SCEPD_SCEPD_H
 #define SCEPD_SCEPD_H
@@ -17,10 +17,7 @@
 #include "server/conf.h"
 
 struct server {
-	struct conf		*conf;
-	struct p7_ca		*ca;		/* the only copy of the keys */
-	struct policy_profile	 profile;	/* the default profile */
-	char			 caps[256];	/* GetCACaps body */
+	struct conf		*conf;		/* profiles hold their CA */
 	evutil_socket_t		 listen_fd;
 };
 
@@ -41,20 +38,100 @@ struct reply {
 	unsigned char	*body;		/* owned when free_body is set */
 	size_t		 len;
 	int		 free_body;	/* 1: OPENSSL_free, 2: free */
+	const char	*www_authenticate; /* for 401 */
 };
 
-/* GetCACaps tokens for what the configuration enforces (caps.c). */
-void	caps_build(const struct conf *, char *buf, size_t len);
+/* One PKIOperation being answered. */
+struct scep_ctx {
+	struct worker		*w;
+	struct conf_profile	*prof;
+	struct p7_req		*req;		/* borrowed */
+	const char		*peer;		/* "addr:port" */
+	char			 addr[64];	/* peer address only */
+	char			 actor[96];	/* "scep:<addr>" for the audit */
+	unsigned char		 key[32];	/* signer key SHA-256 */
+	unsigned char		 csr[32];	/* CSR SHA-256 (zeros if none) */
+};
+
+/* Short text answers for bad input (400, 404, ...) and our faults. */
+void	reply_text(struct reply *, int status, const char *text);
+
+/* caps.c: GetCACaps tokens for what a profile enforces. */
+void	caps_build(const struct conf_profile *, char *buf, size_t len);
 
 /* http.c: attach a worker's evhttp to the shared listening socket. */
 int	http_worker_init(struct worker *);
 void	http_worker_free(struct worker *);
 
 /*
- * enroll.c: answer one PKIOperation body from peer.  Fills *r (a CertRep
- * with status 200, or an HTTP error) and logs one line.
+ * enroll.c: answer one PKIOperation body for profile from peer.  Fills *r
+ * (a CertRep with status 200, or an HTTP error) and logs one line.
  */
-void	enroll_pkioperation(struct worker *, const unsigned char *der,
-	    size_t len, const char *peer, struct reply *r);
+void	enroll_pkioperation(struct worker *, struct conf_profile *,
+	    const unsigned char *der, size_t len, const char *peer,
+	    struct reply *r);
+/* enroll.c: the failInfo names for the log, "badAlg" ... "badCertId". */
+extern const char *const enroll_fail_names[];
+const char *enroll_msg_name(const struct scep_ctx *);
+/* enroll.c: record the request's transaction row in the open transaction. */
+int	enroll_record(struct scep_ctx *, enum db_tx_state, int fail_info,
+	    const char *serial, char *err, size_t errlen);
+/* enroll.c: record a refusal (transaction row, audit) and commit. */
+void	enroll_record_failure(struct scep_ctx *, enum p7_fail_info,
+	    const char *reason);
+/*
+ * enroll.c: in the open transaction, sign csr as plan says, store it,
+ * record the transaction, supersede renewed_serial (if not NULL), audit,
+ * commit.  Returns the certificate after the commit, or NULL (rolled back).
+ */
+X509	*enroll_issue(struct scep_ctx *, X509_REQ *csr, const struct policy_plan *,
+	    const char *renewed_serial, char *err, size_t errlen);
+/* enroll.c: sign and store a CertRep into *r (HTTP 500 if impossible). */
+void	enroll_certrep(struct scep_ctx *, enum p7_pki_status, enum p7_fail_info,
+	    X509 *issued, struct reply *r);
+
+/*
+ * challenge_ops.c: struct policy_ops consume_challenge for one-time
+ * challenges; ctx is the struct scep_ctx, whose worker's database
+ * transaction is open.
+ */
+enum policy_lookup ops_consume_challenge(void *ctx, const struct policy_profile *,
+	    const char *challenge, size_t len, struct policy_binding *out,
+	    char *reason, size_t reasonlen);
+
+/* webhook.c: struct policy_ops validate, and notifications after a
+ * decision (issued may be NULL for a refusal). */
+enum policy_lookup webhook_validate(void *ctx, const struct policy_profile *,
+	    X509_REQ *csr, const char *challenge, size_t len,
+	    struct policy_binding *out, char *reason, size_t reasonlen);
+void	webhook_notify(struct scep_ctx *, X509 *issued, const char *reason);
+
+/*
+ * renew.c: the certificate we issued that signed a renewal (looked up in
+ * the open transaction), and what happens to it once renewed.
+ * renew_signer returns 0 (signer filled, known or not) or -1 on a
+ * database error.
+ */
+int	renew_signer(struct scep_ctx *, struct policy_signer *, char *serial,
+	    size_t seriallen, char *err, size_t errlen);
+int	renew_supersede(struct scep_ctx *, const char *old_serial,
+	    const char *new_serial, char *err, size_t errlen);
+
+/*
+ * pending.c: manual approval.  pending_store records a PENDING request in
+ * the open transaction (and commits).  The CertPoll, GetCert answers.
+ */
+int	pending_store(struct scep_ctx *, const struct policy_plan *,
+	    char *err, size_t errlen);
+void	pending_certpoll(struct scep_ctx *, struct reply *);
+void	getcert_answer(struct scep_ctx *, struct reply *);
+
+/*
+ * api.c: the JSON admin API (/api/v1/...) and the NDES-style
+ * mscep_admin page.  Returns 1 if path is one of its routes (r filled),
+ * else 0.
+ */
+int	api_handle(struct worker *, struct evhttp_request *, const char *path,
+	    const char *peer, struct reply *r);
 
 #endif /* SCEPD_SCEPD_H */

@@ -255,8 +255,15 @@ test_migrate(void **state)
 	    "(SELECT max(version) FROM scepd.schema_migrations)", NULL);
 	assert_int_equal(db_schema_current(st->db, errbuf, sizeof(errbuf)),
 	    1);
-	admin_num(st, "INSERT INTO scepd.schema_migrations (version, name) "
-	    "VALUES (1, '001_init')", NULL);
+	{
+		char	sql[256];
+
+		snprintf(sql, sizeof(sql), "INSERT INTO scepd.schema_migrations "
+		    "(version, name) VALUES (%d, '%s')",
+		    db_schema_files[db_schema_nfiles - 1].version,
+		    db_schema_files[db_schema_nfiles - 1].name);
+		admin_num(st, sql, NULL);
+	}
 	assert_int_equal(db_schema_current(st->db, errbuf, sizeof(errbuf)),
 	    0);
 }

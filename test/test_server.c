@@ -221,8 +221,8 @@ has_token(const char *caps, const char *tok)
 static void
 caps_tokens(void **state)
 {
-	struct conf	c;
-	char		caps[256];
+	struct conf_profile	c;
+	char			caps[256];
 
 	(void)state;
 	memset(&c, 0, sizeof(c));
@@ -251,6 +251,13 @@ caps_tokens(void **state)
 	assert_false(has_token(caps, "SHA-1"));
 	assert_false(has_token(caps, "SHA-384"));
 	assert_true(has_token(caps, "AES"));
+
+	/* Renewal and GetNextCACert only when the profile has them. */
+	c.policy.renewal.enabled = 1;
+	c.next_ca_cert = (char *)(uintptr_t)"next.pem";
+	caps_build(&c, caps, sizeof(caps));
+	assert_true(has_token(caps, "Renewal"));
+	assert_true(has_token(caps, "GetNextCACert"));
 }
 
 static char *
@@ -280,13 +287,18 @@ conf_good_and_defaults(void **state)
 	assert_int_equal(c->port, 8080);
 	assert_string_equal(c->listen, "127.0.0.1");
 	assert_string_equal(c->base_path, "/scep");
-	assert_string_equal(c->ca_cert, "/tmp/ca.pem");	/* relative to file */
-	assert_string_equal(c->ca_key, "/k/ca.key");
+	assert_int_equal(c->nprofiles, 1);
+	assert_string_equal(c->profiles[0].policy.name, "default");
+	/* relative to the file's folder */
+	assert_string_equal(c->profiles[0].ca_cert, "/tmp/ca.pem");
+	assert_string_equal(c->profiles[0].ca_key, "/k/ca.key");
 	assert_int_equal(c->max_body, 65536);
 	assert_int_equal(c->max_headers, 32768);
-	assert_true(c->algs.ciphers & P7_BIT(P7_CIPHER_AES128));
-	assert_false(c->algs.ciphers & P7_BIT(P7_CIPHER_DES));
-	assert_false(c->algs.digests & P7_BIT(P7_MD_MD5));
+	assert_true(c->profiles[0].algs.ciphers & P7_BIT(P7_CIPHER_AES128));
+	assert_false(c->profiles[0].algs.ciphers & P7_BIT(P7_CIPHER_DES));
+	assert_false(c->profiles[0].algs.digests & P7_BIT(P7_MD_MD5));
+	assert_int_equal(c->profiles[0].policy.tmpl.validity_days, 365);
+	assert_null(c->profiles[0].policy.tmpl.subject);
 	conf_free(c);
 	unlink(p);
 }
@@ -327,11 +339,70 @@ conf_errors(void **state)
 		struct conf *c = conf_load(p, 0);
 
 		assert_non_null(c);
-		assert_true(c->algs.ciphers & P7_BIT(P7_CIPHER_DES));
-		assert_true(c->algs.digests & P7_BIT(P7_MD_MD5));
+		assert_true(c->profiles[0].algs.ciphers & P7_BIT(P7_CIPHER_DES));
+		assert_true(c->profiles[0].algs.digests & P7_BIT(P7_MD_MD5));
 		conf_free(c);
 	}
 	unlink(p);
+}
+
+static void
+conf_profiles_inherit(void **state)
+{
+	struct conf		*c;
+	struct conf_profile	*p;
+	char			*path;
+
+	(void)state;
+	path = write_conf(
+	    "ca = { cert = \"ca.pem\"; key = \"ca.key\"; };\n"
+	    "challenge = \"0123456789\"; validity_days = 30;\n"
+	    "challenge_key = \"000102030405060708090a0b0c0d0e0f"
+	    "101112131415161718191a1b1c1d1e1f\";\n"
+	    "profiles = ( { name = \"wifi\"; challenge_mode = \"dynamic\";\n"
+	    "  approval = \"manual\"; renewal = { enabled = true; };\n"
+	    "  template = { san_dns = [\"*.example.com\"]; eku = [\"clientAuth\"];\n"
+	    "    key_usage = [\"digitalSignature\"]; }; },\n"
+	    "  { name = \"vpn\"; ca = { cert = \"vpn.pem\"; key = \"vpn.key\"; }; } );\n");
+	assert_non_null(c = conf_load(path, 0));
+	assert_int_equal(c->nprofiles, 3);
+	assert_int_equal(c->hmac_key[31], 0x1f);
+	p = conf_profile(c, "wifi", 4);
+	assert_non_null(p);
+	assert_int_equal(p->policy.challenge_mode, POLICY_CHALLENGE_DYNAMIC);
+	assert_int_equal(p->policy.approval, POLICY_APPROVAL_MANUAL);
+	assert_int_equal(p->policy.renewal.enabled, 1);
+	assert_int_equal(p->policy.tmpl.validity_days, 30);	/* inherited */
+	assert_string_equal(p->ca_cert, "/tmp/ca.pem");		/* inherited */
+	assert_int_equal(p->policy.tmpl.san_dns.n, 1);
+	assert_int_equal(p->policy.tmpl.key_usage, KU_DIGITAL_SIGNATURE);
+	p = conf_profile(c, "vpn", 3);
+	assert_non_null(p);
+	assert_string_equal(p->ca_cert, "/tmp/vpn.pem");
+	assert_int_equal(p->policy.challenge_mode, POLICY_CHALLENGE_STATIC);
+	assert_string_equal(p->policy.static_challenge, "0123456789");
+	assert_ptr_equal(conf_profile(c, "", 0), &c->profiles[0]);
+	assert_null(conf_profile(c, "nope", 4));
+	conf_free(c);
+	unlink(path);
+
+	/* Duplicate names, a bad name, dynamic without a key: refused. */
+	path = write_conf("ca = { cert = \"a\"; key = \"b\"; };\n"
+	    "profiles = ( { name = \"x\"; }, { name = \"x\"; } );");
+	assert_null(conf_load(path, 0));
+	unlink(path);
+	path = write_conf("ca = { cert = \"a\"; key = \"b\"; };\n"
+	    "profiles = ( { name = \"a/b\"; } );");
+	assert_null(conf_load(path, 0));
+	unlink(path);
+	path = write_conf("ca = { cert = \"a\"; key = \"b\"; };\n"
+	    "profiles = ( { name = \"d\"; challenge_mode = \"dynamic\"; } );");
+	assert_null(conf_load(path, 0));
+	unlink(path);
+	path = write_conf("ca = { cert = \"a\"; key = \"b\"; };\n"
+	    "challenge_mode = \"webhook\";");
+	assert_null(conf_load(path, 0));
+	unlink(path);
 }
 
 int
@@ -347,6 +418,7 @@ main(void)
 		cmocka_unit_test(caps_tokens),
 		cmocka_unit_test(conf_good_and_defaults),
 		cmocka_unit_test(conf_errors),
+		cmocka_unit_test(conf_profiles_inherit),
 	};
 
 	return cmocka_run_group_tests_name("server", tests, setup, teardown);

@@ -1,0 +1,395 @@
+#!/bin/sh
+# make bench: measure scepd against the reference SCEP server, micromdm's
+# scepserver (Debian package scep), in one run, and print one table.  A
+# benchmark, not a test: it fails only when it cannot measure.
+#
+# Method (reliability.md 3c): a private network namespace (unshare -n) with
+# only loopback, so scepserver, which binds every interface, is reachable
+# from nowhere else; both servers pinned to CPU 1 (taskset), the load
+# generators to CPU 0, PostgreSQL floating.  PKCSReq messages are pre-built
+# by sceptool (each its own subject and transactionID, 32 keys shared) so
+# the generator, build/scepbench (test/bench.c), does no crypto; it checks
+# every reply is HTTP 200 and a CertRep SUCCESS for the request's
+# transactionID, and a few replies are checked in full with sceptool post.
+# GetCACaps and GetCACert are measured with wrk.
+#
+# Knobs (environment):  BENCH_SECONDS   wrk duration per run (10)
+#                       BENCH_ENROLL    PKCSReq messages per run (1200)
+#                       BENCH_ENROLL_SECONDS  time cap per PKCSReq run (10)
+#                       BENCH_KEYS      request keys to share (32)
+#                       BENCH_WORKERS   scepd's workers (unset: workers = 0,
+#                                       one per CPU, as shipped)
+# Logs and everything made go to build/bench/.
+set -eu
+cd "$(dirname "$0")/.."
+top=$(pwd)
+out=$top/build/bench
+
+if [ "${1:-}" != --inner ]; then
+	[ "$(id -u)" = 0 ] || { echo "bench: needs root (unshare -n, PostgreSQL as postgres)" >&2; exit 1; }
+	# scripts/setup.sh brings scep (scepserver), PostgreSQL and curl; the
+	# rest only the benchmark needs.
+	sh scripts/setup.sh
+	missing=""
+	for p in wrk iproute2 util-linux procps; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+		    missing="$missing $p"
+	done
+	if [ -n "$missing" ]; then
+		echo "bench: installing$missing"
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -qq
+		# shellcheck disable=SC2086
+		apt-get install -y -qq --no-install-recommends $missing >/dev/null
+	fi
+	make -s all build/sceptool build/scepbench
+	# A run killed without its cleanup may have left its servers: stop
+	# them by their recorded PID, if that PID still runs the same program.
+	for name in scepd scepserver; do
+		[ -f "$out/$name.pid" ] || continue
+		pid=$(cat "$out/$name.pid")
+		case $(readlink "/proc/$pid/exe" 2>/dev/null) in
+		"$out/bin/scepd"|*/scepserver) kill "$pid" 2>/dev/null || true ;;
+		esac
+	done
+	if [ -f "$out/pg/data/postmaster.pid" ]; then
+		sh scripts/pg.sh stop "$out/pg" || true
+	fi
+	rm -rf "$out"
+	mkdir -p "$out/bin"
+	# Private copies: a rebuild during the run must not change what runs.
+	cp build/scepd build/scepctl build/sceptool build/scepbench "$out/bin/"
+	exec unshare -n sh "$0" --inner
+fi
+
+# ---- inside the private network namespace --------------------------------
+
+SECS=${BENCH_SECONDS:-10}
+NENROLL=${BENCH_ENROLL:-1200}
+ESECS=${BENCH_ENROLL_SECONDS:-10}
+NKEYS=${BENCH_KEYS:-32}
+WORKERS=${BENCH_WORKERS:-0}
+NSPARE=3	# never sent during the load; checked in full at the end
+NWARM=200
+CHAL=bench-challenge-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
+SD_PORT=18080
+SS_PORT=18081
+SD_URL=http://127.0.0.1:$SD_PORT/scep
+SS_URL=http://127.0.0.1:$SS_PORT/scep
+BIN=$out/bin
+T=$BIN/sceptool
+JOBS=$(($(nproc) * 2))
+log=$out/bench.log
+
+ip link set lo up
+
+say() { echo "$*" | tee -a "$log" >&2; }
+die() { say "bench: $*"; exit 1; }
+
+stop_pid() {
+	[ -f "$1" ] || return 0
+	pid=$(cat "$1")
+	kill -TERM "$pid" 2>/dev/null || { rm -f "$1"; return 0; }
+	i=0
+	while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	rm -f "$1"
+}
+cleanup() {
+	stop_pid "$out/scepd.pid"
+	stop_pid "$out/scepserver.pid"
+	sh "$top/scripts/pg.sh" stop "$out/pg" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# wait_up URL PIDFILE NAME: until GetCACaps answers, or the process dies.
+wait_up() {
+	i=0
+	while [ $i -lt 100 ]; do
+		curl -fsS -o /dev/null "$1?operation=GetCACaps" 2>/dev/null && return 0
+		kill -0 "$(cat "$2")" 2>/dev/null || break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	tail -n 20 "$out/$3.log" >&2
+	die "$3 did not start"
+}
+
+# ticks PID: utime + stime of PID, in clock ticks.
+ticks() {
+	sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+}
+# pg_ticks: the same for the postmaster and all its children.
+pg_ticks() {
+	pm=$(head -n 1 "$out/pg/data/postmaster.pid")
+	s=0
+	for p in $pm $(ps -o pid= --ppid "$pm"); do
+		t=$(ticks "$p" 2>/dev/null) || continue
+		s=$((s + t))
+	done
+	echo $s
+}
+hwm_kib() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
+
+# ---- setup ------------------------------------------------------------------
+
+say "== setup (logs in $out)"
+PGCONN=$(sh scripts/pg.sh start "$out/pg") || die "cannot start PostgreSQL"
+
+mkdir -p "$out/scepd" "$out/scepserver" "$out/keys" "$out/msg"
+cat >"$out/scepd/scepd.conf" <<CONF
+# Written by scripts/bench.sh; defaults elsewhere.
+listen = "127.0.0.1";
+workers = $WORKERS;
+database = "$PGCONN";
+ca = { cert = "ca.pem"; key = "ca.key"; ra_cert = "ra.pem"; ra_key = "ra.key"; };
+challenge = "$CHAL";
+validity_days = 30;
+CONF
+"$BIN/scepctl" -c "$out/scepd/scepd.conf" db migrate >>"$log" 2>&1 ||
+    die "scepctl db migrate failed (see $log)"
+"$BIN/scepctl" -c "$out/scepd/scepd.conf" ca init --bits 2048 \
+    --subject "/O=scepd bench/CN=Bench CA" --ra-subject "/O=scepd bench/CN=Bench RA" \
+    >>"$log" 2>&1 || die "scepctl ca init failed (see $log)"
+scepserver ca -init -depot "$out/scepserver/depot" -keySize 2048 \
+    -organization "scepd bench" >>"$log" 2>&1 || die "scepserver ca -init failed"
+
+taskset -c 1 "$BIN/scepd" -d -c "$out/scepd/scepd.conf" -p $SD_PORT \
+    >"$out/scepd.log" 2>&1 &
+echo $! >"$out/scepd.pid"
+taskset -c 1 scepserver -port $SS_PORT -depot "$out/scepserver/depot" \
+    -challenge "$CHAL" >"$out/scepserver.log" 2>&1 &
+echo $! >"$out/scepserver.pid"
+wait_up "$SD_URL" "$out/scepd.pid" scepd
+wait_up "$SS_URL" "$out/scepserver.pid" scepserver
+SD_PID=$(cat "$out/scepd.pid")
+SS_PID=$(cat "$out/scepserver.pid")
+
+# Recipients: scepd's RA certificate (first of GetCACert), scepserver's CA.
+$T getca -u "$SD_URL" -o "$out/scepd/getca.pem" >>"$log" 2>&1 || die "getca scepd"
+$T getca -u "$SS_URL" -o "$out/scepserver/getca.pem" >>"$log" 2>&1 || die "getca scepserver"
+openssl x509 -in "$out/scepd/getca.pem" -out "$out/scepd/recipient.pem"
+openssl x509 -in "$out/scepserver/getca.pem" -out "$out/scepserver/recipient.pem"
+openssl x509 -in "$out/scepd/recipient.pem" -noout -subject | grep -q 'Bench RA' ||
+    die "scepd's first GetCACert certificate is not the RA"
+
+# ---- pre-built messages ------------------------------------------------------
+
+t0=$(date +%s)
+total=$((2 * NENROLL + NWARM + NSPARE))	# per server
+say "== $NKEYS RSA-2048 keys, $((2 * total)) PKCSReq messages ($JOBS jobs)"
+seq 1 "$NKEYS" | xargs -P "$JOBS" -I{} \
+    openssl genrsa -out "$out/keys/k{}.pem" 2048 2>>"$log" ||
+    die "key generation failed"
+
+# Helper run by xargs: build messages for server $1 with the given indexes.
+cat >"$out/mkmsg.sh" <<'SH'
+srv=$1 url=$2 out=$3 nkeys=$4 chal=$5
+shift 5
+for i in "$@"; do
+	$out/bin/sceptool enroll -u "$url" --ca "$out/$srv/recipient.pem" \
+	    -k "$out/keys/k$((i % nkeys + 1)).pem" \
+	    --subject "/O=scepd bench/CN=$srv-$i" --challenge "$chal" \
+	    --cipher aes128 --digest sha256 --transid "bench-$srv-$i" \
+	    --no-send --save-request "$out/msg/$srv/$i.der" >/dev/null 2>&1 ||
+	    { echo "sceptool failed for $srv message $i" >&2; exit 1; }
+done
+SH
+for srv in scepd scepserver; do
+	mkdir -p "$out/msg/$srv"
+	[ $srv = scepd ] && url=$SD_URL || url=$SS_URL
+	seq 1 $total | xargs -P "$JOBS" -n 40 sh "$out/mkmsg.sh" $srv "$url" "$out" \
+	    "$NKEYS" "$CHAL" 2>>"$log" || die "building $srv messages failed (see $log)"
+	[ "$(ls "$out/msg/$srv" | wc -l)" = $total ] || die "missing $srv messages"
+	# pool.8: 1..N, pool.32: N+1..2N, pool.warm: the next NWARM, spares after.
+	for p in 8 32 warm; do
+		case $p in
+		8) a=1 b=$NENROLL ;;
+		32) a=$((NENROLL + 1)) b=$((2 * NENROLL)) ;;
+		warm) a=$((2 * NENROLL + 1)) b=$((2 * NENROLL + NWARM)) ;;
+		esac
+		# shellcheck disable=SC2046
+		cat $(seq $a $b | sed "s|.*|$out/msg/$srv/&.der|") >"$out/msg/$srv.pool.$p"
+	done
+done
+say "   built in $(($(date +%s) - t0)) s"
+
+# ---- measurements ---------------------------------------------------------------
+
+# wrk_run NAME URL: wrk on CPU 0, 32 connections; writes $out/NAME.wrk.
+wrk_run() {
+	taskset -c 0 wrk -t1 -c32 -d"${SECS}s" --latency "$2" >"$out/$1.wrk" 2>&1 ||
+	    die "wrk $1 failed: $(cat "$out/$1.wrk")"
+}
+# wrk_get NAME FIELD: rps, p50, p99 (ms), errors (non-2xx + socket errors).
+wrk_get() {
+	awk -v f="$2" '
+	function ms(v) {
+		if (v ~ /us$/) return v / 1000
+		if (v ~ /ms$/) return v + 0
+		if (v ~ /s$/) return v * 1000
+		return v
+	}
+	/^Requests\/sec:/ { rps = $2 }
+	$1 == "50%" { p50 = ms($2) }
+	$1 == "99%" { p99 = ms($2) }
+	/Non-2xx or 3xx responses:/ { err += $NF }
+	/Socket errors:/ { gsub(/,/, ""); err += $4 + $6 + $8 + $10 }
+	END {
+		if (f == "rps") printf "%.0f\n", rps
+		else if (f == "p50") printf "%.2f\n", p50
+		else if (f == "p99") printf "%.2f\n", p99
+		else printf "%d\n", err
+	}' "$out/$1.wrk"
+}
+# enroll_run NAME URL CONNS SECONDS POOL [-r]: scepbench on CPU 0; records
+# the server's and PostgreSQL's CPU ticks over the run.
+enroll_run() {
+	name=$1 url=$2 conns=$3 secs=$4 pool=$5
+	shift 5
+	case $name in scepd*) pid=$SD_PID ;; *) pid=$SS_PID ;; esac
+	c0=$(ticks "$pid")
+	g0=$(pg_ticks)
+	taskset -c 0 "$BIN/scepbench" -u "$url" -c "$conns" -d "$secs" "$@" "$pool" \
+	    >"$out/$name.bench" 2>&1 || die "scepbench $name failed: $(cat "$out/$name.bench")"
+	echo "$(($(ticks "$pid") - c0)) $(($(pg_ticks) - g0))" >"$out/$name.cpu"
+	say "   $name: $(head -n 1 "$out/$name.bench")"
+	sed 1d "$out/$name.bench" | sed 's/^/     /' | tee -a "$log" >&2
+}
+bget() { sed -n "1s/.* $2=\([^ ]*\).*/\1/p" "$out/$1.bench"; }
+
+say "== GetCACaps, GetCACert: wrk, 32 connections, ${SECS} s each"
+for srv in scepd scepserver; do
+	[ $srv = scepd ] && url=$SD_URL || url=$SS_URL
+	wrk_run $srv.caps "$url?operation=GetCACaps"
+	wrk_run $srv.cacert "$url?operation=GetCACert"
+	say "   $srv: GetCACaps $(wrk_get $srv.caps rps)/s, GetCACert $(wrk_get $srv.cacert rps)/s"
+done
+
+say "== PKCSReq: scepbench, $NENROLL messages or ${ESECS} s per run"
+for srv in scepd scepserver; do
+	[ $srv = scepd ] && url=$SD_URL || url=$SS_URL
+	# Warm-up (not reported): connections, caches, the first serials.
+	taskset -c 0 "$BIN/scepbench" -u "$url" -c 8 -d 5 "$out/msg/$srv.pool.warm" \
+	    >"$out/$srv.warm.bench" 2>&1 || die "warm-up $srv failed"
+	say "   $srv warm-up: $(head -n 1 "$out/$srv.warm.bench")"
+	enroll_run $srv.enroll8 "$url" 8 "$ESECS" "$out/msg/$srv.pool.8"
+	enroll_run $srv.enroll32 "$url" 32 "$ESECS" "$out/msg/$srv.pool.32"
+done
+
+# Replay: every message of the 8-client run again.  scepd answers each as a
+# retransmission (SUCCESS, the certificate it already issued, no new
+# signature over a certificate); scepserver keeps no transactions and
+# refuses a second certificate for a subject it has (FAILURE badRequest).
+say "== replay of already answered PKCSReqs, 32 clients, 5 s"
+enroll_run scepd.replay "$SD_URL" 32 5 "$out/msg/scepd.pool.8" -r
+enroll_run scepserver.replay "$SS_URL" 32 5 "$out/msg/scepserver.pool.8" -r
+
+# ---- checks ----------------------------------------------------------------------
+
+say "== checks"
+sample_ok=0
+sample_n=0
+for srv in scepd scepserver; do
+	[ $srv = scepd ] && url=$SD_URL || url=$SS_URL
+	lenient=""
+	[ $srv = scepserver ] && lenient=--lenient
+	# Spare messages (never sent), and for scepd one already issued (a
+	# retransmission answered with the same certificate): full check.
+	again=""
+	[ $srv = scepd ] && again=1
+	for i in $(seq $((total - NSPARE + 1)) $total) $again; do
+		k=$out/keys/k$((i % NKEYS + 1)).pem
+		sample_n=$((sample_n + 1))
+		rc=0
+		$T post -u "$url" --file "$out/msg/$srv/$i.der" \
+		    --ca "$out/$srv/recipient.pem" -k "$k" $lenient \
+		    -o "$out/$srv/sample-$i.pem" >"$out/$srv/sample-$i.out" 2>&1 || rc=$?
+		if [ $rc = 0 ] && openssl verify -CAfile "$out/$srv/getca.pem" \
+		    -partial_chain "$out/$srv/sample-$i.pem" >/dev/null 2>&1; then
+			sample_ok=$((sample_ok + 1))
+		else
+			say "   $srv message $i: sceptool post exit $rc: $(tail -n 1 "$out/$srv/sample-$i.out")"
+		fi
+	done
+done
+say "   sceptool post, full check of CertRep and certificate: $sample_ok of $sample_n SUCCESS"
+
+sd_certs=$(psql -X -qAt "$PGCONN" -c "SELECT count(*) FROM scepd.certificates") ||
+    die "cannot count scepd's certificates"
+sd_issued=$(( $(bget scepd.warm ok) + $(bget scepd.enroll8 ok) + $(bget scepd.enroll32 ok) + NSPARE ))
+say "   scepd certificates in the database: $sd_certs (SUCCESS replies for new transactions: $sd_issued)"
+ss_certs=$(grep -c '^V' "$out/scepserver/depot/index.txt" || true)
+say "   scepserver certificates in index.txt: $ss_certs"
+sd_warn=$(grep -ciE 'warn|error|fatal' "$out/scepd.log" || true)
+say "   scepd log lines with warn/error: $sd_warn (of $(wc -l <"$out/scepd.log"))"
+
+SD_HWM=$(hwm_kib "$SD_PID")
+SS_HWM=$(hwm_kib "$SS_PID")
+kill -0 "$SD_PID" 2>/dev/null || die "scepd died during the run"
+kill -0 "$SS_PID" 2>/dev/null || die "scepserver died during the run"
+
+# ---- the table -------------------------------------------------------------------------
+
+hz=$(getconf CLK_TCK)
+cpu_ms() {	# NAME FIELD(1 server, 2 PostgreSQL): CPU ms per SUCCESS
+	ok=$(bget "$1" ok)
+	t=$(cut -d' ' -f"$2" "$out/$1.cpu")
+	awk -v t="$t" -v ok="$ok" -v hz="$hz" 'BEGIN { if (ok > 0) printf "%.2f\n", t * 1000 / hz / ok; else print "-" }'
+}
+errs() {	# NAME: replies that are not a CertRep SUCCESS
+	echo $(( $(bget "$1" sent) - $(bget "$1" ok) ))
+}
+row() {		# LABEL SCEPD SCEPSERVER
+	awk -v l="$1" -v a="$2" -v b="$3" 'BEGIN {
+		r = "-"
+		if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) r = sprintf("%.2f", a / b)
+		printf "%-40s | %12s | %12s | %6s\n", l, a, b, r
+	}'
+}
+
+cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
+{
+echo
+echo "scepd vs micromdm scepserver $(dpkg-query -W -f '${Version}' scep 2>/dev/null || echo '?')  --  $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "machine: $(nproc) CPUs, $cpu, $(uname -sr), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+echo "command: make bench (sh scripts/bench.sh)  BENCH_SECONDS=$SECS BENCH_ENROLL=$NENROLL BENCH_ENROLL_SECONDS=$ESECS BENCH_KEYS=$NKEYS BENCH_WORKERS=$WORKERS"
+echo "setup:   private netns, loopback; servers on CPU 1, load on CPU 0, PostgreSQL $(psql -X -qAt "$PGCONN" -c 'SHOW server_version' | cut -d' ' -f1) floating (fsync on);"
+echo "         scepd RA mode, $(sed -n 's/.* with \([0-9]*\) worker.*/\1/p' "$out/scepd.log" | head -n 1) workers (workers = $WORKERS); RSA-2048 CA/RA and request keys; AES-128, SHA-256"
+echo "         scepserver CA mode, file depot (no fsync); its CertRep uses DES-CBC and SHA-1 whatever the request"
+echo
+row "metric" "scepd" "scepserver" | sed 's/| *-$/| ratio/'
+echo "-----------------------------------------+--------------+--------------+-------"
+for op in caps cacert; do
+	[ $op = caps ] && n=GetCACaps || n=GetCACert
+	row "$n req/s (32 conn)" "$(wrk_get scepd.$op rps)" "$(wrk_get scepserver.$op rps)"
+	row "$n p50 ms" "$(wrk_get scepd.$op p50)" "$(wrk_get scepserver.$op p50)"
+	row "$n p99 ms" "$(wrk_get scepd.$op p99)" "$(wrk_get scepserver.$op p99)"
+	row "$n errors" "$(wrk_get scepd.$op err)" "$(wrk_get scepserver.$op err)"
+done
+for c in 8 32; do
+	row "PKCSReq enrollments/s ($c clients)" "$(bget scepd.enroll$c rate)" "$(bget scepserver.enroll$c rate)"
+	row "PKCSReq p50 ms ($c clients)" "$(bget scepd.enroll$c p50_ms)" "$(bget scepserver.enroll$c p50_ms)"
+	row "PKCSReq p99 ms ($c clients)" "$(bget scepd.enroll$c p99_ms)" "$(bget scepserver.enroll$c p99_ms)"
+	row "PKCSReq SUCCESS / sent ($c clients)" "$(bget scepd.enroll$c ok)/$(bget scepd.enroll$c sent)" \
+	    "$(bget scepserver.enroll$c ok)/$(bget scepserver.enroll$c sent)"
+	row "PKCSReq not SUCCESS ($c clients)" "$(errs scepd.enroll$c)" "$(errs scepserver.enroll$c)"
+	row "server CPU ms per enrollment ($c)" "$(cpu_ms scepd.enroll$c 1)" "$(cpu_ms scepserver.enroll$c 1)"
+	row "PostgreSQL CPU ms per enrollment ($c)" "$(cpu_ms scepd.enroll$c 2)" "-"
+done
+row "replay replies/s (32 clients)" "$(bget scepd.replay rate)" \
+    "$(awk -v s="$(bget scepserver.replay sent)" -v e="$(bget scepserver.replay elapsed)" 'BEGIN { printf "%.1f\n", s / e }')"
+row "replay p50 ms" "$(bget scepd.replay p50_ms)" "$(bget scepserver.replay p50_ms)"
+row "replay p99 ms" "$(bget scepd.replay p99_ms)" "$(bget scepserver.replay p99_ms)"
+row "replay answer" "SUCCESS $(bget scepd.replay ok)/$(bget scepd.replay sent)" \
+    "FAILURE $(bget scepserver.replay failure)/$(bget scepserver.replay sent)"
+row "peak RSS MiB (VmHWM)" "$(awk -v k="$SD_HWM" 'BEGIN { printf "%.1f", k / 1024 }')" \
+    "$(awk -v k="$SS_HWM" 'BEGIN { printf "%.1f", k / 1024 }')"
+echo
+echo "ratio = scepd / scepserver.  Latency: first byte sent to last byte received, over every CertRep."
+echo "Full check: $sample_ok of $sample_n sampled replies verified by sceptool post + openssl verify."
+} | tee "$out/table.txt"

@@ -1,0 +1,28 @@
+/*
+ * scepctl commands kept in their own files (server/ctl_*.c).  Each takes
+ * the loaded configuration and its own argv (argv[0] is the verb), prints
+ * its result, and returns the exit status.
+ */
+#ifndef SCEPD_CTL_H
+#define SCEPD_CTL_H
+
+#include "db/db.h"
+#include "server/conf.h"
+
+/* Connect to the configured database or exit with the reason. */
+struct db	*ctl_connect(const struct conf *);
+/* The profile --profile names (default "default"), or exit. */
+struct conf_profile *ctl_profile(const struct conf *, const char *name);
+
+/* ctl_challenge.c: API tokens and one-time challenges. */
+int	ctl_token_create(const struct conf *, int, char **);
+int	ctl_token_revoke(const struct conf *, int, char **);
+int	ctl_token_list(const struct conf *, int, char **);
+int	ctl_challenge_create(const struct conf *, int, char **);
+
+/* ctl_pending.c: manual approval. */
+int	ctl_pending_list(const struct conf *, int, char **);
+int	ctl_pending_approve(const struct conf *, int, char **);
+int	ctl_pending_reject(const struct conf *, int, char **);
+
+#endif /* SCEPD_CTL_H */

@@ -1,0 +1,18 @@
+/* scepctl pending commands.  (Placeholder.) */
+#include <stdio.h>
+
+#include "server/ctl.h"
+
+static int
+not_yet(void)
+{
+	fprintf(stderr, "scepctl: not available yet\n");
+	return 1;
+}
+
+int ctl_pending_list(const struct conf *c, int argc, char **argv)
+{ (void)c; (void)argc; (void)argv; return not_yet(); }
+int ctl_pending_approve(const struct conf *c, int argc, char **argv)
+{ (void)c; (void)argc; (void)argv; return not_yet(); }
+int ctl_pending_reject(const struct conf *c, int argc, char **argv)
+{ (void)c; (void)argc; (void)argv; return not_yet(); }
