@@ -186,6 +186,380 @@ int		 db_cert_get(struct db *, const char *serial,
 
 /* --- One-time challenges and API tokens (db/challenge.c, db/token.c) --- */
 
+/*
+ * A one-time challenge to store.  Only its MAC is stored (the caller
+ * computes it, policy_challenge_mac()).  device_id, subject and sans are
+ * the binding and may be NULL/0; none may hold control characters.
+ */
+struct db_challenge_new {
+	const char		*profile;
+	const unsigned char	*mac;		/* 32 bytes */
+	const char		*device_id;
+	const char		*subject;	/* "/CN=x" */
+	const char *const	*sans;		/* "DNS:x", nsans of them */
+	size_t			 nsans;
+	int			 ttl_minutes;	/* > 0 */
+	const char		*actor;		/* "api:<token>", "scepctl:<user>" */
+};
+
+/*
+ * Store a new challenge that expires ttl_minutes from now by the
+ * database's clock, and its audit row, in one statement.  *id and
+ * *expires_at (may be NULL) are set.  Returns 0, 1 if the MAC is
+ * already stored (draw another challenge), or -1 with err.  Runs
+ * outside any transaction.
+ */
+int		 db_challenge_create(struct db *, const struct db_challenge_new *,
+		    long long *id, time_t *expires_at, char *err, size_t errlen);
+
+enum db_challenge_state {
+	DB_CHALLENGE_OK = 0,		/* consumed now; binding filled */
+	DB_CHALLENGE_UNKNOWN,		/* no such MAC for this profile */
+	DB_CHALLENGE_USED,		/* consumed before: possible replay */
+	DB_CHALLENGE_EXPIRED,
+};
+
+/* What db_challenge_consume() found. */
+struct db_challenge_use {
+	enum db_challenge_state	 state;
+	long long		 id;		/* unless UNKNOWN */
+	char			*device_id;	/* owned, OK only, may be NULL */
+	char			*subject;	/* owned, OK only, may be NULL */
+	char			**sans;		/* owned, OK only */
+	size_t			 nsans;
+	time_t			 expires_at;	/* unless UNKNOWN */
+	time_t			 used_at;	/* USED: the first use */
+	char			*used_by;	/* owned, USED: its transactionID */
+};
+void		 db_challenge_use_clear(struct db_challenge_use *);
+
+/*
+ * Inside the open enrollment transaction: consume the challenge of
+ * profile whose MAC is mac for transaction_id, atomically and at most
+ * once however many transactions (in however many processes) try at
+ * once: a concurrent consumer waits for this transaction and then finds
+ * it used; a rollback un-consumes it.  Expiry is judged by the
+ * database's clock.  Returns 0 with *use filled (free with
+ * db_challenge_use_clear()), or -1 with err (rolled back).
+ */
+int		 db_challenge_consume(struct db *, const char *profile,
+		    const unsigned char mac[32], const char *transaction_id,
+		    struct db_challenge_use *use, char *err, size_t errlen);
+
+/*
+ * Store a new API token by its SHA-256 under name ([A-Za-z0-9._-]{1,64}),
+ * with its audit row.  Returns 0, 1 if the name is taken (also by a
+ * revoked token), -1 with err.
+ */
+int		 db_token_create(struct db *, const char *name,
+		    const unsigned char sha256[32], const char *actor,
+		    char *err, size_t errlen);
+
+/*
+ * Revoke the token called name, with its audit row.  Returns 0, 1 if
+ * there is no such token or it is already revoked, -1 with err.
+ */
+int		 db_token_revoke(struct db *, const char *name,
+		    const char *actor, char *err, size_t errlen);
+
+/*
+ * The token whose SHA-256 is sha256, if it is not revoked: copies its
+ * name into name and records the use (last_used_at).  Returns 0, 1 if
+ * there is none (or it is revoked, or name is too small), -1 with err.
+ */
+int		 db_token_check(struct db *, const unsigned char sha256[32],
+		    char *name, size_t namelen, char *err, size_t errlen);
+
+struct db_token_row {
+	char		 name[65];
+	char		*created_by;	/* owned by the walk */
+	time_t		 created_at;
+	time_t		 revoked_at;	/* 0: not revoked */
+	time_t		 last_used_at;	/* 0: never */
+};
+
+/*
+ * Call cb for each token, by name (revoked ones too).  The row is only
+ * valid during the call; a non-zero return stops.  Returns 0 or -1.
+ */
+int		 db_token_list(struct db *,
+		    int (*cb)(const struct db_token_row *, void *), void *arg,
+		    char *err, size_t errlen);
+
 /* --- Manual approval, renewal, GetCert (db/pending.c, db/renewal.c) --- */
+
+/* The operator's decision on a request held for manual approval. */
+enum db_approval {
+	DB_APPROVAL_NONE = 0,	/* not a held request */
+	DB_APPROVAL_PENDING,
+	DB_APPROVAL_APPROVED,
+	DB_APPROVAL_REJECTED,
+};
+
+/* What a held request keeps, so it can be issued without a resend. */
+struct db_hold {
+	const char		*transaction_id;
+	const unsigned char	*signer_key_sha256;	/* 32 bytes */
+	const unsigned char	*request_sha256;	/* 32 bytes */
+	const unsigned char	*request_der;		/* the PKCS#10 */
+	size_t			 request_der_len;
+	const unsigned char	*signer_der;		/* the signer certificate */
+	size_t			 signer_der_len;
+	const char		*request_subject;	/* for scepctl, RFC 2253 */
+	const char		*device_id;		/* binding, or NULL */
+};
+
+/*
+ * Inside the open enrollment transaction, after db_tx_record() stored
+ * the row as pending: keep the request and mark it undecided (also
+ * clearing an earlier rejection).  Returns 0 or -1 with err (rolled
+ * back).
+ */
+int		 db_pending_hold(struct db *, const struct db_hold *,
+		    char *err, size_t errlen);
+
+/* One transaction as CertPoll sees it (db_pending_get()). */
+struct db_pending {
+	enum db_tx_state	 state;
+	enum db_approval	 approval;
+	int			 fail_info;	/* if FAILURE, else -1 */
+	unsigned char		 request_sha256[32];
+	char			*profile;	/* owned, "" if unknown */
+	char			*device_id;	/* owned, NULL if none */
+	char			*reason;	/* owned, NULL if none */
+	unsigned char		*request_der;	/* owned, NULL if not held */
+	size_t			 request_der_len;
+	char			 serial[41];	/* if SUCCESS */
+	unsigned char		*cert_der;	/* owned, if SUCCESS */
+	size_t			 cert_der_len;
+};
+void		 db_pending_clear(struct db_pending *);	/* frees, zeroes */
+
+/*
+ * Inside the open transaction (db_enroll_begin() holds the lock on the
+ * transactionID): the newest transaction recorded for transaction_id
+ * with this signer key, and with this request hash unless it is NULL.
+ * Keyed on the transactionID alone, not on IssuerAndSubject (RFC 8894
+ * 3.3.3).  Returns 0 and fills *p (clear with db_pending_clear()), 1 if
+ * there is none, -1 with err (rolled back).
+ */
+int		 db_pending_get(struct db *, const char *transaction_id,
+		    const unsigned char signer_key_sha256[32],
+		    const unsigned char *request_sha256, struct db_pending *p,
+		    char *err, size_t errlen);
+
+/* A held request as scepctl pending list shows it. */
+struct db_pending_row {
+	const char	*transaction_id;
+	const char	*profile;
+	const char	*subject;
+	const char	*peer;
+	const char	*device_id;	/* "" if none */
+	const char	*approval;	/* "pending", "approved" */
+	const char	*decided_by;	/* "" if undecided */
+	time_t		 created_at;
+};
+
+/*
+ * Call cb for each request held and not yet issued or rejected, oldest
+ * first; a non-zero return stops the walk.  The row is valid during the
+ * call only.  Returns 0 or -1 with err.
+ */
+int		 db_pending_list(struct db *,
+		    int (*cb)(const struct db_pending_row *, void *), void *arg,
+		    char *err, size_t errlen);
+
+/*
+ * In a transaction of its own: approve (state stays pending until the
+ * next CertPoll issues) or reject (state failure, failInfo badRequest,
+ * reason kept) every undecided request of transaction_id, with an audit
+ * row by actor ("scepctl:<user>").  Returns the number of requests
+ * decided (0: none undecided), or -1 with err.
+ */
+int		 db_pending_decide(struct db *, const char *transaction_id,
+		    int approve, const char *actor, const char *reason,
+		    char *err, size_t errlen);
+
+/* The certificate that signed a renewal, as recorded (db_renewal_signer()). */
+struct db_signer {
+	char		 status[16];	/* valid, hold, revoked */
+	char		*superseded_by;	/* owned, NULL unless renewed already */
+	char		*device_id;	/* owned, NULL if none */
+	char		*device_state;	/* owned, NULL if no device */
+	time_t		 not_before;
+	time_t		 not_after;
+	unsigned char	*der;		/* owned */
+	size_t		 der_len;
+};
+void		 db_signer_clear(struct db_signer *);	/* frees, zeroes */
+
+/*
+ * Inside the open enrollment transaction: read the certificate serial
+ * and lock its row until COMMIT, so two renewals of one certificate
+ * run one after the other and the second sees the first's supersede.
+ * Returns 0 and fills *s (clear with db_signer_clear()), 1 if there is
+ * none, -1 with err (rolled back).
+ */
+int		 db_renewal_signer(struct db *, const char *serial,
+		    struct db_signer *s, char *err, size_t errlen);
+
+/*
+ * Inside the open enrollment transaction: old_serial is superseded by
+ * new_serial and is to be revoked (CRLReason superseded) after
+ * grace_days, at once when 0.  Fails (-1 with err, rolled back) when
+ * old_serial is not a valid certificate or was already superseded.
+ */
+int		 db_renewal_supersede(struct db *, const char *old_serial,
+		    const char *new_serial, int grace_days, const char *actor,
+		    char *err, size_t errlen);
+
+/*
+ * In a transaction of its own, if no other process is sweeping (a
+ * transaction-scoped advisory lock, not waited for): revoke at most
+ * limit superseded certificates whose grace has passed, with an audit
+ * row each.  *revoked is how many; *busy is 1 when another process held
+ * the lock.  Bounded by lock and statement timeouts so a request on the
+ * same connection never waits long.  Returns 0 or -1 with err.
+ */
+int		 db_renewal_sweep(struct db *, int limit, int *revoked,
+		    int *busy, char *err, size_t errlen);
+
+
+/* --- Devices, bindings, revocation, CRL (db/lifecycle.c, db/crl.c) --- */
+
+/*
+ * Results of the lifecycle calls besides 0 (done) and -1 (error, err
+ * set): the object does not exist, or the change is not possible (a
+ * deleted device cannot come back, a revoked certificate cannot be held
+ * or released).
+ */
+#define DB_NOT_FOUND	1
+#define DB_REFUSED	2
+
+/*
+ * Set a device's lifecycle state ("active", "suspended", "deactivated",
+ * "deleted") and its certificates' status with it (005_lifecycle.sql has
+ * the table), with an audit row naming actor; commits.  *changed is the
+ * number of certificates whose status changed.
+ */
+int	db_device_set_state(struct db *, const char *device_id, const char *state,
+	    const char *actor, int *changed, char *err, size_t errlen);
+
+/* A device as read back. */
+struct db_device {
+	char	 id[257];
+	char	 state[16];
+	time_t	 created_at;
+	time_t	 updated_at;
+	int	 certificates;		/* issued for or bound to it */
+};
+/* 0 and *d filled, DB_NOT_FOUND, or -1. */
+int	db_device_get(struct db *, const char *device_id, struct db_device *d,
+	    char *err, size_t errlen);
+
+/* What cert revoke/hold/release do. */
+enum db_cert_action { DB_CERT_REVOKE, DB_CERT_HOLD, DB_CERT_RELEASE };
+
+/*
+ * Revoke (with an RFC 5280 reason), hold or release one certificate,
+ * with an audit row; commits.  Revoking twice is harmless: *changed
+ * says whether anything changed.  Returns 0, DB_NOT_FOUND, DB_REFUSED
+ * (release or hold of a revoked certificate, or a bad reason), or -1.
+ */
+int	db_cert_set_status(struct db *, const char *serial, enum db_cert_action,
+	    int reason, const char *actor, int *changed, char *err, size_t errlen);
+
+/* A certificate's standing, for relying parties. */
+struct db_cert_standing {
+	char	 serial[41];
+	char	 status[16];		/* valid, hold, revoked */
+	int	 reason;		/* -1 if none */
+	time_t	 revoked_at;		/* 0 if valid */
+	char	 device_id[257];	/* "" if none */
+	char	 device_state[16];	/* "" if no device */
+	time_t	 bound_at;		/* 0 if never bound */
+	time_t	 last_used_at;		/* 0 if never */
+	time_t	 not_after;
+	char	 profile[65];
+	char	 issuer[512];		/* RFC 2253, as recorded */
+	char	 clone_device_id[257];	/* "" unless a clone was seen */
+	int	 managed;		/* valid, device active, bound */
+};
+
+enum db_bind_result { DB_BIND_NEW, DB_BIND_SAME, DB_BIND_CLONE };
+
+/*
+ * A relying party saw the certificate on device_id: the first call binds
+ * it, a call naming another device is a clone (recorded, and with
+ * revoke_on_clone the certificate is revoked with keyCompromise).  Every
+ * call records the time of use; commits.  Returns 0 with *result and *st
+ * filled (managed is judged for device_id), DB_NOT_FOUND, or -1.
+ */
+int	db_cert_bind(struct db *, const char *serial, const char *device_id,
+	    int revoke_on_clone, const char *actor, enum db_bind_result *result,
+	    struct db_cert_standing *st, char *err, size_t errlen);
+
+/* Read a certificate's standing: 0, DB_NOT_FOUND, or -1. */
+int	db_cert_standing(struct db *, const char *serial,
+	    struct db_cert_standing *st, char *err, size_t errlen);
+
+/* The serial of the certificate with this DER, for callers holding a PEM. */
+int	db_cert_serial_by_der(struct db *, const unsigned char *der, size_t len,
+	    char serial[41], char *err, size_t errlen);
+
+/*
+ * The unused-certificate sweep of one profile: revoke the valid
+ * certificates never bound within days of issuance, as of at (the tests
+ * move this clock).  Serialised across processes by an advisory lock:
+ * when another process holds it, returns 0 with *ran = 0 at once.
+ * Commits.  *revoked counts what it revoked.
+ */
+int	db_sweep_unused(struct db *, const char *profile, int days, time_t at,
+	    const char *actor, int *ran, int *revoked, char *err, size_t errlen);
+
+/* One entry of a CRL. */
+struct db_revoked {
+	char	 serial[41];
+	time_t	 revoked_at;
+	int	 reason;		/* 6 for a hold */
+};
+
+/* The CRL state of one issuer, from db_crl_begin(). */
+struct db_crl {
+	long long		 crl_number;	/* of the last CRL; 0 if none */
+	long long		 changes;	/* status changes so far */
+	long long		 generated_changes; /* at the last CRL */
+	time_t			 next_update;	/* of the last CRL */
+	unsigned char		*der;		/* last CRL, owned, or NULL */
+	size_t			 der_len;
+	struct db_revoked	*entries;	/* owned, when listed */
+	size_t			 nentries;
+};
+void	db_crl_clear(struct db_crl *);
+
+/*
+ * Read the last CRL of issuer (no lock, no transaction).  Returns 0 (crl
+ * filled; der NULL if none yet) or -1.
+ */
+int	db_crl_get(struct db *, const char *issuer, struct db_crl *crl,
+	    char *err, size_t errlen);
+
+/*
+ * Start making a new CRL of issuer: BEGIN, lock the issuer's row (one
+ * maker at a time, in any process), read the state and every certificate
+ * on hold or revoked that has not expired.  Leaves the transaction open:
+ * finish with db_crl_store() or db_rollback().
+ */
+int	db_crl_begin(struct db *, const char *issuer, struct db_crl *crl,
+	    char *err, size_t errlen);
+
+/*
+ * Store the CRL made after db_crl_begin() and commit: number is the
+ * CRL number it carries (crl->crl_number + 1), seen_changes the change
+ * counter it reflects.
+ */
+int	db_crl_store(struct db *, const char *issuer, long long number,
+	    long long seen_changes, const unsigned char *der, size_t len,
+	    time_t this_update, time_t next_update, char *err, size_t errlen);
 
 #endif /* SCEPD_DB_H */

@@ -51,6 +51,8 @@ static const struct setting server_settings[] = {
 	I("limits.request_timeout", request_timeout, 10, 1, 600),
 	I("limits.max_connections", max_connections, 1024, 1, 65536),
 	B("verbose",		verbose,	0),
+	I("crl.validity_hours",	crl_validity_hours, 24, 1, 24 * 30),
+	I("sweep_interval",	sweep_interval,	60, 1, 86400),
 };
 #undef STRUCT
 
@@ -65,6 +67,10 @@ static const struct setting profile_settings[] = {
 	P("ca.ra_key",		ra_key,		""),
 	P("ca.next_cert",	next_ca_cert,	""),
 	P("ca.next_ra_cert",	next_ra_cert,	""),
+	P("ca.ocsp_cert",	ocsp_cert,	""),
+	P("ca.ocsp_key",	ocsp_key,	""),
+	B("binding.revoke_on_clone", revoke_on_clone, 1),
+	I("unused_days",	unused_days,	90, 0, 3650),
 	B("legacy",		legacy,		0),
 	{ "ciphers", C_ALGS, 0, NULL, 0, 0, 0, NULL },
 	{ "digests", C_ALGS, 1, NULL, 0, 0, 0, NULL },
@@ -109,7 +115,7 @@ static const struct setting profile_settings[] = {
 
 /* Groups whose members are all in the tables. */
 static const char *const groups[] = { "ca", "limits", "webhook", "renewal",
-    "template" };
+    "template", "binding", "crl" };
 
 static const char	*default_ciphers[] = { "aes128", "aes192", "aes256", "3des" };
 static const char	*default_digests[] = { "sha1", "sha224", "sha256", "sha384",
@@ -507,6 +513,11 @@ load_profile(const char *path, config_t *cfg, config_setting_t *group,
 
 	if ((p->ra_cert[0] == '\0') != (p->ra_key[0] == '\0')) {
 		log_warnx("%s: \"ca.ra_cert\" and \"ca.ra_key\" go together", where);
+		errors++;
+	}
+	if ((p->ocsp_cert[0] == '\0') != (p->ocsp_key[0] == '\0')) {
+		log_warnx("%s: \"ca.ocsp_cert\" and \"ca.ocsp_key\" go together",
+		    where);
 		errors++;
 	}
 	if (t->rsa_min_bits > t->rsa_max_bits) {

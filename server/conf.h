@@ -23,6 +23,10 @@ struct conf_profile {
 	char			*ra_key;
 	char			*next_ca_cert;	/* GetNextCACert, "" if none */
 	char			*next_ra_cert;
+	char			*ocsp_cert;	/* delegated OCSP signer, "" if none */
+	char			*ocsp_key;
+	int			 revoke_on_clone; /* a clone seen: revoke */
+	int			 unused_days;	/* revoke if never bound; 0: off */
 	int			 legacy;	/* allow single DES and MD5 */
 	struct p7_algs		 algs;		/* allowed ciphers and digests */
 	/* Filled at start-up by server/main.c, not by conf_load(). */
@@ -46,6 +50,8 @@ struct conf {
 	int			 request_timeout; /* seconds */
 	int			 max_connections; /* per worker */
 	int			 verbose;
+	int			 crl_validity_hours; /* nextUpdate - thisUpdate */
+	int			 sweep_interval; /* seconds between sweeps */
 	struct conf_profile	*profiles;	/* [0] is the default profile */
 	int			 nprofiles;
 };

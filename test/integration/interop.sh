@@ -316,6 +316,7 @@ export CERTMONGER_CONFIG_DIR CERTMONGER_REQUESTS_DIR CERTMONGER_CAS_DIR \
 # bus address is written where getcert below can read it.
 cm_start() {
 	rm -f "$CM/bus.addr" "$CM/certmonger.pid"
+	# shellcheck disable=SC2016 # expanded by the inner sh
 	dbus-run-session -- sh -c 'echo "$DBUS_SESSION_BUS_ADDRESS" >"$1/bus.addr.tmp" &&
 	    mv "$1/bus.addr.tmp" "$1/bus.addr" &&
 	    exec certmonger -s -n -d 2 -p "$1/certmonger.pid"' sh "$CM" \
@@ -465,7 +466,7 @@ mcheck "scepclient|legacy|des|sha1|POST|PKCSReq: issued (legacy = true)" \
 # --- shut down ------------------------------------------------------------------
 
 for p in $CAPORT $RAPORT $LEGPORT; do
-	check "scepd on $p exits cleanly on SIGTERM" stop_scepd $p
+	check "scepd on $p exits cleanly on SIGTERM" stop_scepd "$p"
 done
 started=""
 check "no sanitizer report in the scepd logs" sh -c "
