@@ -303,6 +303,20 @@ conf_good_and_defaults(void **state)
 	unlink(p);
 }
 
+/* The annotated example in etc/ stays a valid configuration. */
+static void
+conf_example_is_valid(void **state)
+{
+	struct conf	*c;
+
+	(void)state;
+	assert_non_null(c = conf_load("etc/scepd.conf", 0));
+	assert_int_equal(c->profiles[0].policy.tmpl.key_usage,
+	    KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT);
+	assert_int_equal(c->profiles[0].unused_days, 90);
+	conf_free(c);
+}
+
 static void
 conf_errors(void **state)
 {
@@ -417,6 +431,7 @@ main(void)
 		cmocka_unit_test(query_parameters),
 		cmocka_unit_test(caps_tokens),
 		cmocka_unit_test(conf_good_and_defaults),
+		cmocka_unit_test(conf_example_is_valid),
 		cmocka_unit_test(conf_errors),
 		cmocka_unit_test(conf_profiles_inherit),
 	};
