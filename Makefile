@@ -48,7 +48,8 @@ PKCS7_SRC  := $(wildcard pkcs7/*.c)
 POLICY_SRC := $(wildcard policy/*.c)
 DB_SRC	   := $(wildcard db/*.c)
 SCHEMA_SQL := $(sort $(wildcard db/schema/*.sql))
-SERVER_SRC := $(filter-out server/main.c server/scepctl.c, $(wildcard server/*.c))
+CTL_SRC	   := server/scepctl.c $(wildcard server/ctl_*.c)
+SERVER_SRC := $(filter-out server/main.c $(CTL_SRC), $(wildcard server/*.c))
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
@@ -56,13 +57,14 @@ PKCS7_OBJ  := $(call obj,$(PKCS7_SRC))
 POLICY_OBJ := $(call obj,$(POLICY_SRC))
 DB_OBJ	   := $(call obj,$(DB_SRC)) $(BUILD)/db/schema_sql.o
 SERVER_OBJ := $(call obj,$(SERVER_SRC))
+CTL_OBJ	   := $(call obj,$(CTL_SRC))
 
 SCEPD	:= $(BUILD)/scepd
 SCEPCTL	:= $(BUILD)/scepctl
 SCEPTOOL := $(BUILD)/sceptool
 
-UNIT_TESTS := $(BUILD)/test_pkcs7 $(BUILD)/test_policy $(BUILD)/test_db \
-	      $(BUILD)/test_server
+UNIT_TESTS := $(BUILD)/test_pkcs7 $(BUILD)/test_pkcs7_crl $(BUILD)/test_policy \
+	      $(BUILD)/test_db $(BUILD)/test_server
 
 .PHONY: all test unit bench fuzz run install clean deps
 all: $(SCEPD) $(SCEPCTL)
@@ -81,12 +83,14 @@ $(BUILD)/db/schema_sql.o: $(BUILD)/db/schema_sql.c
 
 $(SCEPD): $(BUILD)/server/main.o $(SERVER_OBJ) $(PKCS7_OBJ) $(POLICY_OBJ) $(DB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
-$(SCEPCTL): $(BUILD)/server/scepctl.o $(SERVER_OBJ) $(PKCS7_OBJ) $(POLICY_OBJ) $(DB_OBJ)
+$(SCEPCTL): $(CTL_OBJ) $(SERVER_OBJ) $(PKCS7_OBJ) $(POLICY_OBJ) $(DB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
 
 # Unit tests: one binary per module, linked against that module alone,
 # so the link line keeps the dependency arrows of DESIGN.md honest.
 $(BUILD)/test_pkcs7: $(BUILD)/test/test_pkcs7.o $(PKCS7_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS) $(LDLIBS)
+$(BUILD)/test_pkcs7_crl: $(BUILD)/test/test_pkcs7_crl.o $(PKCS7_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS) $(LDLIBS)
 $(BUILD)/test_policy: $(BUILD)/test/test_policy.o $(POLICY_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS) $(LDLIBS)

@@ -272,7 +272,7 @@ int		 db_token_check(struct db *, const unsigned char sha256[32],
 
 struct db_token_row {
 	char		 name[65];
-	char		*created_by;	/* owned by the walk */
+	const char	*created_by;	/* valid during the callback */
 	time_t		 created_at;
 	time_t		 revoked_at;	/* 0: not revoked */
 	time_t		 last_used_at;	/* 0: never */
@@ -348,6 +348,16 @@ int		 db_pending_get(struct db *, const char *transaction_id,
 		    const unsigned char *request_sha256, struct db_pending *p,
 		    char *err, size_t errlen);
 
+/*
+ * Inside the open transaction: the newest approved request of
+ * transaction_id and this signer key, issued or not (certmonger sends a
+ * new CSR for the same key with every retry).  Returns 0 and fills *p,
+ * 1 if there is none, -1 with err (rolled back).
+ */
+int		 db_pending_approved(struct db *, const char *transaction_id,
+		    const unsigned char signer_key_sha256[32],
+		    struct db_pending *p, char *err, size_t errlen);
+
 /* A held request as scepctl pending list shows it. */
 struct db_pending_row {
 	const char	*transaction_id;
@@ -386,6 +396,7 @@ struct db_signer {
 	char		*superseded_by;	/* owned, NULL unless renewed already */
 	char		*device_id;	/* owned, NULL if none */
 	char		*device_state;	/* owned, NULL if no device */
+	char		*profile;	/* owned, NULL if not recorded */
 	time_t		 not_before;
 	time_t		 not_after;
 	unsigned char	*der;		/* owned */

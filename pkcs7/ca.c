@@ -293,6 +293,7 @@ p7_ca_free(struct p7_ca *ca)
 	X509_free(ca->ra);
 	EVP_PKEY_free(ca->ra_key);
 	OPENSSL_free(ca->getcacert);
+	OPENSSL_free(ca->getnextcacert);
 	OPENSSL_free(ca);
 }
 

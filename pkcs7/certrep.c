@@ -20,28 +20,20 @@
 #include "pkcs7/local.h"
 
 /*
- * The pkcsPKIEnvelope of a SUCCESS: issued (first and only) in a
- * certs-only SignedData, encrypted to the request's signer certificate
- * (RFC 8894 2.3, 3.3.2.1) with the request's cipher if it was allowed.
+ * A pkcsPKIEnvelope of a SUCCESS: inner (a certs-only SignedData)
+ * encrypted to the request's signer certificate (RFC 8894 2.3, 3.3.2.1)
+ * with the request's cipher if it was allowed.
  */
 static int
-success_envelope(const struct p7_req *req, X509 *issued, unsigned char **der,
-    int *len)
+envelope(const struct p7_req *req, const unsigned char *inner,
+    size_t inner_len, unsigned char **der, int *len)
 {
-	STACK_OF(X509)		*certs = NULL;	/* borrows its certificates */
 	STACK_OF(X509)		*rcpts = NULL;	/* borrows its certificates */
-	unsigned char		*inner = NULL;	/* owned */
-	size_t			 inner_len;
 	BIO			*in = NULL;	/* owned */
 	PKCS7			*env = NULL;	/* owned */
 	const EVP_CIPHER	*cipher = NULL;
 	int			 rc = -1;
 
-	if ((certs = sk_X509_new_null()) == NULL ||
-	    sk_X509_push(certs, issued) <= 0)
-		goto out;
-	if (p7_certs_only(certs, &inner, &inner_len) == -1)
-		goto out;
 	if (req->cipher_allowed)
 		cipher = p7_cipher_evp(req->cipher);
 	if (cipher == NULL && (cipher = p7_cipher_evp(P7_CIPHER_AES128)) ==
@@ -61,8 +53,28 @@ success_envelope(const struct p7_req *req, X509 *issued, unsigned char **der,
 out:
 	PKCS7_free(env);
 	BIO_free(in);
-	OPENSSL_free(inner);
 	sk_X509_free(rcpts);
+	return rc;
+}
+
+/* The pkcsPKIEnvelope of a PKCSReq SUCCESS: issued, first and only. */
+static int
+success_envelope(const struct p7_req *req, X509 *issued, unsigned char **der,
+    int *len)
+{
+	STACK_OF(X509)		*certs = NULL;	/* borrows its certificates */
+	unsigned char		*inner = NULL;	/* owned */
+	size_t			 inner_len;
+	int			 rc = -1;
+
+	if ((certs = sk_X509_new_null()) == NULL ||
+	    sk_X509_push(certs, issued) <= 0)
+		goto out;
+	if (p7_certs_only(certs, &inner, &inner_len) == -1)
+		goto out;
+	rc = envelope(req, inner, inner_len, der, len);
+out:
+	OPENSSL_free(inner);
 	sk_X509_free(certs);
 	return rc;
 }
@@ -113,37 +125,21 @@ add_scep_attrs(PKCS7_SIGNER_INFO *si, const struct p7_req *req,
 	return 0;
 }
 
-int
-p7_certrep(const struct p7_ca *ca, const struct p7_req *req,
-    enum p7_pki_status status, enum p7_fail_info fi, X509 *issued,
-    unsigned char **der, size_t *len)
+/* The signed CertRep around env (NULL: no content, FAILURE/PENDING). */
+static int
+certrep_sign(const struct p7_ca *ca, const struct p7_req *req,
+    enum p7_pki_status status, enum p7_fail_info fi,
+    const unsigned char *env, int env_len, unsigned char **der, size_t *len)
 {
 	PKCS7			*p7 = NULL;	/* owned */
 	BIO			*data = NULL;	/* owned */
-	unsigned char		*env = NULL;	/* owned */
 	unsigned char		*out = NULL;	/* owned until moved to *der */
 	PKCS7_SIGNER_INFO	*si;		/* borrowed from p7 */
 	X509			*cert = P7_CA_RECIPIENT(ca);
 	EVP_PKEY		*key = P7_CA_RECIPIENT_KEY(ca);
 	const EVP_MD		*md = NULL;
-	int			 env_len = 0, n, rc = -1;
+	int			 n, rc = -1;
 
-	switch (status) {
-	case P7_PKI_SUCCESS:
-		if (issued == NULL || req->signer == NULL)
-			goto out;
-		if (success_envelope(req, issued, &env, &env_len) == -1)
-			goto out;
-		break;
-	case P7_PKI_FAILURE:
-		if ((unsigned)fi > P7_FAIL_BAD_CERT_ID)
-			goto out;
-		break;
-	case P7_PKI_PENDING:
-		break;
-	default:
-		goto out;
-	}
 	/* Never answer with an algorithm the policy refused. */
 	if (req->digest_allowed)
 		md = p7_digest_md(req->digest);
@@ -183,7 +179,62 @@ p7_certrep(const struct p7_ca *ca, const struct p7_req *req,
 out:
 	OPENSSL_free(out);
 	BIO_free(data);
-	OPENSSL_free(env);
 	PKCS7_free(p7);
+	return rc;
+}
+
+int
+p7_certrep(const struct p7_ca *ca, const struct p7_req *req,
+    enum p7_pki_status status, enum p7_fail_info fi, X509 *issued,
+    unsigned char **der, size_t *len)
+{
+	unsigned char		*env = NULL;	/* owned */
+	int			 env_len = 0, rc = -1;
+
+	switch (status) {
+	case P7_PKI_SUCCESS:
+		if (issued == NULL || req->signer == NULL)
+			goto out;
+		if (success_envelope(req, issued, &env, &env_len) == -1)
+			goto out;
+		break;
+	case P7_PKI_FAILURE:
+		if ((unsigned)fi > P7_FAIL_BAD_CERT_ID)
+			goto out;
+		break;
+	case P7_PKI_PENDING:
+		break;
+	default:
+		goto out;
+	}
+	rc = certrep_sign(ca, req, status, fi, env, env_len, der, len);
+out:
+	OPENSSL_free(env);
+	return rc;
+}
+
+/*
+ * GetCRL (RFC 8894 3.3.2.1, 4.6): SUCCESS whose envelope holds the CRL
+ * in a certs-only SignedData.
+ */
+int
+p7_certrep_crl(const struct p7_ca *ca, const struct p7_req *req,
+    const unsigned char *crl_der, size_t crl_len, unsigned char **der,
+    size_t *len)
+{
+	unsigned char	*inner = NULL;	/* owned */
+	unsigned char	*env = NULL;	/* owned */
+	size_t		 inner_len;
+	int		 env_len = 0, rc = -1;
+
+	if (req->signer == NULL)
+		goto out;
+	if (p7_crl_certs_only(crl_der, crl_len, &inner, &inner_len) == -1 ||
+	    envelope(req, inner, inner_len, &env, &env_len) == -1)
+		goto out;
+	rc = certrep_sign(ca, req, P7_PKI_SUCCESS, 0, env, env_len, der, len);
+out:
+	OPENSSL_free(env);
+	OPENSSL_free(inner);
 	return rc;
 }

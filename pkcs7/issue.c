@@ -14,6 +14,8 @@
 
 #include "pkcs7/local.h"
 
+static int	asn1_time_t(const ASN1_TIME *, time_t *);
+
 int
 p7_serial_random(unsigned char out[P7_SERIAL_LEN])
 {
@@ -124,6 +126,107 @@ out:
 	return rc;
 }
 
+/* GeneralNames holding one URI; NULL unless uri is printable ASCII. */
+static GENERAL_NAMES *
+uri_names(const char *uri)
+{
+	GENERAL_NAMES	*gens = NULL;
+	GENERAL_NAME	*gen = NULL;
+	ASN1_IA5STRING	*s = NULL;
+	size_t		 i, len = strlen(uri);
+
+	/* An IA5String without spaces or controls (RFC 5280 4.2.1.13). */
+	if (len == 0 || len > 2048)
+		return NULL;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)uri[i] <= 0x20 || (unsigned char)uri[i] >= 0x7f)
+			return NULL;
+	if ((gens = GENERAL_NAMES_new()) == NULL ||
+	    (gen = GENERAL_NAME_new()) == NULL ||
+	    (s = ASN1_IA5STRING_new()) == NULL ||
+	    ASN1_STRING_set(s, uri, (int)len) != 1)
+		goto fail;
+	GENERAL_NAME_set0_value(gen, GEN_URI, s);
+	s = NULL;
+	if (!sk_GENERAL_NAME_push(gens, gen))
+		goto fail;
+	return gens;
+fail:
+	ASN1_IA5STRING_free(s);
+	GENERAL_NAME_free(gen);
+	GENERAL_NAMES_free(gens);
+	return NULL;
+}
+
+/*
+ * cRLDistributionPoints with one fullName URI.  Built as a structure,
+ * not through the X509V3 config syntax, so a URL holding ',' or ':' is
+ * one URL and not several names.
+ */
+static int
+add_cdp(X509 *crt, const char *url)
+{
+	CRL_DIST_POINTS	*cdp = NULL;
+	DIST_POINT	*dp = NULL;
+	int		 rc = -1;
+
+	if ((cdp = sk_DIST_POINT_new_null()) == NULL ||
+	    (dp = DIST_POINT_new()) == NULL ||
+	    (dp->distpoint = DIST_POINT_NAME_new()) == NULL)
+		goto out;
+	dp->distpoint->type = 0;	/* fullName */
+	if ((dp->distpoint->name.fullname = uri_names(url)) == NULL ||
+	    !sk_DIST_POINT_push(cdp, dp))
+		goto out;
+	dp = NULL;
+	if (X509_add1_ext_i2d(crt, NID_crl_distribution_points, cdp, 0,
+	    X509V3_ADD_DEFAULT) == 1)
+		rc = 0;
+out:
+	DIST_POINT_free(dp);
+	CRL_DIST_POINTS_free(cdp);
+	return rc;
+}
+
+/* authorityInfoAccess: OCSP and/or caIssuers, one URI each. */
+static int
+add_aia(X509 *crt, const char *ocsp, const char *issuers)
+{
+	AUTHORITY_INFO_ACCESS	*aia = NULL;
+	ACCESS_DESCRIPTION	*ad = NULL;
+	GENERAL_NAMES		*gens = NULL;
+	const char		*url[2] = { ocsp, issuers };
+	int			 nid[2] = { NID_ad_OCSP, NID_ad_ca_issuers };
+	int			 i, rc = -1;
+
+	if ((aia = sk_ACCESS_DESCRIPTION_new_null()) == NULL)
+		goto out;
+	for (i = 0; i < 2; i++) {
+		if (url[i] == NULL)
+			continue;
+		if ((ad = ACCESS_DESCRIPTION_new()) == NULL ||
+		    (gens = uri_names(url[i])) == NULL)
+			goto out;
+		ASN1_OBJECT_free(ad->method);
+		ad->method = OBJ_nid2obj(nid[i]);
+		GENERAL_NAME_free(ad->location);
+		ad->location = sk_GENERAL_NAME_pop(gens);
+		if (!sk_ACCESS_DESCRIPTION_push(aia, ad))
+			goto out;
+		ad = NULL;
+		GENERAL_NAMES_free(gens);
+		gens = NULL;
+	}
+	if (X509_add1_ext_i2d(crt, NID_info_access, aia, 0,
+	    X509V3_ADD_DEFAULT) == 1)
+		rc = 0;
+out:
+	GENERAL_NAMES_free(gens);
+	ACCESS_DESCRIPTION_free(ad);
+	AUTHORITY_INFO_ACCESS_free(aia);
+	return rc;
+}
+
 /* Extensions in the order RFC 5280 readers expect to find them. */
 static int
 add_extensions(const struct p7_ca *ca, X509 *crt, const struct p7_issue *spec,
@@ -131,7 +234,6 @@ add_extensions(const struct p7_ca *ca, X509 *crt, const struct p7_issue *spec,
 {
 	STACK_OF(ASN1_OBJECT)	*eku = NULL;	/* owned if made here */
 	X509V3_CTX		 ctx;
-	char			 buf[1024];
 	int			 rc = -1;
 
 	X509V3_set_ctx(&ctx, ca->ca, crt, NULL, NULL, 0);
@@ -160,28 +262,21 @@ add_extensions(const struct p7_ca *ca, X509 *crt, const struct p7_issue *spec,
 		goto out;
 	}
 	if (p7_add_ext(crt, &ctx, NID_subject_key_identifier, "hash") ||
-	    p7_add_ext(crt, &ctx, NID_authority_key_identifier, "keyid:always")) {
+	    /* An old CA without SKI: name it by issuer and serial. */
+	    p7_add_ext(crt, &ctx, NID_authority_key_identifier,
+	    X509_get0_subject_key_id(ca->ca) != NULL ? "keyid:always" :
+	    "issuer:always")) {
 		snprintf(err, errlen, "cannot add key identifiers");
 		goto out;
 	}
-	if (spec->crl_url != NULL) {
-		snprintf(buf, sizeof(buf), "URI:%s", spec->crl_url);
-		if (p7_add_ext(crt, &ctx, NID_crl_distribution_points, buf)) {
-			snprintf(err, errlen, "bad CRL URL %s", spec->crl_url);
-			goto out;
-		}
+	if (spec->crl_url != NULL && add_cdp(crt, spec->crl_url) == -1) {
+		snprintf(err, errlen, "bad CRL URL");
+		goto out;
 	}
-	if (spec->ocsp_url != NULL || spec->ca_issuers_url != NULL) {
-		snprintf(buf, sizeof(buf), "%s%s%s%s%s",
-		    spec->ocsp_url ? "OCSP;URI:" : "",
-		    spec->ocsp_url ? spec->ocsp_url : "",
-		    spec->ocsp_url && spec->ca_issuers_url ? "," : "",
-		    spec->ca_issuers_url ? "caIssuers;URI:" : "",
-		    spec->ca_issuers_url ? spec->ca_issuers_url : "");
-		if (p7_add_ext(crt, &ctx, NID_info_access, buf)) {
-			snprintf(err, errlen, "bad AIA URL");
-			goto out;
-		}
+	if ((spec->ocsp_url != NULL || spec->ca_issuers_url != NULL) &&
+	    add_aia(crt, spec->ocsp_url, spec->ca_issuers_url) == -1) {
+		snprintf(err, errlen, "bad AIA URL");
+		goto out;
 	}
 	if (spec->sid != NULL && add_sid(crt, spec->sid) == -1) {
 		snprintf(err, errlen, "cannot add the SID extension");
@@ -202,8 +297,19 @@ p7_issue(const struct p7_ca *ca, X509_REQ *csr, const struct p7_issue *spec,
 	BIGNUM		*bn = NULL;	/* owned */
 	EVP_PKEY	*pub;		/* borrowed from csr */
 	X509_NAME	*subject;	/* borrowed */
+	time_t		 not_after = spec->not_after, ca_end;
 	int		 rc = -1;
 
+	/* A certificate never outlives its issuer: cap at the CA's
+	 * notAfter, as AD CS does. */
+	if (asn1_time_t(X509_get0_notAfter(ca->ca), &ca_end) == 0 &&
+	    ca_end < not_after)
+		not_after = ca_end;
+	if (not_after <= spec->not_before) {
+		snprintf(err, errlen, "the CA certificate expires before the "
+		    "certificate would start");
+		goto out;
+	}
 	subject = spec->subject != NULL ? spec->subject :
 	    X509_REQ_get_subject_name(csr);
 	if ((pub = X509_REQ_get0_pubkey(csr)) == NULL) {
@@ -223,7 +329,7 @@ p7_issue(const struct p7_ca *ca, X509_REQ *csr, const struct p7_issue *spec,
 	    X509_set_subject_name(crt, subject) != 1 ||
 	    X509_set_pubkey(crt, pub) != 1 ||
 	    ASN1_TIME_set(X509_getm_notBefore(crt), spec->not_before) == NULL ||
-	    ASN1_TIME_set(X509_getm_notAfter(crt), spec->not_after) == NULL) {
+	    ASN1_TIME_set(X509_getm_notAfter(crt), not_after) == NULL) {
 		snprintf(err, errlen, "cannot fill certificate fields");
 		goto out;
 	}
@@ -307,6 +413,12 @@ asn1_time_t(const ASN1_TIME *t, time_t *out)
 		return -1;
 	*out = timegm(&tm);
 	return 0;
+}
+
+char *
+p7_ca_issuer_text(const struct p7_ca *ca)
+{
+	return name_text(X509_get_subject_name(ca->ca));
 }
 
 int

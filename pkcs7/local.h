@@ -20,6 +20,9 @@ struct p7_ca {
 	unsigned char	*getcacert;	/* GetCACert body */
 	size_t		 getcacert_len;
 	const char	*getcacert_type;
+	unsigned char	*getnextcacert;	/* GetNextCACert body, NULL if no
+					 * next CA (pkcs7/nextca.c) */
+	size_t		 getnextcacert_len;
 };
 
 /* The certificate and key that decrypt requests and sign CertReps. */

@@ -9,6 +9,7 @@
 #define SCEPD_PKCS7_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include <openssl/x509.h>
@@ -275,6 +276,11 @@ struct p7_cert_desc {
 };
 
 int		 p7_cert_describe(X509 *, struct p7_cert_desc *);
+/*
+ * The CA's subject as p7_cert_describe() writes issuers: the key under
+ * which the database keeps this CA's certificates and CRL.  malloc'd.
+ */
+char		*p7_ca_issuer_text(const struct p7_ca *);
 void		 p7_cert_desc_clear(struct p7_cert_desc *);
 
 /*
@@ -292,5 +298,213 @@ void		 p7_cert_desc_clear(struct p7_cert_desc *);
 int		 p7_certrep(const struct p7_ca *, const struct p7_req *,
 		    enum p7_pki_status, enum p7_fail_info, X509 *issued,
 		    unsigned char **der, size_t *len);
+
+/*
+ * CA rollover (pkcs7/nextca.c).  p7_ca_load_next() reads the next CA
+ * certificate (PEM: the next CA first, then its chain, if any) and the
+ * next RA certificate (or NULL), checks them (a CA with keyCertSign, not
+ * the current CA; the RA issued by it, with an RSA key) and prepares the
+ * GetNextCACert answer (RFC 8894 3.5.3, 4.7): a SignedData signed by the
+ * current RA (or CA in CA mode) whose content is a degenerate certs-only
+ * SignedData of the next RA, the next CA and its chain, served as
+ * application/x-x509-next-ca-cert.  Returns 0 or -1 with err.
+ */
+int		 p7_ca_load_next(struct p7_ca *, const char *next_ca_cert,
+		    const char *next_ra_cert, char *err, size_t errlen);
+/*
+ * The GetNextCACert body, owned by the CA object.  Returns 0, or -1 when
+ * no next CA was loaded.
+ */
+int		 p7_ca_getnextcacert(const struct p7_ca *,
+		    const unsigned char **der, size_t *len);
+
+/* --- CRL and OCSP (pkcs7/crl.c, pkcs7/ocsp.c) --- */
+
+/*
+ * RFC 5280 5.3.1 CRLReason, also used by OCSP (RFC 6960 4.2.1).
+ * removeFromCRL (8) belongs to delta CRLs and is not offered: a released
+ * hold simply disappears from the next full CRL.
+ */
+enum p7_crl_reason {
+	P7_CRL_REASON_NONE = -1,		/* no reasonCode */
+	P7_CRL_REASON_UNSPECIFIED = 0,		/* written as no reasonCode */
+	P7_CRL_REASON_KEY_COMPROMISE = 1,
+	P7_CRL_REASON_CA_COMPROMISE = 2,
+	P7_CRL_REASON_AFFILIATION_CHANGED = 3,
+	P7_CRL_REASON_SUPERSEDED = 4,
+	P7_CRL_REASON_CESSATION_OF_OPERATION = 5,
+	P7_CRL_REASON_CERTIFICATE_HOLD = 6,
+	P7_CRL_REASON_PRIVILEGE_WITHDRAWN = 9,
+	P7_CRL_REASON_AA_COMPROMISE = 10,
+};
+
+/*
+ * RFC 5280 names ("keyCompromise", "certificateHold", ...): the name of
+ * a reason, NULL if it is not one of the enum; the reason of a name
+ * (case-insensitive), 0 or -1.  p7_crl_reason_valid(): 1 for NONE and
+ * every enum value, else 0.
+ */
+const char	*p7_crl_reason_name(int);
+int		 p7_crl_reason_from_name(const char *, int *);
+int		 p7_crl_reason_valid(int);
+
+/* One revoked (or held) certificate of a CRL. */
+struct p7_crl_entry {
+	const char	*serial;	/* hex as db/ stores it, no sign, borrowed */
+	time_t		 revoked_at;	/* revocationDate */
+	int		 reason;	/* enum p7_crl_reason */
+};
+
+/*
+ * Sign an X.509 v2 CRL (RFC 5280 5) with the CA key (never the RA's),
+ * SHA-256: issuer the CA subject, thisUpdate, nextUpdate (must be later),
+ * authorityKeyIdentifier, cRLNumber crl_number (kept monotonic by the
+ * caller), and the n entries sorted by serial, each with a reasonCode
+ * unless NONE or UNSPECIFIED.  Refuses a bad serial, a reason outside the
+ * enum, a serial listed twice, and a CA whose keyUsage lacks cRLSign.
+ * *der is OPENSSL_malloc'd.  Returns 0, or -1 with err.
+ */
+int		 p7_crl_sign(const struct p7_ca *, const struct p7_crl_entry *,
+		    size_t n, uint64_t crl_number, time_t this_update,
+		    time_t next_update, unsigned char **der, size_t *len,
+		    char *err, size_t errlen);
+
+/*
+ * The degenerate certs-only SignedData (RFC 8894 3.4) with the DER CRL
+ * crl_der in its crls and no certificates: the content of a GetCRL
+ * answer's pkcsPKIEnvelope (RFC 8894 3.3.2.1).  *out is OPENSSL_malloc'd.
+ * Returns 0, or -1 if crl_der is not exactly one CRL or on memory failure.
+ */
+int		 p7_crl_certs_only(const unsigned char *crl_der, size_t len,
+		    unsigned char **out, size_t *outlen);
+
+/*
+ * CertRep SUCCESS answering a GetCRL req (RFC 8894 3.3.2.1, 4.6): as
+ * p7_certrep() SUCCESS, with the pkcsPKIEnvelope holding
+ * p7_crl_certs_only() of crl_der instead of an issued certificate.
+ * Returns 0 or -1.
+ */
+int		 p7_certrep_crl(const struct p7_ca *, const struct p7_req *,
+		    const unsigned char *crl_der, size_t crl_len,
+		    unsigned char **der, size_t *len);
+
+/* RFC 6960 4.2.1 CertStatus. */
+enum p7_ocsp_cert_status {
+	P7_OCSP_GOOD = 0,
+	P7_OCSP_REVOKED = 1,
+	P7_OCSP_UNKNOWN = 2,
+};
+
+/* RFC 6960 4.2.1 OCSPResponseStatus, the unsuccessful ones. */
+enum p7_ocsp_resp_status {
+	P7_OCSP_MALFORMED_REQUEST = 1,
+	P7_OCSP_INTERNAL_ERROR = 2,
+	P7_OCSP_TRY_LATER = 3,
+	P7_OCSP_SIG_REQUIRED = 5,
+	P7_OCSP_UNAUTHORIZED = 6,
+};
+
+/* More CertIDs in one request are refused (malformedRequest). */
+#define P7_OCSP_MAX_CERTIDS	64
+
+/*
+ * A decoded OCSPRequest (RFC 6960 4.1).  p7_ocsp_request_parse() takes
+ * exactly one DER OCSPRequest (no trailing bytes) with 1 to
+ * P7_OCSP_MAX_CERTIDS CertIDs; it refuses an unknown critical extension
+ * (RFC 6960 4.4).  A request signature, if any, is not checked (we do not
+ * require signed requests).  For each CertID it notes whether it names
+ * our CA: issuerNameHash and issuerKeyHash equal the CA's, computed with
+ * the CertID's hashAlgorithm (SHA-1, SHA-256, SHA-384 or SHA-512; any
+ * other is simply not ours).  Returns 0 with *out set, or -1 with err:
+ * answer p7_ocsp_error(P7_OCSP_MALFORMED_REQUEST).
+ */
+struct p7_ocsp_req;
+
+int		 p7_ocsp_request_parse(const struct p7_ca *,
+		    const unsigned char *der, size_t len,
+		    struct p7_ocsp_req **out, char *err, size_t errlen);
+void		 p7_ocsp_req_free(struct p7_ocsp_req *);
+/* Number of CertIDs, at least 1. */
+size_t		 p7_ocsp_req_count(const struct p7_ocsp_req *);
+/*
+ * 1 if CertID i is for a certificate of our CA with a serial that can be
+ * one of ours (positive, at most 20 octets), else 0: answer unknown.
+ */
+int		 p7_ocsp_req_ours(const struct p7_ocsp_req *, size_t i);
+/*
+ * Serial of CertID i as db/ stores serials: upper-case hex without
+ * leading zeros (db_serial_norm()).  NULL if it cannot be one of ours
+ * (negative or longer than 20 octets).
+ */
+const char	*p7_ocsp_req_serial(const struct p7_ocsp_req *, size_t i);
+/*
+ * The nonce extension's extnValue (RFC 6960 4.4.1; normally the DER
+ * OCTET STRING), echoed by p7_ocsp_respond(); NULL if the request has
+ * none, or one outside RFC 8954's 1 to 32 octets, which is then not
+ * echoed.  A response to a request without a nonce may be cached.
+ */
+const unsigned char *p7_ocsp_req_get0_nonce(const struct p7_ocsp_req *,
+		    size_t *len);
+
+/* The answer for one CertID. */
+struct p7_ocsp_status {
+	int		 status;	/* enum p7_ocsp_cert_status */
+	time_t		 revoked_at;	/* REVOKED only */
+	int		 reason;	/* REVOKED only: enum p7_crl_reason;
+					 * hold is REVOKED + CERTIFICATE_HOLD */
+	time_t		 this_update;	/* required */
+	time_t		 next_update;	/* 0: none, else after this_update */
+};
+
+/*
+ * A delegated OCSP signer (RFC 6960 4.2.2.2): a certificate issued by
+ * the CA with extendedKeyUsage id-kp-OCSPSigning, and its key.
+ * p7_ocsp_signer_load() checks both, that the key matches, and that the
+ * certificate is currently valid.  Returns NULL with err on failure.
+ */
+struct p7_ocsp_signer;
+
+struct p7_ocsp_signer *p7_ocsp_signer_load(const struct p7_ca *,
+		    const char *cert, const char *key, char *err,
+		    size_t errlen);
+void		 p7_ocsp_signer_free(struct p7_ocsp_signer *);
+X509		*p7_ocsp_signer_get0_cert(const struct p7_ocsp_signer *);
+
+/*
+ * Create a delegated OCSP signer with the CA key: a P-256 key and a
+ * certificate CN=cn valid for days (keyUsage digitalSignature,
+ * extendedKeyUsage OCSPSigning, id-pkix-ocsp-nocheck as RFC 6960
+ * 4.2.2.2.1 suggests, so keep days short), written to cert_out and
+ * key_out (mode 0600); refuses to overwrite existing files.  Returns 0,
+ * or -1 with err.
+ */
+int		 p7_ocsp_signer_create(const struct p7_ca *, const char *cn,
+		    int days, const char *cert_out, const char *key_out,
+		    char *err, size_t errlen);
+
+/*
+ * A successful OCSPResponse (RFC 6960 4.2.1) answering req: a
+ * BasicOCSPResponse with one SingleResponse per CertID, in request order,
+ * from per_certid[i] (p7_ocsp_req_count() of them); CertIDs that are not
+ * ours are answered unknown whatever per_certid says.  The nonce is
+ * echoed when the request had one; responderID byKey; producedAt now;
+ * signed with SHA-256 by signer, or by the CA key when signer is NULL;
+ * the signing certificate is included either way.  *der is
+ * OPENSSL_malloc'd.  Returns 0, or -1 with err (a bad status: answer
+ * P7_OCSP_INTERNAL_ERROR).
+ */
+int		 p7_ocsp_respond(const struct p7_ca *,
+		    const struct p7_ocsp_req *,
+		    const struct p7_ocsp_status *per_certid,
+		    const struct p7_ocsp_signer *signer, unsigned char **der,
+		    size_t *len, char *err, size_t errlen);
+
+/*
+ * An unsuccessful OCSPResponse (no responseBytes) with the given status.
+ * *der is OPENSSL_malloc'd.  Returns 0, or -1 on a bad status or memory
+ * failure.
+ */
+int		 p7_ocsp_error(enum p7_ocsp_resp_status, unsigned char **der,
+		    size_t *len);
 
 #endif /* SCEPD_PKCS7_H */

@@ -69,6 +69,9 @@ struct policy_template {
 	char			*ocsp_url;	/* AIA OCSP, or NULL */
 	char			*ca_issuers_url; /* AIA caIssuers, or NULL */
 	int			 sid_extension;	/* 1.3.6.1.4.1.311.25.2 when a SID is known */
+	char			*device_id;	/* "{csr.cn}": the device a certificate
+						 * is for when neither a challenge nor
+						 * the validator names one; NULL: none */
 };
 
 /* Renewal authenticated by a certificate this CA issued (RFC 8894 2.5). */
@@ -225,6 +228,23 @@ void	policy_plan_clear(struct policy_plan *);
  */
 int	policy_secret_equal(const char *expected, size_t expected_len,
 	    const char *given, size_t given_len);
+
+/*
+ * One-time challenges.  policy_challenge_new() writes a fresh challenge
+ * of 128 random bits as 32 upper-case hex digits (the [A-Z0-9]{16,32}
+ * shape NDES hands out, which MDMs scrape) and a NUL into buf; len must
+ * be at least 33.  Returns 0 or -1.
+ */
+#define POLICY_CHALLENGE_LEN	32
+int	policy_challenge_new(char *buf, size_t len);
+/*
+ * The form a one-time challenge is stored and looked up in:
+ * HMAC-SHA-256(key, profile || 0x00 || challenge), so a database copy
+ * yields no challenge and one profile's challenge is unknown to another.
+ * Returns 0 or -1.
+ */
+int	policy_challenge_mac(const unsigned char key[32], const char *profile,
+	    const char *challenge, size_t len, unsigned char out[32]);
 
 /* Set defaults in a zeroed profile (template: CSR subject, RSA 2048..4096,
  * 365 days, digitalSignature+keyEncipherment, clientAuth). */

@@ -58,6 +58,7 @@ policy_profile_clear(struct policy_profile *p)
 	free(p->tmpl.crl_url);
 	free(p->tmpl.ocsp_url);
 	free(p->tmpl.ca_issuers_url);
+	free(p->tmpl.device_id);
 	memset(p, 0, sizeof(*p));
 }
 

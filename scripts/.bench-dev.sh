@@ -86,17 +86,30 @@ ip link set lo up
 say() { echo "$*" | tee -a "$log" >&2; }
 die() { say "bench: $*"; exit 1; }
 
+# alive PID: running (a child that exited stays a zombie until waited for).
+alive() {
+	st=$(sed -n 's/^State:[[:space:]]*\(.\).*/\1/p' "/proc/$1/status" 2>/dev/null)
+	[ -n "$st" ] && [ "$st" != Z ]
+}
+# stop_pid PIDFILE: SIGTERM, 5 s, then SIGKILL; $rc_stopped is its status.
+rc_stopped=-
 stop_pid() {
 	[ -f "$1" ] || return 0
 	pid=$(cat "$1")
-	kill -TERM "$pid" 2>/dev/null || { rm -f "$1"; return 0; }
+	rm -f "$1"
+	rc_stopped=-
+	kill -TERM "$pid" 2>/dev/null || return 0
 	i=0
-	while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do
+	while alive "$pid" && [ $i -lt 50 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
-	kill -KILL "$pid" 2>/dev/null || true
-	rm -f "$1"
+	if alive "$pid"; then
+		kill -KILL "$pid" 2>/dev/null
+		say "bench: $pid did not stop within 5 s of SIGTERM, killed"
+	fi
+	rc_stopped=0
+	wait "$pid" 2>/dev/null || rc_stopped=$?
 }
 cleanup() {
 	stop_pid "$out/scepd.pid"
@@ -111,7 +124,7 @@ wait_up() {
 	i=0
 	while [ $i -lt 100 ]; do
 		curl -fsS -o /dev/null "$1?operation=GetCACaps" 2>/dev/null && return 0
-		kill -0 "$(cat "$2")" 2>/dev/null || break
+		alive "$(cat "$2")" || break
 		sleep 0.1
 		i=$((i + 1))
 	done
@@ -137,7 +150,8 @@ hwm_kib() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"; 
 
 # ---- setup ------------------------------------------------------------------
 
-say "== setup (logs in $out)"
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
+say "== setup (logs in $out; load average $load0)"
 PGCONN=$(sh scripts/pg.sh start "$out/pg") || die "cannot start PostgreSQL"
 
 mkdir -p "$out/scepd" "$out/scepserver" "$out/keys" "$out/msg"
@@ -204,7 +218,7 @@ for srv in scepd scepserver; do
 	[ $srv = scepd ] && url=$SD_URL || url=$SS_URL
 	seq 1 $total | xargs -P "$JOBS" -n 40 sh "$out/mkmsg.sh" $srv "$url" "$out" \
 	    "$NKEYS" "$CHAL" 2>>"$log" || die "building $srv messages failed (see $log)"
-	[ "$(ls "$out/msg/$srv" | wc -l)" = $total ] || die "missing $srv messages"
+	[ "$(find "$out/msg/$srv" -name "*.der" | wc -l)" = $total ] || die "missing $srv messages"
 	# pool.8: 1..N, pool.32: N+1..2N, pool.warm: the next NWARM, spares after.
 	for p in 8 32 warm; do
 		case $p in
@@ -213,17 +227,23 @@ for srv in scepd scepserver; do
 		warm) a=$((2 * NENROLL + 1)) b=$((2 * NENROLL + NWARM)) ;;
 		esac
 		# shellcheck disable=SC2046
-		cat $(seq $a $b | sed "s|.*|$out/msg/$srv/&.der|") >"$out/msg/$srv.pool.$p"
+		cat $(seq "$a" "$b" | sed "s|.*|$out/msg/$srv/&.der|") >"$out/msg/$srv.pool.$p"
 	done
 done
 say "   built in $(($(date +%s) - t0)) s"
 
 # ---- measurements ---------------------------------------------------------------
 
-# wrk_run NAME URL: wrk on CPU 0, 32 connections; writes $out/NAME.wrk.
+# wrk_run NAME URL PID: wrk on CPU 0, 32 connections; writes $out/NAME.wrk
+# and the server's CPU use over the run (% of one core) to $out/NAME.cpu.
 wrk_run() {
+	c0=$(ticks "$3")
+	w0=$(date +%s.%N)
 	taskset -c 0 wrk -t1 -c32 -d"${SECS}s" --latency "$2" >"$out/$1.wrk" 2>&1 ||
 	    die "wrk $1 failed: $(cat "$out/$1.wrk")"
+	awk -v t="$(($(ticks "$3") - c0))" -v hz="$(getconf CLK_TCK)" -v w0="$w0" \
+	    -v w1="$(date +%s.%N)" 'BEGIN { printf "%.0f\n", t / hz / (w1 - w0) * 100 }' \
+	    >"$out/$1.cpu"
 }
 # wrk_get NAME FIELD: rps, p50, p99 (ms), errors (non-2xx + socket errors).
 wrk_get() {
@@ -262,12 +282,15 @@ enroll_run() {
 }
 bget() { sed -n "1s/.* $2=\([^ ]*\).*/\1/p" "$out/$1.bench"; }
 
+# The two servers take turns at each measurement, so a drift in the speed
+# of the machine (a shared VM) weighs on both alike.
 say "== GetCACaps, GetCACert: wrk, 32 connections, ${SECS} s each"
-for srv in scepd scepserver; do
-	[ $srv = scepd ] && url=$SD_URL || url=$SS_URL
-	wrk_run $srv.caps "$url?operation=GetCACaps"
-	wrk_run $srv.cacert "$url?operation=GetCACert"
-	say "   $srv: GetCACaps $(wrk_get $srv.caps rps)/s, GetCACert $(wrk_get $srv.cacert rps)/s"
+for op in GetCACaps GetCACert; do
+	for srv in scepd scepserver; do
+		if [ $srv = scepd ]; then url=$SD_URL pid=$SD_PID; else url=$SS_URL pid=$SS_PID; fi
+		wrk_run $srv.$op "$url?operation=$op" "$pid"
+		say "   $srv $op: $(wrk_get $srv.$op rps)/s, p50 $(wrk_get $srv.$op p50) ms, p99 $(wrk_get $srv.$op p99) ms, errors $(wrk_get $srv.$op err), server CPU $(cat "$out/$srv.$op.cpu")%"
+	done
 done
 
 say "== PKCSReq: scepbench, $NENROLL messages or ${ESECS} s per run"
@@ -276,9 +299,13 @@ for srv in scepd scepserver; do
 	# Warm-up (not reported): connections, caches, the first serials.
 	taskset -c 0 "$BIN/scepbench" -u "$url" -c 8 -d 5 "$out/msg/$srv.pool.warm" \
 	    >"$out/$srv.warm.bench" 2>&1 || die "warm-up $srv failed"
-	say "   $srv warm-up: $(head -n 1 "$out/$srv.warm.bench")"
-	enroll_run $srv.enroll8 "$url" 8 "$ESECS" "$out/msg/$srv.pool.8"
-	enroll_run $srv.enroll32 "$url" 32 "$ESECS" "$out/msg/$srv.pool.32"
+	say "   $srv.warm-up: $(head -n 1 "$out/$srv.warm.bench")"
+done
+for c in 8 32; do
+	for srv in scepd scepserver; do
+		[ $srv = scepd ] && url=$SD_URL || url=$SS_URL
+		enroll_run $srv.enroll$c "$url" $c "$ESECS" "$out/msg/$srv.pool.$c"
+	done
 done
 
 # Replay: every message of the 8-client run again.  scepd answers each as a
@@ -327,11 +354,23 @@ ss_certs=$(grep -c '^V' "$out/scepserver/depot/index.txt" || true)
 say "   scepserver certificates in index.txt: $ss_certs"
 sd_warn=$(grep -ciE 'warn|error|fatal' "$out/scepd.log" || true)
 say "   scepd log lines with warn/error: $sd_warn (of $(wc -l <"$out/scepd.log"))"
+grep -iE 'warn|error|fatal' "$out/scepd.log" | sed 's/^[^ ]* //; s/[0-9][0-9.:]*/N/g' |
+    sort | uniq -c | sort -rn | head -n 5 | sed 's/^/     /' | tee -a "$log" >&2
+ss_err=$(grep 'err=' "$out/scepserver.log" | grep -vc 'err=null' || true)
+say "   scepserver log lines with an error: $ss_err"
+grep 'err=' "$out/scepserver.log" | grep -v 'err=null' | sed 's/^ts=[^ ]* //' |
+    sort | uniq -c | sort -rn | head -n 5 | sed 's/^/     /' | tee -a "$log" >&2
 
+alive "$SD_PID" || die "scepd died during the run"
+alive "$SS_PID" || die "scepserver died during the run"
 SD_HWM=$(hwm_kib "$SD_PID")
 SS_HWM=$(hwm_kib "$SS_PID")
-kill -0 "$SD_PID" 2>/dev/null || die "scepd died during the run"
-kill -0 "$SS_PID" 2>/dev/null || die "scepserver died during the run"
+# Stop both now, to see how scepd ends after the load.
+stop_pid "$out/scepd.pid"
+sd_exit=$rc_stopped
+stop_pid "$out/scepserver.pid"
+ss_exit=$rc_stopped
+say "   exit status after SIGTERM: scepd $sd_exit, scepserver $ss_exit"
 
 # ---- the table -------------------------------------------------------------------------
 
@@ -344,11 +383,11 @@ cpu_ms() {	# NAME FIELD(1 server, 2 PostgreSQL): CPU ms per SUCCESS
 errs() {	# NAME: replies that are not a CertRep SUCCESS
 	echo $(( $(bget "$1" sent) - $(bget "$1" ok) ))
 }
-row() {		# LABEL SCEPD SCEPSERVER
-	awk -v l="$1" -v a="$2" -v b="$3" 'BEGIN {
+row() {		# LABEL SCEPD SCEPSERVER [-]: no ratio with -
+	awk -v l="$1" -v a="$2" -v b="$3" -v n="${4:-}" 'BEGIN {
 		r = "-"
-		if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) r = sprintf("%.2f", a / b)
-		printf "%-40s | %12s | %12s | %6s\n", l, a, b, r
+		if (n == "" && a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) r = sprintf("%.2f", a / b)
+		printf "%-40s | %17s | %17s | %6s\n", l, a, b, r
 	}'
 }
 
@@ -357,19 +396,20 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
 echo
 echo "scepd vs micromdm scepserver $(dpkg-query -W -f '${Version}' scep 2>/dev/null || echo '?')  --  $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "machine: $(nproc) CPUs, $cpu, $(uname -sr), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+echo "load:    load average $load0 before, $(cut -d' ' -f1-3 /proc/loadavg) after (above ~0.3 before: other work on the machine, figures unreliable)"
 echo "command: make bench (sh scripts/bench.sh)  BENCH_SECONDS=$SECS BENCH_ENROLL=$NENROLL BENCH_ENROLL_SECONDS=$ESECS BENCH_KEYS=$NKEYS BENCH_WORKERS=$WORKERS"
 echo "setup:   private netns, loopback; servers on CPU 1, load on CPU 0, PostgreSQL $(psql -X -qAt "$PGCONN" -c 'SHOW server_version' | cut -d' ' -f1) floating (fsync on);"
 echo "         scepd RA mode, $(sed -n 's/.* with \([0-9]*\) worker.*/\1/p' "$out/scepd.log" | head -n 1) workers (workers = $WORKERS); RSA-2048 CA/RA and request keys; AES-128, SHA-256"
 echo "         scepserver CA mode, file depot (no fsync); its CertRep uses DES-CBC and SHA-1 whatever the request"
 echo
 row "metric" "scepd" "scepserver" | sed 's/| *-$/| ratio/'
-echo "-----------------------------------------+--------------+--------------+-------"
-for op in caps cacert; do
-	[ $op = caps ] && n=GetCACaps || n=GetCACert
-	row "$n req/s (32 conn)" "$(wrk_get scepd.$op rps)" "$(wrk_get scepserver.$op rps)"
-	row "$n p50 ms" "$(wrk_get scepd.$op p50)" "$(wrk_get scepserver.$op p50)"
-	row "$n p99 ms" "$(wrk_get scepd.$op p99)" "$(wrk_get scepserver.$op p99)"
-	row "$n errors" "$(wrk_get scepd.$op err)" "$(wrk_get scepserver.$op err)"
+echo "-----------------------------------------+-------------------+-------------------+-------"
+for op in GetCACaps GetCACert; do
+	row "$op req/s (32 conn)" "$(wrk_get scepd.$op rps)" "$(wrk_get scepserver.$op rps)"
+	row "$op p50 ms" "$(wrk_get scepd.$op p50)" "$(wrk_get scepserver.$op p50)"
+	row "$op p99 ms" "$(wrk_get scepd.$op p99)" "$(wrk_get scepserver.$op p99)"
+	row "$op errors (non-2xx, socket)" "$(wrk_get scepd.$op err)" "$(wrk_get scepserver.$op err)" -
+	row "$op server CPU % of its core" "$(cat "$out/scepd.$op.cpu")" "$(cat "$out/scepserver.$op.cpu")" -
 done
 for c in 8 32; do
 	row "PKCSReq enrollments/s ($c clients)" "$(bget scepd.enroll$c rate)" "$(bget scepserver.enroll$c rate)"
@@ -377,7 +417,7 @@ for c in 8 32; do
 	row "PKCSReq p99 ms ($c clients)" "$(bget scepd.enroll$c p99_ms)" "$(bget scepserver.enroll$c p99_ms)"
 	row "PKCSReq SUCCESS / sent ($c clients)" "$(bget scepd.enroll$c ok)/$(bget scepd.enroll$c sent)" \
 	    "$(bget scepserver.enroll$c ok)/$(bget scepserver.enroll$c sent)"
-	row "PKCSReq not SUCCESS ($c clients)" "$(errs scepd.enroll$c)" "$(errs scepserver.enroll$c)"
+	row "PKCSReq not SUCCESS ($c clients)" "$(errs scepd.enroll$c)" "$(errs scepserver.enroll$c)" -
 	row "server CPU ms per enrollment ($c)" "$(cpu_ms scepd.enroll$c 1)" "$(cpu_ms scepserver.enroll$c 1)"
 	row "PostgreSQL CPU ms per enrollment ($c)" "$(cpu_ms scepd.enroll$c 2)" "-"
 done

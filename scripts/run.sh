@@ -18,6 +18,7 @@ conninfo=$(sh scripts/pg.sh start var/pg)
 
 if [ ! -f var/scepd.conf ]; then
 	challenge=$(openssl rand -hex 16)
+	key=$(openssl rand -hex 32)
 	umask 077
 	cat > var/scepd.conf <<CONF
 # Written by make run.  See etc/scepd.conf for every setting.
@@ -32,7 +33,13 @@ ca = {
   ra_key = "ca/ra.key";
 };
 challenge = "$challenge";
+challenge_key = "$key";
 validity_days = 365;
+# Revocation works out of the box: every certificate names these.
+template = {
+  crl_url = "http://127.0.0.1:8080/scep/crl/default.crl";
+  ocsp_url = "http://127.0.0.1:8080/ocsp";
+};
 CONF
 	umask 022
 fi
@@ -54,6 +61,8 @@ cat <<MSG
   CA SHA-256 fingerprint:   $fp
   configuration:            $top/var/scepd.conf
   issued certificates:      build/scepctl cert list
+  CRL:                      http://127.0.0.1:8080/scep/crl/default.crl
+  OCSP:                     http://127.0.0.1:8080/ocsp
 
   Ctrl-C stops scepd and its PostgreSQL.
 

@@ -108,6 +108,7 @@ static const struct setting profile_settings[] = {
 	S("template.ocsp_url",	policy.tmpl.ocsp_url, ""),
 	S("template.ca_issuers_url", policy.tmpl.ca_issuers_url, ""),
 	B("template.sid_extension", policy.tmpl.sid_extension, 1),
+	S("template.device_id",	policy.tmpl.device_id, ""),
 };
 #undef STRUCT
 
@@ -507,6 +508,7 @@ load_profile(const char *path, config_t *cfg, config_setting_t *group,
 	UNSET(t->crl_url);
 	UNSET(t->ocsp_url);
 	UNSET(t->ca_issuers_url);
+	UNSET(t->device_id);
 	UNSET(p->policy.webhook.url);
 	UNSET(p->policy.webhook.secret);
 #undef UNSET

@@ -33,6 +33,8 @@ struct conf_profile {
 	struct p7_ca		*ca;		/* shared between profiles with
 						 * the same files */
 	int			 owns_ca;
+	char			*issuer;	/* p7_ca_issuer_text(ca) */
+	struct p7_ocsp_signer	*ocsp_signer;	/* NULL: the CA key signs */
 	char			 caps[256];	/* GetCACaps body */
 };
 

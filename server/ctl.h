@@ -25,4 +25,13 @@ int	ctl_pending_list(const struct conf *, int, char **);
 int	ctl_pending_approve(const struct conf *, int, char **);
 int	ctl_pending_reject(const struct conf *, int, char **);
 
+/* ctl_lifecycle.c: revocation, devices, the unused sweep. */
+int	ctl_cert_revoke(const struct conf *, int, char **);
+int	ctl_cert_hold(const struct conf *, int, char **);
+int	ctl_cert_release(const struct conf *, int, char **);
+int	ctl_cert_status(const struct conf *, int, char **);
+int	ctl_device_set_state(const struct conf *, int, char **);
+int	ctl_device_show(const struct conf *, int, char **);
+int	ctl_sweep_unused(const struct conf *, int, char **);
+
 #endif /* SCEPD_CTL_H */

@@ -403,8 +403,10 @@ enroll_pkioperation(struct worker *w, struct conf_profile *prof,
 	case P7_MSG_GETCERT:
 		getcert_answer(&c, r);
 		break;
+	case P7_MSG_GETCRL:
+		revocation_getcrl(&c, r);
+		break;
 	default:
-		/* GetCRL: with the revocation issue. */
 		log_info("%s %s %s: not served -> FAILURE badRequest", peer,
 		    enroll_msg_name(&c), p7_req_get0_transaction_id(req));
 		enroll_certrep(&c, P7_PKI_FAILURE, P7_FAIL_BAD_REQUEST, NULL, r);

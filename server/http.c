@@ -148,7 +148,9 @@ handle(struct evhttp_request *req, void *arg)
 	memset(&r, 0, sizeof(r));
 	memset(&q, 0, sizeof(q));
 	peer_name(req, peer, sizeof(peer));
-	if (api_handle(w, req, evhttp_uri_get_path(uri), peer, &r))
+	if (revocation_http(w, req, evhttp_uri_get_path(uri), peer, &r) ||
+	    api_lifecycle(w, req, evhttp_uri_get_path(uri), peer, &r) ||
+	    api_handle(w, req, evhttp_uri_get_path(uri), peer, &r))
 		goto out;
 	if ((prof = scep_profile(srv->conf, evhttp_uri_get_path(uri))) == NULL) {
 		log_info("%s %s: unknown path -> 404", peer,
@@ -186,8 +188,18 @@ handle(struct evhttp_request *req, void *arg)
 		log_info("%s GetCACert %s -> 200 %s", peer, prof->policy.name,
 		    r.content_type);
 	} else if (strcmp(op, "GetNextCACert") == 0) {
-		log_info("%s GetNextCACert: no next CA configured -> 404", peer);
-		reply_text(&r, 404, "no next CA certificate\n");
+		/* RFC 8894 4.7: signed by the current RA/CA (pkcs7/nextca.c). */
+		if (p7_ca_getnextcacert(prof->ca, &der, &r.len) == 0) {
+			r.status = 200;
+			r.content_type = "application/x-x509-next-ca-cert";
+			r.body = (unsigned char *)(uintptr_t)der;
+			log_info("%s GetNextCACert %s -> 200", peer,
+			    prof->policy.name);
+		} else {
+			log_info("%s GetNextCACert %s: no next CA configured "
+			    "-> 404", peer, prof->policy.name);
+			reply_text(&r, 404, "no next CA certificate\n");
+		}
 	} else if (strcmp(op, "PKIOperation") == 0) {
 		pkioperation(w, prof, req, &q, peer, &r);
 	} else {

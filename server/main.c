@@ -23,6 +23,7 @@
 
 #include "server/log.h"
 #include "server/scepd.h"
+#include "server/sweep.h"
 
 static void
 usage(void)
@@ -121,7 +122,9 @@ load_cas(struct conf *c)
 			q = &c->profiles[j];
 			if (q->ca != NULL && same(p->ca_cert, q->ca_cert) &&
 			    same(p->ca_key, q->ca_key) &&
-			    same(p->ra_cert, q->ra_cert) && same(p->ra_key, q->ra_key))
+			    same(p->ra_cert, q->ra_cert) && same(p->ra_key, q->ra_key) &&
+			    same(p->next_ca_cert, q->next_ca_cert) &&
+			    same(p->next_ra_cert, q->next_ra_cert))
 				p->ca = q->ca;
 		}
 		if (p->ca != NULL)
@@ -137,6 +140,31 @@ load_cas(struct conf *c)
 			continue;
 		}
 		p->owns_ca = 1;
+		/* CA rollover: the GetNextCACert answer (pkcs7/nextca.c). */
+		if (p->next_ca_cert[0] != '\0' && p7_ca_load_next(p->ca,
+		    p->next_ca_cert, p->next_ra_cert, err, sizeof(err)) == -1) {
+			log_warnx("%s: profile %s: next CA: %s", c->path,
+			    p->policy.name, err);
+			errors++;
+		} else if (p->next_ca_cert[0] == '\0' &&
+		    p->next_ra_cert[0] != '\0') {
+			log_warnx("%s: profile %s: ca.next_ra_cert needs "
+			    "ca.next_cert", c->path, p->policy.name);
+			errors++;
+		}
+	}
+	/* What every profile needs of its CA, shared or not. */
+	for (int i = 0; errors == 0 && i < c->nprofiles; i++) {
+		p = &c->profiles[i];
+		if ((p->issuer = p7_ca_issuer_text(p->ca)) == NULL)
+			fatal("p7_ca_issuer_text");
+		if (p->ocsp_cert[0] != '\0' && (p->ocsp_signer =
+		    p7_ocsp_signer_load(p->ca, p->ocsp_cert, p->ocsp_key, err,
+		    sizeof(err))) == NULL) {
+			log_warnx("%s: profile %s: OCSP signer: %s", c->path,
+			    p->policy.name, err);
+			errors++;
+		}
 	}
 	return errors > 0 ? -1 : 0;
 }
@@ -144,9 +172,12 @@ load_cas(struct conf *c)
 static void
 free_cas(struct conf *c)
 {
-	for (int i = 0; c != NULL && i < c->nprofiles; i++)
+	for (int i = 0; c != NULL && i < c->nprofiles; i++) {
+		p7_ocsp_signer_free(c->profiles[i].ocsp_signer);
+		free(c->profiles[i].issuer);
 		if (c->profiles[i].owns_ca)
 			p7_ca_free(c->profiles[i].ca);
+	}
 }
 
 int
@@ -244,6 +275,9 @@ main(int argc, char *argv[])
 		if ((workers[i].base = event_base_new()) == NULL ||
 		    http_worker_init(&workers[i]) == -1)
 			fatalx("cannot set up worker %d", i);
+		/* Renewal: revoke superseded certificates (server/sweep.c). */
+		if (i == 0 && sweep_start(&workers[0]) == -1)
+			fatalx("cannot start the sweep");
 		if (pthread_create(&workers[i].thread, NULL, worker_main,
 		    &workers[i]) != 0)
 			fatalx("cannot start worker %d", i);
@@ -270,6 +304,8 @@ main(int argc, char *argv[])
 		event_base_loopbreak(workers[i].base);
 	for (i = 0; i < nworkers; i++) {
 		pthread_join(workers[i].thread, NULL);
+		if (i == 0)
+			sweep_stop(&workers[0]);
 		http_worker_free(&workers[i]);
 		event_base_free(workers[i].base);
 		db_close(workers[i].db);

@@ -1,34 +1,387 @@
 /*
- * Manual approval, CertPoll and GetCert.  (Placeholder until the approval
- * work lands.)
+ * Manual approval, CertPoll (GetCertInitial) and GetCert.
+ *
+ * A request held for approval is stored with its PKCS#10 request and
+ * signer certificate (pending_store), so it can be issued without the
+ * client resending it.  A CertPoll, or the client's PKCSReq again, is
+ * looked up by transactionID and signer key (RFC 8894 3.3.3: not by
+ * IssuerAndSubject, whose issuer certmonger fills with the CA's issuer)
+ * under the transactionID's lock, so two polls never issue twice: it
+ * gets PENDING until an operator decides (scepctl pending approve|reject),
+ * then the certificate, issued at that moment under the profile's
+ * current template, or FAILURE.  Held requests live in PostgreSQL and
+ * survive restarts.
  */
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+#include <openssl/x509.h>
 
 #include "server/log.h"
+#include "server/pending.h"
 #include "server/scepd.h"
+
+/* name as RFC 2253 text, control characters escaped, into buf. */
+static void
+name_text(X509_NAME *name, char *buf, size_t len)
+{
+	BIO	*bio;
+	int	 n;
+
+	buf[0] = '\0';
+	if (name == NULL || (bio = BIO_new(BIO_s_mem())) == NULL)
+		return;
+	if (X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253) >= 0 &&
+	    (n = BIO_read(bio, buf, (int)len - 1)) > 0)
+		buf[n] = '\0';
+	BIO_free(bio);
+}
 
 int
 pending_store(struct scep_ctx *c, const struct policy_plan *plan, char *err,
     size_t errlen)
 {
-	(void)c;
-	(void)plan;
-	snprintf(err, errlen, "manual approval is not available yet");
-	return -1;
+	const char	*tid = p7_req_get0_transaction_id(c->req);
+	X509_REQ	*csr = p7_req_get0_csr(c->req);	/* borrowed */
+	X509		*signer = p7_req_get0_signer(c->req);	/* borrowed */
+	unsigned char	*req_der = NULL;	/* owned */
+	unsigned char	*sig_der = NULL;	/* owned */
+	struct db_hold	 h;
+	char		 subject[512];
+	int		 req_len, sig_len, rc = -1;
+
+	if (csr == NULL || signer == NULL) {
+		snprintf(err, errlen, "no request or signer to hold");
+		goto out;
+	}
+	if ((req_len = i2d_X509_REQ(csr, &req_der)) <= 0 ||
+	    (sig_len = i2d_X509(signer, &sig_der)) <= 0) {
+		snprintf(err, errlen, "cannot encode the request");
+		goto out;
+	}
+	name_text(X509_REQ_get_subject_name(csr), subject, sizeof(subject));
+	memset(&h, 0, sizeof(h));
+	h.transaction_id = tid;
+	h.signer_key_sha256 = c->key;
+	h.request_sha256 = c->csr;
+	h.request_der = req_der;
+	h.request_der_len = (size_t)req_len;
+	h.signer_der = sig_der;
+	h.signer_der_len = (size_t)sig_len;
+	h.request_subject = subject;
+	h.device_id = plan->device_id;
+	if (enroll_record(c, DB_TX_PENDING, -1, NULL, err, errlen) == -1 ||
+	    db_pending_hold(c->w->db, &h, err, errlen) == -1 ||
+	    db_audit(c->w->db, c->actor, "hold", tid, subject, err,
+	    errlen) == -1 || db_commit(c->w->db, err, errlen) == -1)
+		goto out;
+	rc = 0;
+out:
+	OPENSSL_free(req_der);
+	OPENSSL_free(sig_der);
+	return rc;
+}
+
+static int
+is_zero(const unsigned char *b, size_t len)
+{
+	unsigned char	acc = 0;
+
+	for (size_t i = 0; i < len; i++)
+		acc |= b[i];
+	return acc == 0;
+}
+
+/* SUCCESS with a stored certificate. */
+static void
+send_stored(struct scep_ctx *c, const unsigned char *der, size_t len,
+    const char *serial, const char *what, struct reply *r)
+{
+	const unsigned char	*p = der;
+	X509			*crt;
+
+	if ((crt = d2i_X509(NULL, &p, (long)len)) == NULL) {
+		log_warnx("%s %s %s: stored certificate %s unreadable -> 500",
+		    c->peer, enroll_msg_name(c),
+		    p7_req_get0_transaction_id(c->req), serial);
+		reply_text(r, 500, "internal error\n");
+		return;
+	}
+	log_info("%s %s %s: %s serial %s -> SUCCESS", c->peer,
+	    enroll_msg_name(c), p7_req_get0_transaction_id(c->req), what,
+	    serial);
+	enroll_certrep(c, P7_PKI_SUCCESS, 0, crt, r);
+	X509_free(crt);
+}
+
+/*
+ * An approved request: in the open transaction (locked on the
+ * transactionID), decide again with the profile's current template, as
+ * of now, and issue.  The transaction row is the stored request's, so
+ * c->csr becomes its hash.
+ */
+static void
+issue_approved(struct scep_ctx *c, const struct db_pending *p,
+    struct reply *r)
+{
+	const char		*tid = p7_req_get0_transaction_id(c->req);
+	const unsigned char	*q = p->request_der;
+	struct policy_request	 pr;
+	struct policy_verdict	 v;
+	X509_REQ		*csr = NULL;	/* owned */
+	X509			*crt = NULL;	/* owned */
+	char			 err[256] = "";
+
+	memset(&v, 0, sizeof(v));
+	if (q == NULL || (csr = d2i_X509_REQ(NULL, &q,
+	    (long)p->request_der_len)) == NULL) {
+		db_rollback(c->w->db);
+		log_warnx("%s %s %s: stored request unreadable -> 500", c->peer,
+		    enroll_msg_name(c), tid);
+		reply_text(r, 500, "internal error\n");
+		goto out;
+	}
+	memset(&pr, 0, sizeof(pr));
+	pr.csr = csr;
+	pr.approved = 1;
+	pr.now = time(NULL);
+	if (policy_decide(&c->prof->policy, NULL, &pr, &v) == -1 ||
+	    v.decision == POLICY_PENDING) {
+		db_rollback(c->w->db);
+		log_warnx("%s %s %s: policy error on an approved request -> 500",
+		    c->peer, enroll_msg_name(c), tid);
+		reply_text(r, 500, "internal error\n");
+		goto out;
+	}
+	memcpy(c->csr, p->request_sha256, sizeof(c->csr));
+	if (v.decision == POLICY_DENY) {
+		log_info("%s %s %s: approved, but %s -> FAILURE %s", c->peer,
+		    enroll_msg_name(c), tid, v.reason,
+		    enroll_fail_names[v.fail]);
+		enroll_record_failure(c, (enum p7_fail_info)v.fail, v.reason);
+		webhook_notify(c, NULL, v.reason);
+		enroll_certrep(c, P7_PKI_FAILURE, (enum p7_fail_info)v.fail,
+		    NULL, r);
+		goto out;
+	}
+	/* The device the challenge named when the request was held. */
+	if (v.plan.device_id == NULL && p->device_id != NULL &&
+	    (v.plan.device_id = strdup(p->device_id)) == NULL) {
+		db_rollback(c->w->db);
+		reply_text(r, 500, "internal error\n");
+		goto out;
+	}
+	if ((crt = enroll_issue(c, csr, &v.plan, NULL, err,
+	    sizeof(err))) == NULL) {
+		log_openssl("issue");
+		log_warnx("%s %s %s: approved, not issued: %s -> 503", c->peer,
+		    enroll_msg_name(c), tid, err);
+		reply_text(r, 503, "cannot issue now, retry later\n");
+		goto out;
+	}
+	webhook_notify(c, crt, NULL);
+	enroll_certrep(c, P7_PKI_SUCCESS, 0, crt, r);
+out:
+	policy_verdict_clear(&v);
+	X509_free(crt);
+	X509_REQ_free(csr);
 }
 
 void
 pending_certpoll(struct scep_ctx *c, struct reply *r)
 {
-	log_info("%s %s %s: no such pending transaction -> FAILURE badCertId",
-	    c->peer, enroll_msg_name(c), p7_req_get0_transaction_id(c->req));
-	enroll_certrep(c, P7_PKI_FAILURE, P7_FAIL_BAD_CERT_ID, NULL, r);
+	const char		*tid = p7_req_get0_transaction_id(c->req);
+	struct db_prior		 prior;
+	struct db_pending	 p;
+	enum p7_fail_info	 fi;
+	char			 err[256] = "";
+	int			 t;
+
+	memset(&prior, 0, sizeof(prior));
+	memset(&p, 0, sizeof(p));
+	/* The lock every request of this transactionID takes. */
+	if (db_enroll_begin(c->w->db, tid, c->key, c->csr, &prior, err,
+	    sizeof(err)) == -1) {
+		log_warnx("%s %s %s: database: %s -> 503", c->peer,
+		    enroll_msg_name(c), tid, err);
+		reply_text(r, 503, "database unavailable, retry later\n");
+		goto out;
+	}
+	/* A CertPoll has no request: its newest transaction. */
+	if ((t = db_pending_get(c->w->db, tid, c->key,
+	    is_zero(c->csr, sizeof(c->csr)) ? NULL : c->csr, &p, err,
+	    sizeof(err))) == -1) {
+		log_warnx("%s %s %s: database: %s -> 503", c->peer,
+		    enroll_msg_name(c), tid, err);
+		reply_text(r, 503, "database unavailable, retry later\n");
+		goto out;
+	}
+	if (t == 1) {
+		db_rollback(c->w->db);
+		/* RFC 8894 4.4 and reliability.md H-58. */
+		if (prior.key_mismatch) {
+			log_info("%s %s %s: transaction of another signer key "
+			    "-> FAILURE badRequest", c->peer, enroll_msg_name(c),
+			    tid);
+			enroll_certrep(c, P7_PKI_FAILURE, P7_FAIL_BAD_REQUEST,
+			    NULL, r);
+		} else {
+			log_info("%s %s %s: no such transaction -> FAILURE "
+			    "badCertId", c->peer, enroll_msg_name(c), tid);
+			enroll_certrep(c, P7_PKI_FAILURE, P7_FAIL_BAD_CERT_ID,
+			    NULL, r);
+		}
+		goto out;
+	}
+	/* Issued and signed by the CA of the profile it was held on. */
+	if (p.profile[0] != '\0' &&
+	    strcmp(p.profile, c->prof->policy.name) != 0) {
+		db_rollback(c->w->db);
+		log_info("%s %s %s: transaction of profile %s -> FAILURE "
+		    "badCertId", c->peer, enroll_msg_name(c), tid, p.profile);
+		enroll_certrep(c, P7_PKI_FAILURE, P7_FAIL_BAD_CERT_ID, NULL, r);
+		goto out;
+	}
+	switch (p.state) {
+	case DB_TX_SUCCESS:
+		db_rollback(c->w->db);
+		send_stored(c, p.cert_der, p.cert_der_len, p.serial,
+		    "issued", r);
+		break;
+	case DB_TX_FAILURE:
+		db_rollback(c->w->db);
+		fi = p.fail_info >= 0 && p.fail_info <= P7_FAIL_BAD_CERT_ID ?
+		    (enum p7_fail_info)p.fail_info : P7_FAIL_BAD_REQUEST;
+		log_info("%s %s %s: %s%s%s -> FAILURE %s", c->peer,
+		    enroll_msg_name(c), tid,
+		    p.approval == DB_APPROVAL_REJECTED ? "rejected" : "refused",
+		    p.reason != NULL ? ": " : "",
+		    p.reason != NULL ? p.reason : "", enroll_fail_names[fi]);
+		enroll_certrep(c, P7_PKI_FAILURE, fi, NULL, r);
+		break;
+	default:
+		if (p.approval == DB_APPROVAL_APPROVED) {
+			issue_approved(c, &p, r);
+			break;
+		}
+		db_rollback(c->w->db);
+		log_info("%s %s %s: waiting for approval -> PENDING", c->peer,
+		    enroll_msg_name(c), tid);
+		enroll_certrep(c, P7_PKI_PENDING, 0, NULL, r);
+		break;
+	}
+out:
+	db_pending_clear(&p);
+	db_prior_clear(&prior);
 }
 
+int
+pending_approved(struct scep_ctx *c, char *err, size_t errlen)
+{
+	X509_REQ		*csr = p7_req_get0_csr(c->req);	/* borrowed */
+	X509_REQ		*held = NULL;	/* owned */
+	struct db_pending	 p;
+	const unsigned char	*q;
+	int			 t, rc = -1;
+
+	memset(&p, 0, sizeof(p));
+	if (csr == NULL) {
+		rc = 0;
+		goto out;
+	}
+	if ((t = db_pending_approved(c->w->db, p7_req_get0_transaction_id(c->req),
+	    c->key, &p, err, errlen)) == -1)
+		goto out;
+	rc = 0;
+	if (t == 1 || (q = p.request_der) == NULL)
+		goto out;
+	if ((held = d2i_X509_REQ(NULL, &q, (long)p.request_der_len)) == NULL)
+		goto out;
+	if (EVP_PKEY_eq(X509_REQ_get0_pubkey(held),
+	    X509_REQ_get0_pubkey(csr)) == 1 &&
+	    X509_NAME_cmp(X509_REQ_get_subject_name(held),
+	    X509_REQ_get_subject_name(csr)) == 0)
+		rc = 1;
+out:
+	X509_REQ_free(held);
+	db_pending_clear(&p);
+	return rc;
+}
+
+/*
+ * GetCert (RFC 8894 3.3.4, 4.5): the certificate named by
+ * IssuerAndSerialNumber, to its holder only: the request's signer is
+ * that certificate or has its public key.  Not ours or unknown:
+ * badCertId (reliability.md H-59); someone else's: badRequest.
+ */
 void
 getcert_answer(struct scep_ctx *c, struct reply *r)
 {
-	log_info("%s %s %s: not served -> FAILURE badRequest", c->peer,
-	    enroll_msg_name(c), p7_req_get0_transaction_id(c->req));
-	enroll_certrep(c, P7_PKI_FAILURE, P7_FAIL_BAD_REQUEST, NULL, r);
+	const char		*tid = p7_req_get0_transaction_id(c->req);
+	X509_NAME		*issuer = p7_req_get0_issuer(c->req);
+	const ASN1_INTEGER	*sn = p7_req_get0_serial(c->req);
+	X509			*signer = p7_req_get0_signer(c->req);
+	X509			*ca = p7_ca_get0_cert(c->prof->ca);
+	X509			*crt = NULL;	/* owned */
+	BIGNUM			*bn = NULL;	/* owned */
+	char			*hex = NULL;	/* owned */
+	struct db_cert_row	 row;
+	const unsigned char	*p;
+	char			 err[256] = "";
+	const char		*why = NULL;
+	int			 t;
+
+	memset(&row, 0, sizeof(row));
+	if (issuer == NULL || sn == NULL ||
+	    X509_NAME_cmp(issuer, X509_get_subject_name(ca)) != 0) {
+		why = "issuer is not this CA";
+		goto badcertid;
+	}
+	/* RFC 5280 4.1.2.2: positive, at most 20 octets. */
+	if ((bn = ASN1_INTEGER_to_BN(sn, NULL)) == NULL ||
+	    BN_is_negative(bn) || BN_is_zero(bn) || BN_num_bytes(bn) > 20 ||
+	    (hex = BN_bn2hex(bn)) == NULL) {
+		why = "not a serial number this CA issues";
+		goto badcertid;
+	}
+	if ((t = db_cert_get(c->w->db, hex, &row, err, sizeof(err))) == -1) {
+		log_warnx("%s %s %s: database: %s -> 503", c->peer,
+		    enroll_msg_name(c), tid, err);
+		reply_text(r, 503, "database unavailable, retry later\n");
+		goto out;
+	}
+	p = row.der;
+	if (t == 1 || (crt = d2i_X509(NULL, &p, (long)row.der_len)) == NULL ||
+	    X509_NAME_cmp(X509_get_issuer_name(crt),
+	    X509_get_subject_name(ca)) != 0) {
+		why = "no such certificate";
+		goto badcertid;
+	}
+	if (signer == NULL || (X509_cmp(signer, crt) != 0 &&
+	    EVP_PKEY_eq(X509_get0_pubkey(signer), X509_get0_pubkey(crt)) != 1)) {
+		log_info("%s %s %s: serial %s: requester does not hold it -> "
+		    "FAILURE badRequest", c->peer, enroll_msg_name(c), tid, hex);
+		enroll_certrep(c, P7_PKI_FAILURE, P7_FAIL_BAD_REQUEST, NULL, r);
+		goto out;
+	}
+	log_info("%s %s %s: serial %s (%s) -> SUCCESS", c->peer,
+	    enroll_msg_name(c), tid, hex, row.status);
+	enroll_certrep(c, P7_PKI_SUCCESS, 0, crt, r);
+	goto out;
+badcertid:
+	log_info("%s %s %s: %s%s%s -> FAILURE badCertId", c->peer,
+	    enroll_msg_name(c), tid, why, hex ? ": serial " : "",
+	    hex ? hex : "");
+	enroll_certrep(c, P7_PKI_FAILURE, P7_FAIL_BAD_CERT_ID, NULL, r);
+out:
+	db_cert_row_clear(&row);
+	X509_free(crt);
+	OPENSSL_free(hex);
+	BN_free(bn);
 }

@@ -41,7 +41,14 @@ usage(void)
 	    "          [--san TYPE:VALUE]... [--ttl MINUTES]\n"
 	    "                                  mint a one-time challenge\n"
 	    "  pending list | pending approve TXID | pending reject TXID\n"
-	    "                                  requests held for manual approval\n");
+	    "                                  requests held for manual approval\n"
+	    "  cert revoke SERIAL [--reason NAME] | cert hold SERIAL |\n"
+	    "  cert release SERIAL | cert status SERIAL\n"
+	    "                                  revocation, and what relying\n"
+	    "                                  parties are told\n"
+	    "  device set-state ID active|suspended|deactivated|deleted\n"
+	    "  device show ID                  the device lifecycle\n"
+	    "  sweep unused [--at TIME]        revoke certificates never bound\n");
 	exit(2);
 }
 
@@ -329,6 +336,13 @@ static const struct command {
 	{ "pending", "list", ctl_pending_list },
 	{ "pending", "approve", ctl_pending_approve },
 	{ "pending", "reject", ctl_pending_reject },
+	{ "cert", "revoke", ctl_cert_revoke },
+	{ "cert", "hold", ctl_cert_hold },
+	{ "cert", "release", ctl_cert_release },
+	{ "cert", "status", ctl_cert_status },
+	{ "device", "set-state", ctl_device_set_state },
+	{ "device", "show", ctl_device_show },
+	{ "sweep", "unused", ctl_sweep_unused },
 };
 
 int

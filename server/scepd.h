@@ -127,6 +127,22 @@ void	pending_certpoll(struct scep_ctx *, struct reply *);
 void	getcert_answer(struct scep_ctx *, struct reply *);
 
 /*
+ * revocation.c: <base>/crl/<profile>.crl and /ocsp (returns 1 if path is
+ * one of them, r filled, else 0); SCEP GetCRL; keeping CRLs fresh.
+ */
+int	revocation_http(struct worker *, struct evhttp_request *,
+	    const char *path, const char *peer, struct reply *r);
+void	revocation_getcrl(struct scep_ctx *, struct reply *);
+void	revocation_periodic(struct worker *);
+
+/*
+ * api_lifecycle.c: /api/v1/devices/, /api/v1/bindings and
+ * /api/v1/certificates/ (returns 1 if path is one of them, r filled).
+ */
+int	api_lifecycle(struct worker *, struct evhttp_request *, const char *path,
+	    const char *peer, struct reply *r);
+
+/*
  * api.c: the JSON admin API (/api/v1/...) and the NDES-style
  * mscep_admin page.  Returns 1 if path is one of its routes (r filled),
  * else 0.

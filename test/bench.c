@@ -428,7 +428,7 @@ run(void *arg)
 	struct worker	*w = arg;
 	struct msg	*m;
 	size_t		 i;
-	ssize_t		 len;
+	ssize_t		 len = -1;
 	double		 t0 = 0;
 	int		 fd = -1, status, close_after, reused, tries;
 

@@ -783,6 +783,603 @@ test_reset_in_tx(void **state)
 	db_close(db);
 }
 
+/* --- Manual approval and renewal (db/pending.c, db/renewal.c) --- */
+
+/* Hold is as a pending request, committed. */
+static void
+hold(struct db *db, const struct issued *is, const char *device)
+{
+	struct db_prior	 prior;
+	struct db_hold	 h;
+	unsigned char	 sig[40];
+
+	fill(sig, sizeof(sig), 77);
+	assert_int_equal(db_enroll_begin(db, is->txid, is->key, is->req,
+	    &prior, errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(record(db, is, DB_TX_PENDING, -1, NULL), 0);
+	memset(&h, 0, sizeof(h));
+	h.transaction_id = is->txid;
+	h.signer_key_sha256 = is->key;
+	h.request_sha256 = is->req;
+	h.request_der = is->der;
+	h.request_der_len = sizeof(is->der);
+	h.signer_der = sig;
+	h.signer_der_len = sizeof(sig);
+	h.request_subject = "CN=held";
+	h.device_id = device;
+	assert_int_equal(db_pending_hold(db, &h, errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(db_commit(db, errbuf, sizeof(errbuf)), 0);
+	db_prior_clear(&prior);
+}
+
+/* db_pending_get in a transaction of its own; returns its result. */
+static int
+poll_get(struct db *db, const struct issued *is, const unsigned char *key,
+    const unsigned char *req, struct db_pending *p)
+{
+	struct db_prior	 prior;
+	int		 t;
+
+	assert_int_equal(db_enroll_begin(db, is->txid, key, req != NULL ? req :
+	    is->req, &prior, errbuf, sizeof(errbuf)), 0);
+	t = db_pending_get(db, is->txid, key, req, p, errbuf, sizeof(errbuf));
+	db_rollback(db);
+	db_prior_clear(&prior);
+	return t;
+}
+
+struct held_want {
+	const char	*txid;
+	const char	*approval;
+	int		 seen;
+};
+
+static int
+count_held(const struct db_pending_row *r, void *arg)
+{
+	struct held_want	*want = arg;
+
+	if (strcmp(r->transaction_id, want->txid) == 0 &&
+	    strcmp(r->subject, "CN=held") == 0 &&
+	    strcmp(r->approval, want->approval) == 0)
+		want->seen++;
+	return 0;
+}
+
+static void
+test_pending_approve(void **state)
+{
+	struct state		*st = *state;
+	struct issued		 is;
+	struct db_pending	 p;
+	unsigned char		 other[32];
+	struct held_want	 want;
+
+	issued_init(&is, 40);
+	hold(st->db, &is, "dev-40");
+	/* What CertPoll sees: pending, with the request to issue later. */
+	assert_int_equal(poll_get(st->db, &is, is.key, NULL, &p), 0);
+	assert_int_equal(p.state, DB_TX_PENDING);
+	assert_int_equal(p.approval, DB_APPROVAL_PENDING);
+	assert_int_equal(p.fail_info, -1);
+	assert_memory_equal(p.request_sha256, is.req, 32);
+	assert_int_equal(p.request_der_len, sizeof(is.der));
+	assert_memory_equal(p.request_der, is.der, sizeof(is.der));
+	assert_string_equal(p.device_id, "dev-40");
+	assert_string_equal(p.profile, "default");
+	db_pending_clear(&p);
+	/* Another key's poll finds nothing (the caller answers badRequest). */
+	fill(other, sizeof(other), 41);
+	assert_int_equal(poll_get(st->db, &is, other, NULL, &p), 1);
+	/* By exact request hash, too. */
+	assert_int_equal(poll_get(st->db, &is, is.key, is.req, &p), 0);
+	db_pending_clear(&p);
+
+	want.txid = is.txid;
+	want.approval = "pending";
+	want.seen = 0;
+	assert_int_equal(db_pending_list(st->db, count_held, &want, errbuf,
+	    sizeof(errbuf)), 0);
+	assert_int_equal(want.seen, 1);
+
+	assert_int_equal(db_pending_decide(st->db, is.txid, 1,
+	    "scepctl:test", NULL, errbuf, sizeof(errbuf)), 1);
+	/* Decided once: a second decision finds nothing undecided. */
+	assert_int_equal(db_pending_decide(st->db, is.txid, 1,
+	    "scepctl:test", NULL, errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(db_pending_decide(st->db, is.txid, 0,
+	    "scepctl:test", "late", errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(poll_get(st->db, &is, is.key, NULL, &p), 0);
+	assert_int_equal(p.state, DB_TX_PENDING);
+	assert_int_equal(p.approval, DB_APPROVAL_APPROVED);
+	db_pending_clear(&p);
+	assert_int_equal(admin_num(st, "SELECT count(*) FROM scepd.audit "
+	    "WHERE action = 'approve' AND actor = 'scepctl:test' AND "
+	    "object = $1", is.txid), 1);
+	assert_int_equal(db_pending_decide(st->db, "no-such-tx", 1,
+	    "scepctl:test", NULL, errbuf, sizeof(errbuf)), 0);
+}
+
+static void
+test_pending_reject(void **state)
+{
+	struct state		*st = *state;
+	struct issued		 is;
+	struct db_pending	 p;
+	struct db_prior		 prior;
+	struct db_hold		 h;
+
+	issued_init(&is, 42);
+	hold(st->db, &is, NULL);
+	assert_int_equal(db_pending_decide(st->db, is.txid, 0,
+	    "scepctl:test", "unknown device", errbuf, sizeof(errbuf)), 1);
+	assert_int_equal(poll_get(st->db, &is, is.key, NULL, &p), 0);
+	assert_int_equal(p.state, DB_TX_FAILURE);
+	assert_int_equal(p.approval, DB_APPROVAL_REJECTED);
+	assert_int_equal(p.fail_info, 2);
+	assert_string_equal(p.reason, "unknown device");
+	assert_null(p.device_id);
+	db_pending_clear(&p);
+
+	/* Sent again and held again: undecided, the rejection cleared. */
+	hold(st->db, &is, NULL);
+	assert_int_equal(poll_get(st->db, &is, is.key, NULL, &p), 0);
+	assert_int_equal(p.state, DB_TX_PENDING);
+	assert_int_equal(p.approval, DB_APPROVAL_PENDING);
+	assert_null(p.reason);
+	db_pending_clear(&p);
+
+	/* Only a row recorded as pending can be held. */
+	issued_init(&is, 43);
+	assert_int_equal(db_enroll_begin(st->db, is.txid, is.key, is.req,
+	    &prior, errbuf, sizeof(errbuf)), 0);
+	memset(&h, 0, sizeof(h));
+	h.transaction_id = is.txid;
+	h.signer_key_sha256 = is.key;
+	h.request_sha256 = is.req;
+	h.request_der = is.der;
+	h.request_der_len = sizeof(is.der);
+	h.signer_der = is.der;
+	h.signer_der_len = sizeof(is.der);
+	assert_int_equal(db_pending_hold(st->db, &h, errbuf, sizeof(errbuf)),
+	    -1);
+	db_prior_clear(&prior);
+	assert_int_equal(db_commit(st->db, errbuf, sizeof(errbuf)), -1);
+}
+
+static void
+test_supersede(void **state)
+{
+	struct state		*st = *state;
+	struct issued		 old, new, next;
+	struct db_prior		 prior;
+	struct db_signer	 s;
+	char			 o[41], n[41];
+
+	issued_init(&old, 44);
+	issued_init(&new, 45);
+	issue(st->db, &old);
+	issue(st->db, &new);
+	norm(old.serial, o);
+	norm(new.serial, n);
+
+	assert_int_equal(db_enroll_begin(st->db, new.txid, new.key, new.req,
+	    &prior, errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(db_renewal_signer(st->db, old.serial, &s, errbuf,
+	    sizeof(errbuf)), 0);
+	assert_string_equal(s.status, "valid");
+	assert_null(s.superseded_by);
+	assert_null(s.device_id);
+	assert_int_equal(s.not_before, 1700000000);
+	assert_int_equal(s.not_after, 1800000000);
+	assert_int_equal(s.der_len, sizeof(old.der));
+	assert_memory_equal(s.der, old.der, sizeof(old.der));
+	db_signer_clear(&s);
+	assert_int_equal(db_renewal_signer(st->db, "ABCDEF0123", &s, errbuf,
+	    sizeof(errbuf)), 1);
+	assert_int_equal(db_renewal_supersede(st->db, old.serial, new.serial,
+	    0, "scep:test", errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(db_commit(st->db, errbuf, sizeof(errbuf)), 0);
+	db_prior_clear(&prior);
+	assert_int_equal(admin_num(st, "SELECT count(*) FROM "
+	    "scepd.certificates WHERE serial = $1 AND status = 'revoked' AND "
+	    "revocation_reason = 4 AND revoked_at IS NOT NULL AND "
+	    "superseded_by IS NOT NULL", o), 1);
+	assert_int_equal(admin_num(st, "SELECT count(*) FROM scepd.audit "
+	    "WHERE action = 'supersede' AND object = $1", o), 1);
+
+	/* Renewed once: a second supersede of it fails and rolls back. */
+	assert_int_equal(db_enroll_begin(st->db, new.txid, new.key, new.req,
+	    &prior, errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(db_renewal_supersede(st->db, old.serial, new.serial,
+	    0, "scep:test", errbuf, sizeof(errbuf)), -1);
+	assert_non_null(strstr(errbuf, "renewed already"));
+	assert_int_equal(db_commit(st->db, errbuf, sizeof(errbuf)), -1);
+	db_prior_clear(&prior);
+
+	/* With a grace: still valid, revoked by the sweep once it is due. */
+	issued_init(&next, 46);
+	issue(st->db, &next);
+	assert_int_equal(db_enroll_begin(st->db, next.txid, next.key,
+	    next.req, &prior, errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(db_renewal_supersede(st->db, new.serial, next.serial,
+	    7, "scep:test", errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(db_commit(st->db, errbuf, sizeof(errbuf)), 0);
+	db_prior_clear(&prior);
+	assert_int_equal(admin_num(st, "SELECT count(*) FROM "
+	    "scepd.certificates WHERE serial = $1 AND status = 'valid' AND "
+	    "revoke_after > now() + interval '6 days'", n), 1);
+}
+
+static void
+test_sweep(void **state)
+{
+	struct state	*st = *state;
+	PGresult	*res;
+	int		 revoked = -1, busy = -1;
+	char		 n[41];
+	struct issued	 new;
+
+	issued_init(&new, 45);	/* superseded with a grace by test_supersede */
+	norm(new.serial, n);
+	assert_int_equal(db_renewal_sweep(st->db, 10, &revoked, &busy, errbuf,
+	    sizeof(errbuf)), 0);
+	assert_int_equal(busy, 0);
+	assert_int_equal(revoked, 0);
+	admin_num(st, "UPDATE scepd.certificates SET revoke_after = "
+	    "now() - interval '1 minute' WHERE serial = $1", n);
+
+	/* Another process sweeping: this one skips the round. */
+	res = PQexec(st->admin, "BEGIN");
+	PQclear(res);
+	admin_num(st, "SELECT pg_advisory_xact_lock(hashtextextended("
+	    "'scepd.renewal.sweep', 0))", NULL);
+	assert_int_equal(db_renewal_sweep(st->db, 10, &revoked, &busy, errbuf,
+	    sizeof(errbuf)), 0);
+	assert_int_equal(busy, 1);
+	assert_int_equal(revoked, 0);
+	res = PQexec(st->admin, "ROLLBACK");
+	PQclear(res);
+
+	assert_int_equal(db_renewal_sweep(st->db, 10, &revoked, &busy, errbuf,
+	    sizeof(errbuf)), 0);
+	assert_int_equal(busy, 0);
+	assert_int_equal(revoked, 1);
+	assert_int_equal(admin_num(st, "SELECT count(*) FROM "
+	    "scepd.certificates WHERE serial = $1 AND status = 'revoked' AND "
+	    "revocation_reason = 4", n), 1);
+	assert_int_equal(admin_num(st, "SELECT count(*) FROM scepd.audit "
+	    "WHERE actor = 'scepd:sweep' AND object = $1", n), 1);
+	/* Nothing due any more. */
+	assert_int_equal(db_renewal_sweep(st->db, 10, &revoked, &busy, errbuf,
+	    sizeof(errbuf)), 0);
+	assert_int_equal(revoked, 0);
+	assert_int_equal(db_renewal_sweep(st->db, 0, &revoked, &busy, errbuf,
+	    sizeof(errbuf)), -1);
+}
+
+/* --- One-time challenges and API tokens ---------------------------------- */
+
+/* Open an enrollment transaction for the challenge tests. */
+static void
+chal_begin(struct db *db, const char *txid)
+{
+	struct db_prior	 prior;
+	unsigned char	 key[32], req[32];
+
+	fill(key, sizeof(key), 77);
+	fill(req, sizeof(req), (int)strlen(txid));
+	assert_int_equal(db_enroll_begin(db, txid, key, req, &prior, errbuf,
+	    sizeof(errbuf)), 0);
+	db_prior_clear(&prior);
+}
+
+/* Consume mac for profile in a transaction of its own, committed. */
+static enum db_challenge_state
+chal_consume(struct db *db, const char *profile, const unsigned char *mac,
+    const char *txid, struct db_challenge_use *use)
+{
+	chal_begin(db, txid);
+	assert_int_equal(db_challenge_consume(db, profile, mac, txid, use,
+	    errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(db_commit(db, errbuf, sizeof(errbuf)), 0);
+	return use->state;
+}
+
+static void
+chal_new(struct db_challenge_new *c, const unsigned char *mac)
+{
+	memset(c, 0, sizeof(*c));
+	c->profile = "default";
+	c->mac = mac;
+	c->ttl_minutes = 60;
+	c->actor = "test:chal";
+}
+
+static void
+test_challenge_once(void **state)
+{
+	static const char *const sans[] = { "DNS:dev-1.example",
+	    "URI:tag:microsoft.com,2022-09-14:sid:S-1-5-21-1" };
+	struct state		*st = *state;
+	struct db_challenge_new	 c;
+	struct db_challenge_use	 use;
+	unsigned char		 mac[32];
+	long long		 id = 0;
+	time_t			 exp = 0, now = time(NULL);
+	char			 ids[32];
+
+	fill(mac, sizeof(mac), 101);
+	chal_new(&c, mac);
+	c.device_id = "dev-1";
+	c.subject = "/O=Acme/CN=dev-1";
+	c.sans = sans;
+	c.nsans = 2;
+	assert_int_equal(db_challenge_create(st->db, &c, &id, &exp, errbuf,
+	    sizeof(errbuf)), 0);
+	assert_true(id > 0);
+	/* The database's clock: within a minute of ours in this test. */
+	assert_true(exp >= now + 3600 - 60 && exp <= now + 3600 + 60);
+	snprintf(ids, sizeof(ids), "challenge:%lld", id);
+	assert_int_equal(admin_num(st, "SELECT count(*) FROM scepd.audit "
+	    "WHERE action = 'challenge-create' AND object = $1", ids), 1);
+	/* Only the MAC is stored. */
+	assert_int_equal(admin_num(st, "SELECT length(mac) FROM "
+	    "scepd.challenges WHERE id = $1::bigint", ids + 10), 32);
+
+	/* The same MAC again: the caller draws another challenge. */
+	assert_int_equal(db_challenge_create(st->db, &c, NULL, NULL, errbuf,
+	    sizeof(errbuf)), 1);
+
+	/* First use: OK with the binding. */
+	assert_int_equal(chal_consume(st->db, "default", mac, "TX-CHAL-1",
+	    &use), DB_CHALLENGE_OK);
+	assert_int_equal(use.id, id);
+	assert_string_equal(use.device_id, "dev-1");
+	assert_string_equal(use.subject, "/O=Acme/CN=dev-1");
+	assert_int_equal(use.nsans, 2);
+	assert_string_equal(use.sans[0], sans[0]);
+	assert_string_equal(use.sans[1], sans[1]);
+	db_challenge_use_clear(&use);
+
+	/* Second use: USED, naming the first. */
+	assert_int_equal(chal_consume(st->db, "default", mac, "TX-CHAL-2",
+	    &use), DB_CHALLENGE_USED);
+	assert_int_equal(use.id, id);
+	assert_string_equal(use.used_by, "TX-CHAL-1");
+	assert_true(use.used_at >= now - 60 && use.used_at <= now + 60);
+	assert_null(use.device_id);
+	db_challenge_use_clear(&use);
+	assert_int_equal(admin_num(st, "SELECT count(*) FROM scepd.challenges "
+	    "WHERE id = $1::bigint AND used_by = 'TX-CHAL-1'", ids + 10), 1);
+}
+
+static void
+test_challenge_states(void **state)
+{
+	struct state		*st = *state;
+	struct db_challenge_new	 c;
+	struct db_challenge_use	 use;
+	unsigned char		 mac[32], other[32];
+	long long		 id;
+	char			 ids[32];
+	static const char *const bad_san[] = { "DNS:a\nDNS:b" };
+
+	/* Unknown. */
+	fill(other, sizeof(other), 199);
+	assert_int_equal(chal_consume(st->db, "default", other, "TX-CHAL-3",
+	    &use), DB_CHALLENGE_UNKNOWN);
+	db_challenge_use_clear(&use);
+
+	/* Minted for another profile: unknown here, still usable there. */
+	fill(mac, sizeof(mac), 102);
+	chal_new(&c, mac);
+	assert_int_equal(db_challenge_create(st->db, &c, &id, NULL, errbuf,
+	    sizeof(errbuf)), 0);
+	assert_int_equal(chal_consume(st->db, "other", mac, "TX-CHAL-4",
+	    &use), DB_CHALLENGE_UNKNOWN);
+	db_challenge_use_clear(&use);
+	/* No binding: all NULL. */
+	assert_int_equal(chal_consume(st->db, "default", mac, "TX-CHAL-5",
+	    &use), DB_CHALLENGE_OK);
+	assert_null(use.device_id);
+	assert_null(use.subject);
+	assert_int_equal(use.nsans, 0);
+	db_challenge_use_clear(&use);
+
+	/* Expired, by the database's clock. */
+	fill(mac, sizeof(mac), 103);
+	chal_new(&c, mac);
+	assert_int_equal(db_challenge_create(st->db, &c, &id, NULL, errbuf,
+	    sizeof(errbuf)), 0);
+	snprintf(ids, sizeof(ids), "%lld", id);
+	admin_num(st, "UPDATE scepd.challenges SET created_at = now() - "
+	    "interval '2 hours', expires_at = now() - interval '1 second' "
+	    "WHERE id = $1::bigint", ids);
+	assert_int_equal(chal_consume(st->db, "default", mac, "TX-CHAL-6",
+	    &use), DB_CHALLENGE_EXPIRED);
+	assert_int_equal(use.id, id);
+	db_challenge_use_clear(&use);
+	assert_int_equal(admin_num(st, "SELECT count(*) FROM scepd.challenges "
+	    "WHERE id = $1::bigint AND used_at IS NULL", ids), 1);
+
+	/* A rolled-back enrollment gives the challenge back. */
+	fill(mac, sizeof(mac), 104);
+	chal_new(&c, mac);
+	assert_int_equal(db_challenge_create(st->db, &c, NULL, NULL, errbuf,
+	    sizeof(errbuf)), 0);
+	chal_begin(st->db, "TX-CHAL-7");
+	assert_int_equal(db_challenge_consume(st->db, "default", mac,
+	    "TX-CHAL-7", &use, errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(use.state, DB_CHALLENGE_OK);
+	db_challenge_use_clear(&use);
+	db_rollback(st->db);
+	assert_int_equal(chal_consume(st->db, "default", mac, "TX-CHAL-8",
+	    &use), DB_CHALLENGE_OK);
+	db_challenge_use_clear(&use);
+
+	/* Outside a transaction: refused. */
+	assert_int_equal(db_challenge_consume(st->db, "default", mac,
+	    "TX-CHAL-9", &use, errbuf, sizeof(errbuf)), -1);
+
+	/* Bad bindings never reach the table. */
+	fill(mac, sizeof(mac), 105);
+	chal_new(&c, mac);
+	c.device_id = "dev\r1";
+	assert_int_equal(db_challenge_create(st->db, &c, NULL, NULL, errbuf,
+	    sizeof(errbuf)), -1);
+	chal_new(&c, mac);
+	c.sans = bad_san;
+	c.nsans = 1;
+	assert_int_equal(db_challenge_create(st->db, &c, NULL, NULL, errbuf,
+	    sizeof(errbuf)), -1);
+	chal_new(&c, mac);
+	c.ttl_minutes = 0;
+	assert_int_equal(db_challenge_create(st->db, &c, NULL, NULL, errbuf,
+	    sizeof(errbuf)), -1);
+}
+
+struct race_arg {
+	const char		*conninfo;
+	const unsigned char	*mac;
+	char			 txid[32];
+	int			 rc;
+	enum db_challenge_state	 state;
+};
+
+static void *
+race_thread(void *p)
+{
+	struct race_arg		*a = p;
+	struct db_challenge_use	 use;
+	struct db_prior		 prior;
+	struct db		*db;
+	unsigned char		 key[32], req[32];
+	char			 err[256];
+
+	a->rc = -1;
+	memset(key, 0x42, sizeof(key));
+	memset(req, 0x43, sizeof(req));
+	if ((db = db_open(a->conninfo, err, sizeof(err))) == NULL)
+		return NULL;
+	if (db_enroll_begin(db, a->txid, key, req, &prior, err,
+	    sizeof(err)) == 0) {
+		db_prior_clear(&prior);
+		if (db_challenge_consume(db, "default", a->mac, a->txid, &use,
+		    err, sizeof(err)) == 0) {
+			a->state = use.state;
+			db_challenge_use_clear(&use);
+			/* Hold the row a moment: the others must wait. */
+			usleep(20000);
+			a->rc = db_commit(db, err, sizeof(err));
+		}
+	}
+	db_close(db);
+	return NULL;
+}
+
+/* Sixteen connections, one challenge: exactly one use. */
+static void
+test_challenge_race(void **state)
+{
+	struct state		*st = *state;
+	struct db_challenge_new	 c;
+	struct race_arg		 a[16];
+	pthread_t		 t[16];
+	unsigned char		 mac[32];
+	int			 i, ok = 0, used = 0;
+
+	fill(mac, sizeof(mac), 106);
+	chal_new(&c, mac);
+	assert_int_equal(db_challenge_create(st->db, &c, NULL, NULL, errbuf,
+	    sizeof(errbuf)), 0);
+	for (i = 0; i < 16; i++) {
+		memset(&a[i], 0, sizeof(a[i]));
+		a[i].conninfo = st->conninfo;
+		a[i].mac = mac;
+		snprintf(a[i].txid, sizeof(a[i].txid), "TX-RACE-%d", i);
+		assert_int_equal(pthread_create(&t[i], NULL, race_thread,
+		    &a[i]), 0);
+	}
+	for (i = 0; i < 16; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		assert_int_equal(a[i].rc, 0);
+		ok += a[i].state == DB_CHALLENGE_OK;
+		used += a[i].state == DB_CHALLENGE_USED;
+	}
+	assert_int_equal(ok, 1);
+	assert_int_equal(used, 15);
+}
+
+/* Ten per token, one more per revoked one; created_by is checked. */
+static int
+token_cb(const struct db_token_row *r, void *p)
+{
+	int	*n = p;
+
+	assert_string_equal(r->created_by, "test:tok");
+	assert_true(r->created_at > 0);
+	*n += 10 + (r->revoked_at != 0);
+	return 0;
+}
+
+static void
+test_token(void **state)
+{
+	struct state	*st = *state;
+	unsigned char	 sha[32], sha2[32], none[32];
+	char		 name[65];
+	int		 n = 0;
+
+	fill(sha, sizeof(sha), 201);
+	fill(sha2, sizeof(sha2), 202);
+	fill(none, sizeof(none), 203);
+	assert_int_equal(db_token_create(st->db, "mdm-1", sha, "test:tok",
+	    errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(db_token_create(st->db, "mdm-1", sha2, "test:tok",
+	    errbuf, sizeof(errbuf)), 1);
+	assert_int_equal(db_token_create(st->db, "bad name", sha2, "test:tok",
+	    errbuf, sizeof(errbuf)), -1);
+	assert_int_equal(db_token_create(st->db, "mdm:2", sha2, "test:tok",
+	    errbuf, sizeof(errbuf)), -1);
+	assert_int_equal(admin_num(st, "SELECT count(*) FROM scepd.audit "
+	    "WHERE action = 'token-create' AND object = 'token:mdm-1'", NULL),
+	    1);
+
+	assert_int_equal(admin_num(st, "SELECT count(*) FROM scepd.api_tokens "
+	    "WHERE last_used_at IS NOT NULL", NULL), 0);
+	assert_int_equal(db_token_check(st->db, sha, name, sizeof(name), errbuf,
+	    sizeof(errbuf)), 0);
+	assert_string_equal(name, "mdm-1");
+	assert_int_equal(admin_num(st, "SELECT count(*) FROM scepd.api_tokens "
+	    "WHERE last_used_at IS NOT NULL", NULL), 1);
+	assert_int_equal(db_token_check(st->db, none, name, sizeof(name),
+	    errbuf, sizeof(errbuf)), 1);
+	/* A name that does not fit is a refusal, not an overflow. */
+	assert_int_equal(db_token_check(st->db, sha, name, 3, errbuf,
+	    sizeof(errbuf)), 1);
+
+	assert_int_equal(db_token_revoke(st->db, "mdm-1", "test:tok", errbuf,
+	    sizeof(errbuf)), 0);
+	assert_int_equal(db_token_revoke(st->db, "mdm-1", "test:tok", errbuf,
+	    sizeof(errbuf)), 1);
+	assert_int_equal(db_token_revoke(st->db, "nope", "test:tok", errbuf,
+	    sizeof(errbuf)), 1);
+	assert_int_equal(db_token_check(st->db, sha, name, sizeof(name), errbuf,
+	    sizeof(errbuf)), 1);
+	assert_int_equal(admin_num(st, "SELECT count(*) FROM scepd.audit "
+	    "WHERE action = 'token-revoke' AND object = 'token:mdm-1'", NULL),
+	    1);
+	/* A revoked name stays taken. */
+	assert_int_equal(db_token_create(st->db, "mdm-1", sha2, "test:tok",
+	    errbuf, sizeof(errbuf)), 1);
+	assert_int_equal(db_token_create(st->db, "mdm-2", sha2, "test:tok",
+	    errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(db_token_list(st->db, token_cb, &n, errbuf,
+	    sizeof(errbuf)), 0);
+	assert_int_equal(n, 2 * 10 + 1);	/* mdm-1 revoked, mdm-2 live */
+}
+
 int
 main(void)
 {
@@ -801,6 +1398,14 @@ main(void)
 		cmocka_unit_test(test_concurrent),
 		cmocka_unit_test(test_reset_idle),
 		cmocka_unit_test(test_reset_in_tx),
+		cmocka_unit_test(test_challenge_once),
+		cmocka_unit_test(test_challenge_states),
+		cmocka_unit_test(test_challenge_race),
+		cmocka_unit_test(test_token),
+		cmocka_unit_test(test_pending_approve),
+		cmocka_unit_test(test_pending_reject),
+		cmocka_unit_test(test_supersede),
+		cmocka_unit_test(test_sweep),
 	};
 
 	return cmocka_run_group_tests_name("db", tests, group_setup,

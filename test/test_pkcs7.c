@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/asn1.h>
@@ -1671,6 +1672,332 @@ test_other_message_types(void **state)
 	p7_req_free(req);
 }
 
+/* --- nextca.c -------------------------------------------------------- */
+
+/* A PEM file of its own in g.dir (removed by the test that made it). */
+static void
+nx_write(char *path, size_t len, const char *name, X509 *a, X509 *b,
+    EVP_PKEY *key)
+{
+	FILE	*fp;
+
+	snprintf(path, len, "%s/%s", g.dir, name);
+	assert_non_null(fp = fopen(path, "w"));
+	if (a != NULL)
+		assert_int_equal(PEM_write_X509(fp, a), 1);
+	if (b != NULL)
+		assert_int_equal(PEM_write_X509(fp, b), 1);
+	if (key != NULL)
+		assert_int_equal(PEM_write_PrivateKey(fp, key, NULL, NULL, 0,
+		    NULL, NULL), 1);
+	fclose(fp);
+}
+
+/*
+ * The GetNextCACert answer verifies with the current signer (verify
+ * the signature only: the trust decision is the client's) and carries
+ * want[0..n-1] in its certs-only content.
+ */
+static void
+check_nextca(struct p7_ca *ca, X509 *signer, X509 **want, int n)
+{
+	const unsigned char	*der, *p;
+	STACK_OF(X509)		*signers, *certs;
+	PKCS7			*p7;
+	BIO			*out;
+	unsigned char		*inner;
+	size_t			 len;
+	long			 ilen;
+	int			 i;
+
+	assert_int_equal(p7_ca_getnextcacert(ca, &der, &len), 0);
+	p = der;
+	assert_non_null(p7 = d2i_PKCS7(NULL, &p, (long)len));
+	assert_ptr_equal(p, der + len);
+	assert_true(PKCS7_type_is_signed(p7));
+	assert_int_equal(sk_PKCS7_SIGNER_INFO_num(p7->d.sign->signer_info), 1);
+	assert_non_null(out = BIO_new(BIO_s_mem()));
+	assert_int_equal(PKCS7_verify(p7, NULL, NULL, NULL, out,
+	    PKCS7_NOVERIFY), 1);
+	assert_non_null(signers = PKCS7_get0_signers(p7, NULL, 0));
+	assert_int_equal(X509_cmp(sk_X509_value(signers, 0), signer), 0);
+	sk_X509_free(signers);
+	ilen = BIO_get_mem_data(out, (char **)&inner);
+	assert_true(ilen > 0);
+	certs = certs_only_certs(inner, (size_t)ilen);
+	assert_int_equal(sk_X509_num(certs), n);
+	for (i = 0; i < n; i++)
+		assert_int_equal(X509_cmp(sk_X509_value(certs, i), want[i]), 0);
+	sk_X509_pop_free(certs, X509_free);
+	BIO_free(out);
+	PKCS7_free(p7);
+}
+
+static void
+test_nextca(void **state)
+{
+	struct p7_ca_files	 f;
+	struct p7_ca		*ca, *cam;
+	EVP_PKEY		*nkey, *nrakey;
+	X509			*next, *nra, *want[3];
+	const unsigned char	*der;
+	size_t			 len;
+	char			 root[512], rootkey[512], ra[512], rakey[512];
+	char			 npath[512], nrapath[512], bad[512], err[256];
+
+	(void)state;
+	nx_write(root, sizeof(root), "nx-root.pem", g.root, NULL, NULL);
+	nx_write(rootkey, sizeof(rootkey), "nx-root.key", NULL, NULL,
+	    g.root_key);
+	nx_write(ra, sizeof(ra), "nx-ra.pem", g.ra_cert, NULL, NULL);
+	nx_write(rakey, sizeof(rakey), "nx-ra.key", NULL, NULL, g.ra_key);
+	memset(&f, 0, sizeof(f));
+	f.ca_cert = root;
+	f.ca_key = rootkey;
+	f.ra_cert = ra;
+	f.ra_key = rakey;
+	assert_non_null(ca = p7_ca_load(&f, err, sizeof(err)));
+	/* None configured: nothing to serve (HTTP 404). */
+	assert_int_equal(p7_ca_getnextcacert(ca, &der, &len), -1);
+
+	nkey = g.other_key;
+	nrakey = g.inter_key;
+	next = make_cert("next root", nkey, NULL, NULL, 20, 'c');
+	nra = make_cert("next ra", nrakey, next, nkey, 21, 'r');
+	nx_write(npath, sizeof(npath), "nx-next.pem", next, NULL, NULL);
+	nx_write(nrapath, sizeof(nrapath), "nx-nextra.pem", nra, NULL, NULL);
+
+	/* RA mode: signed by the RA; next RA, then next CA. */
+	assert_int_equal(p7_ca_load_next(ca, npath, nrapath, err,
+	    sizeof(err)), 0);
+	want[0] = nra;
+	want[1] = next;
+	check_nextca(ca, g.ra_cert, want, 2);
+	/* Loading again replaces the answer: the next CA alone. */
+	assert_int_equal(p7_ca_load_next(ca, npath, "", err, sizeof(err)), 0);
+	check_nextca(ca, g.ra_cert, want + 1, 1);
+
+	/* CA mode: signed by the CA itself. */
+	f.ra_cert = NULL;
+	f.ra_key = NULL;
+	assert_non_null(cam = p7_ca_load(&f, err, sizeof(err)));
+	assert_int_equal(p7_ca_load_next(cam, npath, NULL, err, sizeof(err)),
+	    0);
+	check_nextca(cam, g.root, want + 1, 1);
+
+	/* Refused: the current CA, a leaf, an RA of another CA, no file. */
+	assert_int_equal(p7_ca_load_next(cam, root, NULL, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "current CA"));
+	nx_write(bad, sizeof(bad), "nx-leaf.pem", g.client, NULL, NULL);
+	assert_int_equal(p7_ca_load_next(cam, bad, NULL, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "not a CA"));
+	unlink(bad);
+	assert_int_equal(p7_ca_load_next(cam, npath, ra, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "not issued by"));
+	assert_int_equal(p7_ca_load_next(cam, "/nonexistent/next.pem", NULL,
+	    err, sizeof(err)), -1);
+	assert_int_equal(p7_ca_load_next(cam, "", NULL, err, sizeof(err)), -1);
+	/* A refusal leaves the earlier answer in place. */
+	check_nextca(cam, g.root, want + 1, 1);
+
+	p7_ca_free(cam);
+	p7_ca_free(ca);
+	X509_free(next);
+	X509_free(nra);
+	unlink(root);
+	unlink(rootkey);
+	unlink(ra);
+	unlink(rakey);
+	unlink(npath);
+	unlink(nrapath);
+}
+
+/*
+ * p7_issue with a template's plan: subject bytes kept, the SID extension
+ * exactly as AD CS encodes it (clients.md 3.5), CDP and AIA as given
+ * (a URL with ',' stays one URL), SAN critical only without a subject,
+ * validity capped at the CA's notAfter.
+ */
+static X509 *
+issue_plan(struct p7_issue *spec, X509_REQ *req)
+{
+	static const unsigned char serial[] = { 0x42, 0x01 };
+	X509	*crt = NULL;
+	char	 err[256] = "";
+
+	spec->serial = serial;
+	spec->serial_len = sizeof(serial);
+	if (p7_issue(g.ra, req, spec, &crt, err, sizeof(err)) == -1)
+		fail_msg("p7_issue: %s", err);
+	assert_int_equal(X509_verify(crt, g.root_key), 1);
+	return crt;
+}
+
+static const ASN1_STRING *
+ext_data(X509 *crt, const char *oid, int *critical)
+{
+	ASN1_OBJECT	*obj = OBJ_txt2obj(oid, 1);
+	X509_EXTENSION	*ext;
+	int		 i;
+
+	i = X509_get_ext_by_OBJ(crt, obj, -1);
+	ASN1_OBJECT_free(obj);
+	if (i < 0)
+		return NULL;
+	ext = X509_get_ext(crt, i);
+	*critical = X509_EXTENSION_get_critical(ext);
+	return X509_EXTENSION_get_data(ext);
+}
+
+static void
+test_issue_template_extensions(void **state)
+{
+	/* SEQUENCE { [0] { OID 1.3.6.1.4.1.311.25.2.1, [0] { OCTET STRING
+	 * "S-1-5-21-1004336348-1177238915-682003330-512" } } } */
+	static const char sid[] = "S-1-5-21-1004336348-1177238915-682003330-512";
+	unsigned char	 want[128], *a = NULL, *b = NULL;
+	size_t		 n = 0, slen = sizeof(sid) - 1;
+	struct p7_issue	 spec;
+	X509_REQ	*req;
+	X509_NAME	*name, *empty;
+	GENERAL_NAMES	*san, *got;
+	CRL_DIST_POINTS	*cdp;
+	AUTHORITY_INFO_ACCESS *aia;
+	ACCESS_DESCRIPTION *ad;
+	GENERAL_NAME	*gn;
+	const ASN1_STRING *d;
+	ASN1_IA5STRING	*ia5;
+	X509		*crt;
+	time_t		 now = time(NULL);
+	int		 crit, la, lb;
+
+	(void)state;
+	want[n++] = 0x30; want[n++] = (unsigned char)(slen + 18);
+	want[n++] = 0xa0; want[n++] = (unsigned char)(slen + 16);
+	memcpy(want + n, "\x06\x0a\x2b\x06\x01\x04\x01\x82\x37\x19\x02\x01", 12);
+	n += 12;
+	want[n++] = 0xa0; want[n++] = (unsigned char)(slen + 2);
+	want[n++] = 0x04; want[n++] = (unsigned char)slen;
+	memcpy(want + n, sid, slen);
+	n += slen;
+
+	/* A subject in odd order with three string types. */
+	assert_non_null(req = X509_REQ_new());
+	X509_REQ_set_pubkey(req, g.client_key);
+	name = X509_REQ_get_subject_name(req);
+	X509_NAME_add_entry_by_txt(name, "CN", V_ASN1_BMPSTRING,
+	    (const unsigned char *)"\0d\0e\0v", 6, -1, 0);
+	X509_NAME_add_entry_by_txt(name, "O", V_ASN1_UTF8STRING,
+	    (const unsigned char *)"Acme", -1, -1, 0);
+	X509_NAME_add_entry_by_txt(name, "C", V_ASN1_PRINTABLESTRING,
+	    (const unsigned char *)"DE", -1, -1, 0);
+	assert_non_null(san = GENERAL_NAMES_new());
+	assert_non_null(gn = GENERAL_NAME_new());
+	ia5 = ASN1_IA5STRING_new();
+	ASN1_STRING_set(ia5, "dev.example", -1);
+	GENERAL_NAME_set0_value(gn, GEN_DNS, ia5);
+	sk_GENERAL_NAME_push(san, gn);
+
+	memset(&spec, 0, sizeof(spec));
+	spec.not_before = now - 300;
+	spec.not_after = now + 30 * 86400;
+	spec.san = san;
+	spec.sid = sid;
+	spec.crl_url = "http://pki.example/crl?a=1,b=2";
+	spec.ocsp_url = "http://ocsp.example/";
+	spec.ca_issuers_url = "http://pki.example/ca.cer";
+	crt = issue_plan(&spec, req);
+
+	la = i2d_X509_NAME(X509_get_subject_name(crt), &a);
+	lb = i2d_X509_NAME(name, &b);
+	assert_int_equal(la, lb);
+	assert_memory_equal(a, b, (size_t)la);
+	OPENSSL_free(a);
+	OPENSSL_free(b);
+
+	assert_non_null(d = ext_data(crt, "1.3.6.1.4.1.311.25.2", &crit));
+	assert_int_equal(crit, 0);
+	assert_int_equal(ASN1_STRING_length(d), (int)n);
+	assert_memory_equal(ASN1_STRING_get0_data(d), want, n);
+
+	assert_non_null(cdp = X509_get_ext_d2i(crt, NID_crl_distribution_points,
+	    &crit, NULL));
+	assert_int_equal(crit, 0);
+	assert_int_equal(sk_DIST_POINT_num(cdp), 1);
+	got = sk_DIST_POINT_value(cdp, 0)->distpoint->name.fullname;
+	assert_int_equal(sk_GENERAL_NAME_num(got), 1);
+	gn = sk_GENERAL_NAME_value(got, 0);
+	assert_int_equal(gn->type, GEN_URI);
+	assert_int_equal(gn->d.uniformResourceIdentifier->length,
+	    (int)strlen(spec.crl_url));
+	assert_memory_equal(gn->d.uniformResourceIdentifier->data,
+	    spec.crl_url, strlen(spec.crl_url));
+	CRL_DIST_POINTS_free(cdp);
+
+	assert_non_null(aia = X509_get_ext_d2i(crt, NID_info_access, &crit,
+	    NULL));
+	assert_int_equal(crit, 0);
+	assert_int_equal(sk_ACCESS_DESCRIPTION_num(aia), 2);
+	ad = sk_ACCESS_DESCRIPTION_value(aia, 0);
+	assert_int_equal(OBJ_obj2nid(ad->method), NID_ad_OCSP);
+	assert_memory_equal(ad->location->d.uniformResourceIdentifier->data,
+	    "http://ocsp.example/", 20);
+	ad = sk_ACCESS_DESCRIPTION_value(aia, 1);
+	assert_int_equal(OBJ_obj2nid(ad->method), NID_ad_ca_issuers);
+	AUTHORITY_INFO_ACCESS_free(aia);
+
+	/* SAN non-critical beside a subject; default EKU clientAuth. */
+	assert_non_null(got = X509_get_ext_d2i(crt, NID_subject_alt_name, &crit,
+	    NULL));
+	assert_int_equal(crit, 0);
+	GENERAL_NAMES_free(got);
+	assert_true(X509_get_extended_key_usage(crt) == XKU_SSL_CLIENT);
+	assert_int_equal(X509_check_ca(crt), 0);
+	assert_int_equal(X509_cmp_time(X509_get0_notAfter(crt), NULL), 1);
+	X509_free(crt);
+
+	/* No subject: the SAN is critical (RFC 5280 4.2.1.6).  No URLs,
+	 * no SID: none of those extensions.  A plan past the CA's end is
+	 * cut at the CA's notAfter. */
+	assert_non_null(empty = X509_NAME_new());
+	memset(&spec, 0, sizeof(spec));
+	spec.not_before = now - 300;
+	spec.not_after = now + 3650L * 86400;
+	spec.subject = empty;
+	spec.san = san;
+	crt = issue_plan(&spec, req);
+	assert_int_equal(X509_NAME_entry_count(X509_get_subject_name(crt)), 0);
+	assert_non_null(ext_data(crt, "2.5.29.17", &crit));
+	assert_int_equal(crit, 1);
+	assert_null(ext_data(crt, "1.3.6.1.4.1.311.25.2", &crit));
+	assert_null(ext_data(crt, "2.5.29.31", &crit));
+	assert_null(ext_data(crt, "1.3.6.1.5.5.7.1.1", &crit));
+	assert_int_equal(ASN1_TIME_compare(X509_get0_notAfter(crt),
+	    X509_get0_notAfter(g.root)), 0);
+	X509_free(crt);
+
+	/* A URL that is not an IA5String without spaces is an error. */
+	spec.crl_url = "http://pki.example/a b.crl";
+	{
+		X509	*bad = NULL;
+		char	 err[128];
+		static const unsigned char serial[] = { 0x01 };
+
+		spec.serial = serial;
+		spec.serial_len = 1;
+		assert_int_equal(p7_issue(g.ra, req, &spec, &bad, err,
+		    sizeof(err)), -1);
+		assert_null(bad);
+		assert_non_null(strstr(err, "CRL URL"));
+	}
+	X509_NAME_free(empty);
+	GENERAL_NAMES_free(san);
+	X509_REQ_free(req);
+}
+
 int
 main(void)
 {
@@ -1697,6 +2024,8 @@ main(void)
 		cmocka_unit_test(test_pkcsreq_key_binding),
 		cmocka_unit_test(test_challenge_types),
 		cmocka_unit_test(test_other_message_types),
+		cmocka_unit_test(test_issue_template_extensions),
+		cmocka_unit_test(test_nextca),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

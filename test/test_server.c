@@ -10,9 +10,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+
 #include <cmocka.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/thread.h>
+#include <jansson.h>
 
 #include <openssl/evp.h>
 
@@ -20,6 +32,7 @@
 #include "server/log.h"
 #include "server/query.h"
 #include "server/scepd.h"
+#include "server/webhook.h"
 
 #define VECTOR	"test/data/vectors/sscep-pkcsreq-get-aes128-sha256.der"
 
@@ -419,6 +432,422 @@ conf_profiles_inherit(void **state)
 	unlink(path);
 }
 
+/* --- webhook: webhook_json.c and http_client.c (issue 3 item 3) --- */
+
+/* Known answer from Python: hmac.new(key, b"1700000000." + body, sha256). */
+static void
+webhook_signature(void **state)
+{
+	char	 sig[WEBHOOK_SIG_LEN];
+	const char *body = "{\"allow\":true}";
+
+	(void)state;
+	assert_int_equal(webhook_sign("hook-secret-0123456789abcdef", 28,
+	    "1700000000", body, strlen(body), sig), 0);
+	assert_string_equal(sig, "sha256=28c2f5aa0fd951b57cb2bfe5280052bbd5b"
+	    "92ffff53fc23109ccfc49a1e2c38b");
+	/* The timestamp is part of what is signed, joined by ".". */
+	assert_int_equal(webhook_sign("key", 3, "The quick brown fox",
+	    "jumps over the lazy dog", 23, sig), 0);
+	assert_string_equal(sig, "sha256=7298ee2f6d3ff5ba40ec8e176b8062195f8"
+	    "23018ad39fe74a8727a101007702a");
+}
+
+static void
+webhook_build_documents(void **state)
+{
+	struct webhook_validate_req	 r;
+	struct webhook_issued		 n;
+	const char			*sans[] = { "DNS:a.example", "IP:192.0.2.1" };
+	json_t				*o, *a;
+	json_error_t			 jerr;
+	char				*s, ts[32];
+	size_t				 len;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	r.profile = "wifi";
+	r.transaction_id = "tid-1";
+	r.challenge = "s3cret\"\\xyz";	/* only 8 bytes belong to it */
+	r.challenge_len = 8;
+	r.csr_pem = "-----BEGIN CERTIFICATE REQUEST-----\nAA==\n";
+	r.subject = "CN=dev1,O=Acme";
+	r.sans = sans;
+	r.nsans = 2;
+	r.client_address = "192.0.2.9";
+	assert_non_null(s = webhook_build_validate(&r, &len));
+	assert_int_equal(len, strlen(s));
+	assert_non_null(o = json_loads(s, 0, &jerr));
+	assert_string_equal(json_string_value(json_object_get(o, "type")),
+	    "validate");
+	assert_string_equal(json_string_value(json_object_get(o, "profile")),
+	    "wifi");
+	assert_string_equal(json_string_value(json_object_get(o,
+	    "transaction_id")), "tid-1");
+	assert_string_equal(json_string_value(json_object_get(o, "challenge")),
+	    "s3cret\"\\");
+	assert_string_equal(json_string_value(json_object_get(o, "csr")),
+	    r.csr_pem);
+	assert_string_equal(json_string_value(json_object_get(o, "subject")),
+	    "CN=dev1,O=Acme");
+	a = json_object_get(o, "sans");
+	assert_int_equal(json_array_size(a), 2);
+	assert_string_equal(json_string_value(json_array_get(a, 1)),
+	    "IP:192.0.2.1");
+	assert_string_equal(json_string_value(json_object_get(o,
+	    "client_address")), "192.0.2.9");
+	json_decref(o);
+	free(s);
+
+	/* A challenge that is not UTF-8 cannot be sent as a JSON string. */
+	r.challenge = "\xff\xfe";
+	r.challenge_len = 2;
+	assert_null(webhook_build_validate(&r, &len));
+
+	memset(&n, 0, sizeof(n));
+	n.profile = "wifi";
+	n.transaction_id = "tid-1";
+	n.serial = "0A1B";
+	n.thumbprint_sha1 = "00112233445566778899AABBCCDDEEFF00112233";
+	n.not_after = 1735689599;	/* 2024-12-31T23:59:59Z */
+	n.issuer = "CN=CA";
+	n.subject = "CN=dev1";
+	assert_non_null(s = webhook_build_issued(&n, &len));
+	assert_non_null(o = json_loads(s, 0, &jerr));
+	assert_string_equal(json_string_value(json_object_get(o, "type")),
+	    "issued");
+	assert_string_equal(json_string_value(json_object_get(o, "not_after")),
+	    "2024-12-31T23:59:59Z");
+	assert_string_equal(json_string_value(json_object_get(o,
+	    "thumbprint_sha1")), n.thumbprint_sha1);
+	assert_string_equal(json_string_value(json_object_get(o, "serial")),
+	    "0A1B");
+	json_decref(o);
+	free(s);
+
+	assert_non_null(s = webhook_build_refused("wifi", "tid-2",
+	    "validator denied the request", &len));
+	assert_non_null(o = json_loads(s, 0, &jerr));
+	assert_string_equal(json_string_value(json_object_get(o, "type")),
+	    "refused");
+	assert_string_equal(json_string_value(json_object_get(o, "reason")),
+	    "validator denied the request");
+	json_decref(o);
+	free(s);
+
+	assert_int_equal(webhook_time(0, ts, sizeof(ts)), 0);
+	assert_string_equal(ts, "1970-01-01T00:00:00Z");
+}
+
+static int
+parse(const char *body, int *allow, struct policy_binding *b, char *why,
+    size_t whylen)
+{
+	return webhook_parse_reply((const unsigned char *)body, strlen(body),
+	    allow, b, why, whylen);
+}
+
+static void
+webhook_reply_allow_and_deny(void **state)
+{
+	struct policy_binding	 b;
+	char			 why[256];
+	int			 allow;
+
+	(void)state;
+	assert_int_equal(parse("{\"allow\": true, \"reason\": \"known\", "
+	    "\"device_id\": \"dev-42\", \"sid\": \"S-1-5-21-1-2-3-1001\", "
+	    "\"subject\": \"/CN=dev-42\", \"sans\": [\"DNS:dev-42.example\"], "
+	    "\"vars\": {\"dept\": \"eng\", \"upn\": \"a@example.org\"}, "
+	    "\"future\": [1, 2]}", &allow, &b, why, sizeof(why)), 0);
+	assert_int_equal(allow, 1);
+	assert_string_equal(why, "known");
+	assert_string_equal(b.device_id, "dev-42");
+	assert_string_equal(b.sid, "S-1-5-21-1-2-3-1001");
+	assert_string_equal(b.subject, "/CN=dev-42");
+	assert_int_equal(b.sans.n, 1);
+	assert_string_equal(b.sans.v[0], "DNS:dev-42.example");
+	assert_int_equal(b.nvars, 2);
+	assert_string_equal(b.var_name[0], "dept");
+	assert_string_equal(b.var_value[0], "eng");
+	assert_string_equal(b.var_value[1], "a@example.org");
+	policy_binding_clear(&b);
+
+	/* Minimal allow: nothing bound. */
+	assert_int_equal(parse("{\"allow\":true}", &allow, &b, why,
+	    sizeof(why)), 0);
+	assert_int_equal(allow, 1);
+	assert_null(b.device_id);
+	assert_int_equal(b.nvars, 0);
+	policy_binding_clear(&b);
+
+	/* Deny, with a reason made safe for a log line. */
+	assert_int_equal(parse("{\"allow\": false, \"reason\": "
+	    "\"not\\nin \\\"inventory\\\"\"}", &allow, &b, why, sizeof(why)), 0);
+	assert_int_equal(allow, 0);
+	assert_string_equal(why, "not?in ?inventory?");
+	assert_null(b.device_id);
+}
+
+static void
+webhook_reply_refusals(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"not json",
+		"<html>allow</html>",
+		"{\"allow\": true",			/* truncated */
+		"[{\"allow\": true}]",			/* not an object */
+		"\"allow\"",
+		"{}",					/* allow missing */
+		"{\"allow\": \"true\"}",		/* wrong types */
+		"{\"allow\": 1}",
+		"{\"allow\": null}",
+		"{\"Allow\": true}",
+		"{\"allow\": false, \"allow\": true}",	/* duplicate key */
+		"{\"allow\": true, \"reason\": 5}",
+		"{\"allow\": true, \"device_id\": 42}",
+		"{\"allow\": true, \"device_id\": \"\"}",
+		"{\"allow\": true, \"device_id\": \"a\\u0000b\"}",
+		"{\"allow\": true, \"device_id\": \"a\\nb\"}",
+		"{\"allow\": true, \"device_id\": \"a\\u001bb\"}",
+		"{\"allow\": true, \"sid\": \"S-1-\"}",
+		"{\"allow\": true, \"sid\": \"X-1-5-21\"}",
+		"{\"allow\": true, \"sid\": \"S-1-5-21-1'; DROP\"}",
+		"{\"allow\": true, \"sid\": \"S-1-5-99999999999\"}",
+		"{\"allow\": true, \"subject\": [\"CN=x\"]}",
+		"{\"allow\": true, \"sans\": \"DNS:x\"}",
+		"{\"allow\": true, \"sans\": [\"DNS:x\", 7]}",
+		"{\"allow\": true, \"vars\": [\"x\"]}",
+		"{\"allow\": true, \"vars\": {\"x\": 1}}",
+		"{\"allow\": true, \"vars\": {\"x\": {\"y\": \"z\"}}}",
+		"{\"allow\": true, \"vars\": {\"a b\": \"z\"}}",
+		"{\"allow\": true, \"vars\": {\"\": \"z\"}}",
+		"{\"allow\": true, \"vars\": {\"a\": \"1\", \"b\": \"2\", "
+		    "\"c\": \"3\", \"d\": \"4\", \"e\": \"5\", \"f\": \"6\", "
+		    "\"g\": \"7\", \"h\": \"8\", \"i\": \"9\", \"j\": \"10\", "
+		    "\"k\": \"11\", \"l\": \"12\", \"m\": \"13\", \"n\": \"14\", "
+		    "\"o\": \"15\", \"p\": \"16\", \"q\": \"17\"}}",
+		"{\"allow\": true} trailing",
+		"\xef\xbb\xbf{\"allow\": true}",	/* BOM */
+		"{\"allow\": true, \"device_id\": \"\xc3\x28\"}", /* bad UTF-8 */
+		"\x01\x1b[31m\xc3",			/* control bytes */
+	};
+	struct policy_binding	 b;
+	unsigned char		*big;
+	char			 why[256];
+	int			 allow;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		allow = 1;
+		why[0] = '\0';
+		if (parse(bad[i], &allow, &b, why, sizeof(why)) != -1)
+			fail_msg("accepted reply %zu: %s", i, bad[i]);
+		assert_int_equal(allow, 0);
+		assert_true(why[0] != '\0');
+		/* The explanation goes to the log: printable ASCII only. */
+		for (const char *p = why; *p != '\0'; p++)
+			assert_true(*p >= 0x20 && *p < 0x7f);
+		assert_null(b.device_id);
+		assert_int_equal(b.nvars, 0);
+		assert_int_equal(b.sans.n, 0);
+	}
+	/* Over 64 KiB: refused however well-formed. */
+	big = malloc(WEBHOOK_MAX_REPLY + 2);
+	memset(big, ' ', WEBHOOK_MAX_REPLY + 2);
+	memcpy(big, "{\"allow\":true}", 14);
+	assert_int_equal(webhook_parse_reply(big, WEBHOOK_MAX_REPLY + 1,
+	    &allow, &b, why, sizeof(why)), -1);
+	assert_int_equal(allow, 0);
+	assert_int_equal(webhook_parse_reply(big, WEBHOOK_MAX_REPLY,
+	    &allow, &b, why, sizeof(why)), 0);
+	assert_int_equal(allow, 1);
+	policy_binding_clear(&b);
+	free(big);
+}
+
+/* A local evhttp server on its own thread for httpc_post(). */
+struct hserver {
+	struct event_base	*base;
+	struct evhttp		*http;
+	pthread_t		 thread;
+	int			 port;
+};
+
+static void
+hserver_cb(struct evhttp_request *req, void *arg)
+{
+	struct evbuffer	*b = evbuffer_new();
+	const char	*path = evhttp_request_get_uri(req);
+	const char	*sig;
+	struct evbuffer	*in = evhttp_request_get_input_buffer(req);
+
+	(void)arg;
+	if (strcmp(path, "/big") == 0) {
+		for (int i = 0; i < 70; i++)
+			evbuffer_add_printf(b, "%01023d\n", i);
+		evhttp_send_reply(req, 200, "OK", b);
+	} else if (strcmp(path, "/chunked") == 0) {
+		evhttp_send_reply_start(req, 200, "OK");
+		evbuffer_add_printf(b, "{\"allow\":");
+		evhttp_send_reply_chunk(req, b);
+		evbuffer_add_printf(b, "true}");
+		evhttp_send_reply_chunk(req, b);
+		evhttp_send_reply_end(req);
+	} else if (strcmp(path, "/echo?x=1") == 0) {
+		/* Echo what arrived: header, method, body. */
+		sig = evhttp_find_header(evhttp_request_get_input_headers(req),
+		    "X-Test");
+		evbuffer_add_printf(b, "%s %s %s ", sig ? sig : "-",
+		    evhttp_request_get_command(req) == EVHTTP_REQ_POST ? "POST" :
+		    "other", evhttp_find_header(evhttp_request_get_input_headers(
+		    req), "Content-Type"));
+		evbuffer_add_buffer(b, in);
+		evhttp_send_reply(req, 201, "Created", b);
+	} else
+		evhttp_send_reply(req, 404, "Not Found", b);
+	evbuffer_free(b);
+}
+
+static void *
+hserver_run(void *arg)
+{
+	struct hserver	*s = arg;
+
+	event_base_dispatch(s->base);
+	return NULL;
+}
+
+static void
+hserver_start(struct hserver *s)
+{
+	struct evhttp_bound_socket	*h;
+	struct sockaddr_in		 sin;
+	socklen_t			 sl = sizeof(sin);
+
+	assert_int_equal(evthread_use_pthreads(), 0);
+	assert_non_null(s->base = event_base_new());
+	assert_non_null(s->http = evhttp_new(s->base));
+	evhttp_set_gencb(s->http, hserver_cb, NULL);
+	assert_non_null(h = evhttp_bind_socket_with_handle(s->http,
+	    "127.0.0.1", 0));
+	assert_int_equal(getsockname(evhttp_bound_socket_get_fd(h),
+	    (struct sockaddr *)&sin, &sl), 0);
+	s->port = ntohs(sin.sin_port);
+	assert_int_equal(pthread_create(&s->thread, NULL, hserver_run, s), 0);
+}
+
+static void
+hserver_stop(struct hserver *s)
+{
+	event_base_loopexit(s->base, NULL);
+	pthread_join(s->thread, NULL);
+	evhttp_free(s->http);
+	event_base_free(s->base);
+}
+
+/* A socket on 127.0.0.1: listening (never accepting) or only bound. */
+static int
+local_socket(int do_listen, int *port)
+{
+	struct sockaddr_in	sin;
+	socklen_t		sl = sizeof(sin);
+	int			fd;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true((fd = socket(AF_INET, SOCK_STREAM, 0)) != -1);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	if (do_listen)
+		assert_int_equal(listen(fd, 8), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
+	*port = ntohs(sin.sin_port);
+	return fd;
+}
+
+static long
+elapsed_ms(const struct timespec *t0)
+{
+	struct timespec	t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long)(t.tv_sec - t0->tv_sec) * 1000 +
+	    (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+static void
+webhook_http_client(void **state)
+{
+	struct hserver		 s;
+	struct httpc_reply	 r;
+	struct httpc_header	 h = { "X-Test", "sha256=00ff" };
+	struct timespec		 t0;
+	char			 url[128], err[256];
+	int			 fd, port;
+	long			 ms;
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	hserver_start(&s);
+
+	/* The request goes out as sent; any status comes back with its body. */
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/echo?x=1", s.port);
+	assert_int_equal(httpc_post(url, &h, 1, "{\"a\":1}", 7, 2000, 1024, &r,
+	    err, sizeof(err)), HTTPC_OK);
+	assert_int_equal(r.status, 201);
+	assert_string_equal((char *)r.body,
+	    "sha256=00ff POST application/json {\"a\":1}");
+	httpc_reply_clear(&r);
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/chunked", s.port);
+	assert_int_equal(httpc_post(url, NULL, 0, "{}", 2, 2000, 1024, &r,
+	    err, sizeof(err)), HTTPC_OK);
+	assert_int_equal(r.status, 200);
+	assert_string_equal((char *)r.body, "{\"allow\":true}");
+	httpc_reply_clear(&r);
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/nope", s.port);
+	assert_int_equal(httpc_post(url, NULL, 0, "{}", 2, 2000, 1024, &r,
+	    err, sizeof(err)), HTTPC_OK);
+	assert_int_equal(r.status, 404);
+	httpc_reply_clear(&r);
+
+	/* 70 KiB against a 64 KiB cap. */
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/big", s.port);
+	assert_int_equal(httpc_post(url, NULL, 0, "{}", 2, 2000,
+	    WEBHOOK_MAX_REPLY, &r, err, sizeof(err)), HTTPC_TOO_BIG);
+	assert_null(r.body);
+	hserver_stop(&s);
+
+	/* Connection refused: nothing was sent. */
+	fd = local_socket(0, &port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", port);
+	assert_int_equal(httpc_post(url, NULL, 0, "{}", 2, 2000, 1024, &r,
+	    err, sizeof(err)), HTTPC_UNREACHED);
+	assert_non_null(strstr(err, "cannot connect"));
+	close(fd);
+
+	/* Connected, never answered: the deadline holds. */
+	fd = local_socket(1, &port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", port);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(httpc_post(url, NULL, 0, "{}", 2, 300, 1024, &r,
+	    err, sizeof(err)), HTTPC_TIMEOUT);
+	ms = elapsed_ms(&t0);
+	assert_true(ms >= 290 && ms < 1500);
+	close(fd);
+
+	/* Not a URL we can use. */
+	assert_int_equal(httpc_post("ftp://127.0.0.1/", NULL, 0, "{}", 2, 300,
+	    1024, &r, err, sizeof(err)), HTTPC_INTERNAL);
+	assert_int_equal(httpc_post("http://user@127.0.0.1/", NULL, 0, "{}", 2,
+	    300, 1024, &r, err, sizeof(err)), HTTPC_INTERNAL);
+	assert_int_equal(httpc_post("not a url", NULL, 0, "{}", 2, 300, 1024,
+	    &r, err, sizeof(err)), HTTPC_INTERNAL);
+}
+
 int
 main(void)
 {
@@ -434,6 +863,11 @@ main(void)
 		cmocka_unit_test(conf_example_is_valid),
 		cmocka_unit_test(conf_errors),
 		cmocka_unit_test(conf_profiles_inherit),
+		cmocka_unit_test(webhook_signature),
+		cmocka_unit_test(webhook_build_documents),
+		cmocka_unit_test(webhook_reply_allow_and_deny),
+		cmocka_unit_test(webhook_reply_refusals),
+		cmocka_unit_test(webhook_http_client),
 	};
 
 	return cmocka_run_group_tests_name("server", tests, setup, teardown);

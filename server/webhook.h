@@ -1,0 +1,124 @@
+/*
+ * Private to server/webhook*.c and server/http_client.c: the webhook
+ * documents as pure functions over bytes (webhook_json.c, fuzzed and unit
+ * tested without a network) and a minimal blocking HTTP/1.1 POST client
+ * (http_client.c).
+ *
+ * Wire protocol (docs/webhook.md): scepd POSTs JSON with
+ *   X-Scepd-Timestamp: <unix seconds>
+ *   X-Scepd-Signature: sha256=<hex HMAC-SHA256(secret, timestamp "." body)>
+ * and expects 200 with {"allow": true|false, ...} for a "validate" request.
+ */
+#ifndef SCEPD_WEBHOOK_H
+#define SCEPD_WEBHOOK_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "policy/policy.h"
+
+/* A reply larger than this is refused unread (reliability.md F-14). */
+#define WEBHOOK_MAX_REPLY	(64 * 1024)
+/* "sha256=" + 64 hex digits + NUL. */
+#define WEBHOOK_SIG_LEN		(7 + 64 + 1)
+/* Longest string accepted in a reply field (device id, SID, var...). */
+#define WEBHOOK_MAX_FIELD	1024
+/* Longest validator "reason" kept for the log. */
+#define WEBHOOK_MAX_REASON	200
+
+/* The facts of one request sent for validation; all borrowed. */
+struct webhook_validate_req {
+	const char		*profile;
+	const char		*transaction_id;
+	const char		*challenge;	/* UTF-8, not NUL-terminated */
+	size_t			 challenge_len;
+	const char		*csr_pem;
+	const char		*subject;	/* RFC 2253 */
+	const char *const	*sans;		/* "DNS:x", "IP:1.2.3.4", ... */
+	size_t			 nsans;
+	const char		*client_address;
+};
+
+/* An issued certificate for the "issued" notification; all borrowed. */
+struct webhook_issued {
+	const char	*profile;
+	const char	*transaction_id;
+	const char	*serial;		/* upper-case hex */
+	const char	*thumbprint_sha1;	/* upper-case hex of the DER */
+	time_t		 not_after;
+	const char	*issuer;		/* RFC 2253 */
+	const char	*subject;
+};
+
+/*
+ * Build the JSON documents.  Return a NUL-terminated malloc'ed string the
+ * caller frees (its length in *len), or NULL if a value is not valid
+ * UTF-8 or memory ran out.
+ */
+char	*webhook_build_validate(const struct webhook_validate_req *,
+	    size_t *len);
+char	*webhook_build_issued(const struct webhook_issued *, size_t *len);
+char	*webhook_build_refused(const char *profile, const char *transaction_id,
+	    const char *reason, size_t *len);
+
+/*
+ * Parse a validator's reply body (untrusted, any bytes).  Returns 0 with
+ * *allow set: when allowing, out is filled (device_id, sid, subject,
+ * sans, vars; the caller clears it with policy_binding_clear()); reason
+ * gets the validator's "reason", made printable, if any.  Returns -1 with
+ * reason explaining why when the body is not a well-formed reply (too
+ * big, not JSON, "allow" missing or not a boolean, a field of the wrong
+ * type or with control characters, too many vars); out is then empty.
+ * Only a well-formed reply can allow.
+ */
+int	webhook_parse_reply(const unsigned char *body, size_t len, int *allow,
+	    struct policy_binding *out, char *reason, size_t reasonlen);
+
+/*
+ * The X-Scepd-Signature value: "sha256=" and the lower-case hex
+ * HMAC-SHA256 under key of timestamp, ".", body.  Returns 0 or -1.
+ */
+int	webhook_sign(const char *key, size_t keylen, const char *timestamp,
+	    const void *body, size_t len, char out[WEBHOOK_SIG_LEN]);
+
+/* ISO 8601 UTC, "YYYY-MM-DDThh:mm:ssZ" (21 bytes with the NUL). */
+int	webhook_time(time_t, char *buf, size_t len);
+
+/* http_client.c --------------------------------------------------------- */
+
+enum httpc_result {
+	HTTPC_OK = 0,		/* a complete reply, any status */
+	HTTPC_UNREACHED,	/* no connection: nothing was sent */
+	HTTPC_FAILED,		/* failed after the request went out */
+	HTTPC_TIMEOUT,		/* the deadline passed */
+	HTTPC_TOO_BIG,		/* the reply exceeded max_reply */
+	HTTPC_INTERNAL,		/* bad URL, memory */
+};
+
+struct httpc_header {
+	const char	*name;
+	const char	*value;
+};
+
+struct httpc_reply {
+	int		 status;
+	unsigned char	*body;		/* owned, NUL-terminated, malloc */
+	size_t		 len;
+};
+
+/*
+ * POST body to url (http:// or https://; https verifies the server
+ * against the system trust store, with SNI and a host name check) with
+ * the headers given, Content-Type application/json, and wait at most
+ * timeout_ms for the whole exchange, on a private event base: the
+ * calling thread blocks, for that long at most.  No retries.  On HTTPC_OK
+ * *out holds the status and body (free with httpc_reply_clear()); err
+ * explains anything else.
+ */
+enum httpc_result httpc_post(const char *url, const struct httpc_header *,
+	    size_t nheaders, const void *body, size_t len, int timeout_ms,
+	    size_t max_reply, struct httpc_reply *out, char *err, size_t errlen);
+void	httpc_reply_clear(struct httpc_reply *);
+const char *httpc_result_name(enum httpc_result);
+
+#endif /* SCEPD_WEBHOOK_H */

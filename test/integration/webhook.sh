@@ -1,0 +1,325 @@
+#!/bin/sh
+# Delegated validation (issue 3 item 3): a scepd profile in challenge_mode
+# "webhook" asks test/webhook_validator.py, which checks the HMAC signature
+# and timestamp of every request and answers by the CN prefix of the CSR
+# subject.  Allowed -> SUCCESS with the validator's device id; denied, down,
+# slow, garbage, huge, HTTP 500, closed, wrongly typed, wrong secret, TLS
+# name mismatch -> FAILURE badRequest and no certificate row.  Issued and
+# refused notifications carry what openssl reads from the certificate.
+# Ports 18350-18399.
+. "$(dirname "$0")/../lib.sh"
+
+T=$BUILD/sceptool
+PORT=18350
+VPORT=18351		# validator, plain HTTP
+DOWNPORT=18352		# nothing listens here
+TLSPORT=18353		# validator over TLS, certificate for IP 127.0.0.1
+BADTLSPORT=18354	# validator over TLS, certificate without that name
+DB=it_webhook
+DIR=$WORK/hook
+SECRET=hook-secret-0123456789abcdef
+CHAL=hook-challenge-42
+URL=http://127.0.0.1:$PORT/scep
+REC=$WORK/validator.jsonl
+LOG=$WORK/scepd-$PORT.log
+VPIDS=""
+
+cleanup() {
+	stop_scepd $PORT
+	for p in $VPIDS; do
+		kill "$p" 2>/dev/null
+	done
+}
+trap cleanup EXIT
+
+command -v python3 >/dev/null || { echo "python3 missing"; echo "0 passed, 1 failed"; exit 1; }
+
+# --- a TLS server certificate for the validator, trusted via SSL_CERT_FILE
+mkdir -p "$DIR"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" \
+    -addext "subjectAltName=IP:127.0.0.1" -keyout "$WORK/tls.key" \
+    -out "$WORK/tls.pem" 2>/dev/null
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" \
+    -addext "subjectAltName=DNS:validator.invalid" -keyout "$WORK/badtls.key" \
+    -out "$WORK/badtls.pem" 2>/dev/null
+cat "$WORK/tls.pem" "$WORK/badtls.pem" >"$WORK/trust.pem"
+# scepd's https client reads the trust store from here instead of the system's.
+SSL_CERT_FILE=$WORK/trust.pem
+export SSL_CERT_FILE
+
+# profile NAME URL SECRET [TEMPLATE]: a webhook profile, 1 s timeout.
+profile() {
+	cat <<P
+    { name = "$1"; challenge_mode = "webhook";
+      webhook = { url = "$2"; secret = "$3"; timeout_ms = 1000; };
+      template = { san_dns = [ "*.example.org" ]; $4 }; },
+P
+}
+extra="profiles = (
+$(profile hook "http://127.0.0.1:$VPORT/hook" $SECRET)
+$(profile wrong "http://127.0.0.1:$VPORT/wrong" wrong-secret-0123456789)
+$(profile down "http://127.0.0.1:$DOWNPORT/down" $SECRET)
+$(profile tls "https://127.0.0.1:$TLSPORT/tls" $SECRET)
+$(profile badtls "https://127.0.0.1:$BADTLSPORT/badtls" $SECRET)
+$(profile sid "http://127.0.0.1:$VPORT/sid" $SECRET \
+    'subject = "/O=scepd test/OU={var.dept}/CN={device_id}"; sid_extension = true;')
+    { name = \"snotify\"; challenge_mode = \"static\";
+      webhook = { url = \"http://127.0.0.1:$VPORT/snotify\"; secret = \"$SECRET\"; }; }
+);"
+setup_ca "$DIR" $DB ca "$extra" || { echo "cannot set up the CA"; summary; exit 1; }
+
+start_validator() {
+	python3 "$(dirname "$0")/../webhook_validator.py" --port "$1" \
+	    --secret $SECRET --record "$REC" --challenge $CHAL --slow 3 \
+	    ${2:+--tls-cert "$2" --tls-key "$3"} >>"$WORK/validator-$1.log" 2>&1 &
+	VPIDS="$VPIDS $!"
+	i=0
+	while [ $i -lt 50 ]; do
+		curl -sk -o /dev/null "http${2:+s}://127.0.0.1:$1/" && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "validator on $1 did not start"
+	return 1
+}
+start_validator $VPORT || { summary; exit 1; }
+start_validator $TLSPORT "$WORK/tls.pem" "$WORK/tls.key" || { summary; exit 1; }
+start_validator $BADTLSPORT "$WORK/badtls.pem" "$WORK/badtls.key" || { summary; exit 1; }
+start_scepd "$DIR/scepd.conf" $PORT || { summary; exit 1; }
+$T getca -u "$URL" -o "$WORK/ca.pem" >/dev/null || { echo "getca failed"; summary; exit 1; }
+
+certs() { sql $DB "SELECT count(*) FROM scepd.certificates $1"; }
+key() { echo "$WORK/k$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n').pem"; }
+# rec TID TYPE: the validator's records for a transaction, one JSON a line.
+rec() {
+	python3 - "$REC" "$1" "$2" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    b = r.get("body") or {}
+    if b.get("transaction_id") == sys.argv[2] and r.get("type") == sys.argv[3]:
+        print(json.dumps(r))
+PY
+}
+# field JSON PATH...: one value out of a record.
+field() {
+	python3 -c 'import json,sys
+v=json.loads(sys.argv[1])
+for k in sys.argv[2:]:
+    v=v[k]
+print(v if not isinstance(v,(list,dict)) else json.dumps(v))' "$@"
+}
+now_ms() { date +%s%3N; }
+
+# ok PROFILE CN TID [sceptool options]: SUCCESS, verified, one row.
+ok() {
+	prof=$1 cn=$2 tid=$3
+	shift 3
+	k=$WORK/$cn.key
+	$T enroll -u "$URL/$prof" --ca "$WORK/ca.pem" -k "$k" \
+	    --subject "/O=scepd test/CN=$cn" --challenge $CHAL --transid "$tid" \
+	    -o "$WORK/$cn.pem" "$@" || return 1
+	verify_cert "$WORK/$cn.pem" "$DIR/ca.pem" "$k" "CN=$cn,O=scepd test" || return 1
+	[ "$(certs "WHERE subject = 'CN=$cn,O=scepd test'")" = 1 ]
+}
+# refused PROFILE CN TID [sceptool options]: FAILURE badRequest, no row
+# (with the key in $RKEY if set, else a new one).
+refused() {
+	prof=$1 cn=$2 tid=$3
+	shift 3
+	rc=0
+	$T enroll -u "$URL/$prof" --ca "$WORK/ca.pem" -k "${RKEY:-$(key)}" \
+	    --subject "/O=scepd test/CN=$cn" --challenge $CHAL --transid "$tid" \
+	    "$@" >"$WORK/$cn.out" 2>&1 || rc=$?
+	cat "$WORK/$cn.out"
+	[ $rc = 2 ] || { echo "exit $rc, want 2 (FAILURE)"; return 1; }
+	grep -q "failInfo=badRequest" "$WORK/$cn.out" || return 1
+	[ "$(certs "WHERE subject LIKE 'CN=$cn,%'")" = 0 ] ||
+	    { echo "a certificate row exists"; return 1; }
+}
+# logged TID REGEX: scepd's log has a line for TID matching REGEX.
+logged() { grep -F "$1" "$LOG" | grep -Eq "$2" || { grep -F "$1" "$LOG"; return 1; }; }
+
+# --- allowed --------------------------------------------------------------
+
+check "allow: SUCCESS, certificate verified, one row" \
+    ok hook allow-1 tid-allow-1 --san DNS:allow-1.example.org
+check "allow: the certificate row carries the validator's device id" \
+    sh -c "[ \"\$(psql -X -qAt '$(conninfo $DB)' -c \"SELECT device_id FROM scepd.certificates
+	WHERE subject = 'CN=allow-1,O=scepd test'\")\" = dev-allow-1 ]"
+check "allow: the decision is logged with outcome, device and duration" \
+    logged tid-allow-1 'webhook validate -> allow: in inventory, device dev-allow-1 \([0-9]+ ms, 1 attempt\)'
+
+validate_doc() {
+	r=$(rec tid-allow-1 validate)
+	[ "$(printf '%s\n' "$r" | wc -l)" = 1 ] || { echo "records: $r"; return 1; }
+	[ "$(field "$r" hmac_ok)" = True ] && [ "$(field "$r" fresh)" = True ] || return 1
+	[ "$(field "$r" content_type)" = application/json ] || return 1
+	[ "$(field "$r" path)" = /hook ] || return 1
+	b=$(field "$r" body)
+	[ "$(field "$b" profile)" = hook ] || return 1
+	[ "$(field "$b" challenge)" = $CHAL ] || return 1
+	[ "$(field "$b" subject)" = "CN=allow-1,O=scepd test" ] || return 1
+	[ "$(field "$b" sans)" = '["DNS:allow-1.example.org"]' ] || { field "$b" sans; return 1; }
+	[ "$(field "$b" client_address)" = 127.0.0.1 ] || return 1
+	field "$b" csr >"$WORK/sent-csr.pem"
+	a=$(openssl req -in "$WORK/sent-csr.pem" -noout -pubkey | openssl pkey -pubin -outform DER | sha256sum)
+	k=$(openssl pkey -in "$WORK/allow-1.key" -pubout -outform DER | sha256sum)
+	[ "$a" = "$k" ] || { echo "the CSR sent is not the client's"; return 1; }
+}
+check "validate request: signed, fresh, JSON with profile, challenge, CSR, subject, SANs, address" \
+    validate_doc
+
+notified_issued() {
+	r=$(rec tid-allow-1 issued)
+	[ "$(printf '%s\n' "$r" | wc -l)" = 1 ] || { echo "records: $r"; return 1; }
+	[ "$(field "$r" hmac_ok)" = True ] || return 1
+	b=$(field "$r" body)
+	c=$WORK/allow-1.pem
+	serial=$(openssl x509 -in "$c" -noout -serial | sed 's/^serial=0*//')
+	[ "$(field "$b" serial | sed 's/^0*//')" = "$serial" ] || { echo "serial"; return 1; }
+	thumb=$(openssl x509 -in "$c" -noout -fingerprint -sha1 | sed 's/^.*=//; s/://g')
+	[ "$(field "$b" thumbprint_sha1)" = "$thumb" ] || { echo "thumbprint"; return 1; }
+	na=$(date -u -d "$(openssl x509 -in "$c" -noout -enddate | sed 's/^notAfter=//')" +%Y-%m-%dT%H:%M:%SZ)
+	[ "$(field "$b" not_after)" = "$na" ] || { echo "not_after"; return 1; }
+	[ "$(field "$b" issuer)" = "$(openssl x509 -in "$c" -noout -issuer -nameopt RFC2253 | sed 's/^issuer=//')" ] ||
+	    { echo "issuer"; return 1; }
+	[ "$(field "$b" subject)" = "CN=allow-1,O=scepd test" ] || return 1
+	[ "$(field "$b" profile)" = hook ]
+}
+check "issued notification: serial, SHA-1 thumbprint, notAfter, issuer match the certificate" \
+    notified_issued
+
+check "retransmission: same certificate, validator not asked again" sh -c "
+	$T enroll -u '$URL/hook' --ca '$WORK/ca.pem' -k '$WORK/allow-1.key' \
+	    --subject '/O=scepd test/CN=allow-1' --challenge $CHAL --transid tid-allow-1 \
+	    --san DNS:allow-1.example.org -o '$WORK/allow-1b.pem' >/dev/null &&
+	cmp '$WORK/allow-1.pem' '$WORK/allow-1b.pem' &&
+	[ \$(grep -c '\"transaction_id\": \"tid-allow-1\"' '$REC') = 2 ]"
+
+# --- refused --------------------------------------------------------------
+
+check "deny: FAILURE badRequest, no row" refused hook deny-1 tid-deny-1
+check "deny: logged with the validator's reason" \
+    logged tid-deny-1 'webhook validate -> deny: device not in inventory'
+refused_note() {
+	r=$(rec tid-deny-1 refused)
+	[ "$(printf '%s\n' "$r" | wc -l)" = 1 ] || { echo "records: $r"; return 1; }
+	[ "$(field "$r" hmac_ok)" = True ] || return 1
+	field "$(field "$r" body)" reason | grep -q 'device not in inventory'
+}
+check "refused notification with the reason" refused_note
+check "wrong challenge (validator denies): FAILURE" \
+    refused hook allow-badchal tid-badchal --challenge not-the-one
+check "garbage reply: FAILURE, no row" refused hook garbage-1 tid-garbage
+check "garbage: logged as a malformed reply" logged tid-garbage 'error: malformed reply: reply is not JSON'
+check "reply over 64 KiB: FAILURE, no row" refused hook huge-1 tid-huge
+check "huge: logged" logged tid-huge 'error: reply over 65536 bytes'
+check "HTTP 500: FAILURE, no row" refused hook http500-1 tid-500
+check "allow of the wrong type: FAILURE, no row" refused hook badtype-1 tid-badtype
+check "connection closed unanswered: FAILURE, no row" refused hook close-1 tid-close
+closed_once() {
+	[ "$(rec tid-close validate | wc -l)" = 1 ] || return 1
+	! grep -F tid-close "$LOG" | grep -q 'retrying'
+}
+check "closed after the request went out: not retried" closed_once
+
+slow() {
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
+	    -out "$WORK/slow.key" 2>/dev/null || return 1
+	t0=$(now_ms)
+	RKEY=$WORK/slow.key refused hook slow-1 tid-slow || return 1
+	dt=$(($(now_ms) - t0))
+	echo "took $dt ms (timeout 1000 ms, validator sleeps 3000 ms)"
+	[ $dt -ge 1000 ] && [ $dt -lt 2500 ]
+}
+check "slow validator: FAILURE within the timeout plus margin, no row" slow
+check "slow: logged as a timeout, one attempt, no refused notification" sh -c "
+	grep -F tid-slow '$LOG' | grep -Eq 'error: no reply within 1000 ms \([0-9]+ ms, 1 attempt\)' &&
+	grep -F tid-slow '$LOG' | grep -q 'notify refused not sent'"
+
+down() {
+	t0=$(now_ms)
+	refused down down-1 tid-down || return 1
+	echo "took $(($(now_ms) - t0)) ms"
+	[ "$(grep -F tid-down "$LOG" | grep -c 'retrying once')" = 1 ] ||
+	    { grep -F tid-down "$LOG"; return 1; }
+	logged tid-down 'webhook validate -> error: cannot connect to 127.0.0.1:18352 .*(2 attempts)'
+}
+check "validator down: FAILURE, no row, retried exactly once" down
+
+check "wrong secret: the validator rejects the signature -> FAILURE, no row" \
+    refused wrong allow-wrong tid-wrong
+check "wrong secret: the validator saw a bad HMAC and scepd logged HTTP 401" sh -c "
+	[ \"\$(grep -F '\"path\": \"/wrong\"' '$REC' | grep -c '\"hmac_ok\": false')\" -ge 1 ] &&
+	grep -F tid-wrong '$LOG' | grep -q 'validator answered HTTP 401'"
+check "every request of the right secret verified" sh -c "
+	[ \"\$(grep -v '\"path\": \"/wrong\"' '$REC' | grep -c '\"hmac_ok\": false')\" = 0 ] &&
+	[ \"\$(grep -c '\"hmac_ok\": true' '$REC')\" -ge 10 ]"
+
+# --- https ----------------------------------------------------------------
+
+check "https validator (trusted, name matches): SUCCESS" \
+    ok tls allow-tls tid-tls
+check "https: device id from the TLS validator" sh -c "
+	[ \"\$(psql -X -qAt '$(conninfo $DB)' -c \"SELECT device_id FROM scepd.certificates
+	    WHERE subject = 'CN=allow-tls,O=scepd test'\")\" = dev-allow-tls ]"
+check "https validator whose certificate does not name 127.0.0.1: FAILURE, no row" \
+    refused badtls allow-badtls tid-badtls
+check "https name mismatch: logged, nothing reached the validator" sh -c "
+	grep -F tid-badtls '$LOG' | grep -q 'TLS: server certificate:' &&
+	! grep -q '\"path\": \"/badtls\"' '$REC'"
+
+# --- notifications from a static-challenge profile -------------------------
+
+static_note() {
+	k=$(key)
+	$T enroll -u "$URL/snotify" --ca "$WORK/ca.pem" -k "$k" \
+	    --subject "/O=scepd test/CN=static-note" --challenge interop-secret-1 \
+	    --transid tid-static -o "$WORK/static.pem" >/dev/null || return 1
+	r=$(rec tid-static issued)
+	[ "$(printf '%s\n' "$r" | wc -l)" = 1 ] || { echo "records: $r"; return 1; }
+	[ "$(field "$r" path)" = /snotify ] && [ "$(field "$r" hmac_ok)" = True ] || return 1
+	[ -z "$(rec tid-static validate)" ]
+}
+check "static profile with webhook.url: issued notification, no validation" static_note
+
+# --- strongSwan -------------------------------------------------------------
+
+sw() {
+	pki --gen --type rsa --size 2048 --outform pem >"$WORK/sw.key" || return 1
+	openssl x509 -in "$WORK/ca.pem" -outform DER -out "$WORK/ca.der" || return 1
+	timeout 60 pki --scep --url "$URL/hook" --in "$WORK/sw.key" \
+	    --dn "O=scepd test, CN=allow-sw" --san allow-sw.example.org \
+	    --password $CHAL --cacert-enc "$WORK/ca.der" --cacert-sig "$WORK/ca.der" \
+	    --interval 1 --maxpolltime 10 --outform pem >"$WORK/sw.pem" || return 1
+	verify_cert "$WORK/sw.pem" "$DIR/ca.pem" "$WORK/sw.key" "CN=allow-sw,O=scepd test" ||
+	    return 1
+	[ "$(sql $DB "SELECT device_id FROM scepd.certificates
+	    WHERE subject = 'CN=allow-sw,O=scepd test'")" = dev-allow-sw ]
+}
+if command -v pki >/dev/null; then
+	check "strongSwan pki --scep against the webhook profile: issued, device id" sw
+else
+	check "strongSwan pki installed" false
+fi
+
+# --- template values from the validator --------------------------------------
+
+sid_ext() {
+	k=$WORK/allow-sid.key
+	$T enroll -u "$URL/sid" --ca "$WORK/ca.pem" -k "$k" \
+	    --subject "/O=scepd test/CN=allow-sid" --challenge $CHAL \
+	    --san DNS:allow-sid.example.org -o "$WORK/allow-sid.pem" || return 1
+	verify_cert "$WORK/allow-sid.pem" "$DIR/ca.pem" "$k" \
+	    "CN=dev-allow-sid,OU=eng,O=scepd test" || return 1
+	openssl x509 -in "$WORK/allow-sid.pem" -noout -text >"$WORK/sid.txt"
+	grep -q '1.3.6.1.4.1.311.25.2' "$WORK/sid.txt" ||
+	    { echo "no SID extension"; return 1; }
+	openssl x509 -in "$WORK/allow-sid.pem" -outform DER |
+	    grep -aq 'S-1-5-21-1004336348-1177238915-682003330-1001' ||
+	    { echo "SID value not found"; return 1; }
+}
+check "template from the validator: subject {var.dept}/{device_id}, SID extension with its SID" sid_ext
+
+summary
