@@ -64,6 +64,7 @@ SCEPCTL	:= $(BUILD)/scepctl
 SCEPTOOL := $(BUILD)/sceptool
 
 UNIT_TESTS := $(BUILD)/test_pkcs7 $(BUILD)/test_pkcs7_crl $(BUILD)/test_policy \
+	      $(BUILD)/test_api \
 	      $(BUILD)/test_db $(BUILD)/test_server
 
 .PHONY: all test unit bench fuzz run install clean deps
@@ -97,6 +98,10 @@ $(BUILD)/test_policy: $(BUILD)/test/test_policy.o $(POLICY_OBJ)
 $(BUILD)/test_db: $(BUILD)/test/test_db.o $(DB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS) $(LDLIBS)
 $(BUILD)/test_server: $(BUILD)/test/test_server.o $(SERVER_OBJ) $(PKCS7_OBJ) $(POLICY_OBJ) $(DB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS) $(LDLIBS)
+
+# The API's request parsers, alone (they take bytes, not libevent).
+$(BUILD)/test_api: $(BUILD)/test/test_api.o $(BUILD)/server/api_parse.o $(POLICY_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS) $(LDLIBS)
 
 # Our own SCEP client for what the Debian clients cannot send; it builds

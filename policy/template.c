@@ -242,6 +242,17 @@ lookup_var(const char *var, size_t len, const struct tmpl_vars *v, char *out,
 	}
 	memcpy(name, var, len);
 	name[len] = '\0';
+	if (v->check && (strcmp(name, "csr.cn") == 0 ||
+	    strcmp(name, "csr.o") == 0 || strcmp(name, "csr.ou") == 0 ||
+	    strcmp(name, "csr.subject") == 0 || strcmp(name, "device_id") == 0 ||
+	    (strncmp(name, "var.", 4) == 0 && name[4] != '\0'))) {
+		snprintf(out, outlen, "x");
+		return 0;
+	}
+	if (v->check && strcmp(name, "sid") == 0) {
+		snprintf(out, outlen, "S-1-5-21-1-2-3-1001");
+		return 0;
+	}
 	if (strcmp(name, "csr.cn") == 0)
 		return csr_attr(v->csr_subject, NID_commonName, name, out,
 		    outlen, reason, reasonlen);
@@ -844,6 +855,7 @@ policy_plan(const struct policy_profile *p, X509_REQ *csr,
 		reason[0] = '\0';
 	vars.csr_subject = X509_REQ_get_subject_name(csr);
 	vars.b = b;
+	vars.check = 0;
 
 	if ((rc = check_key(t, csr, &is_ec, reason, reasonlen)) != 0 ||
 	    (rc = check_csr_subject(vars.csr_subject, reason, reasonlen)) != 0)
@@ -946,5 +958,72 @@ out:
 	X509_NAME_free(want);
 	if (rc != 0)
 		policy_plan_clear(plan);
+	return rc;
+}
+
+/* IA5 text without spaces: what a URL in an extension may hold. */
+static int
+url_ok(const char *u)
+{
+	for (; *u != '\0'; u++)
+		if ((unsigned char)*u <= 0x20 || (unsigned char)*u >= 0x7f)
+			return 0;
+	return 1;
+}
+
+int
+policy_template_check(const struct policy_template *t, char *err,
+    size_t errlen)
+{
+	struct tmpl_vars	 vars = { NULL, NULL, 1 };
+	STACK_OF(ASN1_OBJECT)	*eku = NULL;
+	X509_NAME		*name = NULL;
+	char			 val[TMPL_VALUE_MAX + 1], why[200];
+	const char		*urls[3] = { t->crl_url, t->ocsp_url,
+				    t->ca_issuers_url };
+	int			 rc = 1;
+
+	if (t->subject != NULL && parse_dn(t->subject, &vars,
+	    "template.subject", &name, err, errlen) != 0)
+		goto out;
+	for (size_t i = 0; i < t->san_add.n; i++) {
+		if (policy_tmpl_expand(t->san_add.v[i], strlen(t->san_add.v[i]),
+		    &vars, val, sizeof(val), why, sizeof(why)) != 0) {
+			refuse(err, errlen, "template.san_add: %s", why);
+			goto out;
+		}
+		if (strncasecmp(val, "DNS:", 4) != 0 &&
+		    strncasecmp(val, "IP:", 3) != 0 &&
+		    strncasecmp(val, "email:", 6) != 0 &&
+		    strncasecmp(val, "URI:", 4) != 0 &&
+		    strncasecmp(val, "UPN:", 4) != 0) {
+			refuse(err, errlen, "template.san_add \"%s\": use DNS:, "
+			    "IP:, email:, URI: or UPN:", t->san_add.v[i]);
+			goto out;
+		}
+	}
+	if (build_eku(t, &eku, why, sizeof(why)) != 0) {
+		refuse(err, errlen, "template.eku: %s", why);
+		goto out;
+	}
+	if (t->key_usage & (KU_KEY_CERT_SIGN | KU_CRL_SIGN)) {
+		refuse(err, errlen, "template.key_usage: no keyCertSign or "
+		    "cRLSign (end-entity certificates only)");
+		goto out;
+	}
+	for (int i = 0; i < 3; i++)
+		if (urls[i] != NULL && !url_ok(urls[i])) {
+			refuse(err, errlen, "template URL \"%s\" has spaces or "
+			    "non-ASCII characters", urls[i]);
+			goto out;
+		}
+	if (!t->ec_p256 && !t->ec_p384 && t->rsa_min_bits > t->rsa_max_bits) {
+		refuse(err, errlen, "the template accepts no key");
+		goto out;
+	}
+	rc = 0;
+out:
+	sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
+	X509_NAME_free(name);
 	return rc;
 }

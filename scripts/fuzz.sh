@@ -49,10 +49,26 @@ run() {
 
 build fuzz_query server/query.c
 seed_query
-if [ -f test/fuzz/fuzz_pkimessage.c ]; then
-	build fuzz_pkimessage pkcs7/*.c
-	seed_vectors fuzz_pkimessage
-fi
+build fuzz_pkimessage pkcs7/*.c
+seed_vectors fuzz_pkimessage
+build fuzz_ocsp pkcs7/*.c
+mkdir -p "$out/corpus/fuzz_ocsp"
+v=test/data/vectors/ca.pem
+openssl ocsp -issuer $v -serial 0x11 -no_nonce -reqout "$out/corpus/fuzz_ocsp/sha1" >/dev/null
+openssl ocsp -issuer $v -serial 0x11 -reqout "$out/corpus/fuzz_ocsp/sha1-nonce" >/dev/null
+openssl ocsp -sha256 -issuer $v -serial 0x0A -serial 0xABCDEF \
+    -reqout "$out/corpus/fuzz_ocsp/sha256-two" >/dev/null
+
+build fuzz_api server/api_parse.c -ljansson
+mkdir -p "$out/corpus/fuzz_api"
+printf '{"device_id":"d","subject":"/CN=d","sans":["DNS:a"],"ttl_minutes":5}' \
+    >"$out/corpus/fuzz_api/mint"
+printf 'Basic bWRtLTE6c2NlcGRfeA==' >"$out/corpus/fuzz_api/basic"
+printf 'Bearer scepd_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN-_0' \
+    >"$out/corpus/fuzz_api/bearer"
+
 run fuzz_query
-[ -x "$out/fuzz_pkimessage" ] && run fuzz_pkimessage
+run fuzz_pkimessage
+run fuzz_ocsp
+run fuzz_api
 echo "fuzz: no findings"

@@ -125,6 +125,7 @@ api_mint(struct worker *w, struct evhttp_request *req, const char *name,
 	chal[0] = '\0';
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
 		log_info("%s %s: method not allowed -> 405", peer, path);
+		r->allow = "POST";
 		json_error(r, 405, "use POST");
 		goto out;
 	}
@@ -293,6 +294,7 @@ mscep_admin(struct worker *w, struct evhttp_request *req, const char *name,
 	chal[0] = pass[0] = '\0';
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
 		log_info("%s %s: method not allowed -> 405", peer, path);
+		r->allow = "GET";
 		reply_text(r, 405, "only GET\n");
 		goto out;
 	}

@@ -218,6 +218,7 @@ devices(struct worker *w, struct evhttp_request *req, const char *id,
 		    peer, id, json_string_value(st), actor, changed);
 		json_decref(j);
 	} else if (cmd != EVHTTP_REQ_GET) {
+		r->allow = "GET, PUT";
 		json_err(r, 405, "GET or PUT");
 		return;
 	}
@@ -290,6 +291,7 @@ bindings(struct worker *w, struct evhttp_request *req, const char *actor,
 	int			 rc, revoke = 1;
 
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+		r->allow = "POST";
 		json_err(r, 405, "POST");
 		return;
 	}
@@ -372,6 +374,7 @@ certificates(struct worker *w, struct evhttp_request *req, const char *rest,
 			return;
 		}
 		if (cmd != EVHTTP_REQ_POST) {
+			r->allow = "POST";
 			json_err(r, 405, "POST");
 			return;
 		}
@@ -401,6 +404,7 @@ certificates(struct worker *w, struct evhttp_request *req, const char *rest,
 		log_info("%s certificate %s %s by %s%s", peer, serial, verb,
 		    actor, changed ? "" : " (unchanged)");
 	} else if (cmd != EVHTTP_REQ_GET) {
+		r->allow = "GET";
 		json_err(r, 405, "GET");
 		return;
 	}

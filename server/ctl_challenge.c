@@ -22,32 +22,6 @@
 #include "server/ctl.h"
 #include "server/log.h"
 
-/*
- * ctl_connect() and ctl_profile() live in scepctl.c, which scepd does not
- * link, while every server/ctl_*.c is linked into both: so these two
- * stand-ins, which do the same.
- */
-static struct db *
-connect_db(const struct conf *c)
-{
-	struct db	*db;
-	char		 err[256];
-
-	if ((db = db_open(c->database, err, sizeof(err))) == NULL)
-		fatalx("database: %s", err);
-	return db;
-}
-
-static struct conf_profile *
-find_profile(const struct conf *c, const char *name)
-{
-	struct conf_profile	*p;
-
-	if ((p = conf_profile(c, name, strlen(name))) == NULL)
-		fatalx("%s has no profile \"%s\"", c->path, name);
-	return p;
-}
-
 /* "scepctl:<user>" for the audit trail. */
 static const char *
 actor(char *buf, size_t len)
@@ -118,7 +92,7 @@ ctl_token_create(const struct conf *c, int argc, char **argv)
 	if (token_new(tok) == -1 ||
 	    !EVP_Digest(tok, strlen(tok), sha, NULL, EVP_sha256(), NULL))
 		fatalx("token create: no randomness or SHA-256");
-	db = connect_db(c);
+	db = ctl_connect(c);
 	rc = db_token_create(db, name, sha, actor(who, sizeof(who)), err,
 	    sizeof(err));
 	db_close(db);
@@ -146,7 +120,7 @@ ctl_token_revoke(const struct conf *c, int argc, char **argv)
 	const char	*name = token_name(argc, argv, "revoke");
 	int		 rc;
 
-	db = connect_db(c);
+	db = ctl_connect(c);
 	rc = db_token_revoke(db, name, actor(who, sizeof(who)), err,
 	    sizeof(err));
 	db_close(db);
@@ -192,7 +166,7 @@ ctl_token_list(const struct conf *c, int argc, char **argv)
 		fprintf(stderr, "usage: scepctl token list\n");
 		return 2;
 	}
-	db = connect_db(c);
+	db = ctl_connect(c);
 	printf("%-24s %-20s %-20s %-20s %s\n", "NAME", "CREATED", "LAST USED",
 	    "REVOKED", "CREATED BY");
 	if (db_token_list(db, print_token, NULL, err, sizeof(err)) == -1)
@@ -266,14 +240,14 @@ ctl_challenge_create(const struct conf *c, int argc, char **argv)
 	}
 	if (optind != argc)
 		fatalx("challenge create: unexpected argument %s", argv[optind]);
-	p = find_profile(c, profile);
+	p = ctl_profile(c, profile);
 	if (p->policy.challenge_mode != POLICY_CHALLENGE_DYNAMIC)
 		fatalx("profile %s does not use one-time challenges (set "
 		    "challenge_mode = \"dynamic\")", p->policy.name);
 	m.ttl_minutes = ttl ? (int)ttl : p->policy.challenge_ttl_minutes;
 	if (api_mint_check(&m, err, sizeof(err)) == -1)
 		fatalx("challenge create: %s", err);
-	db = connect_db(c);
+	db = ctl_connect(c);
 	rc = challenge_mint(db, c, p, &m, m.ttl_minutes,
 	    actor(who, sizeof(who)), chal, sizeof(chal), &id, &exp, err,
 	    sizeof(err));

@@ -27,7 +27,7 @@ send_reply(struct evhttp_request *req, struct reply *r)
 	struct evbuffer		*buf;
 
 	if (r->status == 405)
-		evhttp_add_header(h, "Allow", "GET, POST");
+		evhttp_add_header(h, "Allow", r->allow ? r->allow : "GET, POST");
 	if (r->www_authenticate != NULL)
 		evhttp_add_header(h, "WWW-Authenticate", r->www_authenticate);
 	if (r->content_type != NULL)

@@ -194,16 +194,21 @@ tls_why(struct bufferevent *bev, char *err, size_t errlen)
 	SSL		*ssl = bufferevent_openssl_get_ssl(bev);
 	unsigned long	 e;
 	long		 v;
+	char		 buf[128];
 
 	if (ssl != NULL && (v = SSL_get_verify_result(ssl)) != X509_V_OK) {
 		snprintf(err, errlen, "TLS: server certificate: %s",
 		    X509_verify_cert_error_string(v));
 		return;
 	}
-	if ((e = bufferevent_get_openssl_error(bev)) != 0) {
-		snprintf(err, errlen, "TLS: %s", ERR_reason_error_string(e));
-		while (bufferevent_get_openssl_error(bev) != 0)
-			;
+	/* libevent also queues bare SSL_get_error() codes (no library):
+	 * those say nothing the connect message does not. */
+	while ((e = bufferevent_get_openssl_error(bev)) != 0) {
+		if (ERR_GET_LIB(e) == 0)
+			continue;
+		ERR_error_string_n(e, buf, sizeof(buf));
+		snprintf(err, errlen, "TLS: %s", ERR_reason_error_string(e) ?
+		    ERR_reason_error_string(e) : buf);
 	}
 }
 

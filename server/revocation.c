@@ -304,6 +304,7 @@ revocation_http(struct worker *w, struct evhttp_request *req, const char *path,
 	    strncmp(path + n, "/crl/", 5) == 0) {
 		name = path + n + 5;
 		nlen = strlen(name);
+		r->allow = "GET";
 		if (cmd != EVHTTP_REQ_GET || nlen < 5 ||
 		    strcmp(name + nlen - 4, ".crl") != 0) {
 			reply_text(r, cmd != EVHTTP_REQ_GET ? 405 : 404,
@@ -322,7 +323,7 @@ revocation_http(struct worker *w, struct evhttp_request *req, const char *path,
 		return 1;
 	}
 	if (cmd != EVHTTP_REQ_GET) {
-		reply_text(r, 405, "only GET and POST\n");
+		reply_text(r, 405, "only GET and POST\n");	/* Allow: GET, POST */
 		return 1;
 	}
 	/* RFC 6960 A.1: GET /ocsp/<url-encoded base64 of the DER request>. */

@@ -39,6 +39,7 @@ struct reply {
 	size_t		 len;
 	int		 free_body;	/* 1: OPENSSL_free, 2: free */
 	const char	*www_authenticate; /* for 401 */
+	const char	*allow;		/* for 405; default "GET, POST" */
 };
 
 /* One PKIOperation being answered. */
