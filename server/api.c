@@ -74,12 +74,8 @@ json_error(struct reply *r, int status, const char *msg)
 	json_reply(r, status, json_pack("{s:s}", "error", msg));
 }
 
-/*
- * The token's name if tok is a live token: 0, 1 if not, -1 if the
- * database cannot tell.
- */
-static int
-token_auth(struct worker *w, const char *tok, char *name, size_t namelen,
+int
+api_token_auth(struct worker *w, const char *tok, char *name, size_t namelen,
     char *err, size_t errlen)
 {
 	unsigned char	 sha[32];
@@ -137,7 +133,7 @@ api_mint(struct worker *w, struct evhttp_request *req, const char *name,
 		r->www_authenticate = BEARER_CHALLENGE;
 		goto out;
 	}
-	if ((rc = token_auth(w, tok, who, sizeof(who), err, sizeof(err))) ==
+	if ((rc = api_token_auth(w, tok, who, sizeof(who), err, sizeof(err))) ==
 	    -1) {
 		log_warnx("%s POST %s: database: %s -> 503", peer, path, err);
 		json_error(r, 503, "database unavailable, retry later");
@@ -314,7 +310,7 @@ mscep_admin(struct worker *w, struct evhttp_request *req, const char *name,
 		r->www_authenticate = BASIC_CHALLENGE;
 		goto out;
 	}
-	if ((rc = token_auth(w, pass, who, sizeof(who), err, sizeof(err))) ==
+	if ((rc = api_token_auth(w, pass, who, sizeof(who), err, sizeof(err))) ==
 	    -1) {
 		log_warnx("%s GET %s: database: %s -> 503", peer, path, err);
 		reply_text(r, 503, "database unavailable, retry later\n");

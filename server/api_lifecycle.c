@@ -26,7 +26,6 @@
 #include <jansson.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/pem.h>
 
 #include "server/api_parse.h"
@@ -67,25 +66,20 @@ authorize(struct worker *w, struct evhttp_request *req, char *actor,
     size_t len, const char *peer, struct reply *r)
 {
 	const char	*h;
-	unsigned char	 sha[32];
 	char		 tok[256], name[96], err[256];
 	int		 rc;
 
 	h = evhttp_find_header(evhttp_request_get_input_headers(req),
 	    "Authorization");
-	if (h == NULL || api_parse_bearer(h, tok, sizeof(tok)) == -1 ||
-	    !api_token_wellformed(tok) ||
-	    !EVP_Digest(tok, strlen(tok), sha, NULL, EVP_sha256(), NULL)) {
-		OPENSSL_cleanse(tok, sizeof(tok));
-		log_info("%s %s: no valid bearer token -> 401", peer,
+	if (h == NULL || api_parse_bearer(h, tok, sizeof(tok)) == -1) {
+		log_info("%s %s: no bearer token -> 401", peer,
 		    evhttp_request_get_uri(req));
 		r->www_authenticate = "Bearer realm=\"scepd\"";
 		json_err(r, 401, "bearer token required");
 		return -1;
 	}
+	rc = api_token_auth(w, tok, name, sizeof(name), err, sizeof(err));
 	OPENSSL_cleanse(tok, sizeof(tok));
-	rc = db_token_check(w->db, sha, name, sizeof(name), err, sizeof(err));
-	OPENSSL_cleanse(sha, sizeof(sha));
 	if (rc == -1) {
 		log_warnx("%s API: database: %s -> 503", peer, err);
 		json_err(r, 503, "database unavailable");

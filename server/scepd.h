@@ -150,5 +150,11 @@ int	api_lifecycle(struct worker *, struct evhttp_request *, const char *path,
  */
 int	api_handle(struct worker *, struct evhttp_request *, const char *path,
 	    const char *peer, struct reply *r);
+/*
+ * api.c: the name of the live API token tok (as sent): 0 and name
+ * filled, 1 if tok is no live token, -1 if the database cannot tell.
+ */
+int	api_token_auth(struct worker *, const char *tok, char *name,
+	    size_t namelen, char *err, size_t errlen);
 
 #endif /* SCEPD_SCEPD_H */
