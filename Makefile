@@ -104,6 +104,10 @@ $(BUILD)/test_server: $(BUILD)/test/test_server.o $(SERVER_OBJ) $(PKCS7_OBJ) $(P
 $(BUILD)/test_api: $(BUILD)/test/test_api.o $(BUILD)/server/api_parse.o $(POLICY_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS) $(LDLIBS)
 
+# Load generator for make bench: replays pre-built PKCSReqs, no crypto.
+$(BUILD)/scepbench: $(BUILD)/test/bench.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+
 # Our own SCEP client for what the Debian clients cannot send; it builds
 # messages with OpenSSL directly, not with pkcs7/, so a bug there cannot
 # hide itself.

@@ -223,6 +223,15 @@ int	policy_plan(const struct policy_profile *, X509_REQ *csr,
 void	policy_plan_clear(struct policy_plan *);
 
 /*
+ * Check a template when the configuration is loaded, before any request:
+ * the subject template, san_add and device_id parse and name known
+ * attributes and variables, every EKU is known and allowed, key usage has
+ * no CA bits, URLs are IA5 text.  Returns 0, or 1 with err.
+ */
+int	policy_template_check(const struct policy_template *, char *err,
+	    size_t errlen);
+
+/*
  * Compare a presented secret with the expected one in time independent
  * of where they differ and of their lengths.  1 equal, 0 not, -1 error.
  */

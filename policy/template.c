@@ -128,7 +128,8 @@ sid_number(const char **p, unsigned long long max)
 	unsigned long long	v = 0;
 	const char		*s = *p;
 
-	if (!isdigit((unsigned char)*s) || (s[0] == '0' && isdigit((unsigned char)s[1])))
+	if (!isdigit((unsigned char)s[0]) ||
+	    (s[0] == '0' && isdigit((unsigned char)s[1])))
 		return 0;
 	for (; isdigit((unsigned char)*s); s++) {
 		if (v > (max - (unsigned)(*s - '0')) / 10)
@@ -792,7 +793,8 @@ requested_validity(X509_REQ *csr, time_t now, time_t *until, char *reason,
 		    period[0] ? "ValidityPeriodUnits" : "ValidityPeriod");
 		goto out;
 	}
-	if (isdigit((unsigned char)period[0]) && !isdigit((unsigned char)units[0])) {
+	if (isdigit((unsigned char)period[0]) &&
+	    !isdigit((unsigned char)units[0])) {
 		memcpy(name, period, sizeof(name));
 		memcpy(period, units, sizeof(period));
 		memcpy(units, name, sizeof(units));
@@ -948,10 +950,24 @@ policy_plan(const struct policy_profile *p, X509_REQ *csr,
 	plan->crl_url = t->crl_url;
 	plan->ocsp_url = t->ocsp_url;
 	plan->ca_issuers_url = t->ca_issuers_url;
+	/*
+	 * The device: named by the challenge or validator, else by the
+	 * profile's rule over the CSR (template.device_id = "{csr.cn}").
+	 */
 	rc = -1;
-	if (b != NULL && b->device_id != NULL &&
-	    (plan->device_id = strdup(b->device_id)) == NULL)
-		goto out;
+	if (b != NULL && b->device_id != NULL) {
+		if ((plan->device_id = strdup(b->device_id)) == NULL)
+			goto out;
+	} else if (t->device_id != NULL) {
+		char	dev[257];
+
+		if ((rc = policy_tmpl_expand(t->device_id, strlen(t->device_id),
+		    &vars, dev, sizeof(dev), reason, reasonlen)) != 0)
+			goto out;
+		rc = -1;
+		if ((plan->device_id = strdup(dev)) == NULL)
+			goto out;
+	}
 	rc = 0;
 out:
 	free(uri_sid);
@@ -1001,6 +1017,12 @@ policy_template_check(const struct policy_template *t, char *err,
 			    "IP:, email:, URI: or UPN:", t->san_add.v[i]);
 			goto out;
 		}
+	}
+	if (t->device_id != NULL && policy_tmpl_expand(t->device_id,
+	    strlen(t->device_id), &vars, val, sizeof(val), why,
+	    sizeof(why)) != 0) {
+		refuse(err, errlen, "template.device_id: %s", why);
+		goto out;
 	}
 	if (build_eku(t, &eku, why, sizeof(why)) != 0) {
 		refuse(err, errlen, "template.eku: %s", why);

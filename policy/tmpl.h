@@ -24,20 +24,10 @@ int	policy_tmpl_refuse(char *reason, size_t reasonlen, const char *fmt, ...)
 /* Where template variables come from. */
 struct tmpl_vars {
 	const X509_NAME			*csr_subject;	/* borrowed */
-	const struct policy_binding	*b;		/* borrowed, may be NULL */
-	int				 check;		/* config check: every
-							 * known variable is "x" */
+	const struct policy_binding	*b;	/* borrowed, may be NULL */
+	int				 check;	/* config check: every known
+						 * variable is "x" */
 };
-
-/*
- * Check a template when the configuration is loaded, before any request:
- * the subject template and san_add parse and name known attributes and
- * variables, every EKU is known and allowed, key usage has no CA bits,
- * URLs are IA5 text.  0, or 1 with err.  (To be declared in policy.h
- * and called from server/conf.c.)
- */
-int	policy_template_check(const struct policy_template *, char *err,
-	    size_t errlen);
 
 /*
  * Expand the variables in braces in in (len bytes) into out: {csr.cn},

@@ -67,8 +67,34 @@ printf 'Basic bWRtLTE6c2NlcGRfeA==' >"$out/corpus/fuzz_api/basic"
 printf 'Bearer scepd_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN-_0' \
     >"$out/corpus/fuzz_api/bearer"
 
+build fuzz_webhook_reply server/webhook_json.c policy/profile.c -ljansson
+mkdir -p "$out/corpus/fuzz_webhook_reply"
+printf '{"allow":true,"device_id":"d","sid":"S-1-5-21-1-2","vars":{"a":"b"}}' \
+    >"$out/corpus/fuzz_webhook_reply/allow"
+printf '{"allow":false,"reason":"no"}' >"$out/corpus/fuzz_webhook_reply/deny"
+
+# CSRs straight into the template engine: every SAN type, CA extensions,
+# an EC key, one request the fuzz profile accepts.
+seed_csr_policy() {
+	d=$1
+	mkdir -p "$d"
+	printf '[req]\ndistinguished_name=dn\nprompt=no\nreq_extensions=ext\n[dn]\nCN=host1\n[ext]\nsubjectAltName=@alt\nbasicConstraints=critical,CA:TRUE\nkeyUsage=keyCertSign\n[alt]\nDNS.1=host1.corp.example\nDNS.2=*.corp.example\nemail.1=u@corp.example\nURI.1=tag:microsoft.com,2022-09-14:sid:S-1-5-21-1-2-3-1001\notherName.1=1.3.6.1.4.1.311.20.2.3;UTF8:u@corp.example\nIP.1=10.1.2.3\nRID.1=1.2.3.4\n' >"$d.cnf"
+	openssl req -new -newkey rsa:1024 -nodes -keyout /dev/null -config "$d.cnf" \
+	    -outform DER -out "$d/sans.der" 2>/dev/null
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout /dev/null -subj /CN=ec -outform DER -out "$d/ec.der" 2>/dev/null
+	openssl req -new -newkey rsa:1024 -nodes -keyout /dev/null -subj /CN=host1 \
+	    -addext "subjectAltName=DNS:host1.corp.example,URI:urn:device:x" \
+	    -outform DER -out "$d/ok.der" 2>/dev/null
+	rm -f "$d.cnf"
+}
+build fuzz_csr_policy policy/*.c
+seed_csr_policy "$out/corpus/fuzz_csr_policy"
+
 run fuzz_query
 run fuzz_pkimessage
+run fuzz_csr_policy
+run fuzz_webhook_reply
 run fuzz_ocsp
 run fuzz_api
 echo "fuzz: no findings"

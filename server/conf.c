@@ -533,6 +533,25 @@ load_profile(const char *path, config_t *cfg, config_setting_t *group,
 	}
 	if (t->key_usage == 0)
 		t->key_usage = KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT;
+	{
+		char	terr[256];
+
+		if (policy_template_check(t, terr, sizeof(terr)) != 0) {
+			log_warnx("%s: template: %s", where, terr);
+			errors++;
+		}
+	}
+	/* Notifications go out signed from any mode: check the webhook here. */
+	if (p->policy.webhook.url != NULL &&
+	    ((strncmp(p->policy.webhook.url, "http://", 7) != 0 &&
+	    strncmp(p->policy.webhook.url, "https://", 8) != 0) ||
+	    p->policy.webhook.secret == NULL ||
+	    strlen(p->policy.webhook.secret) < 16)) {
+		log_warnx("%s: webhook.url must be http:// or https:// and "
+		    "webhook.secret at least 16 characters (it signs every "
+		    "request)", where);
+		errors++;
+	}
 	switch (p->policy.challenge_mode) {
 	case POLICY_CHALLENGE_STATIC:
 		if (p->policy.static_challenge[0] == '\0')
@@ -548,17 +567,9 @@ load_profile(const char *path, config_t *cfg, config_setting_t *group,
 	case POLICY_CHALLENGE_DYNAMIC:
 		break;
 	case POLICY_CHALLENGE_WEBHOOK:
-		if (p->policy.webhook.url == NULL ||
-		    (strncmp(p->policy.webhook.url, "http://", 7) != 0 &&
-		    strncmp(p->policy.webhook.url, "https://", 8) != 0)) {
+		if (p->policy.webhook.url == NULL) {
 			log_warnx("%s: challenge_mode \"webhook\" needs "
-			    "webhook.url (http:// or https://)", where);
-			errors++;
-		}
-		if (p->policy.webhook.secret == NULL ||
-		    strlen(p->policy.webhook.secret) < 16) {
-			log_warnx("%s: webhook.secret must have at least 16 "
-			    "characters (it signs every request)", where);
+			    "webhook.url and webhook.secret", where);
 			errors++;
 		}
 		break;

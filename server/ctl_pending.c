@@ -33,21 +33,6 @@ actor(char *buf, size_t len)
 		snprintf(buf, len, "scepctl:uid%lu", (unsigned long)getuid());
 }
 
-/*
- * ctl_connect() lives in scepctl.c, which scepd does not link, while
- * this file is linked into both: connect here.
- */
-static struct db *
-connect_db(const struct conf *c)
-{
-	struct db	*db;
-	char		 err[256];
-
-	if ((db = db_open(c->database, err, sizeof(err))) == NULL)
-		fatalx("database: %s", err);
-	return db;
-}
-
 static int
 print_row(const struct db_pending_row *r, void *arg)
 {
@@ -75,7 +60,7 @@ ctl_pending_list(const struct conf *c, int argc, char **argv)
 		fprintf(stderr, "usage: scepctl pending list\n");
 		return 2;
 	}
-	db = connect_db(c);
+	db = ctl_connect(c);
 	printf("%-42s %-12s %-8s %-20s %-15s %s\n", "TRANSACTION ID", "PROFILE",
 	    "STATE", "RECEIVED", "PEER", "SUBJECT");
 	if (db_pending_list(db, print_row, &n, err, sizeof(err)) == -1)
@@ -108,7 +93,7 @@ decide(const struct conf *c, int argc, char **argv, int approve)
 		goto usage;
 	tid = argv[optind];
 	actor(who, sizeof(who));
-	db = connect_db(c);
+	db = ctl_connect(c);
 	if ((n = db_pending_decide(db, tid, approve, who, reason, err,
 	    sizeof(err))) == -1)
 		fatalx("pending %s: %s", approve ? "approve" : "reject", err);

@@ -15,6 +15,7 @@
 #include <openssl/x509.h>
 
 #include "server/log.h"
+#include "server/pending.h"
 #include "server/scepd.h"
 
 const char *const enroll_fail_names[] = {
@@ -280,6 +281,19 @@ enroll(struct scep_ctx *c, struct reply *r)
 	}
 
 	memset(&pr, 0, sizeof(pr));
+	/*
+	 * certmonger cannot read PENDING and resends a held request with a
+	 * new CSR: an approved twin (same transactionID, signer key, CSR key
+	 * and subject) counts as this request's approval.
+	 */
+	if (!renewal && c->prof->policy.approval == POLICY_APPROVAL_MANUAL &&
+	    (pr.approved = pending_approved(c, err, sizeof(err))) == -1) {
+		db_rollback(c->w->db);
+		log_warnx("%s %s %s: database: %s -> 503", c->peer,
+		    enroll_msg_name(c), tid, err);
+		reply_text(r, 503, "database unavailable, retry later\n");
+		goto out;
+	}
 	clen = p7_req_challenge(c->req, challenge, sizeof(challenge));
 	pr.csr = p7_req_get0_csr(c->req);
 	pr.challenge = clen >= 0 ? challenge : NULL;

@@ -9,6 +9,7 @@
  * batch schedules the next round at once.
  */
 #include <stdio.h>
+#include <time.h>
 
 #include <event2/event.h>
 
@@ -31,6 +32,41 @@ schedule(long seconds, long usec)
 		log_warnx("sweep: cannot schedule the next round");
 }
 
+/*
+ * Every sweep_interval: revoke certificates never bound within their
+ * profile's unused_days (one process at a time, db_sweep_unused's lock),
+ * and keep each CA's CRL fresh even when nobody fetches it.
+ */
+static void
+housekeeping(struct worker *w)
+{
+	static time_t		 last;
+	const struct conf	*c = w->srv->conf;
+	time_t			 now = time(NULL);
+	char			 err[256];
+	int			 ran, revoked;
+
+	if (last != 0 && now - last < c->sweep_interval)
+		return;
+	last = now;
+	for (int i = 0; i < c->nprofiles; i++) {
+		const struct conf_profile *p = &c->profiles[i];
+
+		if (p->unused_days == 0)
+			continue;
+		if (db_sweep_unused(w->db, p->policy.name, p->unused_days, now,
+		    "scepd:sweep", &ran, &revoked, err, sizeof(err)) == -1)
+			log_warnx("sweep: unused certificates of profile %s: %s",
+			    p->policy.name, err);
+		else if (revoked > 0)
+			log_info("sweep: revoked %d certificate%s of profile %s "
+			    "never bound within %d days", revoked,
+			    revoked == 1 ? "" : "s", p->policy.name,
+			    p->unused_days);
+	}
+	revocation_periodic(w);
+}
+
 static void
 sweep_round(evutil_socket_t fd, short what, void *arg)
 {
@@ -40,6 +76,7 @@ sweep_round(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	housekeeping(w);
 	if (db_renewal_sweep(w->db, SWEEP_BATCH, &revoked, &busy, err,
 	    sizeof(err)) == -1) {
 		log_warnx("sweep: superseded certificates: %s", err);

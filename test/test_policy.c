@@ -22,6 +22,7 @@
 #include <openssl/x509v3.h>
 
 #include "policy/policy.h"
+#include "policy/tmpl.h"	/* policy_template_check() */
 
 #define NOW	1700000000
 
@@ -1350,6 +1351,48 @@ template_urls_and_decide(void **state)
 	rsa2048 = NULL;
 }
 
+/* Template mistakes found when the configuration is loaded. */
+static void
+template_config_check(void **state)
+{
+	static char *eku_bad[] = { "clientAuth", "anyExtendedKeyUsage" };
+	static char *add_ok[] = { "DNS:{device_id}.corp.example",
+	    "URI:tag:microsoft.com,2022-09-14:sid:{sid}", "UPN:{var.upn}" };
+	static char *add_bad[] = { "FQDN:{device_id}" };
+	static char *add_var[] = { "DNS:{devid}.corp.example" };
+	struct policy_profile	 p;
+	char			 err[256];
+
+	(void)state;
+	profile_init(&p);
+	p.tmpl.subject = (char *)(uintptr_t)"/O=Acme/OU={var.dept}/CN={csr.cn}";
+	list_set(&p.tmpl.san_add, add_ok, 3);
+	p.tmpl.crl_url = (char *)(uintptr_t)"http://pki.example/ca.crl";
+	assert_int_equal(policy_template_check(&p.tmpl, err, sizeof(err)), 0);
+
+	p.tmpl.subject = (char *)(uintptr_t)"/O=Acme/CN={device}";
+	assert_int_equal(policy_template_check(&p.tmpl, err, sizeof(err)), 1);
+	assert_non_null(strstr(err, "template.subject: template variable {device} is not known"));
+	p.tmpl.subject = (char *)(uintptr_t)"/Org=Acme";
+	assert_int_equal(policy_template_check(&p.tmpl, err, sizeof(err)), 1);
+	assert_non_null(strstr(err, "unknown attribute \"Org\""));
+	p.tmpl.subject = NULL;
+	list_set(&p.tmpl.san_add, add_bad, 1);
+	assert_int_equal(policy_template_check(&p.tmpl, err, sizeof(err)), 1);
+	assert_non_null(strstr(err, "FQDN"));
+	list_set(&p.tmpl.san_add, add_var, 1);
+	assert_int_equal(policy_template_check(&p.tmpl, err, sizeof(err)), 1);
+	assert_non_null(strstr(err, "{devid} is not known"));
+	list_set(&p.tmpl.san_add, NULL, 0);
+	list_set(&p.tmpl.eku, eku_bad, 2);
+	assert_int_equal(policy_template_check(&p.tmpl, err, sizeof(err)), 1);
+	assert_non_null(strstr(err, "template.eku"));
+	list_set(&p.tmpl.eku, NULL, 0);
+	p.tmpl.ocsp_url = (char *)(uintptr_t)"http://ocsp example/";
+	assert_int_equal(policy_template_check(&p.tmpl, err, sizeof(err)), 1);
+	assert_non_null(strstr(err, "ocsp example"));
+}
+
 int
 main(void)
 {
@@ -1374,6 +1417,7 @@ main(void)
 		cmocka_unit_test(template_extensions_never_copied),
 		cmocka_unit_test(template_eku),
 		cmocka_unit_test(template_urls_and_decide),
+		cmocka_unit_test(template_config_check),
 	};
 
 	return cmocka_run_group_tests_name("policy", tests, setup, teardown);

@@ -105,7 +105,8 @@ trap 'exit 130' INT TERM HUP
 
 LEGACY='legacy = true; ciphers = ["aes128","aes192","aes256","3des","des"]; digests = ["sha1","sha224","sha256","sha384","sha512","md5"];'
 check "set up CA mode (no RA)" setup_ca "$CA" $CADB ca
-check "set up RA mode" setup_ca "$RA" $RADB ra
+check "set up RA mode" setup_ca "$RA" $RADB ra \
+    'template = { san_dns = [ "*.example.org" ]; san_email = [ "*@example.org" ]; san_ip = true; };'
 check "set up RA mode with legacy single DES" setup_ca "$LEG" $LEGDB ra "$LEGACY"
 started="$CAPORT $RAPORT $LEGPORT"
 check "start scepd CA mode on $CAPORT" start_scepd "$CA/scepd.conf" $CAPORT
@@ -251,7 +252,7 @@ sw_san() {
 	one_row $RADB "CN=sw-ra-san,O=scepd test,C=DE"
 }
 mcheck "strongswan|ra|aes|sha256|POST|PKCSReq 3 RDNs + DNS/IP/email SAN: issued" \
-    "strongSwan ra: multi-RDN subject and --san DNS, IP, email copied" sw_san
+    "strongSwan ra: multi-RDN subject and allow-listed DNS, IP, email SANs" sw_san
 
 # sw_badchal MODE: wrong challenge -> pki fails on FAILURE badRequest, no row.
 sw_badchal() {

@@ -18,7 +18,9 @@ URL=http://127.0.0.1:$PORT/scep
 CAURL=http://127.0.0.1:$CAPORT/scep
 trap 'stop_scepd $PORT; stop_scepd $CAPORT' EXIT
 
-setup_ca "$RA" $DB ra || { echo "cannot set up the RA-mode CA"; exit 1; }
+# SANs are allow-listed by the profile's template, never copied blindly.
+SANS='template = { san_dns = [ "*.example" ]; san_email = [ "*@example.org" ]; san_ip = true; };'
+setup_ca "$RA" $DB ra "$SANS" || { echo "cannot set up the RA-mode CA"; exit 1; }
 setup_ca "$CA" $CADB ca || { echo "cannot set up the CA-mode CA"; exit 1; }
 start_scepd "$RA/scepd.conf" $PORT || exit 1
 start_scepd "$CA/scepd.conf" $CAPORT || exit 1
