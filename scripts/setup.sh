@@ -11,7 +11,7 @@ set -eu
 pkgs="build-essential pkg-config libssl-dev libevent-dev libpq-dev
 libconfig-dev libjansson-dev postgresql postgresql-client openssl
 libcmocka-dev scep certmonger strongswan-pki libstrongswan-extra-plugins
-dbus curl clang python3"
+dbus curl clang python3 faketime wrk"
 
 missing=""
 for p in $pkgs; do
