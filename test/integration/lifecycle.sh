@@ -42,7 +42,7 @@ enroll() {
 	    --password interop-secret-1 --cacert-enc "$WORK/ra.der" \
 	    --cacert-sig "$WORK/ra.der" --cacert "$WORK/ca.der" \
 	    --outform pem >"$WORK/$1.pem" 2>"$WORK/$1.err" &&
-	openssl x509 -in "$WORK/$1.pem" -noout -serial | sed 's/serial=//'
+	openssl x509 -in "$WORK/$1.pem" -noout -serial | sed 's/serial=//; s/^0*//'
 }
 
 api() {	# METHOD PATH [JSON]: prints the body, then the status on a line
@@ -71,7 +71,7 @@ ocsp_says() {
 }
 # SCEP GetCRL (sceptool), then the same verification.
 getcrl_says() {
-	s=$(openssl x509 -in "$WORK/$1.pem" -noout -serial | sed 's/serial=//')
+	s=$(openssl x509 -in "$WORK/$1.pem" -noout -serial | sed 's/serial=//; s/^0*//')
 	$T getcrl -u "$URL" --ca "$WORK/ra.pem" -k "$WORK/$1.key" --serial "$s" \
 	    --issuer "/O=scepd test/CN=Test CA ra" -o "$WORK/getcrl.der" >/dev/null 2>&1 ||
 	    return 1
@@ -84,7 +84,7 @@ openssl x509 -inform DER -in "$WORK/ra.der" -out "$WORK/ra.pem"
 
 # expect CN API-STATUS MANAGED CRL OCSP [REASON]: every view agrees.
 expect() {
-	s=$(openssl x509 -in "$WORK/$1.pem" -noout -serial | sed 's/serial=//')
+	s=$(openssl x509 -in "$WORK/$1.pem" -noout -serial | sed 's/serial=//; s/^0*//')
 	body=$(api GET "/certificates/$s")
 	st=$(echo "$body" | field status)
 	mg=$(echo "$body" | field managed)
@@ -235,6 +235,34 @@ check "unused certificate revoked (privilegeWithdrawn), bound one kept" sh -c "
 	[ \"\$expect_out\" = '$S5 revoked 9 $S6 valid -1 ' ]"
 check "swept certificate: CRL and OCSP say revoked" expect dev-e revoked false revoked revoked privilegeWithdrawn
 row "never bound, 91 days later" "revoked (privilegeWithdrawn) by the sweep"
+
+# Two scepd processes whose clocks run 91 days ahead (libfaketime) race
+# their first sweep at start-up: the unused certificate is revoked once.
+S7=$(enroll dev-g)
+race_sweep() {
+	for p in 18603 18604; do
+		faketime -f +91d "$BUILD/scepd" -d -c "$CONF" -p $p \
+		    >>"$WORK/scepd-$p.log" 2>&1 &
+		echo $! >"$WORK/scepd-$p.pid"
+	done
+	i=0
+	while [ $i -lt 100 ]; do
+		st=$(psql -X -qAt "$(conninfo $DB)" -c "SELECT status FROM
+		    scepd.certificates WHERE serial = '$S7'")
+		[ "$st" = revoked ] && break
+		sleep 0.2
+		i=$((i + 1))
+	done
+	sleep 2		# let the slower process finish its round too
+	stop_scepd 18603
+	stop_scepd 18604
+	n=$(psql -X -qAt "$(conninfo $DB)" -c "SELECT count(*) FROM scepd.audit
+	    WHERE action = 'revoke' AND object = '$S7' AND actor = 'scepd:sweep'")
+	echo "status=$st audit rows=$n"
+	grep -h 'never bound' "$WORK/scepd-18603.log" "$WORK/scepd-18604.log"
+	[ "$st" = revoked ] && [ "$n" = 1 ]
+}
+check "two scepd processes 91 days ahead race the sweep: revoked once" race_sweep
 
 stop_scepd $PORT2
 echo
