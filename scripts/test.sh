@@ -16,15 +16,17 @@ total_fail=0
 
 run_pass() {
 	pass=$1
+	# BUILD is given on make's command line: the environment's BUILD (what
+	# the integration scripts read) must not redirect the build.
 	if [ "$pass" = san ]; then
 		build=build/san
-		make -s SAN=1 unit
+		make -s SAN=1 BUILD=build/san unit
 		export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
 		export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 		export LSAN_OPTIONS=suppressions=$top/test/lsan.supp
 	else
 		build=build
-		make -s unit
+		make -s BUILD=build unit
 	fi
 	pgdir=$top/$build/test-pg
 	sh scripts/pg.sh stop "$pgdir" 2>/dev/null || true
