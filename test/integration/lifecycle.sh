@@ -198,7 +198,7 @@ S4=$(enroll dev-d)
 check "a change through one scepd is in the other's CRL and OCSP at once" sh -c "
 	curl -s -X POST -H 'Authorization: Bearer $TOKEN' '$API/certificates/$S4/hold' >/dev/null
 	curl -fsS http://127.0.0.1:$PORT2/scep/crl/default.crl | openssl crl -inform DER -noout -text |
-	    grep -q 'Serial Number: $S4' &&
+	    grep -q 'Serial Number: 0*$S4' &&
 	openssl ocsp -issuer '$WORK/ca.pem' -cert '$WORK/dev-d.pem' -url http://127.0.0.1:$PORT2/ocsp \
 	    -CAfile '$WORK/ca.pem' 2>&1 | grep -q ': revoked'"
 check "CRL numbers only grow" sh -c "
@@ -239,9 +239,15 @@ row "never bound, 91 days later" "revoked (privilegeWithdrawn) by the sweep"
 # Two scepd processes whose clocks run 91 days ahead (libfaketime) race
 # their first sweep at start-up: the unused certificate is revoked once.
 S7=$(enroll dev-g)
+FAKETIME_LIB=$(dpkg -L libfaketime 2>/dev/null | grep 'libfaketimeMT.so.1$' | head -n 1)
 race_sweep() {
+	[ -n "$FAKETIME_LIB" ] || { echo "libfaketime is not installed"; return 1; }
 	for p in 18603 18604; do
-		faketime -f +91d "$BUILD/scepd" -d -c "$CONF" -p $p \
+		# libfaketime preloaded by hand (the faketime command forks, and
+		# its PID would not be scepd's); it comes before the ASan runtime.
+		ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" \
+		    LD_PRELOAD=$FAKETIME_LIB FAKETIME=+91d \
+		    "$BUILD/scepd" -d -c "$CONF" -p $p \
 		    >>"$WORK/scepd-$p.log" 2>&1 &
 		echo $! >"$WORK/scepd-$p.pid"
 	done
