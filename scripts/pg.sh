@@ -34,13 +34,21 @@ if [ "$(id -u)" = 0 ]; then
 	fi
 fi
 
+# The cluster owner must reach DIR through its parents; a checkout under
+# a private home (mode 0700) is not reachable, so the cluster then lives
+# in a /tmp folder named after DIR (the same one every time).
+if [ "$(id -u)" = 0 ] && ! runuser -u "$owner" -- test -x "$dir"; then
+	dir=/tmp/scepd-pg-$(printf '%s' "$dir" | md5sum | cut -c1-12)
+	mkdir -p "$dir"
+	chmod 0755 "$dir"
+fi
+
 conninfo="host=$dir/sock dbname=scepd user=$owner"
 
 case "$cmd" in
 start)
 	mkdir -p "$dir/sock"
 	[ "$(id -u)" = 0 ] && chown "$owner" "$dir" "$dir/sock"
-	# The cluster owner must be able to reach DIR through its parents.
 	if [ ! -f "$dir/data/PG_VERSION" ]; then
 		as_owner "$bindir/initdb" -D "$dir/data" -U "$owner" -A trust \
 		    -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 ||
