@@ -79,8 +79,8 @@ done
 
 # Every parser of network input has a fuzz target; a short run of each
 # from the real client vectors, as one test.
-echo "== fuzz (${FUZZ_SECONDS:-15}s per target)"
-if FUZZ_SECONDS=${FUZZ_SECONDS:-15} sh scripts/fuzz.sh; then
+echo "== fuzz (${FUZZ_SECONDS:-10}s per target)"
+if FUZZ_SECONDS=${FUZZ_SECONDS:-10} sh scripts/fuzz.sh; then
 	total_pass=$((total_pass + 1))
 else
 	total_fail=$((total_fail + 1))

@@ -119,3 +119,69 @@ CONF
 	    --subject "/O=scepd test/CN=Test CA $3" \
 	    --ra-subject "/O=scepd test/CN=Test RA" $nora >/dev/null
 }
+
+# --- certmonger, shared by interop.sh and approval.sh ------------------------
+
+# cm_setup DIR: certmonger's state under DIR (CM), nothing in the system's.
+cm_setup() {
+	CM=$1
+	drs_pid=""
+	rm -rf "$CM"
+	mkdir -p "$CM/config" "$CM/requests" "$CM/cas" "$CM/local" "$CM/tmp"
+	CERTMONGER_CONFIG_DIR=$CM/config
+	CERTMONGER_REQUESTS_DIR=$CM/requests
+	CERTMONGER_CAS_DIR=$CM/cas
+	CERTMONGER_LOCAL_CA_DIR=$CM/local
+	CERTMONGER_TMPDIR=$CM/tmp
+	CERTMONGER_SYSTEM_LOCK_FILE=$CM/lock
+	export CERTMONGER_CONFIG_DIR CERTMONGER_REQUESTS_DIR CERTMONGER_CAS_DIR \
+	    CERTMONGER_LOCAL_CA_DIR CERTMONGER_TMPDIR CERTMONGER_SYSTEM_LOCK_FILE
+}
+
+# cm_start: a private session bus with certmonger (foreground, debug log)
+# on it; the bus address is written where getcert can read it.
+cm_start() {
+	rm -f "$CM/bus.addr" "$CM/certmonger.pid"
+	# shellcheck disable=SC2016 # expanded by the inner sh
+	dbus-run-session -- sh -c 'echo "$DBUS_SESSION_BUS_ADDRESS" >"$1/bus.addr.tmp" &&
+	    mv "$1/bus.addr.tmp" "$1/bus.addr" &&
+	    exec certmonger -s -n -d 2 -p "$1/certmonger.pid"' sh "$CM" \
+	    >"$CM/certmonger.log" 2>&1 </dev/null &
+	drs_pid=$!
+	j=0
+	while [ $j -lt 150 ]; do
+		if [ -s "$CM/bus.addr" ] && [ -s "$CM/certmonger.pid" ]; then
+			DBUS_SESSION_BUS_ADDRESS=$(cat "$CM/bus.addr")
+			export DBUS_SESSION_BUS_ADDRESS
+			timeout 5 getcert list-cas -s >/dev/null 2>&1 && return 0
+		fi
+		kill -0 "$drs_pid" 2>/dev/null || break
+		sleep 0.1
+		j=$((j + 1))
+	done
+	echo "certmonger did not come up"
+	tail -n 20 "$CM/certmonger.log"
+	return 1
+}
+
+# cm_stop: certmonger, then its bus; only the processes cm_start started.
+cm_stop() {
+	[ -n "${drs_pid:-}" ] || return 0
+	if [ -s "$CM/certmonger.pid" ]; then
+		kill -TERM "$(cat "$CM/certmonger.pid")" 2>/dev/null
+	fi
+	# dbus-run-session ends (and stops its dbus-daemon) when certmonger does.
+	j=0
+	while kill -0 "$drs_pid" 2>/dev/null && [ $j -lt 100 ]; do
+		sleep 0.1
+		j=$((j + 1))
+	done
+	if kill -0 "$drs_pid" 2>/dev/null; then
+		for c in $(pgrep -P "$drs_pid" 2>/dev/null); do
+			kill -TERM "$c" 2>/dev/null
+		done
+		kill -TERM "$drs_pid" 2>/dev/null
+	fi
+	wait "$drs_pid" 2>/dev/null
+	drs_pid=""
+}

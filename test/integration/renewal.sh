@@ -206,7 +206,7 @@ grace() {
 	# A second renewal of it, while in grace: refused.
 	refused rn-grace3 badRequest -u "$BASE/grace" --msgtype 17 \
 	    --signer-cert "$WORK/rn-grace.pem" --signer-key "$WORK/rn-grace.key" || return 1
-	logged "renewal signer $s was already renewed"
+	logged "renewal signer 0*$s was already renewed"
 }
 check "grace 3 days: renewed, old still valid until then; no second renewal" grace
 sweep() {
