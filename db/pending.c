@@ -3,6 +3,7 @@
  * them later, the CertPoll look-up by transactionID, and the operator's
  * decision (scepctl pending approve|reject).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -162,37 +163,30 @@ out:
 	return rc;
 }
 
-int
-db_pending_get(struct db *db, const char *transaction_id,
-    const unsigned char signer_key_sha256[32],
-    const unsigned char *request_sha256, struct db_pending *p, char *err,
-    size_t errlen)
+/*
+ * The newest transaction row of (transactionID $1, signer key $2) that
+ * also satisfies cond: 0 and *p filled, 1 if none, -1 (rolled back).
+ * A client that enrolled again with the same key under the same
+ * transactionID has several rows: the newest is what it polls for.
+ */
+static int
+newest(struct db *db, const char *cond, const struct db_params *pp,
+    struct db_pending *p, char *err, size_t errlen)
 {
-	struct db_params	 pp;
-	PGresult		*res = NULL;
-	int			 rc = -1;
+	PGresult	*res = NULL;
+	char		 sql[1024];
+	int		 rc = -1;
 
 	memset(p, 0, sizeof(*p));
 	p->fail_info = -1;
 	if (db_in_tx(db, err, errlen) == -1)
 		goto out;
-	db_params_init(&pp);
-	db_param_text(&pp, transaction_id);
-	db_param_bytea(&pp, signer_key_sha256, 32);
-	if (request_sha256 != NULL)
-		db_param_bytea(&pp, request_sha256, 32);
-	else
-		db_param_text(&pp, NULL);
-	/*
-	 * A client that enrolled again with the same key under the same
-	 * transactionID has several rows: the newest is what it polls for.
-	 */
-	res = db_exec(db, "SELECT " PENDING_COLUMNS " "
+	snprintf(sql, sizeof(sql), "SELECT " PENDING_COLUMNS " "
 	    "FROM scepd.transactions t "
 	    "LEFT JOIN scepd.certificates c ON c.serial = t.cert_serial "
-	    "WHERE t.transaction_id = $1 AND t.signer_key_sha256 = $2 "
-	    "AND ($3::bytea IS NULL OR t.request_sha256 = $3::bytea) "
-	    "ORDER BY t.updated_at DESC, t.id DESC LIMIT 1", &pp, 0);
+	    "WHERE t.transaction_id = $1 AND t.signer_key_sha256 = $2 AND %s "
+	    "ORDER BY t.updated_at DESC, t.id DESC LIMIT 1", cond);
+	res = db_exec(db, sql, pp, 0);
 	if (db_check(db, res, PGRES_TUPLES_OK, err, errlen) == -1)
 		goto out;
 	if (PQntuples(res) == 0) {
@@ -212,43 +206,36 @@ out:
 }
 
 int
+db_pending_get(struct db *db, const char *transaction_id,
+    const unsigned char signer_key_sha256[32],
+    const unsigned char *request_sha256, struct db_pending *p, char *err,
+    size_t errlen)
+{
+	struct db_params	 pp;
+
+	db_params_init(&pp);
+	db_param_text(&pp, transaction_id);
+	db_param_bytea(&pp, signer_key_sha256, 32);
+	if (request_sha256 != NULL)
+		db_param_bytea(&pp, request_sha256, 32);
+	else
+		db_param_text(&pp, NULL);
+	return newest(db, "($3::bytea IS NULL OR t.request_sha256 = $3::bytea)",
+	    &pp, p, err, errlen);
+}
+
+int
 db_pending_approved(struct db *db, const char *transaction_id,
     const unsigned char signer_key_sha256[32], struct db_pending *p,
     char *err, size_t errlen)
 {
 	struct db_params	 pp;
-	PGresult		*res = NULL;
-	int			 rc = -1;
 
-	memset(p, 0, sizeof(*p));
-	p->fail_info = -1;
-	if (db_in_tx(db, err, errlen) == -1)
-		goto out;
 	db_params_init(&pp);
 	db_param_text(&pp, transaction_id);
 	db_param_bytea(&pp, signer_key_sha256, 32);
-	res = db_exec(db, "SELECT " PENDING_COLUMNS " "
-	    "FROM scepd.transactions t "
-	    "LEFT JOIN scepd.certificates c ON c.serial = t.cert_serial "
-	    "WHERE t.transaction_id = $1 AND t.signer_key_sha256 = $2 "
-	    "AND t.approval = 'approved' AND t.state IN ('pending', 'success') "
-	    "ORDER BY t.updated_at DESC, t.id DESC LIMIT 1", &pp, 0);
-	if (db_check(db, res, PGRES_TUPLES_OK, err, errlen) == -1)
-		goto out;
-	if (PQntuples(res) == 0) {
-		rc = 1;
-		goto out;
-	}
-	if (pending_fill(res, p, err, errlen) == -1)
-		goto out;
-	rc = 0;
-out:
-	PQclear(res);
-	if (rc == -1) {
-		db_pending_clear(p);
-		db_rollback(db);
-	}
-	return rc;
+	return newest(db, "t.approval = 'approved' AND "
+	    "t.state IN ('pending', 'success')", &pp, p, err, errlen);
 }
 
 int
