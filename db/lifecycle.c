@@ -45,7 +45,11 @@ run_one(struct db *db, const char *sql, const struct db_params *p,
 		return -1;
 	res = db_exec(db, sql, p, 0);
 	if (db_check(db, res, PGRES_TUPLES_OK, err, errlen) == -1) {
-		rc = lifecycle_error(res);
+		/* Our own refusals: their one-line message is the reason. */
+		if ((rc = lifecycle_error(res)) != -1 &&
+		    PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) != NULL)
+			db_seterr(err, errlen, "%s",
+			    PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
 		PQclear(res);
 		db_rollback(db);
 		return rc;

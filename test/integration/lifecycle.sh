@@ -212,6 +212,31 @@ check "CRL is served with caching headers and 304 on If-None-Match" sh -c "
 	etag=\$(echo \"\$h\" | sed -n 's/^ETag: //Ip') &&
 	[ \"\$(curl -s -o /dev/null -w '%{http_code}' -H \"If-None-Match: \$etag\" http://127.0.0.1:$PORT/scep/crl/default.crl)\" = 304 ]"
 
+# A delegated OCSP signer (EKU OCSPSigning, issued by the CA) signs the
+# answers of a scepd configured with it.
+delegated_ocsp() {
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout "$DIR/ocsp.key" -subj "/CN=Test OCSP signer" \
+	    -out "$WORK/ocsp.csr" 2>/dev/null || return 1
+	printf 'keyUsage=critical,digitalSignature\nextendedKeyUsage=OCSPSigning\n' \
+	    >"$WORK/ocsp.ext"
+	openssl x509 -req -in "$WORK/ocsp.csr" -CA "$DIR/ca.pem" -CAkey "$DIR/ca.key" \
+	    -CAcreateserial -days 2 -extfile "$WORK/ocsp.ext" -out "$DIR/ocsp.pem" \
+	    2>/dev/null || return 1
+	sed 's/^ca = { /ca = { ocsp_cert = "ocsp.pem"; ocsp_key = "ocsp.key"; /' \
+	    "$CONF" >"$DIR/ocsp.conf"
+	start_scepd "$DIR/ocsp.conf" 18605 || return 1
+	openssl ocsp -issuer "$WORK/ca.pem" -cert "$WORK/dev-d.pem" \
+	    -url http://127.0.0.1:18605/ocsp -CAfile "$WORK/ca.pem" -resp_text \
+	    >"$WORK/ocsp-delegated.txt" 2>&1
+	stop_scepd 18605
+	cat "$WORK/ocsp-delegated.txt" | grep -E 'Response verify|Responder Id|Subject:|dev-d'
+	grep -q 'Response verify OK' "$WORK/ocsp-delegated.txt" &&
+	    grep -q 'Subject: CN *= *Test OCSP signer' "$WORK/ocsp-delegated.txt" &&
+	    grep -q 'OCSP Signing' "$WORK/ocsp-delegated.txt"
+}
+check "delegated OCSP signer: response verifies, signed by the OCSP certificate" delegated_ocsp
+
 # The unused-certificate sweep: dev-e is never bound, dev-f is.
 S5=$(enroll dev-e)
 S6=$(enroll dev-f)
