@@ -79,6 +79,18 @@ hash_equal(const EVP_MD *md, const void *data, size_t len,
  * issuerKeyHash over the issuer's subjectPublicKey BIT STRING value.
  * Returns 1 if the CertID names our CA, 0 if not, -1 on failure.
  */
+/* 1 if cid survives the copy OCSP_basic_add1_status() makes of it. */
+static int
+certid_copies(OCSP_CERTID *cid)
+{
+	OCSP_CERTID	*copy;
+
+	if ((copy = OCSP_CERTID_dup(cid)) == NULL)
+		return 0;
+	OCSP_CERTID_free(copy);
+	return 1;
+}
+
 static int
 certid_is_ca(const struct p7_ca *ca, OCSP_CERTID *cid)
 {
@@ -221,7 +233,14 @@ p7_ocsp_request_parse(const struct p7_ca *ca, const unsigned char *der,
 
 	for (i = 0; i < r->n; i++) {
 		one = OCSP_request_onereq_get0(r->req, (int)i);
+		/*
+		 * The response repeats each CertID (a copy by re-encoding): one
+		 * that parses but does not survive that (odd AlgorithmIdentifier
+		 * parameters, found by fuzz_ocsp) is a malformed request, not
+		 * our failure.
+		 */
 		if ((cid = OCSP_onereq_get0_id(one)) == NULL ||
+		    !certid_copies(cid) ||
 		    OCSP_id_get0_info(&nh, &alg, &kh, &serial, cid) != 1) {
 			snprintf(err, errlen, "bad CertID");
 			goto out;

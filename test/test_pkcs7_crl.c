@@ -1506,6 +1506,33 @@ test_ocsp_openssl_cli(void **state)
 	p7_ocsp_signer_free(s);
 }
 
+/*
+ * fuzz_ocsp found it: a CertID whose hashAlgorithm has parameters that
+ * parse but do not survive the copy the response makes.  It is a
+ * malformed request, refused at parse time, not an internal error.
+ */
+static void
+test_ocsp_certid_odd_params(void **state)
+{
+	static const unsigned char der[] = {
+		0x30, 0x42, 0x30, 0x40, 0x30, 0x3e, 0x30, 0x3c, 0x30, 0x3a,
+		0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x20,
+		0x00, 0x04, 0x14, 0x2d, 0xfd, 0x38, 0x4c, 0x1a, 0x17, 0x5d,
+		0xa5, 0x51, 0x93, 0x1f, 0x87, 0xf8, 0x77, 0xae, 0x89, 0xda,
+		0xa4, 0xe5, 0x31, 0x04, 0x14, 0xb4, 0xc0, 0x6d, 0x01, 0x24,
+		0xf2, 0x36, 0xc6, 0xd8, 0x3e, 0xcd, 0xd7, 0xcb, 0x05, 0x16,
+		0xb9, 0x40, 0x44, 0x1d, 0x43, 0x02, 0x01, 0x00,
+	};
+	struct p7_ocsp_req	*r = NULL;
+	char			 err[256];
+
+	(void)state;
+	assert_int_equal(p7_ocsp_request_parse(g.pca, der, sizeof(der), &r, err,
+	    sizeof(err)), -1);
+	assert_null(r);
+	assert_non_null(strstr(err, "CertID"));
+}
+
 int
 main(void)
 {
@@ -1528,6 +1555,7 @@ main(void)
 		/* Creates the signer test_ocsp_openssl_cli uses. */
 		cmocka_unit_test(test_ocsp_delegated),
 		cmocka_unit_test(test_ocsp_openssl_cli),
+		cmocka_unit_test(test_ocsp_certid_odd_params),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

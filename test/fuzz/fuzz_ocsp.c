@@ -88,8 +88,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		st[i].next_update = now + 3600;
 	}
 	if (p7_ocsp_respond(ca, req, st, NULL, &rep, &replen, err,
-	    sizeof(err)) != 0)
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "p7_ocsp_respond: %s\n", err);
 		abort();
+	}
 out:
 	OPENSSL_free(rep);
 	p7_ocsp_req_free(req);
