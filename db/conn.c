@@ -514,3 +514,26 @@ db_get_time(const char *s, time_t *t)
 	*t = (time_t)v;
 	return 0;
 }
+
+int
+db_tx_state_parse(const char *s, enum db_tx_state *state)
+{
+	if (strcmp(s, "success") == 0)
+		*state = DB_TX_SUCCESS;
+	else if (strcmp(s, "failure") == 0)
+		*state = DB_TX_FAILURE;
+	else if (strcmp(s, "pending") == 0)
+		*state = DB_TX_PENDING;
+	else
+		return -1;
+	return 0;
+}
+
+int
+db_dup_col(PGresult *res, int c, char **out)
+{
+	*out = NULL;
+	if (PQgetisnull(res, 0, c))
+		return 0;
+	return (*out = strdup(PQgetvalue(res, 0, c))) == NULL ? -1 : 0;
+}

@@ -33,20 +33,6 @@ state_name(enum db_tx_state state)
 	}
 }
 
-static int
-state_parse(const char *s, enum db_tx_state *state)
-{
-	if (strcmp(s, "success") == 0)
-		*state = DB_TX_SUCCESS;
-	else if (strcmp(s, "failure") == 0)
-		*state = DB_TX_FAILURE;
-	else if (strcmp(s, "pending") == 0)
-		*state = DB_TX_PENDING;
-	else
-		return -1;
-	return 0;
-}
-
 /* Fill prior from the row of the same request (same key and hash). */
 static int
 prior_fill(PGresult *res, int i, struct db_prior *prior, char *err,
@@ -54,7 +40,7 @@ prior_fill(PGresult *res, int i, struct db_prior *prior, char *err,
 {
 	const char	*serial;
 
-	if (state_parse(PQgetvalue(res, i, 2), &prior->state) == -1) {
+	if (db_tx_state_parse(PQgetvalue(res, i, 2), &prior->state) == -1) {
 		db_seterr(err, errlen, "unknown transaction state %s",
 		    PQgetvalue(res, i, 2));
 		return -1;

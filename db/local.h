@@ -71,5 +71,9 @@ int		 db_in_tx(struct db *, char *, size_t);
 int		 db_serial_norm(const char *, char [DB_SERIAL_MAX + 1]);
 int		 db_hex_decode(const char *, unsigned char **, size_t *);
 int		 db_get_time(const char *, time_t *);
+/* A transactions.state value as the enum: 0, or -1 if unknown. */
+int		 db_tx_state_parse(const char *, enum db_tx_state *);
+/* strdup of column c of row 0, NULL for SQL NULL; -1 on no memory. */
+int		 db_dup_col(struct pg_result *, int c, char **out);
 
 #endif /* SCEPD_DB_LOCAL_H */

@@ -85,16 +85,6 @@ approval_parse(const char *s, enum db_approval *a)
 	return 0;
 }
 
-/* strdup of column c of row 0, NULL for SQL NULL; -1 on no memory. */
-static int
-dup_col(PGresult *res, int c, char **out)
-{
-	*out = NULL;
-	if (PQgetisnull(res, 0, c))
-		return 0;
-	return (*out = strdup(PQgetvalue(res, 0, c))) == NULL ? -1 : 0;
-}
-
 /* The columns pending_fill() reads, in order. */
 #define PENDING_COLUMNS							\
 	"t.state, coalesce(t.approval, ''), t.fail_info, "		\
@@ -111,13 +101,7 @@ pending_fill(PGresult *res, struct db_pending *p, char *err, size_t errlen)
 	size_t		 hlen = 0;
 	int		 rc = -1;
 
-	if (strcmp(state, "success") == 0)
-		p->state = DB_TX_SUCCESS;
-	else if (strcmp(state, "failure") == 0)
-		p->state = DB_TX_FAILURE;
-	else if (strcmp(state, "pending") == 0)
-		p->state = DB_TX_PENDING;
-	else {
+	if (db_tx_state_parse(state, &p->state) == -1) {
 		db_seterr(err, errlen, "unknown transaction state %s", state);
 		goto out;
 	}
@@ -135,8 +119,8 @@ pending_fill(PGresult *res, struct db_pending *p, char *err, size_t errlen)
 	}
 	memcpy(p->request_sha256, h, hlen);
 	if ((p->profile = strdup(PQgetvalue(res, 0, 4))) == NULL ||
-	    dup_col(res, 5, &p->device_id) == -1 ||
-	    dup_col(res, 6, &p->reason) == -1) {
+	    db_dup_col(res, 5, &p->device_id) == -1 ||
+	    db_dup_col(res, 6, &p->reason) == -1) {
 		db_seterr(err, errlen, "out of memory");
 		goto out;
 	}

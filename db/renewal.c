@@ -27,15 +27,6 @@ db_signer_clear(struct db_signer *s)
 	memset(s, 0, sizeof(*s));
 }
 
-static int
-dup_col(PGresult *res, int c, char **out)
-{
-	*out = NULL;
-	if (PQgetisnull(res, 0, c))
-		return 0;
-	return (*out = strdup(PQgetvalue(res, 0, c))) == NULL ? -1 : 0;
-}
-
 int
 db_renewal_signer(struct db *db, const char *serial, struct db_signer *s,
     char *err, size_t errlen)
@@ -75,10 +66,10 @@ db_renewal_signer(struct db *db, const char *serial, struct db_signer *s,
 		goto out;
 	}
 	memcpy(s->status, status, strlen(status) + 1);
-	if (dup_col(res, 1, &s->superseded_by) == -1 ||
-	    dup_col(res, 2, &s->device_id) == -1 ||
-	    dup_col(res, 3, &s->device_state) == -1 ||
-	    dup_col(res, 7, &s->profile) == -1) {
+	if (db_dup_col(res, 1, &s->superseded_by) == -1 ||
+	    db_dup_col(res, 2, &s->device_id) == -1 ||
+	    db_dup_col(res, 3, &s->device_state) == -1 ||
+	    db_dup_col(res, 7, &s->profile) == -1) {
 		db_seterr(err, errlen, "out of memory");
 		goto out;
 	}
