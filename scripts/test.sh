@@ -14,6 +14,16 @@ passes=${TEST_PASSES:-plain san}
 total_pass=0
 total_fail=0
 
+# exit_text RC: how a process ended, as the shell reports it (above 128:
+# killed by signal RC - 128).
+exit_text() {
+	if [ "$1" -gt 128 ]; then
+		echo "killed by signal $(kill -l "$(($1 - 128))" 2>/dev/null || echo "$(($1 - 128))")"
+	else
+		echo "exit status $1"
+	fi
+}
+
 run_pass() {
 	pass=$1
 	# BUILD is given on make's command line: the environment's BUILD (what
@@ -37,15 +47,16 @@ run_pass() {
 	echo "== $pass: unit tests"
 	for t in test_pkcs7 test_pkcs7_crl test_policy test_api test_db test_server; do
 		log=$top/$build/$t.log
-		if SCEPD_TEST_DB=$PGCONN "$top/$build/$t" >"$log" 2>&1; then
-			n=$(grep -c '^\[       OK \]' "$log" || true)
+		rc=0
+		SCEPD_TEST_DB=$PGCONN "$top/$build/$t" >"$log" 2>&1 || rc=$?
+		n=$(grep -c '^\[       OK \]' "$log" || true)
+		if [ "$rc" -eq 0 ]; then
 			echo "  ok    $t ($n tests)"
 			total_pass=$((total_pass + n))
 		else
-			n=$(grep -c '^\[       OK \]' "$log" || true)
 			f=$(grep -c '^\[  FAILED  \] [a-z]' "$log" || true)
 			[ "$f" -gt 0 ] || f=1
-			echo "  FAIL  $t"
+			echo "  FAIL  $t ($(exit_text "$rc"))"
 			tail -n 30 "$log" | sed 's/^/        | /'
 			total_pass=$((total_pass + n))
 			total_fail=$((total_fail + f))
