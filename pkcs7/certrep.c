@@ -1,7 +1,7 @@
 /*
  * Encoding a CertRep (RFC 8894 3.3.2): a SignedData by the RA (or the CA
  * in CA mode) whose content is, for SUCCESS, a pkcsPKIEnvelope of a
- * degenerate certs-only SignedData, and is absent for FAILURE and PENDING.
+ * degenerate certs-only SignedData, and is empty for FAILURE and PENDING.
  *
  * Built with the PKCS7 API, not streaming (CVE-2023-0215): its SignerInfo
  * carries digestEncryptionAlgorithm rsaEncryption, which strongSwan
@@ -125,7 +125,7 @@ add_scep_attrs(PKCS7_SIGNER_INFO *si, const struct p7_req *req,
 	return 0;
 }
 
-/* The signed CertRep around env (NULL: no content, FAILURE/PENDING). */
+/* The signed CertRep around env (NULL: empty content, FAILURE/PENDING). */
 static int
 certrep_sign(const struct p7_ca *ca, const struct p7_req *req,
     enum p7_pki_status status, enum p7_fail_info fi,
@@ -158,14 +158,17 @@ certrep_sign(const struct p7_ca *ca, const struct p7_req *req,
 		goto out;
 	if (add_scep_attrs(si, req, status, fi) == -1)
 		goto out;
+	/*
+	 * FAILURE and PENDING carry no pkcsPKIEnvelope (RFC 8894 3.3.2.2),
+	 * but the encapsulated content is present and empty (a zero-length
+	 * OCTET STRING), not omitted: certmonger verifies every CertRep with
+	 * PKCS7_verify(), which refuses a detached SignedData ("no content")
+	 * and would take a refusal for an unreachable CA.
+	 */
 	if (env != NULL)
 		data = BIO_new_mem_buf(env, env_len);
-	else {
-		/* RFC 8894 3.3.2.2: content type data, content absent. */
-		if (PKCS7_set_detached(p7, 1) != 1)
-			goto out;
+	else
 		data = BIO_new(BIO_s_mem());
-	}
 	if (data == NULL)
 		goto out;
 	if (PKCS7_final(p7, data, PKCS7_BINARY) != 1)

@@ -292,7 +292,9 @@ void		 p7_cert_desc_clear(struct p7_cert_desc *);
  * fresh senderNonce, all SCEP strings as PrintableString.  SUCCESS
  * carries issued (first) in a certs-only SignedData enveloped to the
  * request's signer certificate with the request's cipher.  FAILURE and
- * PENDING have no envelope.  *der is allocated with OPENSSL_malloc.
+ * PENDING have no envelope: their content is id-data, present and zero
+ * octets long, which PKCS7_verify() (certmonger) accepts where it refuses
+ * a detached SignedData.  *der is allocated with OPENSSL_malloc.
  * Returns 0 or -1.
  */
 int		 p7_certrep(const struct p7_ca *, const struct p7_req *,

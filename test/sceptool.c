@@ -1731,6 +1731,10 @@ check_certrep(const struct expect *ex, const struct http_resp *r)
 	} else if (status > 0 && content.len != 0)
 		violation("%s carries %zu bytes of content", stname,
 		    content.len);
+	/* certmonger's PKCS7_verify() refuses a detached SignedData. */
+	if (status > 0 && PKCS7_get_detached(p7))
+		violation("%s content is omitted, not empty (certmonger "
+		    "cannot verify it)", stname);
 
 	printf("pkiStatus=%s", stname);
 	if (status == 2)

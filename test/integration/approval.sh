@@ -5,7 +5,8 @@
 # certificate issued at that moment, or FAILURE; an unknown transaction
 # gets badCertId.  Held requests survive a restart of scepd.  Real
 # clients: strongSwan pki --scep polls until the script approves it in
-# the background; certmonger gets its certificate after approval.
+# the background; certmonger reads PENDING, keeps waiting, and gets
+# its certificate after approval.
 . "$(dirname "$0")/../lib.sh"
 
 T=$BUILD/sceptool
@@ -212,8 +213,12 @@ cm_status() {
 	timeout 20 getcert list -s -i "$1" | sed -n 's/^[[:space:]]*status: //p'
 }
 
-# certmonger cannot parse the PENDING CertRep (no signed content, clients.md
-# 6) and retries later: after approval, resubmit and wait for MONITORING.
+# cm_manual: certmonger reads the PENDING CertRep (its content is present
+# and empty, so PKCS7_verify() accepts it): the request stays CA_WORKING
+# with scepd's answer saved as its cookie, to be asked again later (with
+# a detached SignedData it was CA_UNREACHABLE).  certmonger 0.79 asks
+# again only after hours; `getcert resubmit` asks now, with a fresh
+# PKCSReq of the same key and subject that counts as the approved one.
 cm_manual() {
 	timeout 30 getcert add-scep-ca -s -c scepd-manual -u "$URL" || return 1
 	j=0
@@ -225,13 +230,25 @@ cm_manual() {
 	done
 	timeout 30 getcert request -s -c scepd-manual -I cm-manual -k "$CM/cm.key" \
 	    -f "$CM/cm.pem" -L "$SECRET" -N "CN=cm-manual" || return 1
-	approve_when 'CN=cm-manual' || return 1
 	j=0
-	while [ $j -lt 60 ]; do
+	while [ $j -lt 300 ]; do
 		st=$(cm_status cm-manual)
-		[ "$st" = MONITORING ] && break
-		timeout 20 getcert resubmit -s -i cm-manual >/dev/null 2>&1
-		sleep 1
+		[ "$st" = CA_WORKING ] && break
+		sleep 0.1
+		j=$((j + 1))
+	done
+	[ "$st" = CA_WORKING ] || { echo "after PENDING: status \"$st\", want CA_WORKING"; return 1; }
+	grep -q 'Saved cookie' "$CM/certmonger.log" ||
+	    { echo "certmonger kept no cookie to poll with"; return 1; }
+	grep -Eq 'PKCSReq [0-9]{30,}: waiting for approval -> PENDING' "$WORK/scepd-$PORT.log" ||
+	    { echo "scepd logged no PENDING for certmonger"; return 1; }
+	approve_when 'CN=cm-manual' || return 1
+	timeout 20 getcert resubmit -s -i cm-manual >/dev/null || return 1
+	j=0
+	while [ $j -lt 600 ]; do
+		st=$(cm_status cm-manual)
+		case $st in MONITORING|CA_REJECTED|CA_UNREACHABLE|NEED_GUIDANCE) break ;; esac
+		sleep 0.1
 		j=$((j + 1))
 	done
 	[ "$st" = MONITORING ] || { echo "status \"$st\""; timeout 20 getcert list -s -i cm-manual; return 1; }
@@ -239,7 +256,7 @@ cm_manual() {
 	[ "$(certs "WHERE subject = 'CN=cm-manual'")" = 1 ]
 }
 if check "certmonger daemon on a private session bus" cm_start; then
-	check "certmonger: held, approved, reaches MONITORING with the certificate" cm_manual
+	check "certmonger: PENDING read (CA_WORKING, cookie kept), approved, reaches MONITORING, one certificate" cm_manual
 fi
 cm_stop
 
