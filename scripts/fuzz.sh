@@ -26,6 +26,12 @@ seed_query() {
 		    "$(base64 -w 64 "$f" | sed 's/+/%2B/g; s/=/%3D/g' | tr '\n' ' ' | sed 's/ /%0A/g')" \
 		    >"$out/corpus/fuzz_query/$(basename "$f" .der)"
 	done
+	# micromdm scepclient: base64url, no escaping needed.
+	for f in test/data/vectors/scepclient-*.der; do
+		printf 'operation=PKIOperation&message=%s' \
+		    "$(base64 -w 0 "$f" | tr '+/' '-_')" \
+		    >"$out/corpus/fuzz_query/$(basename "$f" .der)-base64url"
+	done
 	printf 'operation=GetCACert&message=CAIdentifier&x=1' >"$out/corpus/fuzz_query/getca"
 }
 

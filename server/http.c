@@ -117,7 +117,7 @@ pkioperation(struct worker *w, struct conf_profile *prof,
 	}
 	if ((n = scep_base64_decode(q->message, q->message_len, &der)) <= 0) {
 		log_info("%s PKIOperation: message is not base64 -> 400", peer);
-		reply_text(r, 400, "message is not standard base64\n");
+		reply_text(r, 400, "message is not base64\n");
 		return;
 	}
 	if (n > w->srv->conf->max_body) {

@@ -111,18 +111,30 @@ scep_query_clear(struct scep_query *q)
 	memset(q, 0, sizeof(*q));
 }
 
+/* The two alphabets of RFC 4648: 4 (standard) and 5 (URL-safe). */
+#define B64_STD	1
+#define B64_URL	2
+
+/* The value of c, and in *alpha which alphabet it belongs to (0: both). */
 static int
-b64val(int c)
+b64val(int c, int *alpha)
 {
+	*alpha = 0;
 	if (c >= 'A' && c <= 'Z')
 		return c - 'A';
 	if (c >= 'a' && c <= 'z')
 		return c - 'a' + 26;
 	if (c >= '0' && c <= '9')
 		return c - '0' + 52;
+	*alpha = B64_STD;
 	if (c == '+' || c == ' ')	/* a space is a '+' a form decoder ate */
 		return 62;
 	if (c == '/')
+		return 63;
+	*alpha = B64_URL;
+	if (c == '-')			/* micromdm scepclient */
+		return 62;
+	if (c == '_')
 		return 63;
 	return -1;
 }
@@ -133,7 +145,7 @@ scep_base64_decode(const char *in, size_t len, unsigned char **out)
 	unsigned char	*buf;
 	unsigned long	 acc = 0;
 	size_t		 i, n = 0, pad = 0, sig = 0;
-	int		 bits = 0, v;
+	int		 bits = 0, v, alpha, seen = 0;
 
 	*out = NULL;
 	/* Line breaks at the end, then trailing '=' (at most two), may be
@@ -153,7 +165,9 @@ scep_base64_decode(const char *in, size_t len, unsigned char **out)
 		/* sscep's encoder breaks lines every 64 characters (%0A). */
 		if (in[i] == '\n' || in[i] == '\r')
 			continue;
-		if ((v = b64val((unsigned char)in[i])) < 0) {
+		/* One message, one alphabet: "+_" is nobody's encoding. */
+		if ((v = b64val((unsigned char)in[i], &alpha)) < 0 ||
+		    (seen |= alpha) == (B64_STD | B64_URL)) {
 			free(buf);
 			return -1;
 		}

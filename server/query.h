@@ -26,11 +26,12 @@ int	scep_query_parse(const char *query, struct scep_query *q,
 void	scep_query_clear(struct scep_query *);
 
 /*
- * Decode standard base64 (RFC 4648 4): spaces are read as '+' (what a
- * form decoder upstream made of them), CR and LF are skipped (sscep breaks
- * lines), padding may be missing; '-', '_' or other characters are
- * refused.  Returns the decoded
- * length or -1.  *out is malloc'd.
+ * Decode base64 in either alphabet of RFC 4648: standard (4; spaces are
+ * read as '+', what a form decoder upstream made of them) or URL-safe (5,
+ * '-' and '_', as micromdm's scepclient sends), never both in one input.
+ * CR and LF are skipped (sscep breaks lines), padding may be missing,
+ * leftover bits must be zero; other characters are refused.  Returns the
+ * decoded length or -1.  *out is malloc'd.
  */
 long	scep_base64_decode(const char *in, size_t len, unsigned char **out);
 

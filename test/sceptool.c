@@ -187,7 +187,7 @@ struct expect {
 	const char	*out;
 };
 
-enum get_style { GET_ESCAPED, GET_APPLE, GET_SSCEP };
+enum get_style { GET_ESCAPED, GET_APPLE, GET_SSCEP, GET_BASE64URL };
 
 static int	verbose;
 static int	lenient;
@@ -689,6 +689,8 @@ escape_all(struct buf *b, const unsigned char *s, size_t len)
  *   sscep    base64 with a newline every 64 characters and at the end;
  *            + as %2B, = as %3D, newline as %0A, / literal (sscep net.c
  *            url_encode and its BIO_f_base64 without NO_NL)
+ *   base64url the URL-safe alphabet (- and _), = as %3D (micromdm
+ *            scepclient: Go's base64.URLEncoding, then url.Values.Encode)
  */
 static int
 make_target(const struct opts *o, const struct url *u, const char *op,
@@ -738,6 +740,14 @@ make_target(const struct opts *o, const struct url *u, const char *op,
 			if ((i + 1) % 64 == 0 || i + 1 == n)
 				if (buf_str(t, "%0A") == -1)
 					goto out;
+			break;
+		case GET_BASE64URL:
+			if (b64[i] == '=') {
+				if (buf_str(t, "%3D") == -1)
+					goto out;
+			} else if (buf_add(t, b64[i] == '+' ? "-" :
+			    b64[i] == '/' ? "_" : (const char *)b64 + i, 1) == -1)
+				goto out;
 			break;
 		}
 	}
@@ -2212,7 +2222,7 @@ usage(void)
 "  --cipher C           des|3des|aes128|aes192|aes256 (aes128)\n"
 "  --digest D           md5|sha1|sha224|sha256|sha384|sha512 (sha256)\n"
 "  --sigalg A           rsa (rsaEncryption) | sha (shaNWithRSAEncryption)\n"
-"  --method M           post|get (post); --get-style escaped|apple|sscep\n"
+"  --method M           post|get (post); --get-style escaped|apple|sscep|base64url\n"
 "  --content-type T     POST Content-Type, \"none\" for none\n"
 "  --path-suffix S      appended to the URL path, e.g. /pkiclient.exe\n"
 "  --msgtype S          messageType string sent (any, e.g. 17, 019, \"\")\n"
@@ -2421,6 +2431,8 @@ parse_opts(int argc, char *argv[], struct opts *o)
 				o->get_style = GET_APPLE;
 			else if (strcmp(optarg, "sscep") == 0)
 				o->get_style = GET_SSCEP;
+			else if (strcmp(optarg, "base64url") == 0)
+				o->get_style = GET_BASE64URL;
 			else
 				return -1;
 			break;

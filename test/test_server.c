@@ -163,12 +163,35 @@ get_unescaped_padding_and_spaces(void **state)
 	free(e);
 }
 
+/* micromdm scepclient: base64url ('-', '_'), padding kept or dropped. */
+static void
+get_base64url_style(void **state)
+{
+	char	*e = strdup(vec_b64);
+
+	(void)state;
+	assert_non_null(strchr(vec_b64, '+'));	/* the vector exercises it */
+	assert_non_null(strchr(vec_b64, '/'));
+	for (char *p = e; *p; p++)
+		if (*p == '+')
+			*p = '-';
+		else if (*p == '/')
+			*p = '_';
+	decode_and_compare(e);
+	for (char *p = e + strlen(e) - 1; *p == '='; p--)
+		*p = '\0';
+	decode_and_compare(e);
+	free(e);
+}
+
 static void
 base64_refusals(void **state)
 {
 	static const char *const bad[] = {
-		"!!", "QUJD-", "QU_D", "QUJD\tRA==", "QQ=A", "Q", "QUJ=D",
+		"!!", "QUJD-", "QUJD\tRA==", "QQ=A", "Q", "QUJ=D",
 		"", "QR==",	/* non-zero leftover bits */
+		"+_8A", "-/8A", " _8A",	/* the two alphabets mixed */
+		"QUJD.A==", "QUJD~A==",
 	};
 	unsigned char	*out;
 
@@ -180,6 +203,13 @@ base64_refusals(void **state)
 	}
 	assert_int_equal(scep_base64_decode("QUJD", 4, &out), 3);
 	assert_memory_equal(out, "ABC", 3);
+	free(out);
+	/* The same bytes in either alphabet. */
+	assert_int_equal(scep_base64_decode("-_8A", 4, &out), 3);
+	assert_memory_equal(out, "\xfb\xff\x00", 3);
+	free(out);
+	assert_int_equal(scep_base64_decode("+/8A", 4, &out), 3);
+	assert_memory_equal(out, "\xfb\xff\x00", 3);
 	free(out);
 	/* sscep's line breaks (every 64 characters and at the end). */
 	assert_int_equal(scep_base64_decode("QUJD\nREVG\r\n", 11, &out), 6);
@@ -854,6 +884,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(get_apple_style),
+		cmocka_unit_test(get_base64url_style),
 		cmocka_unit_test(get_certmonger_style),
 		cmocka_unit_test(get_sscep_style),
 		cmocka_unit_test(get_unescaped_padding_and_spaces),
