@@ -764,6 +764,10 @@ static const struct vec {
 	    P7_MD_SHA256, HEX40, 0, 1, 0 },
 	{ "strongswan-pkcsreq-aes128-sha512.der", P7_CIPHER_AES128,
 	    P7_MD_SHA512, HEX40, 0, 1, 0 },
+	{ "strongswan-pkcsreq-pss-aes128-sha256.der", P7_CIPHER_AES128,
+	    P7_MD_SHA256, HEX40, 0, 1, 0 },
+	{ "strongswan-pkcsreq-pss-aes128-sha512.der", P7_CIPHER_AES128,
+	    P7_MD_SHA512, HEX40, 0, 1, 0 },
 	{ "strongswan-pkcsreq-san-aes128-sha256.der", P7_CIPHER_AES128,
 	    P7_MD_SHA256, HEX40, 0, 1, 0 },
 };
