@@ -570,7 +570,8 @@ p7_req_parse(const struct p7_ca *ca, const unsigned char *der, size_t len,
 		}
 		pss = &pss_params;
 	} else if (!rsa_sigalg(si->digest_enc_alg)) {
-		snprintf(err, errlen, "signer is not RSA");
+		snprintf(err, errlen, "signatureAlgorithm %s is not RSA",
+		    OBJ_nid2sn(OBJ_obj2nid(si->digest_enc_alg->algorithm)));
 		REFUSE(r, P7_FAIL_BAD_ALG);
 	}
 	/* The signer chain is not verified: it is self-signed, maybe v1. */

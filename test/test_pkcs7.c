@@ -1571,7 +1571,8 @@ test_signed_data_shape(void **state)
 	p7_req_free(req);
 	/* An ECDSA signatureAlgorithm with an RSA key. */
 	b.sigalg = NID_ecdsa_with_SHA256;
-	req = expect(&b, &modern, P7_FAILED, P7_FAIL_BAD_ALG);
+	req = expect_why(&b, &modern, P7_FAILED, P7_FAIL_BAD_ALG,
+	    "signatureAlgorithm ecdsa-with-SHA256 is not RSA");
 	p7_req_free(req);
 	OPENSSL_free(csr);
 }
