@@ -302,6 +302,48 @@ for mode in ca ra; do
 	done
 done
 
+# p7_attr FILE OID: the PrintableString value of the SCEP signed attribute
+# OID (2.16.840.1.113733.1.9.x) in the DER pkiMessage FILE.
+p7_attr() {
+	openssl cms -cmsout -print -inform DER -in "$1" |
+	    awk -v oid="($2)" 'index($0, oid) { want = 1; next }
+		want && /PRINTABLESTRING:/ { sub(/.*PRINTABLESTRING:/, ""); print; exit }'
+}
+
+# sw_pss_badmgf: strongSwan's PSS vector with the SignerInfo's MGF1 hash
+# turned from SHA-256 into SHA-384 (the last SHA-256 OID in the message;
+# same length) -> CertRep FAILURE badAlg with the reason logged, decided
+# before decryption, nothing issued, and scepd still answers.
+sw_pss_badmgf() {
+	bad=$SW/pss-bad-mgf.der
+	python3 - "$(dirname "$0")/../data/vectors/strongswan-pkcsreq-pss-aes128-sha256.der" \
+	    "$bad" <<'PY' || return 1
+import sys
+d = open(sys.argv[1], "rb").read()
+sha256 = bytes.fromhex("0609608648016503040201")
+i = d.rindex(sha256)
+open(sys.argv[2], "wb").write(d[:i] + sha256[:-1] + b"\x02" + d[i + len(sha256):])
+PY
+	tid=$(p7_attr "$bad" 2.16.840.1.113733.1.9.7)
+	[ -n "$tid" ] || { echo "no transactionID in $bad"; return 1; }
+	code=$(curl -sS -o "$SW/pss-bad-mgf.rep" -w '%{http_code}' --data-binary "@$bad" \
+	    -H 'Content-Type: application/x-pki-message' "$CAURL?operation=PKIOperation")
+	[ "$code" = 200 ] || { echo "HTTP $code"; return 1; }
+	st=$(p7_attr "$SW/pss-bad-mgf.rep" 2.16.840.1.113733.1.9.3)
+	fi=$(p7_attr "$SW/pss-bad-mgf.rep" 2.16.840.1.113733.1.9.4)
+	if [ "$st" != 2 ] || [ "$fi" != 0 ]; then
+		echo "pkiStatus \"$st\" failInfo \"$fi\", want 2 (FAILURE) 0 (badAlg)"
+		return 1
+	fi
+	logged $CAPORT "PKCSReq $tid: signer RSASSA-PSS MGF1 hash SHA384 differs from hash SHA256 -> FAILURE badAlg" ||
+	    return 1
+	no_row $CADB "CN=sw-pss" || return 1
+	curl -fsS -o /dev/null "$CAURL?operation=GetCACaps" || { echo "scepd no longer answers"; return 1; }
+}
+mcheck "strongswan|ca|aes|sha256|POST|PKCSReq PSS with MGF1 SHA-384: FAILURE badAlg" \
+    "strongSwan PSS vector with a mismatched MGF1 hash: FAILURE badAlg, no certificate, scepd alive" \
+    sw_pss_badmgf
+
 sw_san() {
 	sw_pki ra "C=DE, O=scepd test, CN=sw-ra-san" "$SW/san.key" "$SW/san.pem" \
 	    --password "$SECRET" --san sw-san.example.org --san 192.0.2.9 \
