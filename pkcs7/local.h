@@ -58,6 +58,23 @@ int			 p7_cipher_from_nid(int, enum p7_cipher *);
 int			 p7_digest_from_nid(int, enum p7_digest *);
 
 /*
+ * RSASSA-PSS parameters of a signature AlgorithmIdentifier (pkcs7/pss.c).
+ * p7_pss_params() decodes and checks them for the RSA key pub; want_hash
+ * is the NID the hash must be (the SignerInfo digestAlgorithm) or
+ * NID_undef for any supported one.  Returns 0, or -1 with the reason in
+ * err.  p7_pss_verify_ctx() applies them to a DigestVerify context:
+ * 0 or -1.
+ */
+struct p7_pss {
+	const EVP_MD	*md;		/* hash and MGF1 hash */
+	int		 saltlen;
+};
+int			 p7_pss_params(const X509_ALGOR *, EVP_PKEY *pub,
+			    int want_hash, struct p7_pss *, char *err,
+			    size_t errlen);
+int			 p7_pss_verify_ctx(EVP_PKEY_CTX *, const struct p7_pss *);
+
+/*
  * DER of a degenerate certs-only SignedData (RFC 8894 3.4): no signers,
  * content type data with the content omitted, certs in the given order.
  * *der is OPENSSL_malloc'd.  Returns 0 or -1.

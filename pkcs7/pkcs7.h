@@ -162,11 +162,12 @@ int		 p7_ca_import(const char *chain_in, const char *key_in,
 /*
  * A decoded pkiMessage.  p7_req_parse() checks, in this order: the outer
  * SignedData shape, the SCEP signed attributes, the messageType, the
- * digest against the allowed set, the signer's signature, the content
- * cipher against the allowed set, the envelope (decrypted with
+ * digest against the allowed set, the signer's signature (PKCS#1 v1.5,
+ * or RSASSA-PSS with parameters pkcs7/pss.c supports, else badAlg), the
+ * content cipher against the allowed set, the envelope (decrypted with
  * the RA key, or the CA key in CA mode), the inner content for the
  * messageType (for PKCSReq and RenewalReq a PKCS#10 request whose own
- * signature verifies; for PKCSReq the signer key must equal the CSR key
+ * signature, v1.5 or RSASSA-PSS, verifies; for PKCSReq the signer key must equal the CSR key
  * unless the signer certificate was issued by this CA, see
  * p7_req_signer_issued()).
  *

@@ -160,14 +160,16 @@ rsa_sigalg(const X509_ALGOR *alg)
 
 /*
  * Verify the SignerInfo: messageDigest against the content, then the
- * signature over the DER of the signed attributes.  Returns 1 if both
- * hold, else 0.
+ * signature over the DER of the signed attributes, PKCS#1 v1.5 or, if
+ * pss is set, RSASSA-PSS with its parameters.  Returns 1 if both hold,
+ * else 0.
  */
 static int
 verify_signer(PKCS7_SIGNER_INFO *si, const ASN1_OCTET_STRING *content,
-    const EVP_MD *md, EVP_PKEY *pub)
+    const EVP_MD *md, EVP_PKEY *pub, const struct p7_pss *pss)
 {
 	EVP_MD_CTX		*ctx = NULL;	/* owned */
+	EVP_PKEY_CTX		*pctx;		/* borrowed from ctx */
 	unsigned char		*abuf = NULL;	/* owned */
 	const ASN1_TYPE		*mdattr, *ct;	/* borrowed from si */
 	unsigned char		 dig[EVP_MAX_MD_SIZE];
@@ -199,8 +201,10 @@ verify_signer(PKCS7_SIGNER_INFO *si, const ASN1_OCTET_STRING *content,
 		goto out;
 	if ((ctx = EVP_MD_CTX_new()) == NULL)
 		goto out;
-	if (EVP_DigestVerifyInit_ex(ctx, NULL, EVP_MD_get0_name(md), NULL,
+	if (EVP_DigestVerifyInit_ex(ctx, &pctx, EVP_MD_get0_name(md), NULL,
 	    NULL, pub, NULL) != 1)
+		goto out;
+	if (pss != NULL && p7_pss_verify_ctx(pctx, pss) == -1)
 		goto out;
 	if (EVP_DigestVerify(ctx, ASN1_STRING_get0_data(si->enc_digest),
 	    ASN1_STRING_length(si->enc_digest), abuf, alen) != 1)
@@ -258,11 +262,36 @@ decrypt(PKCS7 *env, X509 *rcpt, EVP_PKEY *key)
 }
 
 /*
+ * A PKCS#10 signed with RSASSA-PSS must carry parameters we support, the
+ * same rules as for the SignerInfo (OpenSSL alone would accept an MGF1
+ * hash that differs from the hash).  Decrypted content, so a refusal is
+ * badMessageCheck like every other one here; why is for the log only.
+ */
+static int
+csr_sigalg_ok(const X509_REQ *csr, EVP_PKEY *pub, char *why, size_t whylen)
+{
+	const X509_ALGOR	*alg;	/* borrowed from csr */
+	struct p7_pss		 pss;
+	char			 e[128];
+
+	X509_REQ_get0_signature(csr, NULL, &alg);
+	if (OBJ_obj2nid(alg->algorithm) != NID_rsassaPss)
+		return 1;
+	if (EVP_PKEY_is_a(pub, "RSA") &&
+	    p7_pss_params(alg, pub, NID_undef, &pss, e, sizeof(e)) == 0)
+		return 1;
+	snprintf(why, whylen, "CSR %s", EVP_PKEY_is_a(pub, "RSA") ? e :
+	    "RSASSA-PSS signature with a key that is not RSA");
+	return 0;
+}
+
+/*
  * The content of the pkcsPKIEnvelope for the messageType (RFC 8894 3.3):
  * a PKCS#10 request, IssuerAndSubject or IssuerAndSerialNumber.
  */
 static enum p7_status
-inner_content(struct p7_req *r, const unsigned char *der, long len)
+inner_content(struct p7_req *r, const unsigned char *der, long len,
+    char *why, size_t whylen)
 {
 	const unsigned char		*p = der;
 	ISSUER_AND_SUBJECT		*ias = NULL;	/* owned */
@@ -277,8 +306,12 @@ inner_content(struct p7_req *r, const unsigned char *der, long len)
 		    p != der + len)
 			REFUSE(r, P7_FAIL_BAD_MESSAGE_CHECK);
 		if ((pub = X509_REQ_get0_pubkey(r->csr)) == NULL ||
-		    X509_REQ_verify(r->csr, pub) != 1)
+		    !csr_sigalg_ok(r->csr, pub, why, whylen))
 			REFUSE(r, P7_FAIL_BAD_MESSAGE_CHECK);
+		if (X509_REQ_verify(r->csr, pub) != 1) {
+			snprintf(why, whylen, "CSR signature does not verify");
+			REFUSE(r, P7_FAIL_BAD_MESSAGE_CHECK);
+		}
 		if (EVP_Digest(der, len, r->csr_sha256, NULL, EVP_sha256(),
 		    NULL) != 1)
 			goto out;
@@ -323,7 +356,8 @@ out:
  */
 static enum p7_status
 envelope(struct p7_req *r, const struct p7_ca *ca,
-    const ASN1_OCTET_STRING *content, const struct p7_algs *allowed)
+    const ASN1_OCTET_STRING *content, const struct p7_algs *allowed,
+    char *why, size_t whylen)
 {
 	PKCS7			*env = NULL;	/* owned */
 	BIO			*plain = NULL;	/* owned */
@@ -382,7 +416,8 @@ envelope(struct p7_req *r, const struct p7_ca *ca,
 		REFUSE(r, P7_FAIL_BAD_MESSAGE_CHECK);
 	if ((ptlen = BIO_get_mem_data(plain, &pt)) <= 0)
 		REFUSE(r, P7_FAIL_BAD_MESSAGE_CHECK);
-	status = inner_content(r, (const unsigned char *)pt, ptlen);
+	status = inner_content(r, (const unsigned char *)pt, ptlen, why,
+	    whylen);
 out:
 	BIO_free(plain);
 	PKCS7_free(env);
@@ -405,7 +440,10 @@ p7_req_parse(const struct p7_ca *ca, const unsigned char *der, size_t len,
 	X509			*signer;	/* borrowed from p7 */
 	EVP_PKEY		*pub;		/* borrowed from signer */
 	const EVP_MD		*md;
+	struct p7_pss		 pss_params;
+	const struct p7_pss	*pss = NULL;	/* &pss_params if PSS */
 	enum p7_status		 status = P7_MALFORMED;
+	char			 why[192] = "";
 	int			 sent;
 
 	*reqp = NULL;
@@ -518,21 +556,37 @@ p7_req_parse(const struct p7_ca *ca, const unsigned char *der, size_t len,
 		REFUSE(r, P7_FAIL_BAD_ALG);
 	}
 	if ((pub = X509_get0_pubkey(signer)) == NULL ||
-	    !EVP_PKEY_is_a(pub, "RSA") || !rsa_sigalg(si->digest_enc_alg)) {
+	    !EVP_PKEY_is_a(pub, "RSA")) {
 		snprintf(err, errlen, "signer is not RSA");
 		REFUSE(r, P7_FAIL_BAD_ALG);
 	}
+	/* strongSwan pki --rsa-padding pss, RFC 4056. */
+	if (OBJ_obj2nid(si->digest_enc_alg->algorithm) == NID_rsassaPss) {
+		if (p7_pss_params(si->digest_enc_alg, pub,
+		    OBJ_obj2nid(si->digest_alg->algorithm), &pss_params, why,
+		    sizeof(why)) == -1) {
+			snprintf(err, errlen, "signer %s", why);
+			REFUSE(r, P7_FAIL_BAD_ALG);
+		}
+		pss = &pss_params;
+	} else if (!rsa_sigalg(si->digest_enc_alg)) {
+		snprintf(err, errlen, "signatureAlgorithm %s is not RSA",
+		    OBJ_nid2sn(OBJ_obj2nid(si->digest_enc_alg->algorithm)));
+		REFUSE(r, P7_FAIL_BAD_ALG);
+	}
 	/* The signer chain is not verified: it is self-signed, maybe v1. */
-	if (!verify_signer(si, content, md, pub)) {
+	if (!verify_signer(si, content, md, pub, pss)) {
 		snprintf(err, errlen, "signature does not verify");
 		REFUSE(r, P7_FAIL_BAD_MESSAGE_CHECK);
 	}
 	r->signer_issued = X509_check_issued(ca->ca, signer) == X509_V_OK &&
 	    X509_verify(signer, X509_get0_pubkey(ca->ca)) == 1;
 
-	if ((status = envelope(r, ca, content, allowed)) != P7_OK) {
+	if ((status = envelope(r, ca, content, allowed, why,
+	    sizeof(why))) != P7_OK) {
 		if (status == P7_FAILED)
-			snprintf(err, errlen, "pkcsPKIEnvelope refused");
+			snprintf(err, errlen, "pkcsPKIEnvelope refused%s%s",
+			    why[0] != '\0' ? ": " : "", why);
 		goto out;
 	}
 

@@ -29,6 +29,7 @@
 #include <openssl/pem.h>
 #include <openssl/pkcs7.h>
 #include <openssl/rand.h>
+#include <openssl/rsa.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -323,6 +324,24 @@ struct rb {
 	int		 flip_sig;
 	int		 no_certs;
 	int		 empty_md_algs;
+	const struct pss *pss;	/* NULL: PKCS#1 v1.5 signature */
+};
+
+/*
+ * An RSASSA-PSS signature and the RSASSA-PSS-params stated for it.  NIDs
+ * of 0 mean "the hash": digest for hash, hash for the MGF1 hash; -1 omits
+ * the field (RFC 4055 default: SHA-1, MGF1 with SHA-1, salt 20, trailer
+ * 1).  The signature uses hash, MGF1 with mgf_hash and sign_salt (-1: the
+ * stated salt).
+ */
+struct pss {
+	int		 hash;
+	int		 mgf;		/* 0: id-mgf1 */
+	int		 mgf_hash;
+	int		 salt;
+	int		 sign_salt;
+	int		 trailer;	/* 0: omitted */
+	int		 params;	/* 0 stated, 1 absent, 2 undecodable */
 };
 
 static void
@@ -386,6 +405,108 @@ add_dup(PKCS7_SIGNER_INFO *si, int nid, int how, const char *v)
 	assert_true(sk_X509_ATTRIBUTE_push(si->auth_attr, a) > 0);
 }
 
+static int
+pss_nid(int nid, int dflt)
+{
+	return nid == 0 ? dflt : nid == -1 ? NID_sha1 : nid;
+}
+
+/* A DigestSign context for pss with hash dflt_hash unless pss says. */
+static EVP_MD_CTX *
+pss_sign_ctx(EVP_PKEY *key, const struct pss *pss, int dflt_hash)
+{
+	EVP_MD_CTX	*ctx;
+	EVP_PKEY_CTX	*pctx;
+	int		 hash = pss_nid(pss->hash, dflt_hash);
+	int		 salt = pss->sign_salt >= 0 ? pss->sign_salt :
+			    pss->salt >= 0 ? pss->salt : 20;
+
+	assert_non_null(ctx = EVP_MD_CTX_new());
+	assert_int_equal(EVP_DigestSignInit_ex(ctx, &pctx, OBJ_nid2sn(hash),
+	    NULL, NULL, key, NULL), 1);
+	assert_true(EVP_PKEY_CTX_set_rsa_padding(pctx,
+	    RSA_PKCS1_PSS_PADDING) > 0);
+	assert_true(EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_get_digestbynid(
+	    pss_nid(pss->mgf_hash, hash))) > 0);
+	assert_true(EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, salt) > 0);
+	return ctx;
+}
+
+/* An AlgorithmIdentifier of a hash, parameters NULL. */
+static X509_ALGOR *
+hash_alg(int nid)
+{
+	X509_ALGOR	*a;
+
+	assert_non_null(a = X509_ALGOR_new());
+	assert_int_equal(X509_ALGOR_set0(a, OBJ_nid2obj(nid), V_ASN1_NULL,
+	    NULL), 1);
+	return a;
+}
+
+/* Make si's signature RSASSA-PSS as pss says, over its signed attributes. */
+static void
+pss_resign(PKCS7_SIGNER_INFO *si, EVP_PKEY *key, const struct pss *pss)
+{
+	static unsigned char	 junk[] = { 0x30, 0x03, 0x02, 0x01, 0x05 };
+	RSA_PSS_PARAMS		*pp;
+	X509_ALGOR		*mh;
+	ASN1_STRING		*seq = NULL;
+	EVP_MD_CTX		*ctx;
+	unsigned char		*abuf = NULL, sig[1024];
+	size_t			 siglen = sizeof(sig);
+	int			 alen, digest, hash;
+
+	digest = OBJ_obj2nid(si->digest_alg->algorithm);
+	hash = pss_nid(pss->hash, digest);
+	assert_non_null(pp = RSA_PSS_PARAMS_new());
+	if (pss->hash != -1)
+		pp->hashAlgorithm = hash_alg(hash);
+	if (pss->mgf != -1) {
+		assert_non_null(pp->maskGenAlgorithm = X509_ALGOR_new());
+		mh = hash_alg(pss_nid(pss->mgf_hash, hash));
+		assert_non_null(seq = ASN1_item_pack(mh,
+		    ASN1_ITEM_rptr(X509_ALGOR), NULL));
+		X509_ALGOR_set0(pp->maskGenAlgorithm, OBJ_nid2obj(
+		    pss->mgf != 0 ? pss->mgf : NID_mgf1), V_ASN1_SEQUENCE, seq);
+		X509_ALGOR_free(mh);
+	}
+	if (pss->salt != -1) {
+		assert_non_null(pp->saltLength = ASN1_INTEGER_new());
+		assert_int_equal(ASN1_INTEGER_set(pp->saltLength, pss->salt),
+		    1);
+	}
+	if (pss->trailer != 0) {
+		assert_non_null(pp->trailerField = ASN1_INTEGER_new());
+		assert_int_equal(ASN1_INTEGER_set(pp->trailerField,
+		    pss->trailer), 1);
+	}
+	switch (pss->params) {
+	case 0:
+		assert_non_null(seq = ASN1_item_pack(pp,
+		    ASN1_ITEM_rptr(RSA_PSS_PARAMS), NULL));
+		break;
+	case 2:
+		assert_non_null(seq = ASN1_STRING_new());
+		assert_int_equal(ASN1_STRING_set(seq, junk, sizeof(junk)), 1);
+		break;
+	}
+	X509_ALGOR_set0(si->digest_enc_alg, OBJ_nid2obj(NID_rsassaPss),
+	    pss->params == 1 ? V_ASN1_UNDEF : V_ASN1_SEQUENCE,
+	    pss->params == 1 ? NULL : seq);
+	RSA_PSS_PARAMS_free(pp);
+
+	/* Signed as PKCS7_dataFinal() does: the DER SET OF, sorted. */
+	assert_true((alen = ASN1_item_i2d((ASN1_VALUE *)si->auth_attr, &abuf,
+	    ASN1_ITEM_rptr(PKCS7_ATTR_SIGN))) > 0);
+	ctx = pss_sign_ctx(key, pss, digest);
+	assert_int_equal(EVP_DigestSign(ctx, sig, &siglen, abuf, alen), 1);
+	assert_int_equal(ASN1_STRING_set(si->enc_digest, sig, (int)siglen),
+	    1);
+	EVP_MD_CTX_free(ctx);
+	OPENSSL_free(abuf);
+}
+
 static unsigned char *
 rb_build(const struct rb *b, size_t *len)
 {
@@ -445,6 +566,8 @@ rb_build(const struct rb *b, size_t *len)
 	OPENSSL_free(envder);
 
 	si = sk_PKCS7_SIGNER_INFO_value(p7->d.sign->signer_info, 0);
+	if (b->pss != NULL)
+		pss_resign(si, b->key, b->pss);
 	if (b->sigalg != 0)
 		X509_ALGOR_set0(si->digest_enc_alg, OBJ_nid2obj(b->sigalg),
 		    V_ASN1_NULL, NULL);
@@ -472,12 +595,13 @@ rb_build(const struct rb *b, size_t *len)
  * signature.
  */
 static unsigned char *
-make_csr(EVP_PKEY *key, const char *cn, int ctype, const char *challenge,
-    int bad, size_t *len)
+make_csr_pss(EVP_PKEY *key, const char *cn, int ctype, const char *challenge,
+    int bad, const struct pss *pss, size_t *len)
 {
 	X509_REQ	*req;
 	X509_NAME	*name;
 	ASN1_STRING	*s;
+	EVP_MD_CTX	*ctx;
 	unsigned char	*der = NULL;
 	int		 n;
 
@@ -495,13 +619,27 @@ make_csr(EVP_PKEY *key, const char *cn, int ctype, const char *challenge,
 		    NID_pkcs9_challengePassword, ctype, s->data, s->length));
 		ASN1_STRING_free(s);
 	}
-	assert_true(X509_REQ_sign(req, key, EVP_sha256()) > 0);
+	if (pss == NULL)
+		assert_true(X509_REQ_sign(req, key, EVP_sha256()) > 0);
+	else {
+		/* OpenSSL writes the params from the context. */
+		assert_non_null(ctx = pss_sign_ctx(key, pss, NID_sha256));
+		assert_true(X509_REQ_sign_ctx(req, ctx) > 0);
+		EVP_MD_CTX_free(ctx);
+	}
 	assert_true((n = i2d_X509_REQ(req, &der)) > 0);
 	if (bad)
 		der[n - 5] ^= 0x01;
 	X509_REQ_free(req);
 	*len = n;
 	return der;
+}
+
+static unsigned char *
+make_csr(EVP_PKEY *key, const char *cn, int ctype, const char *challenge,
+    int bad, size_t *len)
+{
+	return make_csr_pss(key, cn, ctype, challenge, bad, NULL, len);
 }
 
 static enum p7_status
@@ -513,20 +651,26 @@ parse(const struct p7_ca *ca, const unsigned char *der, size_t len,
 	return p7_req_parse(ca, der, len, allowed, req, err, sizeof(err));
 }
 
-/* Build, parse, expect status and failInfo; returns the request. */
+/*
+ * Build, parse, expect status, failInfo and (unless NULL) a reason that
+ * contains why; returns the request.
+ */
 static struct p7_req *
-expect(const struct rb *b, const struct p7_algs *allowed,
-    enum p7_status want, enum p7_fail_info fi)
+expect_why(const struct rb *b, const struct p7_algs *allowed,
+    enum p7_status want, enum p7_fail_info fi, const char *why)
 {
 	struct p7_req	*req = NULL;
 	unsigned char	*der;
+	char		 err[256];
 	size_t		 len;
 	enum p7_status	 st;
 
 	der = rb_build(b, &len);
-	st = parse(g.ra, der, len, allowed, &req);
+	st = p7_req_parse(g.ra, der, len, allowed, &req, err, sizeof(err));
 	OPENSSL_free(der);
-	assert_int_equal(st, want);
+	if (st != want || (why != NULL && strstr(err, why) == NULL))
+		fail_msg("status %d (want %d), reason \"%s\" (want \"%s\")",
+		    st, want, err, why != NULL ? why : "");
 	if (want == P7_OK || want == P7_FAILED)
 		assert_non_null(req);
 	else
@@ -534,6 +678,13 @@ expect(const struct rb *b, const struct p7_algs *allowed,
 	if (want == P7_FAILED)
 		assert_int_equal(p7_req_fail_info(req), fi);
 	return req;
+}
+
+static struct p7_req *
+expect(const struct rb *b, const struct p7_algs *allowed,
+    enum p7_status want, enum p7_fail_info fi)
+{
+	return expect_why(b, allowed, want, fi, NULL);
 }
 
 /* --- algs.c --------------------------------------------------------- */
@@ -763,6 +914,10 @@ static const struct vec {
 	{ "strongswan-pkcsreq-aes128-sha256.der", P7_CIPHER_AES128,
 	    P7_MD_SHA256, HEX40, 0, 1, 0 },
 	{ "strongswan-pkcsreq-aes128-sha512.der", P7_CIPHER_AES128,
+	    P7_MD_SHA512, HEX40, 0, 1, 0 },
+	{ "strongswan-pkcsreq-pss-aes128-sha256.der", P7_CIPHER_AES128,
+	    P7_MD_SHA256, HEX40, 0, 1, 0 },
+	{ "strongswan-pkcsreq-pss-aes128-sha512.der", P7_CIPHER_AES128,
 	    P7_MD_SHA512, HEX40, 0, 1, 0 },
 	{ "strongswan-pkcsreq-san-aes128-sha256.der", P7_CIPHER_AES128,
 	    P7_MD_SHA256, HEX40, 0, 1, 0 },
@@ -1416,7 +1571,8 @@ test_signed_data_shape(void **state)
 	p7_req_free(req);
 	/* An ECDSA signatureAlgorithm with an RSA key. */
 	b.sigalg = NID_ecdsa_with_SHA256;
-	req = expect(&b, &modern, P7_FAILED, P7_FAIL_BAD_ALG);
+	req = expect_why(&b, &modern, P7_FAILED, P7_FAIL_BAD_ALG,
+	    "signatureAlgorithm ecdsa-with-SHA256 is not RSA");
 	p7_req_free(req);
 	OPENSSL_free(csr);
 }
@@ -1448,6 +1604,248 @@ test_algorithms_refused(void **state)
 	assert_null(p7_req_get0_csr(req));
 	assert_int_equal(p7_req_digest(req), P7_MD_SHA1);
 	p7_req_free(req);
+	OPENSSL_free(csr);
+}
+
+/* --- RSASSA-PSS (strongSwan pki --rsa-padding pss) ------------------ */
+
+static int
+csr_sig_nid(const struct p7_req *req)
+{
+	const X509_ALGOR	*alg;
+
+	X509_REQ_get0_signature(p7_req_get0_csr(req), NULL, &alg);
+	return OBJ_obj2nid(alg->algorithm);
+}
+
+/*
+ * A CertRep FAILURE with failInfo fi and a reason containing why, that
+ * echoes the transactionID and hands out no CSR.
+ */
+static void
+refused(const struct rb *b, const struct p7_algs *allowed,
+    enum p7_fail_info fi, const char *why)
+{
+	struct p7_req	*req;
+
+	req = expect_why(b, allowed, P7_FAILED, fi, why);
+	assert_null(p7_req_get0_csr(req));
+	assert_string_equal(p7_req_get0_transaction_id(req), b->tid);
+	p7_req_free(req);
+}
+
+/* The CertRep to a PSS request is PKCS#1 v1.5 (check_certrep asserts). */
+static void
+pss_certrep(struct p7_req *req, const struct rb *b)
+{
+	struct expect_rep	 e;
+	unsigned char		*rep;
+	size_t			 replen;
+	X509			*issued;
+
+	issued = issue(p7_req_get0_csr(req), p7_ca_get0_cert(g.ra),
+	    g.root_key);
+	memset(&e, 0, sizeof(e));
+	e.status = P7_PKI_SUCCESS;
+	e.digest = b->digest;
+	e.cipher = b->cipher;
+	e.signcert = g.ra_cert;
+	e.issued = issued;
+	e.rcpt = g.client;
+	e.rcpt_key = g.client_key;
+	e.tid = b->tid;
+	e.nonce = b->nonce;
+	assert_int_equal(p7_certrep(g.ra, req, P7_PKI_SUCCESS, 0, issued,
+	    &rep, &replen), 0);
+	check_certrep(rep, replen, &e);
+	OPENSSL_free(rep);
+	X509_free(issued);
+}
+
+/*
+ * SHA-256/384/512 with any salt length the parameters state, a CSR
+ * signed with PSS inside, and a v1.5 CertRep back.
+ */
+static void
+test_pss_accepted(void **state)
+{
+	static const enum p7_digest	 ds[] = {
+		P7_MD_SHA256, P7_MD_SHA384, P7_MD_SHA512,
+	};
+	struct p7_algs	 allowed = modern;
+	struct pss	 pss, csrpss;
+	struct p7_req	*req;
+	unsigned char	*csr;
+	size_t		 csrlen, i, j;
+	struct rb	 b;
+	unsigned char	*der;
+	size_t		 len;
+	char		 chal[16];
+	int		 h, salts[3];
+
+	(void)state;
+	/* strongSwan signs the CSR with PSS as well. */
+	der = load_vector("strongswan-pkcsreq-pss-aes128-sha512.der", &len);
+	req = NULL;
+	assert_int_equal(parse(g.vec, der, len, &modern, &req), P7_OK);
+	assert_int_equal(p7_req_digest(req), P7_MD_SHA512);
+	assert_int_equal(csr_sig_nid(req), NID_rsassaPss);
+	p7_req_free(req);
+	free(der);
+
+	memset(&csrpss, 0, sizeof(csrpss));
+	csrpss.sign_salt = 32;
+	csr = make_csr_pss(g.client_key, "pss", V_ASN1_UTF8STRING, "s3cret",
+	    0, &csrpss, &csrlen);
+	for (i = 0; i < sizeof(ds) / sizeof(ds[0]); i++) {
+		h = EVP_MD_get_size(EVP_get_digestbynid(digest_nid[ds[i]]));
+		salts[0] = 0;
+		salts[1] = h;
+		salts[2] = 256 - h - 2;	/* the largest for RSA-2048 */
+		for (j = 0; j < 3; j++) {
+			memset(&pss, 0, sizeof(pss));
+			pss.salt = salts[j];
+			pss.sign_salt = -1;
+			rb_init(&b, g.ra_cert, csr, csrlen);
+			b.digest = ds[i];
+			b.pss = &pss;
+			req = expect(&b, &modern, P7_OK, 0);
+			assert_int_equal(p7_req_digest(req), ds[i]);
+			assert_non_null(p7_req_get0_csr(req));
+			assert_int_equal(csr_sig_nid(req), NID_rsassaPss);
+			assert_int_equal(p7_req_challenge(req, chal,
+			    sizeof(chal)), 6);
+			assert_string_equal(chal, "s3cret");
+			if (j == 1)
+				pss_certrep(req, &b);
+			p7_req_free(req);
+		}
+	}
+
+	/* Salt omitted: RFC 4055's default of 20 bytes. */
+	memset(&pss, 0, sizeof(pss));
+	pss.salt = -1;
+	pss.sign_salt = 20;
+	rb_init(&b, g.ra_cert, csr, csrlen);
+	b.pss = &pss;
+	p7_req_free(expect(&b, &modern, P7_OK, 0));
+
+	/* SHA-1 as for PKCS#1 v1.5: accepted if and only if policy allows. */
+	pss.salt = 20;
+	b.digest = P7_MD_SHA1;
+	p7_req_free(expect(&b, &modern, P7_OK, 0));
+	allowed.digests &= ~P7_BIT(P7_MD_SHA1);
+	refused(&b, &allowed, P7_FAIL_BAD_ALG, "digest sha1 refused");
+	OPENSSL_free(csr);
+}
+
+/* Parameters we do not support: badAlg before decryption, a reason. */
+static void
+test_pss_params_refused(void **state)
+{
+	static const struct {
+		struct pss	 pss;
+		enum p7_digest	 digest;
+		const char	*why;
+	} cases[] = {
+		{ { 0, 0, 0, 32, -1, 0, 1 }, P7_MD_SHA256,
+		    "signer RSASSA-PSS without parameters" },
+		{ { 0, 0, 0, 32, -1, 0, 2 }, P7_MD_SHA256,
+		    "signer RSASSA-PSS parameters undecodable" },
+		{ { NID_sha384, 0, 0, 32, -1, 0, 0 }, P7_MD_SHA256,
+		    "signer RSASSA-PSS hash SHA384 differs from digestAlgorithm "
+		    "SHA256" },
+		/* Hash omitted is SHA-1, not the digestAlgorithm. */
+		{ { -1, -1, 0, 20, -1, 0, 0 }, P7_MD_SHA256,
+		    "signer RSASSA-PSS hash SHA1 differs from digestAlgorithm "
+		    "SHA256" },
+		{ { 0, NID_sha256, 0, 32, -1, 0, 0 }, P7_MD_SHA256,
+		    "signer RSASSA-PSS mask generation SHA256 is not MGF1" },
+		{ { 0, 0, NID_sha1, 32, -1, 0, 0 }, P7_MD_SHA256,
+		    "signer RSASSA-PSS MGF1 hash SHA1 differs from hash SHA256" },
+		/* MGF omitted is MGF1 with SHA-1. */
+		{ { 0, -1, 0, 32, -1, 0, 0 }, P7_MD_SHA256,
+		    "signer RSASSA-PSS MGF1 hash SHA1 differs from hash SHA256" },
+		{ { 0, 0, 0, 32, -1, 2, 0 }, P7_MD_SHA256,
+		    "signer RSASSA-PSS trailerField is not 1" },
+		{ { 0, 0, 0, 223, 32, 0, 0 }, P7_MD_SHA256,
+		    "signer RSASSA-PSS saltLength out of range (0 to 222 for a "
+		    "2048-bit key)" },
+		{ { 0, 0, 0, -2, 32, 0, 0 }, P7_MD_SHA256,
+		    "signer RSASSA-PSS saltLength out of range" },
+		/* Legacy MD5 is allowed by policy here, never with PSS. */
+		{ { 0, 0, 0, 16, -1, 0, 0 }, P7_MD_MD5,
+		    "signer RSASSA-PSS hash MD5 not supported" },
+	};
+	unsigned char	*csr;
+	size_t		 csrlen, i;
+	struct rb	 b;
+
+	(void)state;
+	csr = make_csr(g.client_key, "pss", V_ASN1_UTF8STRING, "s3cret", 0,
+	    &csrlen);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		rb_init(&b, g.ra_cert, csr, csrlen);
+		b.digest = cases[i].digest;
+		b.pss = &cases[i].pss;
+		/* Decided on the cleartext, nothing decrypted. */
+		refused(&b, &everything, P7_FAIL_BAD_ALG, cases[i].why);
+	}
+	OPENSSL_free(csr);
+}
+
+/* A PSS signature that does not verify is badMessageCheck, as for v1.5. */
+static void
+test_pss_signature_refused(void **state)
+{
+	struct pss	 pss, csrpss;
+	unsigned char	*csr;
+	size_t		 csrlen;
+	struct rb	 b;
+
+	(void)state;
+	csr = make_csr(g.client_key, "pss", V_ASN1_UTF8STRING, "s3cret", 0,
+	    &csrlen);
+	memset(&pss, 0, sizeof(pss));
+	pss.salt = 32;
+	pss.sign_salt = -1;
+	rb_init(&b, g.ra_cert, csr, csrlen);
+	b.pss = &pss;
+	b.flip_sig = 1;
+	refused(&b, &modern, P7_FAIL_BAD_MESSAGE_CHECK,
+	    "signature does not verify");
+
+	/* Signed with 20 salt bytes, parameters say 32. */
+	b.flip_sig = 0;
+	pss.sign_salt = 20;
+	refused(&b, &modern, P7_FAIL_BAD_MESSAGE_CHECK,
+	    "signature does not verify");
+	OPENSSL_free(csr);
+
+	/*
+	 * The CSR is decrypted content: one badMessageCheck for all of it,
+	 * the log says which.
+	 */
+	pss.sign_salt = -1;
+	memset(&csrpss, 0, sizeof(csrpss));
+	csrpss.sign_salt = 32;
+	csr = make_csr_pss(g.client_key, "pss", V_ASN1_UTF8STRING, "s3cret",
+	    1, &csrpss, &csrlen);
+	rb_init(&b, g.ra_cert, csr, csrlen);
+	b.pss = &pss;
+	refused(&b, &modern, P7_FAIL_BAD_MESSAGE_CHECK,
+	    "pkcsPKIEnvelope refused: CSR signature does not verify");
+	OPENSSL_free(csr);
+
+	/* OpenSSL alone accepts an MGF1 hash that differs; we do not. */
+	csrpss.mgf_hash = NID_sha1;
+	csr = make_csr_pss(g.client_key, "pss", V_ASN1_UTF8STRING, "s3cret",
+	    0, &csrpss, &csrlen);
+	rb_init(&b, g.ra_cert, csr, csrlen);
+	b.pss = &pss;
+	refused(&b, &modern, P7_FAIL_BAD_MESSAGE_CHECK,
+	    "pkcsPKIEnvelope refused: CSR RSASSA-PSS MGF1 hash SHA1 differs "
+	    "from hash SHA256");
 	OPENSSL_free(csr);
 }
 
@@ -2025,6 +2423,9 @@ main(void)
 		cmocka_unit_test(test_attributes),
 		cmocka_unit_test(test_signed_data_shape),
 		cmocka_unit_test(test_algorithms_refused),
+		cmocka_unit_test(test_pss_accepted),
+		cmocka_unit_test(test_pss_params_refused),
+		cmocka_unit_test(test_pss_signature_refused),
 		cmocka_unit_test(test_envelope),
 		cmocka_unit_test(test_pkcsreq_key_binding),
 		cmocka_unit_test(test_challenge_types),

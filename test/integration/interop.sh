@@ -4,12 +4,14 @@
 # (getcert, scep-submit) and micromdm's scepclient 2.1.0, each against a
 # CA-mode server (GetCACert: one DER certificate), an RA-mode server
 # (GetCACert: certs-only PKCS#7 of RA + CA) and, for scepclient, an RA-mode
-# server with the legacy single-DES switch on.  Every issued certificate is
+# server with the legacy single-DES switch on; strongSwan also with
+# RSASSA-PSS signatures (--rsa-padding pss, recorded on the way by
+# test/record_proxy.py to check what was sent).  Every issued certificate is
 # verified (chain, public key, subject) and must be exactly one row in
 # scepd.certificates; every refusal must leave none.  Ends with a matrix
 # client x mode x cipher x digest x method -> ok/FAIL and the summary line.
 #
-# Needs: pki (strongswan-pki + libstrongswan-extra-plugins for the curl
+# Needs: python3, pki (strongswan-pki + libstrongswan-extra-plugins for the curl
 # fetcher), certmonger + getcert, dbus-run-session, scepclient, curl.
 . "$(dirname "$0")/../lib.sh"
 
@@ -17,6 +19,8 @@ t0=$(date +%s)
 CAPORT=18100
 RAPORT=18101
 LEGPORT=18102
+CAPSSPORT=18103		# test/record_proxy.py in front of CAPORT
+RAPSSPORT=18104		# and of RAPORT
 CADB=it_interop_ca
 RADB=it_interop_ra
 LEGDB=it_interop_legacy
@@ -30,6 +34,7 @@ SECRET=interop-secret-1
 MATRIX=$WORK/matrix
 : >"$MATRIX"
 started=""
+proxies=""
 
 # --- helpers ----------------------------------------------------------------
 
@@ -75,6 +80,9 @@ cleanup() {
 	cm_stop
 	for p in $started; do
 		stop_scepd "$p"
+	done
+	for pid in $proxies; do
+		kill "$pid" 2>/dev/null
 	done
 }
 trap cleanup EXIT
@@ -188,10 +196,10 @@ sw_pki() {
 	sp_out=$4
 	shift 4
 	if [ "$sp_mode" = ra ]; then
-		set -- --url "$RAURL" --cacert-enc "$SW/ra-ra.der" --cacert-sig "$SW/ra-ra.der" \
+		set -- --url "${sw_url:-$RAURL}" --cacert-enc "$SW/ra-ra.der" --cacert-sig "$SW/ra-ra.der" \
 		    --cacert "$SW/ra-ca.der" "$@"
 	else
-		set -- --url "$CAURL" --cacert-enc "$SW/ca-ca.der" --cacert-sig "$SW/ca-ca.der" "$@"
+		set -- --url "${sw_url:-$CAURL}" --cacert-enc "$SW/ca-ca.der" --cacert-sig "$SW/ca-ca.der" "$@"
 	fi
 	[ -s "$sp_key" ] || pki --gen --type rsa --size 2048 --outform pem >"$sp_key" ||
 	    return 1
@@ -199,11 +207,13 @@ sw_pki() {
 	    --outform pem "$@" >"$sp_out"
 }
 
-# sw_enroll MODE CIPHER DIGEST: issued, verified, exactly one row.
+# sw_enroll MODE CIPHER DIGEST [PADDING]: issued, verified, exactly one
+# row; PADDING is pki's --rsa-padding (pkcs1 if not given).
 sw_enroll() {
-	cn=sw-$1-$2-$3
+	cn=sw-$1-$2-$3${4:+-$4}
 	sw_pki "$1" "CN=$cn" "$SW/$cn.key" "$SW/$cn.pem" --password "$SECRET" \
-	    --cipher "$2" --digest "$3" || { echo "pki --scep failed"; return 1; }
+	    --cipher "$2" --digest "$3" ${4:+--rsa-padding "$4"} ||
+	    { echo "pki --scep failed"; return 1; }
 	if [ "$1" = ra ]; then cadb=$RADB cacert=$RA/ca.pem; else cadb=$CADB cacert=$CA/ca.pem; fi
 	verify_cert "$SW/$cn.pem" "$cacert" "$SW/$cn.key" "CN=$cn" || return 1
 	one_row $cadb "CN=$cn"
@@ -218,6 +228,121 @@ for mode in ca ra; do
 		done
 	done
 done
+
+# --- strongSwan with RSASSA-PSS signatures (--rsa-padding pss) ---------------
+# pki signs the pkiMessage, the CSR and its self-signed certificate with
+# RSASSA-PSS.  It talks to scepd through test/record_proxy.py, so the test
+# sees what was sent: without that, a pki that fell back to PKCS#1 v1.5
+# would pass too.
+
+# start_proxy PORT TARGETPORT DIR: the recording proxy, answering.
+start_proxy() {
+	python3 "$(dirname "$0")/../record_proxy.py" "$1" "http://127.0.0.1:$2" "$3" \
+	    2>>"$WORK/proxy-$1.log" &
+	proxies="$proxies $!"
+	j=0
+	while [ $j -lt 100 ]; do
+		curl -fsS -o /dev/null "http://127.0.0.1:$1/scep?operation=GetCACaps" 2>/dev/null &&
+		    return 0
+		sleep 0.1
+		j=$((j + 1))
+	done
+	cat "$WORK/proxy-$1.log"
+	return 1
+}
+check "recording proxy on $CAPSSPORT for CA mode" start_proxy $CAPSSPORT $CAPORT "$SW/rec-ca"
+check "recording proxy on $RAPSSPORT for RA mode" start_proxy $RAPSSPORT $RAPORT "$SW/rec-ra"
+
+# sent_pss DIR DIGEST RCPT KEY: the one POST recorded in DIR is a PKCSReq
+# whose SignerInfo is RSASSA-PSS with DIGEST and MGF1 with DIGEST, whose
+# signature OpenSSL verifies, and whose CSR (decrypted with RCPT and KEY)
+# is RSASSA-PSS-signed too.
+sent_pss() {
+	m=$1/post-1.der
+	if [ ! -s "$m" ] || [ -e "$1/post-2.der" ]; then
+		ls "$1"
+		echo "want exactly one POST"
+		return 1
+	fi
+	openssl cms -cmsout -print -inform DER -in "$m" >"$m.txt" || return 1
+	grep -q 'PRINTABLESTRING:19$' "$m.txt" || { echo "not a PKCSReq"; return 1; }
+	sed -n '/signatureAlgorithm:/,/^ *signature:/p' "$m.txt" >"$m.sigalg"
+	grep -q 'algorithm: rsassaPss' "$m.sigalg" || { cat "$m.sigalg"; return 1; }
+	[ "$(grep -c "OBJECT *:$2\$" "$m.sigalg")" = 2 ] ||
+	    { echo "hash and MGF1 hash are not both $2:"; cat "$m.sigalg"; return 1; }
+	openssl cms -verify -noverify -binary -inform DER -in "$m" -out "$m.env" || return 1
+	openssl cms -decrypt -binary -inform DER -in "$m.env" -recip "$3" -inkey "$4" \
+	    -out "$m.csr" || return 1
+	openssl req -inform DER -in "$m.csr" -noout -verify -text >"$m.csr.txt" || return 1
+	grep -q 'Signature Algorithm: rsassaPss' "$m.csr.txt" ||
+	    { grep 'Signature Algorithm' "$m.csr.txt"; return 1; }
+}
+
+# sw_enroll_pss MODE DIGEST: pki --rsa-padding pss through the proxy:
+# issued, verified, one row, and PSS is what was sent.
+sw_enroll_pss() {
+	if [ "$1" = ra ]; then
+		rec=$SW/rec-ra sw_url=http://127.0.0.1:$RAPSSPORT/scep
+		set -- "$@" "$RA/ra.pem" "$RA/ra.key"
+	else
+		rec=$SW/rec-ca sw_url=http://127.0.0.1:$CAPSSPORT/scep
+		set -- "$@" "$CA/ca.pem" "$CA/ca.key"
+	fi
+	rm -f "$rec"/post-*
+	sw_enroll "$1" aes "$2" pss || { sw_url=; return 1; }
+	sw_url=
+	sent_pss "$rec" "$2" "$3" "$4"
+}
+
+for mode in ca ra; do
+	for digest in sha256 sha384 sha512; do
+		mcheck "strongswan|$mode|aes|$digest|POST|PKCSReq --rsa-padding pss: issued" \
+		    "strongSwan $mode --rsa-padding pss --digest $digest: issued, PSS sent" \
+		    sw_enroll_pss $mode $digest
+	done
+done
+
+# p7_attr FILE OID: the PrintableString value of the SCEP signed attribute
+# OID (2.16.840.1.113733.1.9.x) in the DER pkiMessage FILE.
+p7_attr() {
+	openssl cms -cmsout -print -inform DER -in "$1" |
+	    awk -v oid="($2)" 'index($0, oid) { want = 1; next }
+		want && /PRINTABLESTRING:/ { sub(/.*PRINTABLESTRING:/, ""); print; exit }'
+}
+
+# sw_pss_badmgf: strongSwan's PSS vector with the SignerInfo's MGF1 hash
+# turned from SHA-256 into SHA-384 (the last SHA-256 OID in the message;
+# same length) -> CertRep FAILURE badAlg with the reason logged, decided
+# before decryption, nothing issued, and scepd still answers.
+sw_pss_badmgf() {
+	bad=$SW/pss-bad-mgf.der
+	python3 - "$(dirname "$0")/../data/vectors/strongswan-pkcsreq-pss-aes128-sha256.der" \
+	    "$bad" <<'PY' || return 1
+import sys
+d = open(sys.argv[1], "rb").read()
+sha256 = bytes.fromhex("0609608648016503040201")
+i = d.rindex(sha256)
+open(sys.argv[2], "wb").write(d[:i] + sha256[:-1] + b"\x02" + d[i + len(sha256):])
+PY
+	tid=$(p7_attr "$bad" 2.16.840.1.113733.1.9.7)
+	[ -n "$tid" ] || { echo "no transactionID in $bad"; return 1; }
+	code=$(curl -sS -o "$SW/pss-bad-mgf.rep" -w '%{http_code}' --data-binary "@$bad" \
+	    -H 'Content-Type: application/x-pki-message' "$CAURL?operation=PKIOperation")
+	[ "$code" = 200 ] || { echo "HTTP $code"; return 1; }
+	st=$(p7_attr "$SW/pss-bad-mgf.rep" 2.16.840.1.113733.1.9.3)
+	fi=$(p7_attr "$SW/pss-bad-mgf.rep" 2.16.840.1.113733.1.9.4)
+	if [ "$st" != 2 ] || [ "$fi" != 0 ]; then
+		echo "pkiStatus \"$st\" failInfo \"$fi\", want 2 (FAILURE) 0 (badAlg)"
+		return 1
+	fi
+	logged $CAPORT "PKCSReq $tid: signer RSASSA-PSS MGF1 hash SHA384 differs from hash SHA256 -> FAILURE badAlg" ||
+	    return 1
+	no_row $CADB "CN=sw-pss" || return 1
+	curl -fsS -o /dev/null "$CAURL?operation=GetCACaps" || { echo "scepd no longer answers"; return 1; }
+}
+mcheck "strongswan|ca|aes|sha256|POST|PKCSReq PSS with MGF1 SHA-384: FAILURE badAlg" \
+    "strongSwan PSS vector with a mismatched MGF1 hash: FAILURE badAlg, no certificate, scepd alive" \
+    sw_pss_badmgf
 
 sw_san() {
 	sw_pki ra "C=DE, O=scepd test, CN=sw-ra-san" "$SW/san.key" "$SW/san.pem" \
@@ -413,6 +538,10 @@ for p in $CAPORT $RAPORT $LEGPORT; do
 	check "scepd on $p exits cleanly on SIGTERM" stop_scepd "$p"
 done
 started=""
+for pid in $proxies; do
+	kill "$pid" 2>/dev/null
+done
+proxies=""
 check "no sanitizer report in the scepd logs" sh -c "
 	! grep -E 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:' \
 	    '$WORK/scepd-$CAPORT.log' '$WORK/scepd-$RAPORT.log' '$WORK/scepd-$LEGPORT.log'"
