@@ -220,6 +220,9 @@ int		 p7_req_challenge(const struct p7_req *, char *buf, size_t len);
 void		 p7_req_signer_key_sha256(const struct p7_req *, unsigned char out[32]);
 /* SHA-256 of the CSR DER (zeros if there is no CSR). */
 void		 p7_req_csr_sha256(const struct p7_req *, unsigned char out[32]);
+/* SHA-256 of the signer certificate's DER (zeros if none). */
+void		 p7_req_signer_cert_sha256(const struct p7_req *,
+		    unsigned char out[32]);
 
 /*
  * 17 bytes of CSPRNG output forming a positive DER INTEGER of at least
