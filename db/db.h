@@ -66,7 +66,8 @@ void		 db_prior_clear(struct db_prior *);	/* frees, zeroes */
 struct db_tx {
 	const char		*transaction_id;
 	int			 message_type;
-	const unsigned char	*signer_cert_sha256;	/* 32 bytes */
+	const unsigned char	*signer_cert_sha256;	/* 32 bytes, zeros if
+							   self-signed */
 	const unsigned char	*signer_key_sha256;	/* 32 bytes */
 	const unsigned char	*request_sha256;	/* 32 bytes */
 	enum db_tx_state	 state;
@@ -356,12 +357,13 @@ int		 db_pending_get(struct db *, const char *transaction_id,
 
 /*
  * Inside the open transaction: the newest approved request of
- * transaction_id and this signer key, issued or not (certmonger sends a
- * new CSR for the same key with every retry).  Returns 0 and fills *p,
- * 1 if there is none, -1 with err (rolled back).
+ * transaction_id and this signer key that is not issued yet, or was
+ * issued within the last window_hours (certmonger sends a new CSR for
+ * the same key with every retry).  Returns 0 and fills *p, 1 if there
+ * is none, -1 with err (rolled back).
  */
 int		 db_pending_approved(struct db *, const char *transaction_id,
-		    const unsigned char signer_key_sha256[32],
+		    const unsigned char signer_key_sha256[32], int window_hours,
 		    struct db_pending *p, char *err, size_t errlen);
 
 /* A held request as scepctl pending list shows it. */

@@ -208,16 +208,20 @@ db_pending_get(struct db *db, const char *transaction_id,
 
 int
 db_pending_approved(struct db *db, const char *transaction_id,
-    const unsigned char signer_key_sha256[32], struct db_pending *p,
-    char *err, size_t errlen)
+    const unsigned char signer_key_sha256[32], int window_hours,
+    struct db_pending *p, char *err, size_t errlen)
 {
 	struct db_params	 pp;
 
 	db_params_init(&pp);
 	db_param_text(&pp, transaction_id);
 	db_param_bytea(&pp, signer_key_sha256, 32);
+	db_param_int(&pp, window_hours);
 	return newest(db, "t.approval = 'approved' AND "
-	    "t.state IN ('pending', 'success')", &pp, p, err, errlen);
+	    "(t.state = 'pending' OR (t.state = 'success' AND "
+	    "t.updated_at > pg_catalog.now() - "
+	    "pg_catalog.make_interval(hours => $3::integer)))", &pp, p, err,
+	    errlen);
 }
 
 int

@@ -255,7 +255,7 @@ enroll(struct scep_ctx *c, struct reply *r)
 	X509			*crt = NULL;	/* owned */
 	char			 challenge[256], err[256] = "";
 	char			 old_serial[64] = "";
-	int			 clen, renewal;
+	int			 clen, renewal, twin;
 
 	memset(&prior, 0, sizeof(prior));
 	memset(&v, 0, sizeof(v));
@@ -304,18 +304,25 @@ enroll(struct scep_ctx *c, struct reply *r)
 
 	memset(&pr, 0, sizeof(pr));
 	/*
-	 * certmonger cannot read PENDING and resends a held request with a
-	 * new CSR: an approved twin (same transactionID, signer key, CSR key
-	 * and subject) counts as this request's approval.
+	 * certmonger resends a held request with a new CSR: an approved twin
+	 * (same transactionID, signer key, CSR key and subject) counts as
+	 * this request's approval, or, once issued, answers with its
+	 * certificate.
 	 */
+	twin = PENDING_TWIN_NONE;
 	if (!renewal && c->prof->policy.approval == POLICY_APPROVAL_MANUAL &&
-	    (pr.approved = pending_approved(c, err, sizeof(err))) == -1) {
+	    (twin = pending_approved(c, r, err, sizeof(err))) == -1) {
 		db_rollback(c->w->db);
 		log_warnx("%s %s %s: database: %s -> 503", c->peer,
 		    enroll_msg_name(c), tid, err);
 		reply_text(r, 503, "database unavailable, retry later\n");
 		goto out;
 	}
+	if (twin == PENDING_TWIN_ISSUED) {
+		db_rollback(c->w->db);
+		goto out;
+	}
+	pr.approved = twin == PENDING_TWIN_APPROVED;
 	clen = p7_req_challenge(c->req, challenge, sizeof(challenge));
 	pr.csr = p7_req_get0_csr(c->req);
 	pr.challenge = clen >= 0 ? challenge : NULL;
@@ -427,7 +434,7 @@ enroll_pkioperation(struct worker *w, struct conf_profile *prof,
 		break;
 	}
 	p7_req_signer_key_sha256(req, c.key);
-	p7_req_signer_cert_sha256(req, c.signer);
+	p7_req_issued_signer_sha256(req, c.signer);
 	p7_req_csr_sha256(req, c.csr);
 	switch (p7_req_message_type(req)) {
 	case P7_MSG_PKCSREQ:

@@ -283,7 +283,8 @@ out:
 }
 
 int
-pending_approved(struct scep_ctx *c, char *err, size_t errlen)
+pending_approved(struct scep_ctx *c, struct reply *r, char *err,
+    size_t errlen)
 {
 	X509_REQ		*csr = p7_req_get0_csr(c->req);	/* borrowed */
 	X509_REQ		*held = NULL;	/* owned */
@@ -293,22 +294,29 @@ pending_approved(struct scep_ctx *c, char *err, size_t errlen)
 
 	memset(&p, 0, sizeof(p));
 	if (csr == NULL) {
-		rc = 0;
+		rc = PENDING_TWIN_NONE;
 		goto out;
 	}
 	if ((t = db_pending_approved(c->w->db, p7_req_get0_transaction_id(c->req),
-	    c->key, &p, err, errlen)) == -1)
+	    c->key, c->w->srv->conf->retransmission_window_hours, &p, err,
+	    errlen)) == -1)
 		goto out;
-	rc = 0;
+	rc = PENDING_TWIN_NONE;
 	if (t == 1 || (q = p.request_der) == NULL)
 		goto out;
 	if ((held = d2i_X509_REQ(NULL, &q, (long)p.request_der_len)) == NULL)
 		goto out;
 	if (EVP_PKEY_eq(X509_REQ_get0_pubkey(held),
-	    X509_REQ_get0_pubkey(csr)) == 1 &&
+	    X509_REQ_get0_pubkey(csr)) != 1 ||
 	    X509_NAME_cmp(X509_REQ_get_subject_name(held),
-	    X509_REQ_get_subject_name(csr)) == 0)
-		rc = 1;
+	    X509_REQ_get_subject_name(csr)) != 0)
+		goto out;
+	if (p.state == DB_TX_SUCCESS) {
+		send_stored(c, p.cert_der, p.cert_der_len, p.serial,
+		    "approved twin issued", r);
+		rc = PENDING_TWIN_ISSUED;
+	} else
+		rc = PENDING_TWIN_APPROVED;
 out:
 	X509_REQ_free(held);
 	db_pending_clear(&p);

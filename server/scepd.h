@@ -51,7 +51,7 @@ struct scep_ctx {
 	char			 addr[64];	/* peer address only */
 	char			 actor[96];	/* "scep:<addr>" for the audit */
 	unsigned char		 key[32];	/* signer key SHA-256 */
-	unsigned char		 signer[32];	/* signer certificate SHA-256 */
+	unsigned char		 signer[32];	/* p7_req_issued_signer_sha256() */
 	unsigned char		 csr[32];	/* CSR SHA-256 (zeros if none) */
 	long long		 tx_row;	/* transaction row, 0: none yet */
 };

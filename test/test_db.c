@@ -162,10 +162,12 @@ insert_cert(struct db *db, const struct issued *is, const char *serial)
 	return db_cert_insert(db, &c, errbuf, sizeof(errbuf));
 }
 
+/* A self-signed signer certificate: no part of a request's identity. */
+static const unsigned char self_signed[32];
+
 /*
  * db_enroll_begin() for a PKCSReq (19) of transactionID txid, signer key
- * key and request req, signed by a certificate that stands for its key
- * (the signer certificate's hash is the key's).
+ * key and request req, signed by a self-signed certificate.
  */
 static int
 begin(struct db *db, const char *txid, const unsigned char *key,
@@ -177,7 +179,7 @@ begin(struct db *db, const char *txid, const unsigned char *key,
 	memset(&rq, 0, sizeof(rq));
 	rq.transaction_id = txid;
 	rq.message_type = 19;
-	rq.signer_cert_sha256 = key;
+	rq.signer_cert_sha256 = self_signed;
 	rq.signer_key_sha256 = key;
 	rq.request_sha256 = req;
 	return db_enroll_begin(db, &rq, 24, prior, err, errlen);
@@ -193,7 +195,7 @@ record(struct db *db, const struct issued *is, long long *row,
 	memset(&tx, 0, sizeof(tx));
 	tx.transaction_id = is->txid;
 	tx.message_type = 19;	/* PKCSReq */
-	tx.signer_cert_sha256 = is->key;
+	tx.signer_cert_sha256 = self_signed;
 	tx.signer_key_sha256 = is->key;
 	tx.request_sha256 = is->req;
 	tx.state = state;
@@ -568,7 +570,7 @@ test_retransmission_identity(void **state)
 	fill(issued_cert, sizeof(issued_cert), 4700);
 
 	/* Same everything: the PKCSReq's row. */
-	begin_as(st->db, &is, 19, is.key, 24, &prior);
+	begin_as(st->db, &is, 19, self_signed, 24, &prior);
 	assert_int_equal(prior.state, DB_TX_SUCCESS);
 	assert_true(prior.row_id > 0);
 	row = prior.row_id;
@@ -576,7 +578,7 @@ test_retransmission_identity(void **state)
 	db_prior_clear(&prior);
 
 	/* Another messageType (RenewalReq): not a retransmission. */
-	begin_as(st->db, &is, 17, is.key, 24, &prior);
+	begin_as(st->db, &is, 17, self_signed, 24, &prior);
 	assert_int_equal(prior.state, DB_TX_NONE);
 	assert_int_equal(prior.row_id, 0);
 	assert_int_equal(prior.key_mismatch, 0);
@@ -615,7 +617,7 @@ test_retransmission_identity(void **state)
 	assert_string_equal(prior.serial, want);
 	db_rollback(st->db);
 	db_prior_clear(&prior);
-	begin_as(st->db, &is, 19, is.key, 24, &prior);
+	begin_as(st->db, &is, 19, self_signed, 24, &prior);
 	norm(is.serial, want);
 	assert_string_equal(prior.serial, want);
 	assert_int_equal(prior.row_id, row);
@@ -626,16 +628,16 @@ test_retransmission_identity(void **state)
 	admin_num(st, "UPDATE scepd.transactions SET created_at = "
 	    "created_at - interval '25 hours' WHERE transaction_id = $1",
 	    is.txid);
-	begin_as(st->db, &is, 19, is.key, 24, &prior);
+	begin_as(st->db, &is, 19, self_signed, 24, &prior);
 	assert_int_equal(prior.state, DB_TX_NONE);
 	db_rollback(st->db);
 	db_prior_clear(&prior);
-	begin_as(st->db, &is, 19, is.key, 48, &prior);
+	begin_as(st->db, &is, 19, self_signed, 48, &prior);
 	assert_int_equal(prior.state, DB_TX_SUCCESS);
 	db_rollback(st->db);
 	db_prior_clear(&prior);
 
-	/* A row from before migration 006 (no signer certificate) matches. */
+	/* A row from before migration 006 (no signer certificate) matches any. */
 	admin_num(st, "UPDATE scepd.transactions SET signer_cert_sha256 = "
 	    "NULL, created_at = now() WHERE transaction_id = $1 AND "
 	    "cert_serial <> '4747AB'", is.txid);
@@ -657,7 +659,7 @@ test_retransmission_pending(void **state)
 	long long	 row;
 
 	issued_init(&is, 48);
-	begin_as(st->db, &is, 19, is.key, 24, &prior);
+	begin_as(st->db, &is, 19, self_signed, 24, &prior);
 	assert_int_equal(record(st->db, &is, &prior.row_id,
 	    DB_TX_PENDING, -1, NULL), 0);
 	row = prior.row_id;
@@ -666,7 +668,7 @@ test_retransmission_pending(void **state)
 	admin_num(st, "UPDATE scepd.transactions SET created_at = "
 	    "created_at - interval '30 days' WHERE transaction_id = $1",
 	    is.txid);
-	begin_as(st->db, &is, 19, is.key, 24, &prior);
+	begin_as(st->db, &is, 19, self_signed, 24, &prior);
 	assert_int_equal(prior.state, DB_TX_PENDING);
 	assert_int_equal(prior.row_id, row);
 	db_rollback(st->db);

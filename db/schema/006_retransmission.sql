@@ -1,16 +1,18 @@
 -- 006_retransmission: a request repeats an earlier one (RFC 8894 3.2.1.1:
--- the client "MUST use the same transactionID" when it resends) only if
+-- a client that resends uses the same transactionID) only if
 -- transactionID, messageType, signer certificate, signer key and request
 -- all match a row recorded within the server's
 -- retransmission_window_hours.  Clients that derive the transactionID
 -- from the key (scepclient, certmonger) renew with the same key and
--- transactionID, often with the same CSR, but sign with the issued
--- certificate: that is a new row under the same transactionID, so the
--- one-row-per-(transactionID, key, request) constraint goes.
+-- transactionID, scepclient even with the same CSR, but sign with the
+-- issued certificate: that is a new row under the same transactionID, so
+-- the one-row-per-(transactionID, key, request) constraint goes.
 --
--- signer_cert_sha256 is NULL on rows recorded before this migration;
--- db_enroll_begin() treats NULL as matching any signer certificate, as
--- those rows were matched before.
+-- signer_cert_sha256 is the SHA-256 of the signer certificate when this
+-- CA issued it, 32 zero octets for a self-signed one (it only carries the
+-- key, and sscep makes a new one on every run), and NULL on rows recorded
+-- before this migration, which db_enroll_begin() matches with any signer
+-- certificate, as they were matched before.
 
 ALTER TABLE scepd.transactions
     ADD COLUMN signer_cert_sha256 bytea,
