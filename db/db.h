@@ -53,6 +53,7 @@ enum db_tx_state {
 /* What is already known about a transactionID, from db_enroll_begin(). */
 struct db_prior {
 	int			 key_mismatch;	/* recorded with another signer key */
+	long long		 row_id;	/* the same request's row, or 0 */
 	enum db_tx_state	 state;		/* of the same request, or NONE */
 	int			 fail_info;	/* if FAILURE */
 	char			 serial[41];	/* if SUCCESS */
@@ -61,23 +62,40 @@ struct db_prior {
 };
 void		 db_prior_clear(struct db_prior *);	/* frees, zeroes */
 
+/* One SCEP transaction outcome, and what identifies its request. */
+struct db_tx {
+	const char		*transaction_id;
+	int			 message_type;
+	const unsigned char	*signer_cert_sha256;	/* 32 bytes, zeros if
+							   self-signed */
+	const unsigned char	*signer_key_sha256;	/* 32 bytes */
+	const unsigned char	*request_sha256;	/* 32 bytes */
+	enum db_tx_state	 state;
+	int			 fail_info;		/* -1 unless FAILURE */
+	const char		*cert_serial;		/* NULL unless SUCCESS */
+	const char		*profile;
+	const char		*peer;			/* client address */
+};
+
 /*
  * Open the database transaction of one enrollment: BEGIN, take a
  * transaction-scoped advisory lock on the transactionID (so concurrent
  * copies of one request, in any scepd process, run one after the other),
  * and read what is recorded for it: *prior says whether another signer key
- * used this transactionID and what became of the same request (same
- * transactionID, signer key and request hash).  Leaves the transaction
- * open on success; on error it is rolled back.  Returns 0 or -1 with err.
- * *prior is overwritten (clear it first if reused) and is all zero
- * except fail_info -1 when nothing is known.  A connection the server
- * closed is reset once here, before BEGIN; the transaction runs at READ
- * COMMITTED with synchronous_commit on.
+ * used this transactionID and what became of the same request, the
+ * newest row recorded in the last window_hours whose transactionID,
+ * messageType, signer certificate, signer key and request hash all equal
+ * rq's (a retransmission).  A renewal that keeps key, CSR and
+ * transactionID but is signed by the issued certificate is not the same
+ * request.  Leaves the transaction open on success; on error it is rolled
+ * back.  Returns 0 or -1 with err.  *prior is overwritten (clear it first
+ * if reused) and is all zero except fail_info -1 when nothing is known.
+ * A connection the server closed is reset once here, before BEGIN; the
+ * transaction runs at READ COMMITTED with synchronous_commit on.
  */
-int		 db_enroll_begin(struct db *, const char *transaction_id,
-		    const unsigned char signer_key_sha256[32],
-		    const unsigned char request_sha256[32],
-		    struct db_prior *prior, char *err, size_t errlen);
+int		 db_enroll_begin(struct db *, const struct db_tx *rq,
+		    int window_hours, struct db_prior *prior, char *err,
+		    size_t errlen);
 
 /* An issued certificate as recorded. */
 struct db_cert {
@@ -105,27 +123,16 @@ struct db_cert {
 int		 db_cert_insert(struct db *, const struct db_cert *,
 		    char *err, size_t errlen);
 
-/* One SCEP transaction outcome. */
-struct db_tx {
-	const char		*transaction_id;
-	const unsigned char	*signer_key_sha256;	/* 32 bytes */
-	const unsigned char	*request_sha256;	/* 32 bytes */
-	int			 message_type;
-	enum db_tx_state	 state;
-	int			 fail_info;		/* -1 unless FAILURE */
-	const char		*cert_serial;		/* NULL unless SUCCESS */
-	const char		*profile;
-	const char		*peer;			/* client address */
-};
-
 /*
- * Inside the open enrollment transaction: record (insert or update) the
- * outcome of (transactionID, signer key, request hash).  A recorded
- * SUCCESS is never overwritten (that is an error).  Returns 0 or -1
- * with err; on -1 the transaction is rolled back.
+ * Inside the open enrollment transaction: record the outcome of a
+ * request.  *row_id 0: a new row, whose id is stored in *row_id;
+ * otherwise the row *row_id (db_prior.row_id, db_pending.row_id) gets
+ * the new state, outcome, profile and peer and keeps its request
+ * identity.  A recorded SUCCESS is never overwritten (that is an error).
+ * Returns 0 or -1 with err; on -1 the transaction is rolled back.
  */
 int		 db_tx_record(struct db *, const struct db_tx *,
-		    char *err, size_t errlen);
+		    long long *row_id, char *err, size_t errlen);
 
 /*
  * Inside the open transaction: append an audit row.  actor is who did it
@@ -298,9 +305,8 @@ enum db_approval {
 
 /* What a held request keeps, so it can be issued without a resend. */
 struct db_hold {
+	long long		 row_id;		/* from db_tx_record() */
 	const char		*transaction_id;
-	const unsigned char	*signer_key_sha256;	/* 32 bytes */
-	const unsigned char	*request_sha256;	/* 32 bytes */
 	const unsigned char	*request_der;		/* the PKCS#10 */
 	size_t			 request_der_len;
 	const unsigned char	*signer_der;		/* the signer certificate */
@@ -320,6 +326,7 @@ int		 db_pending_hold(struct db *, const struct db_hold *,
 
 /* One transaction as CertPoll sees it (db_pending_get()). */
 struct db_pending {
+	long long		 row_id;
 	enum db_tx_state	 state;
 	enum db_approval	 approval;
 	int			 fail_info;	/* if FAILURE, else -1 */
@@ -350,12 +357,13 @@ int		 db_pending_get(struct db *, const char *transaction_id,
 
 /*
  * Inside the open transaction: the newest approved request of
- * transaction_id and this signer key, issued or not (certmonger sends a
- * new CSR for the same key with every retry).  Returns 0 and fills *p,
- * 1 if there is none, -1 with err (rolled back).
+ * transaction_id and this signer key that is not issued yet, or was
+ * issued within the last window_hours (certmonger sends a new CSR for
+ * the same key with every retry).  Returns 0 and fills *p, 1 if there
+ * is none, -1 with err (rolled back).
  */
 int		 db_pending_approved(struct db *, const char *transaction_id,
-		    const unsigned char signer_key_sha256[32],
+		    const unsigned char signer_key_sha256[32], int window_hours,
 		    struct db_pending *p, char *err, size_t errlen);
 
 /* A held request as scepctl pending list shows it. */

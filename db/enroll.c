@@ -71,11 +71,25 @@ prior_fill(PGresult *res, int i, struct db_prior *prior, char *err,
 	return 0;
 }
 
+/* Does rq carry everything that identifies a request? */
+static int
+identity_complete(const struct db_tx *rq, char *err, size_t errlen)
+{
+	if (rq->transaction_id == NULL || *rq->transaction_id == '\0') {
+		db_seterr(err, errlen, "empty transactionID");
+		return -1;
+	}
+	if (rq->signer_cert_sha256 == NULL || rq->signer_key_sha256 == NULL ||
+	    rq->request_sha256 == NULL) {
+		db_seterr(err, errlen, "transaction without its identity");
+		return -1;
+	}
+	return 0;
+}
+
 int
-db_enroll_begin(struct db *db, const char *transaction_id,
-    const unsigned char signer_key_sha256[32],
-    const unsigned char request_sha256[32], struct db_prior *prior,
-    char *err, size_t errlen)
+db_enroll_begin(struct db *db, const struct db_tx *rq, int window_hours,
+    struct db_prior *prior, char *err, size_t errlen)
 {
 	struct db_params	 p;
 	PGresult		*res = NULL;
@@ -83,10 +97,8 @@ db_enroll_begin(struct db *db, const char *transaction_id,
 
 	memset(prior, 0, sizeof(*prior));
 	prior->fail_info = -1;
-	if (transaction_id == NULL || *transaction_id == '\0') {
-		db_seterr(err, errlen, "empty transactionID");
+	if (identity_complete(rq, err, errlen) == -1)
 		goto out;
-	}
 	if (db_begin(db, 1, err, errlen) == -1)
 		goto out;
 	begun = 1;
@@ -99,32 +111,49 @@ db_enroll_begin(struct db *db, const char *transaction_id,
 	 * different signer key must also see the first one's row.
 	 */
 	db_params_init(&p);
-	db_param_text(&p, transaction_id);
+	db_param_text(&p, rq->transaction_id);
 	res = db_exec(db, "SELECT pg_catalog.pg_advisory_xact_lock("
 	    "pg_catalog.hashtextextended($1, 0))", &p, 0);
 	if (db_check(db, res, PGRES_TUPLES_OK, err, errlen) == -1)
 		goto out;
 	PQclear(res);
 
-	/* A fresh snapshot (READ COMMITTED), taken after the lock. */
+	/*
+	 * A fresh snapshot (READ COMMITTED), taken after the lock: one row
+	 * per transaction of this ID, newest first; the first whose whole
+	 * identity matches is the request's, if it is still waiting for
+	 * approval or was recorded within the window.  A NULL signer certificate is
+	 * a row recorded before migration 006, matched as it was then.
+	 */
 	db_params_init(&p);
-	db_param_text(&p, transaction_id);
-	db_param_bytea(&p, signer_key_sha256, 32);
-	db_param_bytea(&p, request_sha256, 32);
+	db_param_text(&p, rq->transaction_id);
+	db_param_bytea(&p, rq->signer_key_sha256, 32);
+	db_param_bytea(&p, rq->request_sha256, 32);
+	db_param_int(&p, rq->message_type);
+	db_param_bytea(&p, rq->signer_cert_sha256, 32);
+	db_param_int(&p, window_hours);
 	res = db_exec(db, "SELECT t.signer_key_sha256 = $2, "
-	    "t.request_sha256 = $3, t.state, t.fail_info, t.cert_serial, "
-	    "pg_catalog.encode(c.der, 'hex') "
+	    "t.request_sha256 = $3 AND t.message_type = $4 AND "
+	    "coalesce(t.signer_cert_sha256 = $5, true) AND "
+	    "(t.state = 'pending' OR t.created_at > pg_catalog.now() - "
+	    "pg_catalog.make_interval(hours => $6::integer)), "
+	    "t.state, t.fail_info, t.cert_serial, "
+	    "pg_catalog.encode(c.der, 'hex'), t.id "
 	    "FROM scepd.transactions t "
 	    "LEFT JOIN scepd.certificates c ON c.serial = t.cert_serial "
-	    "WHERE t.transaction_id = $1", &p, 0);
+	    "WHERE t.transaction_id = $1 ORDER BY t.created_at DESC, t.id DESC",
+	    &p, 0);
 	if (db_check(db, res, PGRES_TUPLES_OK, err, errlen) == -1)
 		goto out;
 	for (i = 0; i < PQntuples(res); i++) {
 		if (strcmp(PQgetvalue(res, i, 0), "t") != 0)
 			prior->key_mismatch = 1;
-		else if (strcmp(PQgetvalue(res, i, 1), "t") == 0 &&
-		    prior_fill(res, i, prior, err, errlen) == -1)
-			goto out;
+		else if (prior->row_id == 0 &&
+		    strcmp(PQgetvalue(res, i, 1), "t") == 0) {
+			if (prior_fill(res, i, prior, err, errlen) == -1)
+				goto out;
+			prior->row_id = atoll(PQgetvalue(res, i, 6));
+		}
 	}
 	rc = 0;
 out:
@@ -223,8 +252,8 @@ out:
 }
 
 int
-db_tx_record(struct db *db, const struct db_tx *tx, char *err,
-    size_t errlen)
+db_tx_record(struct db *db, const struct db_tx *tx, long long *row_id,
+    char *err, size_t errlen)
 {
 	struct db_params	 p;
 	PGresult		*res = NULL;
@@ -239,21 +268,14 @@ db_tx_record(struct db *db, const struct db_tx *tx, char *err,
 		    (int)tx->state);
 		goto out;
 	}
-	if (tx->transaction_id == NULL || tx->signer_key_sha256 == NULL ||
-	    tx->request_sha256 == NULL) {
-		db_seterr(err, errlen, "transaction without its identity");
+	if (identity_complete(tx, err, errlen) == -1)
 		goto out;
-	}
 	if (tx->cert_serial != NULL &&
 	    db_serial_norm(tx->cert_serial, serial) == -1) {
 		db_seterr(err, errlen, "bad serial number");
 		goto out;
 	}
 	db_params_init(&p);
-	db_param_text(&p, tx->transaction_id);
-	db_param_bytea(&p, tx->signer_key_sha256, 32);
-	db_param_bytea(&p, tx->request_sha256, 32);
-	db_param_int(&p, tx->message_type);
 	db_param_text(&p, state);
 	if (tx->state == DB_TX_FAILURE)
 		db_param_int(&p, tx->fail_info);
@@ -262,28 +284,38 @@ db_tx_record(struct db *db, const struct db_tx *tx, char *err,
 	db_param_text(&p, tx->cert_serial != NULL ? serial : NULL);
 	db_param_text(&p, tx->profile);
 	db_param_text(&p, tx->peer);
-	/*
-	 * The WHERE keeps a SUCCESS: its certificate was handed out, and a
-	 * later outcome for the same request is a bug, not news.
-	 */
-	res = db_exec(db, "INSERT INTO scepd.transactions AS t "
-	    "(transaction_id, signer_key_sha256, request_sha256, "
-	    "message_type, state, fail_info, cert_serial, profile, peer) "
-	    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
-	    "ON CONFLICT (transaction_id, signer_key_sha256, request_sha256) "
-	    "DO UPDATE SET message_type = EXCLUDED.message_type, "
-	    "state = EXCLUDED.state, fail_info = EXCLUDED.fail_info, "
-	    "cert_serial = EXCLUDED.cert_serial, "
-	    "profile = EXCLUDED.profile, peer = EXCLUDED.peer, "
-	    "updated_at = pg_catalog.now() "
-	    "WHERE t.state <> 'success'", &p, 0);
-	if (db_check(db, res, PGRES_COMMAND_OK, err, errlen) == -1)
+	if (*row_id > 0) {
+		/*
+		 * The WHERE keeps a SUCCESS: its certificate was handed out,
+		 * and a later outcome for the same request is a bug, not news.
+		 */
+		db_param_int(&p, *row_id);
+		res = db_exec(db, "UPDATE scepd.transactions SET state = $1, "
+		    "fail_info = $2, cert_serial = $3, profile = $4, "
+		    "peer = $5, updated_at = pg_catalog.now() "
+		    "WHERE id = $6 AND state <> 'success' RETURNING id",
+		    &p, 0);
+	} else {
+		db_param_text(&p, tx->transaction_id);
+		db_param_int(&p, tx->message_type);
+		db_param_bytea(&p, tx->signer_cert_sha256, 32);
+		db_param_bytea(&p, tx->signer_key_sha256, 32);
+		db_param_bytea(&p, tx->request_sha256, 32);
+		res = db_exec(db, "INSERT INTO scepd.transactions "
+		    "(state, fail_info, cert_serial, profile, peer, "
+		    "transaction_id, message_type, signer_cert_sha256, "
+		    "signer_key_sha256, request_sha256) "
+		    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+		    "RETURNING id", &p, 0);
+	}
+	if (db_check(db, res, PGRES_TUPLES_OK, err, errlen) == -1)
 		goto out;
-	if (strcmp(PQcmdTuples(res), "1") != 0) {
+	if (PQntuples(res) != 1) {
 		db_seterr(err, errlen, "transaction %s already succeeded",
 		    tx->transaction_id);
 		goto out;
 	}
+	*row_id = atoll(PQgetvalue(res, 0, 0));
 	rc = 0;
 out:
 	PQclear(res);

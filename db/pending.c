@@ -21,26 +21,22 @@ db_pending_hold(struct db *db, const struct db_hold *h, char *err,
 
 	if (db_in_tx(db, err, errlen) == -1)
 		goto out;
-	if (h->transaction_id == NULL || h->signer_key_sha256 == NULL ||
-	    h->request_sha256 == NULL || h->request_der == NULL ||
-	    h->signer_der == NULL) {
+	if (h->row_id <= 0 || h->transaction_id == NULL ||
+	    h->request_der == NULL || h->signer_der == NULL) {
 		db_seterr(err, errlen, "held request without its request");
 		goto out;
 	}
 	db_params_init(&p);
-	db_param_text(&p, h->transaction_id);
-	db_param_bytea(&p, h->signer_key_sha256, 32);
-	db_param_bytea(&p, h->request_sha256, 32);
+	db_param_int(&p, h->row_id);
 	db_param_bytea(&p, h->request_der, h->request_der_len);
 	db_param_bytea(&p, h->signer_der, h->signer_der_len);
 	db_param_text(&p, h->request_subject != NULL ? h->request_subject : "");
 	db_param_text(&p, h->device_id);
-	res = db_exec(db, "UPDATE scepd.transactions SET request_der = $4, "
-	    "signer_der = $5, request_subject = $6, device_id = $7, "
+	res = db_exec(db, "UPDATE scepd.transactions SET request_der = $2, "
+	    "signer_der = $3, request_subject = $4, device_id = $5, "
 	    "approval = 'pending', decided_by = NULL, decided_at = NULL, "
 	    "reason = NULL, updated_at = pg_catalog.now() "
-	    "WHERE transaction_id = $1 AND signer_key_sha256 = $2 "
-	    "AND request_sha256 = $3 AND state = 'pending'", &p, 0);
+	    "WHERE id = $1 AND state = 'pending'", &p, 0);
 	if (db_check(db, res, PGRES_COMMAND_OK, err, errlen) == -1)
 		goto out;
 	if (strcmp(PQcmdTuples(res), "1") != 0) {
@@ -91,7 +87,8 @@ approval_parse(const char *s, enum db_approval *a)
 	"pg_catalog.encode(t.request_sha256, 'hex'), "			\
 	"coalesce(t.profile, ''), t.device_id, t.reason, "		\
 	"pg_catalog.encode(t.request_der, 'hex'), "			\
-	"coalesce(t.cert_serial, ''), pg_catalog.encode(c.der, 'hex')"
+	"coalesce(t.cert_serial, ''), pg_catalog.encode(c.der, 'hex'), "	\
+	"t.id"
 
 static int
 pending_fill(PGresult *res, struct db_pending *p, char *err, size_t errlen)
@@ -141,6 +138,7 @@ pending_fill(PGresult *res, struct db_pending *p, char *err, size_t errlen)
 		}
 		memcpy(p->serial, serial, strlen(serial) + 1);
 	}
+	p->row_id = atoll(PQgetvalue(res, 0, 10));
 	rc = 0;
 out:
 	free(h);
@@ -210,16 +208,20 @@ db_pending_get(struct db *db, const char *transaction_id,
 
 int
 db_pending_approved(struct db *db, const char *transaction_id,
-    const unsigned char signer_key_sha256[32], struct db_pending *p,
-    char *err, size_t errlen)
+    const unsigned char signer_key_sha256[32], int window_hours,
+    struct db_pending *p, char *err, size_t errlen)
 {
 	struct db_params	 pp;
 
 	db_params_init(&pp);
 	db_param_text(&pp, transaction_id);
 	db_param_bytea(&pp, signer_key_sha256, 32);
+	db_param_int(&pp, window_hours);
 	return newest(db, "t.approval = 'approved' AND "
-	    "t.state IN ('pending', 'success')", &pp, p, err, errlen);
+	    "(t.state = 'pending' OR (t.state = 'success' AND "
+	    "t.updated_at > pg_catalog.now() - "
+	    "pg_catalog.make_interval(hours => $3::integer)))", &pp, p, err,
+	    errlen);
 }
 
 int

@@ -221,6 +221,14 @@ int		 p7_req_challenge(const struct p7_req *, char *buf, size_t len);
 void		 p7_req_signer_key_sha256(const struct p7_req *, unsigned char out[32]);
 /* SHA-256 of the CSR DER (zeros if there is no CSR). */
 void		 p7_req_csr_sha256(const struct p7_req *, unsigned char out[32]);
+/*
+ * SHA-256 of the signer certificate's DER if this CA issued it (a
+ * renewal), else zeros: a self-signed signer certificate only carries
+ * the requester's key (RFC 8894 2.3), and clients such as sscep make a
+ * new one on every run, so it is no part of what identifies a request.
+ */
+void		 p7_req_issued_signer_sha256(const struct p7_req *,
+		    unsigned char out[32]);
 
 /*
  * 17 bytes of CSPRNG output forming a positive DER INTEGER of at least

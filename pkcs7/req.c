@@ -751,6 +751,17 @@ p7_req_signer_key_sha256(const struct p7_req *r, unsigned char out[32])
 }
 
 void
+p7_req_issued_signer_sha256(const struct p7_req *r, unsigned char out[32])
+{
+	unsigned int	n = 32;
+
+	memset(out, 0, 32);
+	if (r->signer != NULL && r->signer_issued &&
+	    X509_digest(r->signer, EVP_sha256(), out, &n) != 1)
+		memset(out, 0, 32);
+}
+
+void
 p7_req_csr_sha256(const struct p7_req *r, unsigned char out[32])
 {
 	memcpy(out, r->csr_sha256, 32);

@@ -53,6 +53,8 @@ static const struct setting server_settings[] = {
 	B("verbose",		verbose,	0),
 	I("crl.validity_hours",	crl_validity_hours, 24, 1, 24 * 30),
 	I("sweep_interval",	sweep_interval,	60, 1, 86400),
+	I("retransmission_window_hours", retransmission_window_hours, 24, 1,
+	    24 * 30),
 };
 #undef STRUCT
 

@@ -54,6 +54,7 @@ struct conf {
 	int			 verbose;
 	int			 crl_validity_hours; /* nextUpdate - thisUpdate */
 	int			 sweep_interval; /* seconds between sweeps */
+	int			 retransmission_window_hours; /* see db_enroll_begin() */
 	struct conf_profile	*profiles;	/* [0] is the default profile */
 	int			 nprofiles;
 };

@@ -72,6 +72,33 @@ enroll_certrep(struct scep_ctx *c, enum p7_pki_status st, enum p7_fail_info fi,
 	r->free_body = 1;
 }
 
+/* What identifies this request in scepd.transactions. */
+static void
+tx_identity(const struct scep_ctx *c, struct db_tx *tx)
+{
+	memset(tx, 0, sizeof(*tx));
+	tx->transaction_id = p7_req_get0_transaction_id(c->req);
+	tx->message_type = p7_req_message_type(c->req);
+	tx->signer_cert_sha256 = c->signer;
+	tx->signer_key_sha256 = c->key;
+	tx->request_sha256 = c->csr;
+}
+
+int
+enroll_begin(struct scep_ctx *c, struct db_prior *prior, char *err,
+    size_t errlen)
+{
+	struct db_tx	rq;
+
+	tx_identity(c, &rq);
+	if (db_enroll_begin(c->w->db, &rq,
+	    c->w->srv->conf->retransmission_window_hours, prior, err,
+	    errlen) == -1)
+		return -1;
+	c->tx_row = prior->row_id;
+	return 0;
+}
+
 /* Fill and record the transaction row in the open database transaction. */
 int
 enroll_record(struct scep_ctx *c, enum db_tx_state state, int fail_info,
@@ -79,17 +106,13 @@ enroll_record(struct scep_ctx *c, enum db_tx_state state, int fail_info,
 {
 	struct db_tx	tx;
 
-	memset(&tx, 0, sizeof(tx));
-	tx.transaction_id = p7_req_get0_transaction_id(c->req);
-	tx.signer_key_sha256 = c->key;
-	tx.request_sha256 = c->csr;
-	tx.message_type = p7_req_message_type(c->req);
+	tx_identity(c, &tx);
 	tx.state = state;
 	tx.fail_info = fail_info;
 	tx.cert_serial = serial;
 	tx.profile = c->prof->policy.name;
 	tx.peer = c->addr;
-	return db_tx_record(c->w->db, &tx, err, errlen);
+	return db_tx_record(c->w->db, &tx, &c->tx_row, err, errlen);
 }
 
 /*
@@ -232,13 +255,12 @@ enroll(struct scep_ctx *c, struct reply *r)
 	X509			*crt = NULL;	/* owned */
 	char			 challenge[256], err[256] = "";
 	char			 old_serial[64] = "";
-	int			 clen, renewal;
+	int			 clen, renewal, twin;
 
 	memset(&prior, 0, sizeof(prior));
 	memset(&v, 0, sizeof(v));
 	memset(&signer, 0, sizeof(signer));
-	if (db_enroll_begin(c->w->db, tid, c->key, c->csr, &prior, err,
-	    sizeof(err)) == -1) {
+	if (enroll_begin(c, &prior, err, sizeof(err)) == -1) {
 		log_warnx("%s %s %s: database: %s -> 503", c->peer,
 		    enroll_msg_name(c), tid, err);
 		reply_text(r, 503, "database unavailable, retry later\n");
@@ -282,18 +304,25 @@ enroll(struct scep_ctx *c, struct reply *r)
 
 	memset(&pr, 0, sizeof(pr));
 	/*
-	 * certmonger cannot read PENDING and resends a held request with a
-	 * new CSR: an approved twin (same transactionID, signer key, CSR key
-	 * and subject) counts as this request's approval.
+	 * certmonger resends a held request with a new CSR: an approved twin
+	 * (same transactionID, signer key, CSR key and subject) counts as
+	 * this request's approval, or, once issued, answers with its
+	 * certificate.
 	 */
+	twin = PENDING_TWIN_NONE;
 	if (!renewal && c->prof->policy.approval == POLICY_APPROVAL_MANUAL &&
-	    (pr.approved = pending_approved(c, err, sizeof(err))) == -1) {
+	    (twin = pending_approved(c, r, err, sizeof(err))) == -1) {
 		db_rollback(c->w->db);
 		log_warnx("%s %s %s: database: %s -> 503", c->peer,
 		    enroll_msg_name(c), tid, err);
 		reply_text(r, 503, "database unavailable, retry later\n");
 		goto out;
 	}
+	if (twin == PENDING_TWIN_ISSUED) {
+		db_rollback(c->w->db);
+		goto out;
+	}
+	pr.approved = twin == PENDING_TWIN_APPROVED;
 	clen = p7_req_challenge(c->req, challenge, sizeof(challenge));
 	pr.csr = p7_req_get0_csr(c->req);
 	pr.challenge = clen >= 0 ? challenge : NULL;
@@ -405,6 +434,7 @@ enroll_pkioperation(struct worker *w, struct conf_profile *prof,
 		break;
 	}
 	p7_req_signer_key_sha256(req, c.key);
+	p7_req_issued_signer_sha256(req, c.signer);
 	p7_req_csr_sha256(req, c.csr);
 	switch (p7_req_message_type(req)) {
 	case P7_MSG_PKCSREQ:

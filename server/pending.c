@@ -68,16 +68,16 @@ pending_store(struct scep_ctx *c, const struct policy_plan *plan, char *err,
 	name_text(X509_REQ_get_subject_name(csr), subject, sizeof(subject));
 	memset(&h, 0, sizeof(h));
 	h.transaction_id = tid;
-	h.signer_key_sha256 = c->key;
-	h.request_sha256 = c->csr;
 	h.request_der = req_der;
 	h.request_der_len = (size_t)req_len;
 	h.signer_der = sig_der;
 	h.signer_der_len = (size_t)sig_len;
 	h.request_subject = subject;
 	h.device_id = plan->device_id;
-	if (enroll_record(c, DB_TX_PENDING, -1, NULL, err, errlen) == -1 ||
-	    db_pending_hold(c->w->db, &h, err, errlen) == -1 ||
+	if (enroll_record(c, DB_TX_PENDING, -1, NULL, err, errlen) == -1)
+		goto out;
+	h.row_id = c->tx_row;
+	if (db_pending_hold(c->w->db, &h, err, errlen) == -1 ||
 	    db_audit(c->w->db, c->actor, "hold", tid, subject, err,
 	    errlen) == -1 || db_commit(c->w->db, err, errlen) == -1)
 		goto out;
@@ -206,8 +206,7 @@ pending_certpoll(struct scep_ctx *c, struct reply *r)
 	memset(&prior, 0, sizeof(prior));
 	memset(&p, 0, sizeof(p));
 	/* The lock every request of this transactionID takes. */
-	if (db_enroll_begin(c->w->db, tid, c->key, c->csr, &prior, err,
-	    sizeof(err)) == -1) {
+	if (enroll_begin(c, &prior, err, sizeof(err)) == -1) {
 		log_warnx("%s %s %s: database: %s -> 503", c->peer,
 		    enroll_msg_name(c), tid, err);
 		reply_text(r, 503, "database unavailable, retry later\n");
@@ -239,6 +238,8 @@ pending_certpoll(struct scep_ctx *c, struct reply *r)
 		}
 		goto out;
 	}
+	/* What this poll decides is recorded on the row it polls for. */
+	c->tx_row = p.row_id;
 	/* Issued and signed by the CA of the profile it was held on. */
 	if (p.profile[0] != '\0' &&
 	    strcmp(p.profile, c->prof->policy.name) != 0) {
@@ -282,7 +283,8 @@ out:
 }
 
 int
-pending_approved(struct scep_ctx *c, char *err, size_t errlen)
+pending_approved(struct scep_ctx *c, struct reply *r, char *err,
+    size_t errlen)
 {
 	X509_REQ		*csr = p7_req_get0_csr(c->req);	/* borrowed */
 	X509_REQ		*held = NULL;	/* owned */
@@ -292,22 +294,29 @@ pending_approved(struct scep_ctx *c, char *err, size_t errlen)
 
 	memset(&p, 0, sizeof(p));
 	if (csr == NULL) {
-		rc = 0;
+		rc = PENDING_TWIN_NONE;
 		goto out;
 	}
 	if ((t = db_pending_approved(c->w->db, p7_req_get0_transaction_id(c->req),
-	    c->key, &p, err, errlen)) == -1)
+	    c->key, c->w->srv->conf->retransmission_window_hours, &p, err,
+	    errlen)) == -1)
 		goto out;
-	rc = 0;
+	rc = PENDING_TWIN_NONE;
 	if (t == 1 || (q = p.request_der) == NULL)
 		goto out;
 	if ((held = d2i_X509_REQ(NULL, &q, (long)p.request_der_len)) == NULL)
 		goto out;
 	if (EVP_PKEY_eq(X509_REQ_get0_pubkey(held),
-	    X509_REQ_get0_pubkey(csr)) == 1 &&
+	    X509_REQ_get0_pubkey(csr)) != 1 ||
 	    X509_NAME_cmp(X509_REQ_get_subject_name(held),
-	    X509_REQ_get_subject_name(csr)) == 0)
-		rc = 1;
+	    X509_REQ_get_subject_name(csr)) != 0)
+		goto out;
+	if (p.state == DB_TX_SUCCESS) {
+		send_stored(c, p.cert_der, p.cert_der_len, p.serial,
+		    "approved twin issued", r);
+		rc = PENDING_TWIN_ISSUED;
+	} else
+		rc = PENDING_TWIN_APPROVED;
 out:
 	X509_REQ_free(held);
 	db_pending_clear(&p);

@@ -9,17 +9,29 @@
 
 struct scep_ctx;
 
+struct reply;
+
+/* What pending_approved() found. */
+enum pending_twin {
+	PENDING_TWIN_NONE = 0,	/* judge the request as it is */
+	PENDING_TWIN_APPROVED,	/* issue it: an operator approved its twin */
+	PENDING_TWIN_ISSUED,	/* answered: the twin's certificate */
+};
+
 /*
  * In the open enrollment transaction of a PKCSReq on a manual-approval
- * profile: 1 if an operator approved a request of this transactionID
- * and signer key whose CSR has the same public key and subject as this
- * one's.  certmonger cannot read a PENDING CertRep (clients.md 6) and
- * resends its request with a fresh CSR (a new random SKI) every few
- * seconds, so the approved request never comes back byte for byte;
- * this one is then the approved request, and the caller decides it
- * with policy_request.approved set.  0 if not, -1 on a database error
- * (rolled back, err filled).
+ * profile: is there a request of this transactionID and signer key,
+ * approved by an operator, whose CSR has the same public key and
+ * subject as this one's?  certmonger resends its request with a fresh
+ * CSR (a new random SKI) when it retries or is told to resubmit, so the
+ * approved request does not come back byte for byte.  Not issued yet:
+ * PENDING_TWIN_APPROVED, and the caller decides this request with
+ * policy_request.approved set.  Issued within the retransmission
+ * window: PENDING_TWIN_ISSUED, *r holds that certificate again (never a
+ * second one for one approval; the transaction is left open).  -1 on a
+ * database error (rolled back, err filled).
  */
-int	pending_approved(struct scep_ctx *, char *err, size_t errlen);
+int	pending_approved(struct scep_ctx *, struct reply *r, char *err,
+	    size_t errlen);
 
 #endif /* SCEPD_PENDING_H */

@@ -51,7 +51,9 @@ struct scep_ctx {
 	char			 addr[64];	/* peer address only */
 	char			 actor[96];	/* "scep:<addr>" for the audit */
 	unsigned char		 key[32];	/* signer key SHA-256 */
+	unsigned char		 signer[32];	/* p7_req_issued_signer_sha256() */
 	unsigned char		 csr[32];	/* CSR SHA-256 (zeros if none) */
+	long long		 tx_row;	/* transaction row, 0: none yet */
 };
 
 /* Short text answers for bad input (400, 404, ...) and our faults. */
@@ -74,6 +76,12 @@ void	enroll_pkioperation(struct worker *, struct conf_profile *,
 /* enroll.c: the failInfo names for the log, "badAlg" ... "badCertId". */
 extern const char *const enroll_fail_names[];
 const char *enroll_msg_name(const struct scep_ctx *);
+/*
+ * enroll.c: db_enroll_begin() for this request (the retransmission window
+ * of the configuration); c->tx_row becomes the same request's row.
+ */
+int	enroll_begin(struct scep_ctx *, struct db_prior *, char *err,
+	    size_t errlen);
 /* enroll.c: record the request's transaction row in the open transaction. */
 int	enroll_record(struct scep_ctx *, enum db_tx_state, int fail_info,
 	    const char *serial, char *err, size_t errlen);

@@ -164,6 +164,39 @@ cm_start() {
 	return 1
 }
 
+# cm_status ID: the status certmonger shows for request ID.
+cm_status() {
+	timeout 20 getcert list -s -i "$1" | sed -n 's/^[[:space:]]*status: //p'
+}
+
+# cm_wait ID: wait (at most 60 s) until request ID settles: MONITORING,
+# CA_REJECTED, CA_UNREACHABLE or NEED_GUIDANCE; prints the last status.
+cm_wait() {
+	j=0
+	while [ $j -lt 600 ]; do
+		st=$(cm_status "$1")
+		case $st in MONITORING|CA_REJECTED|CA_UNREACHABLE|NEED_GUIDANCE) break ;; esac
+		sleep 0.1
+		j=$((j + 1))
+	done
+	echo "$st"
+}
+
+# cm_add_ca NAME URL: a SCEP CA for certmonger; returns once certmonger
+# has fetched its CA certificates (at most 10 s).
+cm_add_ca() {
+	timeout 30 getcert add-scep-ca -s -c "$1" -u "$2" || return 1
+	j=0
+	while [ $j -lt 100 ]; do
+		timeout 10 getcert list-cas -s -c "$1" 2>&1 |
+		    grep -q 'SCEP CA certificate thumbprint' && return 0
+		sleep 0.1
+		j=$((j + 1))
+	done
+	echo "certmonger did not fetch the CA certificates of $2"
+	return 1
+}
+
 # cm_stop: certmonger, then its bus; only the processes cm_start started.
 cm_stop() {
 	[ -n "${drs_pid:-}" ] || return 0

@@ -162,23 +162,48 @@ insert_cert(struct db *db, const struct issued *is, const char *serial)
 	return db_cert_insert(db, &c, errbuf, sizeof(errbuf));
 }
 
+/* A self-signed signer certificate: no part of a request's identity. */
+static const unsigned char self_signed[32];
+
+/*
+ * db_enroll_begin() for a PKCSReq (19) of transactionID txid, signer key
+ * key and request req, signed by a self-signed certificate.
+ */
 static int
-record(struct db *db, const struct issued *is, enum db_tx_state state,
-    int fail_info, const char *serial)
+begin(struct db *db, const char *txid, const unsigned char *key,
+    const unsigned char *req, struct db_prior *prior, char *err,
+    size_t errlen)
+{
+	struct db_tx	 rq;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.transaction_id = txid;
+	rq.message_type = 19;
+	rq.signer_cert_sha256 = self_signed;
+	rq.signer_key_sha256 = key;
+	rq.request_sha256 = req;
+	return db_enroll_begin(db, &rq, 24, prior, err, errlen);
+}
+
+/* Record is's PKCSReq in row *row (0: a new row). */
+static int
+record(struct db *db, const struct issued *is, long long *row,
+    enum db_tx_state state, int fail_info, const char *serial)
 {
 	struct db_tx	 tx;
 
 	memset(&tx, 0, sizeof(tx));
 	tx.transaction_id = is->txid;
+	tx.message_type = 19;	/* PKCSReq */
+	tx.signer_cert_sha256 = self_signed;
 	tx.signer_key_sha256 = is->key;
 	tx.request_sha256 = is->req;
-	tx.message_type = 19;	/* PKCSReq */
 	tx.state = state;
 	tx.fail_info = fail_info;
 	tx.cert_serial = serial;
 	tx.profile = "default";
 	tx.peer = "127.0.0.1";
-	return db_tx_record(db, &tx, errbuf, sizeof(errbuf));
+	return db_tx_record(db, &tx, row, errbuf, sizeof(errbuf));
 }
 
 /* One whole successful enrollment, committed. */
@@ -187,11 +212,12 @@ issue(struct db *db, const struct issued *is)
 {
 	struct db_prior	 prior;
 
-	assert_int_equal(db_enroll_begin(db, is->txid, is->key, is->req,
+	assert_int_equal(begin(db, is->txid, is->key, is->req,
 	    &prior, errbuf, sizeof(errbuf)), 0);
 	assert_int_equal(prior.state, DB_TX_NONE);
 	assert_int_equal(insert_cert(db, is, NULL), 0);
-	assert_int_equal(record(db, is, DB_TX_SUCCESS, -1, is->serial), 0);
+	assert_int_equal(record(db, is, &prior.row_id,
+	    DB_TX_SUCCESS, -1, is->serial), 0);
 	assert_int_equal(db_audit(db, "scep:127.0.0.1", "issue", is->serial,
 	    "CN=device", errbuf, sizeof(errbuf)), 0);
 	assert_int_equal(db_commit(db, errbuf, sizeof(errbuf)), 0);
@@ -286,7 +312,7 @@ test_begin_unknown(void **state)
 	struct issued	 is;
 
 	issued_init(&is, 1);
-	assert_int_equal(db_enroll_begin(st->db, is.txid, is.key, is.req,
+	assert_int_equal(begin(st->db, is.txid, is.key, is.req,
 	    &prior, errbuf, sizeof(errbuf)), 0);
 	assert_int_equal(prior.state, DB_TX_NONE);
 	assert_int_equal(prior.key_mismatch, 0);
@@ -296,7 +322,7 @@ test_begin_unknown(void **state)
 
 	/* Nothing to commit: not a success. */
 	assert_int_equal(db_commit(st->db, errbuf, sizeof(errbuf)), -1);
-	assert_int_equal(db_enroll_begin(st->db, "", is.key, is.req,
+	assert_int_equal(begin(st->db, "", is.key, is.req,
 	    &prior, errbuf, sizeof(errbuf)), -1);
 }
 
@@ -410,7 +436,7 @@ test_replay(void **state)
 
 	issued_init(&is, 2);
 	norm(is.serial, want);
-	assert_int_equal(db_enroll_begin(st->db, is.txid, is.key, is.req,
+	assert_int_equal(begin(st->db, is.txid, is.key, is.req,
 	    &prior, errbuf, sizeof(errbuf)), 0);
 	assert_int_equal(prior.key_mismatch, 0);
 	assert_int_equal(prior.state, DB_TX_SUCCESS);
@@ -419,7 +445,8 @@ test_replay(void **state)
 	assert_int_equal(prior.cert_der_len, sizeof(is.der));
 	assert_memory_equal(prior.cert_der, is.der, sizeof(is.der));
 	/* A SUCCESS is never overwritten. */
-	assert_int_equal(record(st->db, &is, DB_TX_FAILURE, 2, NULL), -1);
+	assert_int_equal(record(st->db, &is, &prior.row_id,
+	    DB_TX_FAILURE, 2, NULL), -1);
 	db_rollback(st->db);
 	db_prior_clear(&prior);
 }
@@ -434,7 +461,7 @@ test_key_mismatch(void **state)
 
 	issued_init(&is, 2);
 	is.key[0] ^= 0xff;
-	assert_int_equal(db_enroll_begin(st->db, is.txid, is.key, is.req,
+	assert_int_equal(begin(st->db, is.txid, is.key, is.req,
 	    &prior, errbuf, sizeof(errbuf)), 0);
 	assert_int_equal(prior.key_mismatch, 1);
 	assert_int_equal(prior.state, DB_TX_NONE);
@@ -453,7 +480,7 @@ test_other_request(void **state)
 
 	issued_init(&is, 2);
 	is.req[5] ^= 0x01;
-	assert_int_equal(db_enroll_begin(st->db, is.txid, is.key, is.req,
+	assert_int_equal(begin(st->db, is.txid, is.key, is.req,
 	    &prior, errbuf, sizeof(errbuf)), 0);
 	assert_int_equal(prior.key_mismatch, 0);
 	assert_int_equal(prior.state, DB_TX_NONE);
@@ -470,29 +497,31 @@ test_failure_pending(void **state)
 	struct issued	 is, pend;
 
 	issued_init(&is, 4);
-	assert_int_equal(db_enroll_begin(st->db, is.txid, is.key, is.req,
+	assert_int_equal(begin(st->db, is.txid, is.key, is.req,
 	    &prior, errbuf, sizeof(errbuf)), 0);
-	assert_int_equal(record(st->db, &is, DB_TX_FAILURE, 2, NULL), 0);
+	assert_int_equal(record(st->db, &is, &prior.row_id,
+	    DB_TX_FAILURE, 2, NULL), 0);
 	assert_int_equal(db_commit(st->db, errbuf, sizeof(errbuf)), 0);
-	assert_int_equal(db_enroll_begin(st->db, is.txid, is.key, is.req,
+	assert_int_equal(begin(st->db, is.txid, is.key, is.req,
 	    &prior, errbuf, sizeof(errbuf)), 0);
 	assert_int_equal(prior.state, DB_TX_FAILURE);
 	assert_int_equal(prior.fail_info, 2);
 	db_rollback(st->db);
 
 	issued_init(&pend, 5);
-	assert_int_equal(db_enroll_begin(st->db, pend.txid, pend.key,
+	assert_int_equal(begin(st->db, pend.txid, pend.key,
 	    pend.req, &prior, errbuf, sizeof(errbuf)), 0);
-	assert_int_equal(record(st->db, &pend, DB_TX_PENDING, -1, NULL), 0);
+	assert_int_equal(record(st->db, &pend, &prior.row_id,
+	    DB_TX_PENDING, -1, NULL), 0);
 	assert_int_equal(db_commit(st->db, errbuf, sizeof(errbuf)), 0);
-	assert_int_equal(db_enroll_begin(st->db, pend.txid, pend.key,
+	assert_int_equal(begin(st->db, pend.txid, pend.key,
 	    pend.req, &prior, errbuf, sizeof(errbuf)), 0);
 	assert_int_equal(prior.state, DB_TX_PENDING);
 	assert_int_equal(insert_cert(st->db, &pend, NULL), 0);
-	assert_int_equal(record(st->db, &pend, DB_TX_SUCCESS, -1,
+	assert_int_equal(record(st->db, &pend, &prior.row_id, DB_TX_SUCCESS, -1,
 	    pend.serial), 0);
 	assert_int_equal(db_commit(st->db, errbuf, sizeof(errbuf)), 0);
-	assert_int_equal(db_enroll_begin(st->db, pend.txid, pend.key,
+	assert_int_equal(begin(st->db, pend.txid, pend.key,
 	    pend.req, &prior, errbuf, sizeof(errbuf)), 0);
 	assert_int_equal(prior.state, DB_TX_SUCCESS);
 	assert_non_null(prior.cert_der);
@@ -500,6 +529,150 @@ test_failure_pending(void **state)
 	db_prior_clear(&prior);
 	assert_int_equal(admin_num(st, "SELECT count(*) FROM "
 	    "scepd.transactions WHERE transaction_id = $1", pend.txid), 1);
+}
+
+/* db_enroll_begin() for is's request, with messageType and signer given. */
+static void
+begin_as(struct db *db, const struct issued *is, int message_type,
+    const unsigned char *signer_cert, int window_hours,
+    struct db_prior *prior)
+{
+	struct db_tx	 rq;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.transaction_id = is->txid;
+	rq.message_type = message_type;
+	rq.signer_cert_sha256 = signer_cert;
+	rq.signer_key_sha256 = is->key;
+	rq.request_sha256 = is->req;
+	assert_int_equal(db_enroll_begin(db, &rq, window_hours, prior, errbuf,
+	    sizeof(errbuf)), 0);
+}
+
+/*
+ * A retransmission repeats transactionID, messageType, signer
+ * certificate, key and request within the window; a renewal that keeps
+ * key, CSR and transactionID (scepclient, certmonger) is a new row.
+ */
+static void
+test_retransmission_identity(void **state)
+{
+	struct state	*st = *state;
+	struct db_prior	 prior;
+	struct db_tx	 tx;
+	struct issued	 is, renewed;
+	unsigned char	 issued_cert[32];
+	long long	 row;
+	char		 want[41];
+
+	issued_init(&is, 47);
+	issue(st->db, &is);
+	fill(issued_cert, sizeof(issued_cert), 4700);
+
+	/* Same everything: the PKCSReq's row. */
+	begin_as(st->db, &is, 19, self_signed, 24, &prior);
+	assert_int_equal(prior.state, DB_TX_SUCCESS);
+	assert_true(prior.row_id > 0);
+	row = prior.row_id;
+	db_rollback(st->db);
+	db_prior_clear(&prior);
+
+	/* Another messageType (RenewalReq): not a retransmission. */
+	begin_as(st->db, &is, 17, self_signed, 24, &prior);
+	assert_int_equal(prior.state, DB_TX_NONE);
+	assert_int_equal(prior.row_id, 0);
+	assert_int_equal(prior.key_mismatch, 0);
+	db_rollback(st->db);
+	db_prior_clear(&prior);
+
+	/* Signed by the issued certificate: a renewal, a row of its own. */
+	renewed = is;
+	snprintf(renewed.serial, sizeof(renewed.serial), "%s", "4747AB");
+	renewed.der[1] ^= 0x5a;
+	begin_as(st->db, &is, 19, issued_cert, 24, &prior);
+	assert_int_equal(prior.state, DB_TX_NONE);
+	assert_int_equal(prior.row_id, 0);
+	assert_int_equal(insert_cert(st->db, &renewed, NULL), 0);
+	memset(&tx, 0, sizeof(tx));
+	tx.transaction_id = is.txid;
+	tx.message_type = 19;
+	tx.signer_cert_sha256 = issued_cert;
+	tx.signer_key_sha256 = is.key;
+	tx.request_sha256 = is.req;
+	tx.state = DB_TX_SUCCESS;
+	tx.fail_info = -1;
+	tx.cert_serial = renewed.serial;
+	assert_int_equal(db_tx_record(st->db, &tx, &prior.row_id, errbuf,
+	    sizeof(errbuf)), 0);
+	assert_true(prior.row_id > row);
+	assert_int_equal(db_commit(st->db, errbuf, sizeof(errbuf)), 0);
+	db_prior_clear(&prior);
+	assert_int_equal(admin_num(st, "SELECT count(*) FROM "
+	    "scepd.transactions WHERE transaction_id = $1", is.txid), 2);
+
+	/* Each is a retransmission of itself only. */
+	begin_as(st->db, &is, 19, issued_cert, 24, &prior);
+	assert_int_equal(prior.state, DB_TX_SUCCESS);
+	norm(renewed.serial, want);
+	assert_string_equal(prior.serial, want);
+	db_rollback(st->db);
+	db_prior_clear(&prior);
+	begin_as(st->db, &is, 19, self_signed, 24, &prior);
+	norm(is.serial, want);
+	assert_string_equal(prior.serial, want);
+	assert_int_equal(prior.row_id, row);
+	db_rollback(st->db);
+	db_prior_clear(&prior);
+
+	/* Older than the window: a new transaction, not a replay. */
+	admin_num(st, "UPDATE scepd.transactions SET created_at = "
+	    "created_at - interval '25 hours' WHERE transaction_id = $1",
+	    is.txid);
+	begin_as(st->db, &is, 19, self_signed, 24, &prior);
+	assert_int_equal(prior.state, DB_TX_NONE);
+	db_rollback(st->db);
+	db_prior_clear(&prior);
+	begin_as(st->db, &is, 19, self_signed, 48, &prior);
+	assert_int_equal(prior.state, DB_TX_SUCCESS);
+	db_rollback(st->db);
+	db_prior_clear(&prior);
+
+	/* A row from before migration 006 (no signer certificate) matches any. */
+	admin_num(st, "UPDATE scepd.transactions SET signer_cert_sha256 = "
+	    "NULL, created_at = now() WHERE transaction_id = $1 AND "
+	    "cert_serial <> '4747AB'", is.txid);
+	fill(issued_cert, sizeof(issued_cert), 4701);
+	begin_as(st->db, &is, 19, issued_cert, 24, &prior);
+	assert_int_equal(prior.state, DB_TX_SUCCESS);
+	assert_int_equal(prior.row_id, row);
+	db_rollback(st->db);
+	db_prior_clear(&prior);
+}
+
+/* A request held for approval stays one request past the window. */
+static void
+test_retransmission_pending(void **state)
+{
+	struct state	*st = *state;
+	struct db_prior	 prior;
+	struct issued	 is;
+	long long	 row;
+
+	issued_init(&is, 48);
+	begin_as(st->db, &is, 19, self_signed, 24, &prior);
+	assert_int_equal(record(st->db, &is, &prior.row_id,
+	    DB_TX_PENDING, -1, NULL), 0);
+	row = prior.row_id;
+	assert_int_equal(db_commit(st->db, errbuf, sizeof(errbuf)), 0);
+	db_prior_clear(&prior);
+	admin_num(st, "UPDATE scepd.transactions SET created_at = "
+	    "created_at - interval '30 days' WHERE transaction_id = $1",
+	    is.txid);
+	begin_as(st->db, &is, 19, self_signed, 24, &prior);
+	assert_int_equal(prior.state, DB_TX_PENDING);
+	assert_int_equal(prior.row_id, row);
+	db_rollback(st->db);
+	db_prior_clear(&prior);
 }
 
 static void
@@ -513,7 +686,7 @@ test_serial_collision(void **state)
 
 	issued_init(&taken, 2);	/* committed by test_issue_and_read */
 	issued_init(&is, 6);
-	assert_int_equal(db_enroll_begin(st->db, is.txid, is.key, is.req,
+	assert_int_equal(begin(st->db, is.txid, is.key, is.req,
 	    &prior, errbuf, sizeof(errbuf)), 0);
 	/* Another spelling of the taken serial collides too. */
 	norm(taken.serial, other);
@@ -521,8 +694,8 @@ test_serial_collision(void **state)
 	assert_int_equal(insert_cert(st->db, &is, taken.serial), 1);
 	/* Still usable: draw a new serial. */
 	assert_int_equal(insert_cert(st->db, &is, NULL), 0);
-	assert_int_equal(record(st->db, &is, DB_TX_SUCCESS, -1, is.serial),
-	    0);
+	assert_int_equal(record(st->db, &is, &prior.row_id,
+	    DB_TX_SUCCESS, -1, is.serial), 0);
 	assert_int_equal(db_commit(st->db, errbuf, sizeof(errbuf)), 0);
 	db_prior_clear(&prior);
 
@@ -548,11 +721,11 @@ test_rollback(void **state)
 
 	audits = admin_num(st, "SELECT count(*) FROM scepd.audit", NULL);
 	issued_init(&is, 7);
-	assert_int_equal(db_enroll_begin(st->db, is.txid, is.key, is.req,
+	assert_int_equal(begin(st->db, is.txid, is.key, is.req,
 	    &prior, errbuf, sizeof(errbuf)), 0);
 	assert_int_equal(insert_cert(st->db, &is, NULL), 0);
-	assert_int_equal(record(st->db, &is, DB_TX_SUCCESS, -1, is.serial),
-	    0);
+	assert_int_equal(record(st->db, &is, &prior.row_id,
+	    DB_TX_SUCCESS, -1, is.serial), 0);
 	assert_int_equal(db_audit(st->db, "scep:127.0.0.1", "issue",
 	    is.serial, NULL, errbuf, sizeof(errbuf)), 0);
 	db_rollback(st->db);
@@ -564,7 +737,7 @@ test_rollback(void **state)
 	    NULL), audits);
 	assert_int_equal(admin_num(st, "SELECT count(*) FROM "
 	    "scepd.transactions WHERE transaction_id = $1", is.txid), 0);
-	assert_int_equal(db_enroll_begin(st->db, is.txid, is.key, is.req,
+	assert_int_equal(begin(st->db, is.txid, is.key, is.req,
 	    &prior, errbuf, sizeof(errbuf)), 0);
 	assert_int_equal(prior.state, DB_TX_NONE);
 	db_rollback(st->db);
@@ -579,17 +752,17 @@ test_commit_refused(void **state)
 	struct issued		 is;
 
 	issued_init(&is, 8);
-	assert_int_equal(db_enroll_begin(st->db, is.txid, is.key, is.req,
+	assert_int_equal(begin(st->db, is.txid, is.key, is.req,
 	    &prior, errbuf, sizeof(errbuf)), 0);
 	/* SUCCESS pointing at no certificate: foreign key violation. */
-	assert_int_equal(record(st->db, &is, DB_TX_SUCCESS, -1, "ABCDEF"),
-	    -1);
+	assert_int_equal(record(st->db, &is, &prior.row_id,
+	    DB_TX_SUCCESS, -1, "ABCDEF"), -1);
 	assert_non_null(strstr(errbuf, "23503"));
 	assert_int_equal(db_commit(st->db, errbuf, sizeof(errbuf)), -1);
 	assert_int_equal(admin_num(st, "SELECT count(*) FROM "
 	    "scepd.transactions WHERE transaction_id = $1", is.txid), 0);
 	/* Bad input is refused before SQL. */
-	assert_int_equal(db_enroll_begin(st->db, is.txid, is.key, is.req,
+	assert_int_equal(begin(st->db, is.txid, is.key, is.req,
 	    &prior, errbuf, sizeof(errbuf)), 0);
 	assert_int_equal(insert_cert(st->db, &is, "xyz"), -1);
 	assert_int_equal(db_commit(st->db, errbuf, sizeof(errbuf)), -1);
@@ -612,7 +785,7 @@ begin_thread(void *p)
 	struct begin_arg	*a = p;
 	char			 err[256];
 
-	a->rc = db_enroll_begin(a->db, a->is->txid, a->is->key, a->is->req,
+	a->rc = begin(a->db, a->is->txid, a->is->key, a->is->req,
 	    &a->prior, err, sizeof(err));
 	db_rollback(a->db);
 	return NULL;
@@ -639,7 +812,7 @@ test_concurrent(void **state)
 	if ((b.db = db_open(st->conninfo, errbuf, sizeof(errbuf))) == NULL)
 		fail_msg("db_open: %s", errbuf);
 
-	assert_int_equal(db_enroll_begin(st->db, is.txid, is.key, is.req,
+	assert_int_equal(begin(st->db, is.txid, is.key, is.req,
 	    &prior, errbuf, sizeof(errbuf)), 0);
 	assert_int_equal(prior.state, DB_TX_NONE);
 	assert_int_equal(pthread_create(&t, NULL, begin_thread, &b), 0);
@@ -652,8 +825,8 @@ test_concurrent(void **state)
 	}
 	assert_int_equal(waiting, 1);
 	assert_int_equal(insert_cert(st->db, &is, NULL), 0);
-	assert_int_equal(record(st->db, &is, DB_TX_SUCCESS, -1, is.serial),
-	    0);
+	assert_int_equal(record(st->db, &is, &prior.row_id,
+	    DB_TX_SUCCESS, -1, is.serial), 0);
 	assert_int_equal(db_commit(st->db, errbuf, sizeof(errbuf)), 0);
 	assert_int_equal(pthread_join(t, NULL), 0);
 
@@ -726,7 +899,7 @@ test_reset_idle(void **state)
 	db_cert_row_clear(&row);
 
 	kill_victim(st);
-	assert_int_equal(db_enroll_begin(db, is.txid, is.key, is.req,
+	assert_int_equal(begin(db, is.txid, is.key, is.req,
 	    &prior, errbuf, sizeof(errbuf)), 0);
 	assert_int_equal(prior.state, DB_TX_SUCCESS);
 	db_rollback(db);
@@ -759,20 +932,22 @@ test_reset_in_tx(void **state)
 	issued_init(&is, 10);
 	db = open_victim(st);
 
-	assert_int_equal(db_enroll_begin(db, is.txid, is.key, is.req,
+	assert_int_equal(begin(db, is.txid, is.key, is.req,
 	    &prior, errbuf, sizeof(errbuf)), 0);
 	assert_int_equal(insert_cert(db, &is, NULL), 0);
 	kill_victim(st);
-	assert_int_equal(record(db, &is, DB_TX_SUCCESS, -1, is.serial), -1);
+	assert_int_equal(record(db, &is, &prior.row_id,
+	    DB_TX_SUCCESS, -1, is.serial), -1);
 	assert_int_equal(db_commit(db, errbuf, sizeof(errbuf)), -1);
 	db_rollback(db);
 
 	/* Killed between the last statement and COMMIT: in doubt. */
-	assert_int_equal(db_enroll_begin(db, is.txid, is.key, is.req,
+	assert_int_equal(begin(db, is.txid, is.key, is.req,
 	    &prior, errbuf, sizeof(errbuf)), 0);
 	assert_int_equal(prior.state, DB_TX_NONE);
 	assert_int_equal(insert_cert(db, &is, NULL), 0);
-	assert_int_equal(record(db, &is, DB_TX_SUCCESS, -1, is.serial), 0);
+	assert_int_equal(record(db, &is, &prior.row_id,
+	    DB_TX_SUCCESS, -1, is.serial), 0);
 	kill_victim(st);
 	assert_int_equal(db_commit(db, errbuf, sizeof(errbuf)), -1);
 	assert_non_null(strstr(errbuf, "commit in doubt"));
@@ -795,13 +970,13 @@ hold(struct db *db, const struct issued *is, const char *device)
 	unsigned char	 sig[40];
 
 	fill(sig, sizeof(sig), 77);
-	assert_int_equal(db_enroll_begin(db, is->txid, is->key, is->req,
+	assert_int_equal(begin(db, is->txid, is->key, is->req,
 	    &prior, errbuf, sizeof(errbuf)), 0);
-	assert_int_equal(record(db, is, DB_TX_PENDING, -1, NULL), 0);
+	assert_int_equal(record(db, is, &prior.row_id,
+	    DB_TX_PENDING, -1, NULL), 0);
 	memset(&h, 0, sizeof(h));
+	h.row_id = prior.row_id;
 	h.transaction_id = is->txid;
-	h.signer_key_sha256 = is->key;
-	h.request_sha256 = is->req;
 	h.request_der = is->der;
 	h.request_der_len = sizeof(is->der);
 	h.signer_der = sig;
@@ -821,7 +996,7 @@ poll_get(struct db *db, const struct issued *is, const unsigned char *key,
 	struct db_prior	 prior;
 	int		 t;
 
-	assert_int_equal(db_enroll_begin(db, is->txid, key, req != NULL ? req :
+	assert_int_equal(begin(db, is->txid, key, req != NULL ? req :
 	    is->req, &prior, errbuf, sizeof(errbuf)), 0);
 	t = db_pending_get(db, is->txid, key, req, p, errbuf, sizeof(errbuf));
 	db_rollback(db);
@@ -932,18 +1107,20 @@ test_pending_reject(void **state)
 
 	/* Only a row recorded as pending can be held. */
 	issued_init(&is, 43);
-	assert_int_equal(db_enroll_begin(st->db, is.txid, is.key, is.req,
+	assert_int_equal(begin(st->db, is.txid, is.key, is.req,
 	    &prior, errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(record(st->db, &is, &prior.row_id, DB_TX_FAILURE,
+	    2, NULL), 0);
 	memset(&h, 0, sizeof(h));
+	h.row_id = prior.row_id;
 	h.transaction_id = is.txid;
-	h.signer_key_sha256 = is.key;
-	h.request_sha256 = is.req;
 	h.request_der = is.der;
 	h.request_der_len = sizeof(is.der);
 	h.signer_der = is.der;
 	h.signer_der_len = sizeof(is.der);
 	assert_int_equal(db_pending_hold(st->db, &h, errbuf, sizeof(errbuf)),
 	    -1);
+	assert_non_null(strstr(errbuf, "is not recorded as pending"));
 	db_prior_clear(&prior);
 	assert_int_equal(db_commit(st->db, errbuf, sizeof(errbuf)), -1);
 }
@@ -964,7 +1141,7 @@ test_supersede(void **state)
 	norm(old.serial, o);
 	norm(new.serial, n);
 
-	assert_int_equal(db_enroll_begin(st->db, new.txid, new.key, new.req,
+	assert_int_equal(begin(st->db, new.txid, new.key, new.req,
 	    &prior, errbuf, sizeof(errbuf)), 0);
 	assert_int_equal(db_renewal_signer(st->db, old.serial, &s, errbuf,
 	    sizeof(errbuf)), 0);
@@ -990,7 +1167,7 @@ test_supersede(void **state)
 	    "WHERE action = 'supersede' AND object = $1", o), 1);
 
 	/* Renewed once: a second supersede of it fails and rolls back. */
-	assert_int_equal(db_enroll_begin(st->db, new.txid, new.key, new.req,
+	assert_int_equal(begin(st->db, new.txid, new.key, new.req,
 	    &prior, errbuf, sizeof(errbuf)), 0);
 	assert_int_equal(db_renewal_supersede(st->db, old.serial, new.serial,
 	    0, "scep:test", errbuf, sizeof(errbuf)), -1);
@@ -1001,7 +1178,7 @@ test_supersede(void **state)
 	/* With a grace: still valid, revoked by the sweep once it is due. */
 	issued_init(&next, 46);
 	issue(st->db, &next);
-	assert_int_equal(db_enroll_begin(st->db, next.txid, next.key,
+	assert_int_equal(begin(st->db, next.txid, next.key,
 	    next.req, &prior, errbuf, sizeof(errbuf)), 0);
 	assert_int_equal(db_renewal_supersede(st->db, new.serial, next.serial,
 	    7, "scep:test", errbuf, sizeof(errbuf)), 0);
@@ -1070,7 +1247,7 @@ chal_begin(struct db *db, const char *txid)
 
 	fill(key, sizeof(key), 77);
 	fill(req, sizeof(req), (int)strlen(txid));
-	assert_int_equal(db_enroll_begin(db, txid, key, req, &prior, errbuf,
+	assert_int_equal(begin(db, txid, key, req, &prior, errbuf,
 	    sizeof(errbuf)), 0);
 	db_prior_clear(&prior);
 }
@@ -1263,7 +1440,7 @@ race_thread(void *p)
 	memset(req, 0x43, sizeof(req));
 	if ((db = db_open(a->conninfo, err, sizeof(err))) == NULL)
 		return NULL;
-	if (db_enroll_begin(db, a->txid, key, req, &prior, err,
+	if (begin(db, a->txid, key, req, &prior, err,
 	    sizeof(err)) == 0) {
 		db_prior_clear(&prior);
 		if (db_challenge_consume(db, "default", a->mac, a->txid, &use,
@@ -1393,6 +1570,8 @@ main(void)
 		cmocka_unit_test(test_key_mismatch),
 		cmocka_unit_test(test_other_request),
 		cmocka_unit_test(test_failure_pending),
+		cmocka_unit_test(test_retransmission_identity),
+		cmocka_unit_test(test_retransmission_pending),
 		cmocka_unit_test(test_serial_collision),
 		cmocka_unit_test(test_rollback),
 		cmocka_unit_test(test_commit_refused),

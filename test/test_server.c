@@ -338,6 +338,7 @@ conf_good_and_defaults(void **state)
 	assert_string_equal(c->profiles[0].ca_key, "/k/ca.key");
 	assert_int_equal(c->max_body, 65536);
 	assert_int_equal(c->max_headers, 32768);
+	assert_int_equal(c->retransmission_window_hours, 24);
 	assert_true(c->profiles[0].algs.ciphers & P7_BIT(P7_CIPHER_AES128));
 	assert_false(c->profiles[0].algs.ciphers & P7_BIT(P7_CIPHER_DES));
 	assert_false(c->profiles[0].algs.digests & P7_BIT(P7_MD_MD5));
@@ -381,6 +382,12 @@ conf_errors(void **state)
 		"ca = { cert = \"a\" key };",
 		/* no mandatory aes128 */
 		"ca = { cert = \"a\"; key = \"b\"; }; ciphers = [\"aes256\"];",
+		/* a retransmission window of no time, or beyond 30 days */
+		"ca = { cert = \"a\"; key = \"b\"; }; retransmission_window_hours = 0;",
+		"ca = { cert = \"a\"; key = \"b\"; }; retransmission_window_hours = 721;",
+		/* a per-profile copy: the window is the server's */
+		"ca = { cert = \"a\"; key = \"b\"; }; profiles = ( { name = \"p\"; "
+		"retransmission_window_hours = 2; } );",
 	};
 	char	*p;
 

@@ -131,6 +131,15 @@ check "issued: no longer listed as pending" sh -c "
 check "retransmitted PKCSReq after issue -> the same certificate" sh -c "
 	$T post -u '$URL' --file '$WORK/appr1.der' --ca '$WORK/recipient.pem' -k '$K1' \
 	    -o '$WORK/appr1-retx.pem' && cmp '$WORK/appr1-retx.pem' '$WORK/appr1-1.pem'"
+# certmonger resubmits an approved request with a fresh CSR (same key and
+# subject): after the issue it gets that certificate, never a second one.
+check "approved and issued: a new CSR of the same key and subject -> the same certificate" sh -c "
+	$T enroll -u '$URL' --ca '$WORK/recipient.pem' -k '$K1' --subject '/O=scepd test/CN=appr-1' \
+	    --challenge '$SECRET' --san DNS:twin.example -o '$WORK/appr1-twin.pem' &&
+	cmp '$WORK/appr1-twin.pem' '$WORK/appr1-1.pem' &&
+	grep -q 'approved twin issued serial' '$WORK/scepd-$PORT.log' &&
+	[ \$(psql -X -qAt '$(conninfo $DB)' -c \"SELECT count(*) FROM scepd.certificates
+	    WHERE subject = 'CN=appr-1,O=scepd test'\") = 1 ]"
 check "a later CertPoll -> the same certificate" sh -c "
 	$T poll -u '$URL' --ca '$WORK/recipient.pem' -k '$K1' --subject /CN=x \
 	    -o '$WORK/appr1-late.pem' && cmp '$WORK/appr1-late.pem' '$WORK/appr1-1.pem'"
@@ -209,10 +218,6 @@ check "strongSwan pki --scep polls after PENDING and gets the approved certifica
 cm_setup "$WORK/cm"
 
 
-cm_status() {
-	timeout 20 getcert list -s -i "$1" | sed -n 's/^[[:space:]]*status: //p'
-}
-
 # cm_manual: certmonger reads the PENDING CertRep (its content is present
 # and empty, so PKCS7_verify() accepts it): the request stays CA_WORKING
 # with scepd's answer saved as its cookie, to be asked again later (with
@@ -220,14 +225,7 @@ cm_status() {
 # again only after hours; `getcert resubmit` asks now, with a fresh
 # PKCSReq of the same key and subject that counts as the approved one.
 cm_manual() {
-	timeout 30 getcert add-scep-ca -s -c scepd-manual -u "$URL" || return 1
-	j=0
-	while [ $j -lt 100 ]; do
-		timeout 10 getcert list-cas -s -c scepd-manual 2>&1 |
-		    grep -q 'SCEP CA certificate thumbprint' && break
-		sleep 0.1
-		j=$((j + 1))
-	done
+	cm_add_ca scepd-manual "$URL" || return 1
 	timeout 30 getcert request -s -c scepd-manual -I cm-manual -k "$CM/cm.key" \
 	    -f "$CM/cm.pem" -L "$SECRET" -N "CN=cm-manual" || return 1
 	j=0
@@ -244,13 +242,7 @@ cm_manual() {
 	    { echo "scepd logged no PENDING for certmonger"; return 1; }
 	approve_when 'CN=cm-manual' || return 1
 	timeout 20 getcert resubmit -s -i cm-manual >/dev/null || return 1
-	j=0
-	while [ $j -lt 600 ]; do
-		st=$(cm_status cm-manual)
-		case $st in MONITORING|CA_REJECTED|CA_UNREACHABLE|NEED_GUIDANCE) break ;; esac
-		sleep 0.1
-		j=$((j + 1))
-	done
+	st=$(cm_wait cm-manual)
 	[ "$st" = MONITORING ] || { echo "status \"$st\""; timeout 20 getcert list -s -i cm-manual; return 1; }
 	verify_cert "$CM/cm.pem" "$D/ca.pem" "$CM/cm.key" "CN=cm-manual" || return 1
 	[ "$(certs "WHERE subject = 'CN=cm-manual'")" = 1 ]

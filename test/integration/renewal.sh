@@ -282,6 +282,103 @@ check "GetNextCACert tampered: the signature no longer verifies" sh -c "
 check "GetNextCACert without a next CA -> 404" sh -c "
 	[ \$(curl -s -o /dev/null -w '%{http_code}' '$BASE?operation=GetNextCACert') = 404 ]"
 
+# --- A renewal that keeps its key is not a retransmission -------------------------
+# scepclient and certmonger derive the transactionID from the key and renew
+# with the same key (and often the same CSR), signed by the issued
+# certificate: a new transaction, never the old certificate sent again.
+
+# same_key_renew: sceptool with the same key, subject, challenge (so the
+# same CSR) and transactionID, PKCSReq signed by the issued certificate;
+# then that renewal resent.
+same_key_renew() {
+	issue renew rn-k || return 1
+	$T enroll -u "$URL" --ca "$WORK/recipient.pem" -k "$WORK/rn-k.key" --subject /CN=rn-k \
+	    --challenge "$SECRET" --signer-cert "$WORK/rn-k.pem" --signer-key "$WORK/rn-k.key" \
+	    --save-request "$WORK/rn-k2.der" -o "$WORK/rn-k2.pem" || return 1
+	[ "$(serial_of "$WORK/rn-k.pem")" != "$(serial_of "$WORK/rn-k2.pem")" ] ||
+	    { echo "the old certificate came back"; return 1; }
+	verify_cert "$WORK/rn-k2.pem" "$D/ca.pem" "$WORK/rn-k.key" "CN=rn-k" || return 1
+	[ "$(status_of "$WORK/rn-k.pem")" = "revoked:4:$(serial_of "$WORK/rn-k2.pem")" ] ||
+	    { echo "old: $(status_of "$WORK/rn-k.pem")"; return 1; }
+	$T post -u "$URL" --file "$WORK/rn-k2.der" --ca "$WORK/recipient.pem" \
+	    -k "$WORK/rn-k.key" -o "$WORK/rn-k3.pem" || return 1
+	cmp "$WORK/rn-k2.pem" "$WORK/rn-k3.pem" || { echo "resent renewal: another certificate"; return 1; }
+	[ "$(sql $DB "SELECT count(*) FROM scepd.certificates WHERE subject = 'CN=rn-k'")" = 2 ] &&
+	[ "$(sql $DB "SELECT count(*) FROM scepd.transactions WHERE transaction_id =
+	    (SELECT transaction_id FROM scepd.certificates WHERE serial = '$(serial_of "$WORK/rn-k.pem")')")" = 2 ]
+}
+check "same key, CSR and transactionID, signed by the issued certificate -> a new certificate; resent -> that one again" \
+    same_key_renew
+
+# micromdm scepclient needs single DES: a legacy RA-mode server of its own.
+LEGPORT=18421
+LEGDB=it_renew_legacy
+LEG=$WORK/legacy
+check "set up legacy RA mode with renewal" setup_ca "$LEG" $LEGDB ra '
+legacy = true; ciphers = ["aes128", "des"]; digests = ["sha1", "sha256"];
+renewal = { enabled = true; window_percent = 100; supersede_grace_days = 0; };'
+check "start scepd legacy RA mode on $LEGPORT" start_scepd "$LEG/scepd.conf" $LEGPORT
+trap 'stop_scepd $PORT; stop_scepd $LEGPORT' EXIT
+
+# scepclient keeps key.pem, csr.pem and cert.pem in its folder; run again
+# there it sends the stored CSR as a RenewalReq signed by cert.pem.
+MM=$WORK/mm
+mm_run() {
+	(cd "$MM" && timeout 60 scepclient -server-url "http://127.0.0.1:$LEGPORT/scep" \
+	    -challenge "$SECRET" -private-key "$MM/key.pem" -certificate "$MM/cert.pem" \
+	    -cn mm-renew) >>"$MM/scepclient.log" 2>&1 || { tail -n 5 "$MM/scepclient.log"; return 1; }
+}
+mm_renew() {
+	rm -rf "$MM" && mkdir -p "$MM" || return 1
+	mm_run || return 1
+	cp "$MM/cert.pem" "$MM/first.pem"
+	mm_run || return 1
+	[ "$(serial_of "$MM/first.pem")" != "$(serial_of "$MM/cert.pem")" ] ||
+	    { echo "scepclient got its old certificate back"; return 1; }
+	verify_cert "$MM/cert.pem" "$LEG/ca.pem" "$MM/key.pem" \
+	    "CN=mm-renew,OU=MDM,O=scep-client,C=US" || return 1
+	st=$(sql $LEGDB "SELECT status || ':' || coalesce(revocation_reason::text, '-') || ':' ||
+	    coalesce(superseded_by, '-') FROM scepd.certificates WHERE serial = '$(serial_of "$MM/first.pem")'")
+	[ "$st" = "revoked:4:$(serial_of "$MM/cert.pem")" ] || { echo "old: $st"; return 1; }
+	grep -Eq "RenewalReq [^ ]+: issued serial 0*$(serial_of "$MM/cert.pem") to \"CN=mm-renew,OU=MDM,O=scep-client,C=US\" renewing 0*$(serial_of "$MM/first.pem")" \
+	    "$WORK/scepd-$LEGPORT.log" || { echo "no renewal logged"; tail -n 5 "$WORK/scepd-$LEGPORT.log"; return 1; }
+	[ "$(sql $LEGDB "SELECT string_agg(message_type::text, ',' ORDER BY id) FROM scepd.transactions")" = 19,17 ]
+}
+check "micromdm scepclient run again (legacy, RenewalReq, same key and CSR) -> a new certificate, old superseded" \
+    mm_renew
+
+# certmonger: getcert resubmit keeps the key; it signs with the issued
+# certificate and uses the same transactionID.
+cm_setup "$WORK/cm"
+cm_renew() {
+	cm_add_ca scepd-renew "$URL" || return 1
+	timeout 30 getcert request -s -c scepd-renew -I cm-renew -k "$CM/cm.key" \
+	    -f "$CM/cm.pem" -L "$SECRET" -N "CN=cm-renew" || return 1
+	st=$(cm_wait cm-renew)
+	[ "$st" = MONITORING ] || { echo "first: status \"$st\""; return 1; }
+	cp "$CM/cm.pem" "$CM/first.pem"
+	cp "$CM/cm.key" "$CM/first.key"
+	timeout 20 getcert resubmit -s -i cm-renew >/dev/null || return 1
+	j=0
+	while [ $j -lt 600 ] && [ "$(serial_of "$CM/cm.pem")" = "$(serial_of "$CM/first.pem")" ]; do
+		sleep 0.1
+		j=$((j + 1))
+	done
+	st=$(cm_wait cm-renew)
+	[ "$st" = MONITORING ] || { echo "resubmit: status \"$st\""; timeout 20 getcert list -s -i cm-renew; return 1; }
+	[ "$(serial_of "$CM/first.pem")" != "$(serial_of "$CM/cm.pem")" ] ||
+	    { echo "certmonger got its old certificate back"; return 1; }
+	cmp -s "$CM/cm.key" "$CM/first.key" || { echo "the key changed"; return 1; }
+	verify_cert "$CM/cm.pem" "$D/ca.pem" "$CM/cm.key" "CN=cm-renew" || return 1
+	[ "$(status_of "$CM/first.pem")" = "revoked:4:$(serial_of "$CM/cm.pem")" ] ||
+	    { echo "old: $(status_of "$CM/first.pem")"; return 1; }
+	logged "PKCSReq [0-9]+: issued serial 0*$(serial_of "$CM/cm.pem") to \"CN=cm-renew\" renewing 0*$(serial_of "$CM/first.pem")"
+}
+if check "certmonger daemon on a private session bus" cm_start; then
+	check "certmonger getcert resubmit, same key -> a new certificate, old superseded" cm_renew
+fi
+cm_stop
+
 check "no success without its certificate; every renewal audited" sh -c "
 	[ \$(psql -X -qAt '$(conninfo $DB)' -c \"SELECT count(*) FROM scepd.transactions t
 	    LEFT JOIN scepd.certificates c ON c.serial = t.cert_serial
