@@ -167,9 +167,9 @@ int		 p7_ca_import(const char *chain_in, const char *key_in,
  * content cipher against the allowed set, the envelope (decrypted with
  * the RA key, or the CA key in CA mode), the inner content for the
  * messageType (for PKCSReq and RenewalReq a PKCS#10 request whose own
- * signature, v1.5 or RSASSA-PSS, verifies; for PKCSReq the signer key must equal the CSR key
- * unless the signer certificate was issued by this CA, see
- * p7_req_signer_issued()).
+ * signature, v1.5 or RSASSA-PSS, verifies; for PKCSReq the signer key
+ * must equal the CSR key unless the signer certificate was issued by
+ * this CA, see p7_req_signer_issued()).
  *
  * Returns P7_OK with *reqp set; P7_FAILED with *reqp set when the
  * attributes needed for a CertRep (transactionID, senderNonce, a
