@@ -430,10 +430,6 @@ cm_add() {
 	return 1
 }
 
-cm_status() {
-	timeout 20 getcert list -s -i "$1" | sed -n 's/^[[:space:]]*status: //p'
-}
-
 # cm_enroll MODE: getcert request -w reaches MONITORING, verified, one row;
 # scepd saw certmonger's (decimal) transactionID.
 cm_enroll() {
