@@ -116,6 +116,23 @@ void		 p7_ca_free(struct p7_ca *);
 X509		*p7_ca_get0_cert(const struct p7_ca *);
 /* 1 if an RA is configured, else 0. */
 int		 p7_ca_has_ra(const struct p7_ca *);
+/*
+ * 1 if name is one of the names a client may give this CA as the issuer
+ * of an IssuerAndSerialNumber (GetCert, GetCRL) or IssuerAndSubject
+ * (CertPoll), RFC 8894 3.3.3 and 3.3.4, else 0: the CA's subject; the
+ * issuer of the CA certificate (certmonger names the issuer of the CA
+ * certificate it holds, the root for an intermediate CA); the RA's
+ * subject (sscep names the certificate it encrypts to).  A name says
+ * nothing about a serial: check that with p7_ca_issued().
+ */
+int		 p7_ca_is_own_name(const struct p7_ca *, const X509_NAME *);
+/*
+ * 1 if crt was issued by this CA: its issuer is the CA's subject (and
+ * its authorityKeyIdentifier, if any, the CA's key) and its signature
+ * verifies with the CA's key, so a certificate of another CA of the
+ * same name (a re-keyed CA) is not; else 0.
+ */
+int		 p7_ca_issued(const struct p7_ca *, X509 *crt);
 
 /*
  * GetCACert body (RFC 8894 4.2.1): one DER certificate with content type

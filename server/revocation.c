@@ -367,9 +367,8 @@ revocation_getcrl(struct scep_ctx *c, struct reply *r)
 	char		 err[256];
 
 	/* RFC 8894 4.6: the CRL of the CA that issued the named certificate. */
-	if (issuer == NULL ||
-	    X509_NAME_cmp(issuer, X509_get_subject_name(p7_ca_get0_cert(c->prof->ca))) != 0) {
-		log_info("%s GetCRL %s: not our CA -> FAILURE badCertId", c->peer,
+	if (!p7_ca_is_own_name(c->prof->ca, issuer)) {
+		log_info("%s GetCRL %s: issuer is not this CA -> FAILURE badCertId", c->peer,
 		    p7_req_get0_transaction_id(c->req));
 		enroll_certrep(c, P7_PKI_FAILURE, P7_FAIL_BAD_CERT_ID, NULL, r);
 		return;

@@ -62,7 +62,7 @@ static const int digest_nid[P7_MD_COUNT] = {
 /* The group's PKI. */
 static struct {
 	char		 dir[64];
-	char		*files[16];
+	char		*files[24];
 	int		 nfiles;
 	struct p7_ca	*vec;		/* test/data/vectors CA, CA mode */
 	struct p7_ca	*ra;		/* root + RA */
@@ -667,6 +667,52 @@ test_ca_chain(void **state)
 	p7_ca_getcacert(ca, &der, &len, &type);
 	assert_string_equal(type, "application/x-x509-ca-ra-cert");
 	p7_ca_free(ca);
+}
+
+/*
+ * The names GetCert, GetCRL and CertPoll may give a CA (RFC 8894 3.3.3,
+ * 3.3.4): its subject, its certificate's issuer, the RA's subject; and
+ * only certificates signed by the CA's own key are its own.
+ */
+static void
+test_ca_names(void **state)
+{
+	struct p7_ca_files	 f;
+	struct p7_ca		*inter;
+	X509			*leaf, *same_name_other_key;
+	char			 err[256];
+
+	(void)state;
+	/* Root CA with an RA: sscep names the RA it encrypts to. */
+	assert_true(p7_ca_is_own_name(g.ra, X509_get_subject_name(g.root)));
+	assert_true(p7_ca_is_own_name(g.ra, X509_get_subject_name(g.ra_cert)));
+	assert_false(p7_ca_is_own_name(g.ra, X509_get_subject_name(g.inter)));
+	assert_false(p7_ca_is_own_name(g.ra, X509_get_subject_name(g.other)));
+	assert_false(p7_ca_is_own_name(g.ra, NULL));
+
+	/* Intermediate in CA mode: certmonger names the root above it. */
+	memset(&f, 0, sizeof(f));
+	f.ca_cert = write_certs("names-inter.pem", g.inter, g.root, NULL);
+	f.ca_key = write_key("names-inter.key", g.inter_key);
+	assert_non_null(inter = p7_ca_load(&f, err, sizeof(err)));
+	assert_true(p7_ca_is_own_name(inter, X509_get_subject_name(g.inter)));
+	assert_true(p7_ca_is_own_name(inter, X509_get_subject_name(g.root)));
+	assert_false(p7_ca_is_own_name(inter,
+	    X509_get_subject_name(g.ra_cert)));
+
+	/* Issued: the name and the signature of this CA's key. */
+	leaf = make_cert("leaf", g.client_key, g.inter, g.inter_key, 40, 'l');
+	same_name_other_key = make_cert("leaf", g.client_key, g.inter,
+	    g.other_key, 41, 'l');
+	assert_true(p7_ca_issued(inter, leaf));
+	assert_false(p7_ca_issued(inter, same_name_other_key));
+	assert_false(p7_ca_issued(g.ra, leaf));
+	assert_true(p7_ca_issued(g.ra, g.inter));
+	assert_false(p7_ca_issued(inter, g.client));
+	assert_false(p7_ca_issued(inter, NULL));
+	X509_free(leaf);
+	X509_free(same_name_other_key);
+	p7_ca_free(inter);
 }
 
 static void
@@ -2012,6 +2058,7 @@ main(void)
 		cmocka_unit_test(test_ca_ra),
 		cmocka_unit_test(test_ca_chain),
 		cmocka_unit_test(test_ca_bad),
+		cmocka_unit_test(test_ca_names),
 		cmocka_unit_test(test_vectors),
 		/* Before the legacy provider is loaded. */
 		cmocka_unit_test(test_vectors_des_unavailable),
