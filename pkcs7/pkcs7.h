@@ -117,6 +117,14 @@ X509		*p7_ca_get0_cert(const struct p7_ca *);
 /* 1 if an RA is configured, else 0. */
 int		 p7_ca_has_ra(const struct p7_ca *);
 /*
+ * In CA mode the CA certificate is the one clients encrypt to and verify
+ * CertReps with, so RFC 8894 2.1 wants keyEncipherment and
+ * digitalSignature in its keyUsage.  NULL if it has both (or has no
+ * keyUsage, which allows every use, or there is an RA), else the missing
+ * bits as text ("keyEncipherment", ...), a static string.
+ */
+const char	*p7_ca_mode_usage_missing(const struct p7_ca *);
+/*
  * 1 if name is one of the names a client may give this CA as the issuer
  * of an IssuerAndSerialNumber (GetCert, GetCRL) or IssuerAndSubject
  * (CertPoll), RFC 8894 3.3.3 and 3.3.4, else 0: the CA's subject; the
@@ -160,8 +168,10 @@ struct p7_ca_create {
 
 /*
  * Create a self-signed CA (keyUsage keyCertSign, cRLSign,
- * digitalSignature; basicConstraints CA) and, if ra_subject is set, an RA
- * certificate issued by it (keyUsage digitalSignature, keyEncipherment).
+ * digitalSignature, and keyEncipherment when there is no RA, since
+ * clients then encrypt to the CA; basicConstraints CA) and, if ra_subject
+ * is set, an RA certificate issued by it (keyUsage digitalSignature,
+ * keyEncipherment).
  * Refuses to overwrite existing files.  Returns 0 or -1 with err.
  */
 int		 p7_ca_create(const struct p7_ca_create *, char *err, size_t errlen);

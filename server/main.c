@@ -113,6 +113,7 @@ load_cas(struct conf *c)
 {
 	struct p7_ca_files	 f;
 	struct conf_profile	*p, *q;
+	const char		*missing;
 	char			 err[256];
 	int			 errors = 0;
 
@@ -140,6 +141,13 @@ load_cas(struct conf *c)
 			continue;
 		}
 		p->owns_ca = 1;
+		if ((missing = p7_ca_mode_usage_missing(p->ca)) != NULL)
+			log_warnx("%s: profile %s: CA mode, but the CA "
+			    "certificate %s lacks %s in its keyUsage (RFC 8894 "
+			    "2.1: clients encrypt to it): add an RA "
+			    "certificate, or reissue the CA with "
+			    "keyEncipherment and digitalSignature", c->path,
+			    p->policy.name, p->ca_cert, missing);
 		/* CA rollover: the GetNextCACert answer (pkcs7/nextca.c). */
 		if (p->next_ca_cert[0] != '\0' && p7_ca_load_next(p->ca,
 		    p->next_ca_cert, p->next_ra_cert, err, sizeof(err)) == -1) {

@@ -424,6 +424,34 @@ check "the log says the serial is no certificate of B's" \
 check "CertPoll of A's transaction through profile B: FAILURE badCertId" \
     names_refused poll "$INTURL/b" "$WORK/b-recip.pem" names-int "/O=scepd test/CN=Test CA b"
 
+# --- CA-mode keyUsage (RFC 8894 2.1) ------------------------------------------
+
+check "ca init --no-ra: the CA has keyEncipherment and digitalSignature" sh -c "
+	openssl x509 -in '$CA/ca.pem' -noout -ext keyUsage | tail -n 1 | tr -d ' ' |
+	    grep -qx 'DigitalSignature,KeyEncipherment,CertificateSign,CRLSign'"
+check "scepd -n: no keyUsage warning for that CA" sh -c "
+	'$BUILD/scepd' -n -c '$CA/scepd.conf' >'$WORK/n-ok.out' 2>&1 &&
+	! grep -q keyUsage '$WORK/n-ok.out'"
+
+# bare_ca_warns: a CA-mode profile whose CA has keyCertSign and cRLSign
+# only still starts, and the log names what is missing and the fix.
+bare_ca_warns() {
+	mkdir -p "$WORK/bare"
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/bare/ca.key" \
+	    -out "$WORK/bare/ca.pem" -days 30 -subj "/CN=Bare CA" \
+	    -addext 'basicConstraints=critical,CA:TRUE' \
+	    -addext 'keyUsage=critical,keyCertSign,cRLSign' 2>/dev/null || return 1
+	sed 's/^ca = .*/ca = { cert = "ca.pem"; key = "ca.key"; };/' "$CA/scepd.conf" \
+	    >"$WORK/bare/scepd.conf"
+	"$BUILD/scepd" -n -c "$WORK/bare/scepd.conf" >"$WORK/bare/n.out" 2>&1 || return 1
+	cat "$WORK/bare/n.out"
+	grep -q "profile default: CA mode, but the CA certificate .*/bare/ca.pem lacks digitalSignature and keyEncipherment in its keyUsage" "$WORK/bare/n.out" &&
+	grep -q "add an RA certificate, or reissue the CA with keyEncipherment and digitalSignature" "$WORK/bare/n.out" &&
+	grep -q "configuration OK" "$WORK/bare/n.out"
+}
+check "a CA-mode CA without keyEncipherment/digitalSignature: warning naming the fix" \
+    bare_ca_warns
+
 # --- Nothing half-written ------------------------------------------------------
 
 check "no transaction row without its certificate" sh -c "
