@@ -308,6 +308,17 @@ int		 p7_cert_describe(X509 *, struct p7_cert_desc *);
  * which the database keeps this CA's certificates and CRL.  malloc'd.
  */
 char		*p7_ca_issuer_text(const struct p7_ca *);
+/*
+ * The CA's key as the database tells CA keys apart (a re-keyed CA keeps
+ * its name): lower-case hex SHA-256 of the CA certificate's
+ * SubjectPublicKeyInfo.  p7_ca_file_ident() gives the name (malloc'd,
+ * as p7_ca_issuer_text()) and key of the first certificate of a PEM file,
+ * for a CA that is not loaded.  Both return 0 or -1 (with err).
+ */
+#define P7_CA_KEY_LEN	64
+int		 p7_ca_key_text(const struct p7_ca *, char out[P7_CA_KEY_LEN + 1]);
+int		 p7_ca_file_ident(const char *path, char **issuer,
+		    char key[P7_CA_KEY_LEN + 1], char *err, size_t errlen);
 void		 p7_cert_desc_clear(struct p7_cert_desc *);
 
 /*
