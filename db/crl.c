@@ -82,7 +82,7 @@ int
 db_crl_begin(struct db *db, const char *issuer, const char *ca_key,
     struct db_crl *crl, char *err, size_t errlen)
 {
-	struct db_params	 p;
+	struct db_params	 p, name;
 	PGresult		*res = NULL;
 	int			 rc = -1;
 
@@ -93,14 +93,8 @@ db_crl_begin(struct db *db, const char *issuer, const char *ca_key,
 	db_params_init(&p);
 	db_param_text(&p, issuer);
 	db_param_text(&p, ca_key);
-	/*
-	 * A new key of a known name goes on numbering where its name is
-	 * (RFC 5280 5.2.3), so no relying party takes its CRL for an old one.
-	 */
-	res = db_exec(db, "INSERT INTO scepd.crl_state (issuer, ca_key, "
-	    "crl_number) SELECT $1, $2, coalesce(max(s.crl_number), 0) "
-	    "FROM scepd.crl_state s WHERE s.issuer = $1 "
-	    "ON CONFLICT (issuer, ca_key) DO NOTHING", &p, 0);
+	res = db_exec(db, "INSERT INTO scepd.crl_state (issuer, ca_key) "
+	    "VALUES ($1, $2) ON CONFLICT (issuer, ca_key) DO NOTHING", &p, 0);
 	if (db_check(db, res, PGRES_COMMAND_OK, err, errlen) == -1)
 		goto out;
 	PQclear(res);
@@ -109,6 +103,20 @@ db_crl_begin(struct db *db, const char *issuer, const char *ca_key,
 	if (db_check(db, res, PGRES_TUPLES_OK, err, errlen) == -1 ||
 	    state_fill(res, crl, err, errlen) == -1)
 		goto out;
+	PQclear(res);
+	/*
+	 * The next number is beyond every CRL of the name, whichever key
+	 * signed it (RFC 5280 5.2.3), so no relying party takes a re-keyed
+	 * CA's CRL for an older one.
+	 */
+	db_params_init(&name);
+	db_param_text(&name, issuer);
+	res = db_exec(db, "SELECT max(crl_number) FROM scepd.crl_state "
+	    "WHERE issuer = $1", &name, 0);
+	if (db_check(db, res, PGRES_TUPLES_OK, err, errlen) == -1)
+		goto out;
+	if (strtoll(PQgetvalue(res, 0, 0), NULL, 10) > crl->crl_number)
+		crl->crl_number = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
 	/*
 	 * Expired certificates may leave the CRL (RFC 5280 3.3).  Those

@@ -544,7 +544,10 @@ struct db_revoked {
  * name has a state, and a CRL, of its own.
  */
 struct db_crl {
-	long long		 crl_number;	/* of the last CRL; 0 if none */
+	long long		 crl_number;	/* of the last CRL; 0 if none;
+						 * after db_crl_begin() the
+						 * highest of any key of the
+						 * name */
 	long long		 changes;	/* status changes so far */
 	long long		 generated_changes; /* at the last CRL */
 	time_t			 next_update;	/* of the last CRL */

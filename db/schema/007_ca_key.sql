@@ -12,8 +12,9 @@ CREATE INDEX certificates_issuer_ca_key ON scepd.certificates (issuer, ca_key);
 
 -- One CRL state per key of a CA.  The rows made before have ca_key ''
 -- and are never served again (their signer is not known); they keep the
--- CRL numbers used so far under that name, which a new key's first CRL
--- continues (RFC 5280 5.2.3: relying parties compare numbers per name).
+-- CRL numbers used so far under that name, which the next CRL of any key
+-- of the name goes beyond (db/crl.c: RFC 5280 5.2.3, relying parties
+-- compare the numbers of CRLs of one name).
 ALTER TABLE scepd.crl_state ADD COLUMN ca_key text NOT NULL DEFAULT '';
 ALTER TABLE scepd.crl_state DROP CONSTRAINT crl_state_pkey;
 ALTER TABLE scepd.crl_state ADD PRIMARY KEY (issuer, ca_key);
@@ -26,10 +27,8 @@ BEGIN
 		UPDATE scepd.crl_state SET changes = changes + 1
 		    WHERE issuer = NEW.issuer;
 	ELSE
-		INSERT INTO scepd.crl_state (issuer, ca_key, changes, crl_number)
-		    SELECT NEW.issuer, NEW.ca_key, 1,
-		    coalesce(max(s.crl_number), 0) FROM scepd.crl_state s
-		    WHERE s.issuer = NEW.issuer
+		INSERT INTO scepd.crl_state (issuer, ca_key, changes)
+		    VALUES (NEW.issuer, NEW.ca_key, 1)
 		    ON CONFLICT (issuer, ca_key) DO UPDATE
 		    SET changes = scepd.crl_state.changes + 1;
 	END IF;
