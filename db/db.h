@@ -83,7 +83,7 @@ int		 db_enroll_begin(struct db *, const char *transaction_id,
 struct db_cert {
 	const char		*serial;	/* hex, see db_cert_get() */
 	const char		*issuer;
-	const char		*ca_key;	/* the issuing CA key, see db_crl */
+	const char		*ca_key;	/* issuing CA key, see db_crl */
 	const char		*subject;
 	const char		*sans;
 	time_t			 not_before;

@@ -316,7 +316,8 @@ char		*p7_ca_issuer_text(const struct p7_ca *);
  * for a CA that is not loaded.  Both return 0 or -1 (with err).
  */
 #define P7_CA_KEY_LEN	64
-int		 p7_ca_key_text(const struct p7_ca *, char out[P7_CA_KEY_LEN + 1]);
+int		 p7_ca_key_text(const struct p7_ca *,
+		    char out[P7_CA_KEY_LEN + 1]);
 int		 p7_ca_file_ident(const char *path, char **issuer,
 		    char key[P7_CA_KEY_LEN + 1], char *err, size_t errlen);
 void		 p7_cert_desc_clear(struct p7_cert_desc *);

@@ -62,7 +62,7 @@ ctl_ca_retire(const struct conf *c, const struct conf_profile *p, int no_ra,
 	int		 n;
 
 	suffix[0] = '\0';
-	/* Nothing to replace: a first ca init (half a pair: p7_ca_create says). */
+	/* A first ca init (half a pair: p7_ca_create() refuses it). */
 	if (access(p->ca_cert, F_OK) != 0 || access(p->ca_key, F_OK) != 0)
 		return 0;
 	if (p7_ca_file_ident(p->ca_cert, &issuer, key, err, sizeof(err)) == -1)

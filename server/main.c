@@ -201,9 +201,9 @@ load_cas(struct conf *c)
 			fatal("p7_ca_issuer_text");
 		if (p->prev_ca != NULL &&
 		    strcmp(p->prev_key_id, p->ca_key_id) == 0) {
-			log_warnx("%s: profile %s: ca.previous_cert has the key "
-			    "of ca.cert: name the CA key it replaced", c->path,
-			    p->policy.name);
+			log_warnx("%s: profile %s: ca.previous_cert has the "
+			    "key of ca.cert: name the CA key it replaced",
+			    c->path, p->policy.name);
 			errors++;
 		}
 		if (p->ocsp_cert[0] != '\0' && (p->ocsp_signer =

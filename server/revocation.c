@@ -131,8 +131,8 @@ crl_fresh(struct worker *w, const struct ca_key *k, unsigned char **der,
 			    now, now + life, err, errlen) == -1)
 				goto out;
 			log_info("CRL %lld of \"%s\"%s: %zu entr%s",
-			    crl.crl_number + 1, k->issuer, k->what, crl.nentries,
-			    crl.nentries == 1 ? "y" : "ies");
+			    crl.crl_number + 1, k->issuer, k->what,
+			    crl.nentries, crl.nentries == 1 ? "y" : "ies");
 			db_crl_clear(&crl);
 			if (db_crl_get(w->db, k->issuer, k->key, &crl, err,
 			    errlen) == -1)
@@ -204,11 +204,11 @@ crl_http(struct worker *w, struct evhttp_request *req, const char *name,
 		reply_text(r, 404, "no such CRL\n");
 		return;
 	}
-	if (crl_fresh(w, &k, &der, &len, &number, &this_update, &next_update, err,
-	    sizeof(err)) == -1) {
+	if (crl_fresh(w, &k, &der, &len, &number, &this_update, &next_update,
+	    err, sizeof(err)) == -1) {
 		log_openssl("CRL");
-		log_warnx("%s CRL %s%s: %s -> 503", peer, p->policy.name, k.what,
-		    err);
+		log_warnx("%s CRL %s%s: %s -> 503", peer, p->policy.name,
+		    k.what, err);
 		reply_text(r, 503, "CRL unavailable, retry later\n");
 		return;
 	}
@@ -231,8 +231,8 @@ crl_http(struct worker *w, struct evhttp_request *req, const char *name,
 	    "If-None-Match");
 	if (inm != NULL && strcmp(inm, etag) == 0) {
 		free(der);
-		log_info("%s CRL %s%s %lld -> 304", peer, p->policy.name, k.what,
-		    number);
+		log_info("%s CRL %s%s %lld -> 304", peer, p->policy.name,
+		    k.what, number);
 		r->status = 304;
 		return;
 	}
@@ -490,8 +490,8 @@ revocation_getcrl(struct scep_ctx *c, struct reply *r)
 	/* RFC 8894 4.6: the CRL of the CA that issued the named certificate. */
 	if (!p7_ca_is_own_name(c->prof->ca, issuer) && (c->prof->prev_ca ==
 	    NULL || !p7_ca_is_own_name(c->prof->prev_ca, issuer))) {
-		log_info("%s GetCRL %s: issuer is not this CA -> FAILURE badCertId", c->peer,
-		    p7_req_get0_transaction_id(c->req));
+		log_info("%s GetCRL %s: issuer is not this CA -> FAILURE "
+		    "badCertId", c->peer, p7_req_get0_transaction_id(c->req));
 		enroll_certrep(c, P7_PKI_FAILURE, P7_FAIL_BAD_CERT_ID, NULL, r);
 		return;
 	}
