@@ -1,7 +1,8 @@
 /*
- * CRL state per issuing CA: the monotonic CRL number, the change counter
- * every status change bumps (trigger in 005_lifecycle.sql), the last CRL,
- * and the entries of the next one.
+ * CRL state per issuing CA key (issuer name and ca_key, 007_ca_key.sql):
+ * the monotonic CRL number, the change counter every status change bumps
+ * (trigger in 005_lifecycle.sql, 007_ca_key.sql), the last CRL, and the
+ * entries of the next one.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,8 +54,8 @@ state_fill(PGresult *res, struct db_crl *crl, char *err, size_t errlen)
 }
 
 int
-db_crl_get(struct db *db, const char *issuer, struct db_crl *crl, char *err,
-    size_t errlen)
+db_crl_get(struct db *db, const char *issuer, const char *ca_key,
+    struct db_crl *crl, char *err, size_t errlen)
 {
 	struct db_params	 p;
 	PGresult		*res;
@@ -63,8 +64,9 @@ db_crl_get(struct db *db, const char *issuer, struct db_crl *crl, char *err,
 	memset(crl, 0, sizeof(*crl));
 	db_params_init(&p);
 	db_param_text(&p, issuer);
+	db_param_text(&p, ca_key);
 	res = db_exec(db, "SELECT " STATE_COLUMNS " FROM scepd.crl_state "
-	    "WHERE issuer = $1", &p, 1);
+	    "WHERE issuer = $1 AND ca_key = $2", &p, 1);
 	if (db_check(db, res, PGRES_TUPLES_OK, err, errlen) == -1 ||
 	    state_fill(res, crl, err, errlen) == -1)
 		goto out;
@@ -77,10 +79,10 @@ out:
 }
 
 int
-db_crl_begin(struct db *db, const char *issuer, struct db_crl *crl,
-    char *err, size_t errlen)
+db_crl_begin(struct db *db, const char *issuer, const char *ca_key,
+    struct db_crl *crl, char *err, size_t errlen)
 {
-	struct db_params	 p;
+	struct db_params	 p, name;
 	PGresult		*res = NULL;
 	int			 rc = -1;
 
@@ -90,21 +92,40 @@ db_crl_begin(struct db *db, const char *issuer, struct db_crl *crl,
 	/* The row exists from now on; its lock makes one CRL maker at a time. */
 	db_params_init(&p);
 	db_param_text(&p, issuer);
-	res = db_exec(db, "INSERT INTO scepd.crl_state (issuer) VALUES ($1) "
-	    "ON CONFLICT (issuer) DO NOTHING", &p, 0);
+	db_param_text(&p, ca_key);
+	res = db_exec(db, "INSERT INTO scepd.crl_state (issuer, ca_key) "
+	    "VALUES ($1, $2) ON CONFLICT (issuer, ca_key) DO NOTHING", &p, 0);
 	if (db_check(db, res, PGRES_COMMAND_OK, err, errlen) == -1)
 		goto out;
 	PQclear(res);
 	res = db_exec(db, "SELECT " STATE_COLUMNS " FROM scepd.crl_state "
-	    "WHERE issuer = $1 FOR UPDATE", &p, 0);
+	    "WHERE issuer = $1 AND ca_key = $2 FOR UPDATE", &p, 0);
 	if (db_check(db, res, PGRES_TUPLES_OK, err, errlen) == -1 ||
 	    state_fill(res, crl, err, errlen) == -1)
 		goto out;
 	PQclear(res);
-	/* Expired certificates may leave the CRL (RFC 5280 3.3). */
+	/*
+	 * The next number is beyond every CRL of the name, whichever key
+	 * signed it (RFC 5280 5.2.3), so no relying party takes a re-keyed
+	 * CA's CRL for an older one.
+	 */
+	db_params_init(&name);
+	db_param_text(&name, issuer);
+	res = db_exec(db, "SELECT max(crl_number) FROM scepd.crl_state "
+	    "WHERE issuer = $1", &name, 0);
+	if (db_check(db, res, PGRES_TUPLES_OK, err, errlen) == -1)
+		goto out;
+	if (strtoll(PQgetvalue(res, 0, 0), NULL, 10) > crl->crl_number)
+		crl->crl_number = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	/*
+	 * Expired certificates may leave the CRL (RFC 5280 3.3).  Those
+	 * recorded before 007_ca_key.sql (no ca_key) are on every key's.
+	 */
 	res = db_exec(db, "SELECT serial, "
 	    "extract(epoch FROM revoked_at)::bigint, revocation_reason "
 	    "FROM scepd.certificates WHERE issuer = $1 "
+	    "AND (ca_key = $2 OR ca_key IS NULL) "
 	    "AND status IN ('hold', 'revoked') AND not_after > now() "
 	    "ORDER BY serial", &p, 0);
 	if (db_check(db, res, PGRES_TUPLES_OK, err, errlen) == -1)
@@ -137,7 +158,8 @@ out:
 }
 
 int
-db_crl_store(struct db *db, const char *issuer, long long number,
+db_crl_store(struct db *db, const char *issuer, const char *ca_key,
+    long long number,
     long long seen_changes, const unsigned char *der, size_t len,
     time_t this_update, time_t next_update, char *err, size_t errlen)
 {
@@ -154,12 +176,13 @@ db_crl_store(struct db *db, const char *issuer, long long number,
 	db_param_bytea(&p, der, len);
 	db_param_int(&p, (long long)this_update);
 	db_param_int(&p, (long long)next_update);
+	db_param_text(&p, ca_key);
 	/* crl_number < $2: a number is never reused, even by a late writer. */
 	res = db_exec(db, "UPDATE scepd.crl_state SET crl_number = $2, "
 	    "generated_changes = $3, der = $4, "
 	    "this_update = pg_catalog.to_timestamp($5), "
 	    "next_update = pg_catalog.to_timestamp($6) "
-	    "WHERE issuer = $1 AND crl_number < $2", &p, 0);
+	    "WHERE issuer = $1 AND ca_key = $7 AND crl_number < $2", &p, 0);
 	if (db_check(db, res, PGRES_COMMAND_OK, err, errlen) == -1)
 		goto out;
 	if (strcmp(PQcmdTuples(res), "1") != 0) {

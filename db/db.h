@@ -101,6 +101,7 @@ int		 db_enroll_begin(struct db *, const struct db_tx *rq,
 struct db_cert {
 	const char		*serial;	/* hex, see db_cert_get() */
 	const char		*issuer;
+	const char		*ca_key;	/* issuing CA key, see db_crl */
 	const char		*subject;
 	const char		*sans;
 	time_t			 not_before;
@@ -501,6 +502,7 @@ struct db_cert_standing {
 	time_t	 not_after;
 	char	 profile[65];
 	char	 issuer[512];		/* RFC 2253, as recorded */
+	char	 ca_key[65];		/* "" if recorded without one */
 	char	 clone_device_id[257];	/* "" unless a clone was seen */
 	int	 managed;		/* valid, device active, bound */
 };
@@ -543,9 +545,17 @@ struct db_revoked {
 	int	 reason;		/* 6 for a hold */
 };
 
-/* The CRL state of one issuer, from db_crl_begin(). */
+/*
+ * The CRL state of one CA key, from db_crl_begin().  A CA is named by
+ * issuer (its subject, RFC 2253, as certificates record it) and ca_key
+ * (hex SHA-256 of its SubjectPublicKeyInfo): a re-keyed CA of the same
+ * name has a state, and a CRL, of its own.
+ */
 struct db_crl {
-	long long		 crl_number;	/* of the last CRL; 0 if none */
+	long long		 crl_number;	/* of the last CRL; 0 if none;
+						 * after db_crl_begin() the
+						 * highest of any key of the
+						 * name */
 	long long		 changes;	/* status changes so far */
 	long long		 generated_changes; /* at the last CRL */
 	time_t			 next_update;	/* of the last CRL */
@@ -557,28 +567,43 @@ struct db_crl {
 void	db_crl_clear(struct db_crl *);
 
 /*
- * Read the last CRL of issuer (no lock, no transaction).  Returns 0 (crl
+ * Read the last CRL of the CA key (no lock, no transaction).  Returns 0 (crl
  * filled; der NULL if none yet) or -1.
  */
-int	db_crl_get(struct db *, const char *issuer, struct db_crl *crl,
-	    char *err, size_t errlen);
+int	db_crl_get(struct db *, const char *issuer, const char *ca_key,
+	    struct db_crl *crl, char *err, size_t errlen);
 
 /*
- * Start making a new CRL of issuer: BEGIN, lock the issuer's row (one
+ * Start making a new CRL of the CA key: BEGIN, lock its row (one
  * maker at a time, in any process), read the state and every certificate
- * on hold or revoked that has not expired.  Leaves the transaction open:
+ * of that key (or recorded without one) on hold or revoked that has not
+ * expired.  Leaves the transaction open:
  * finish with db_crl_store() or db_rollback().
  */
-int	db_crl_begin(struct db *, const char *issuer, struct db_crl *crl,
-	    char *err, size_t errlen);
+int	db_crl_begin(struct db *, const char *issuer, const char *ca_key,
+	    struct db_crl *crl, char *err, size_t errlen);
 
 /*
  * Store the CRL made after db_crl_begin() and commit: number is the
  * CRL number it carries (crl->crl_number + 1), seen_changes the change
  * counter it reflects.
  */
-int	db_crl_store(struct db *, const char *issuer, long long number,
-	    long long seen_changes, const unsigned char *der, size_t len,
-	    time_t this_update, time_t next_update, char *err, size_t errlen);
+int	db_crl_store(struct db *, const char *issuer, const char *ca_key,
+	    long long number, long long seen_changes, const unsigned char *der,
+	    size_t len, time_t this_update, time_t next_update, char *err,
+	    size_t errlen);
+
+/*
+ * db/ca_key.c: before a CA key is replaced (scepctl ca init).
+ * db_ca_key_live counts the certificates of the CA key (or of its name,
+ * recorded without a key) that are valid or on hold and unexpired.
+ * db_ca_key_claim records ca_key as the key of the certificates of
+ * issuer recorded without one (they can only be the key's being
+ * replaced) and commits; *n is how many.  Both return 0 or -1.
+ */
+int	db_ca_key_live(struct db *, const char *issuer, const char *ca_key,
+	    long long *n, char *err, size_t errlen);
+int	db_ca_key_claim(struct db *, const char *issuer, const char *ca_key,
+	    long long *n, char *err, size_t errlen);
 
 #endif /* SCEPD_DB_H */

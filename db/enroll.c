@@ -218,15 +218,16 @@ db_cert_insert(struct db *db, const struct db_cert *c, char *err,
 	db_param_text(&p, c->transaction_id);
 	db_param_text(&p, c->profile);
 	db_param_text(&p, c->device_id);
+	db_param_text(&p, c->ca_key);
 	/* The device a challenge or validator named is created on first use. */
 	res = db_exec(db, "WITH dev AS (INSERT INTO scepd.devices (id) "
 	    "SELECT $11::text WHERE $11::text IS NOT NULL "
 	    "ON CONFLICT (id) DO NOTHING) "
 	    "INSERT INTO scepd.certificates (serial, issuer, "
 	    "subject, sans, not_before, not_after, der, key_sha256, "
-	    "transaction_id, profile, device_id) VALUES ($1, $2, $3, $4, "
-	    "pg_catalog.to_timestamp($5), pg_catalog.to_timestamp($6), "
-	    "$7, $8, $9, $10, $11)", &p, 0);
+	    "transaction_id, profile, device_id, ca_key) VALUES ($1, $2, $3, "
+	    "$4, pg_catalog.to_timestamp($5), pg_catalog.to_timestamp($6), "
+	    "$7, $8, $9, $10, $11, $12)", &p, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK && serial_taken(res)) {
 		PQclear(res);
 		res = db_exec(db, "ROLLBACK TO SAVEPOINT db_cert_insert",

@@ -163,7 +163,8 @@ db_cert_set_status(struct db *db, const char *serial, enum db_cert_action a,
 	"coalesce(extract(epoch FROM c.bound_at)::bigint, 0), "		\
 	"coalesce(extract(epoch FROM c.last_used_at)::bigint, 0), "	\
 	"extract(epoch FROM c.not_after)::bigint, "			\
-	"coalesce(c.profile, ''), c.issuer, coalesce(c.clone_device_id, '')"
+	"coalesce(c.profile, ''), c.issuer, coalesce(c.clone_device_id, ''), " \
+	"coalesce(c.ca_key, '')"
 
 static int
 standing_fill(PGresult *res, int col, struct db_cert_standing *st, char *err,
@@ -184,6 +185,8 @@ standing_fill(PGresult *res, int col, struct db_cert_standing *st, char *err,
 	    PQgetvalue(res, 0, col + 10));
 	snprintf(st->clone_device_id, sizeof(st->clone_device_id), "%s",
 	    PQgetvalue(res, 0, col + 11));
+	snprintf(st->ca_key, sizeof(st->ca_key), "%s",
+	    PQgetvalue(res, 0, col + 12));
 	if (db_get_time(PQgetvalue(res, 0, col + 3), &st->revoked_at) == -1 ||
 	    db_get_time(PQgetvalue(res, 0, col + 6), &st->bound_at) == -1 ||
 	    db_get_time(PQgetvalue(res, 0, col + 7), &st->last_used_at) == -1 ||

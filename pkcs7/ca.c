@@ -317,3 +317,39 @@ p7_ca_getcacert(const struct p7_ca *ca, const unsigned char **der,
 	*len = ca->getcacert_len;
 	*content_type = ca->getcacert_type;
 }
+
+int
+p7_ca_is_own_name(const struct p7_ca *ca, const X509_NAME *name)
+{
+	if (name == NULL)
+		return 0;
+	return X509_NAME_cmp(name, X509_get_subject_name(ca->ca)) == 0 ||
+	    X509_NAME_cmp(name, X509_get_issuer_name(ca->ca)) == 0 ||
+	    (ca->ra != NULL &&
+	    X509_NAME_cmp(name, X509_get_subject_name(ca->ra)) == 0);
+}
+
+int
+p7_ca_issued(const struct p7_ca *ca, X509 *crt)
+{
+	return crt != NULL && issued_by(crt, ca->ca);
+}
+
+const char *
+p7_ca_mode_usage_missing(const struct p7_ca *ca)
+{
+	uint32_t	ku;
+	int		sig, enc;
+
+	if (ca->ra != NULL ||
+	    !(X509_get_extension_flags(ca->ca) & EXFLAG_KUSAGE))
+		return NULL;
+	ku = X509_get_key_usage(ca->ca);
+	sig = (ku & KU_DIGITAL_SIGNATURE) != 0;
+	enc = (ku & KU_KEY_ENCIPHERMENT) != 0;
+	if (sig && enc)
+		return NULL;
+	if (!sig && !enc)
+		return "digitalSignature and keyEncipherment";
+	return sig ? "keyEncipherment" : "digitalSignature";
+}

@@ -163,9 +163,13 @@ p7_ca_create(const struct p7_ca_create *o, char *err, size_t errlen)
 	}
 	/*
 	 * digitalSignature next to keyCertSign and cRLSign: RFC 8894 2.1.2,
-	 * and Apple picks the CA for CertRep signatures only with it.
+	 * and Apple picks the CA for CertRep signatures only with it.  In
+	 * CA mode (no RA) clients also encrypt to the CA certificate, which
+	 * then needs keyEncipherment (RFC 8894 2.1).
 	 */
 	if ((ca = make_cert(o->ca_subject, ca_key, NULL, NULL, o->ca_days, 1,
+	    o->ra_subject == NULL ?
+	    "critical,keyCertSign,cRLSign,digitalSignature,keyEncipherment" :
 	    "critical,keyCertSign,cRLSign,digitalSignature")) == NULL) {
 		snprintf(err, errlen, "cannot create the CA certificate "
 		    "(subject must look like /O=Example/CN=Example CA)");

@@ -2,12 +2,14 @@
  * Certificate issuance: serial numbers, signing a PKCS#10 request with the
  * CA key, and describing an issued certificate for the database.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/bio.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -421,13 +423,82 @@ p7_ca_issuer_text(const struct p7_ca *ca)
 	return name_text(X509_get_subject_name(ca->ca));
 }
 
+/* SHA-256 of crt's SubjectPublicKeyInfo DER.  Returns 0 or -1. */
+static int
+spki_sha256(X509 *crt, unsigned char md[32])
+{
+	unsigned char	*spki = NULL;	/* owned */
+	unsigned int	 mdlen;
+	int		 len, rc = -1;
+
+	if ((len = i2d_PUBKEY(X509_get0_pubkey(crt), &spki)) > 0 &&
+	    EVP_Digest(spki, (size_t)len, md, &mdlen, EVP_sha256(),
+	    NULL) == 1)
+		rc = 0;
+	OPENSSL_free(spki);
+	return rc;
+}
+
+static int
+key_text(X509 *crt, char out[P7_CA_KEY_LEN + 1])
+{
+	static const char	 hex[] = "0123456789abcdef";
+	unsigned char		 md[32];
+
+	if (spki_sha256(crt, md) == -1)
+		return -1;
+	for (int i = 0; i < 32; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 0xf];
+	}
+	out[P7_CA_KEY_LEN] = '\0';
+	return 0;
+}
+
+int
+p7_ca_key_text(const struct p7_ca *ca, char out[P7_CA_KEY_LEN + 1])
+{
+	return key_text(ca->ca, out);
+}
+
+int
+p7_ca_file_ident(const char *path, char **issuer,
+    char key[P7_CA_KEY_LEN + 1], char *err, size_t errlen)
+{
+	X509	*crt = NULL;	/* owned */
+	FILE	*fp;
+	int	 rc = -1;
+
+	*issuer = NULL;
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	crt = PEM_read_X509(fp, NULL, NULL, NULL);
+	fclose(fp);
+	if (crt == NULL) {
+		snprintf(err, errlen, "%s: no PEM certificate", path);
+		goto out;
+	}
+	if ((*issuer = name_text(X509_get_subject_name(crt))) == NULL ||
+	    key_text(crt, key) == -1) {
+		snprintf(err, errlen, "%s: cannot read its name and key", path);
+		free(*issuer);
+		*issuer = NULL;
+		goto out;
+	}
+	rc = 0;
+out:
+	X509_free(crt);
+	return rc;
+}
+
 int
 p7_cert_describe(X509 *crt, struct p7_cert_desc *d)
 {
 	const ASN1_INTEGER	*serial;
 	BIGNUM			*bn = NULL;	/* owned */
 	char			*hex = NULL;	/* owned */
-	unsigned char		*spki = NULL;	/* owned */
 	unsigned int		 mdlen;
 	int			 len, rc = -1;
 
@@ -449,15 +520,12 @@ p7_cert_describe(X509 *crt, struct p7_cert_desc *d)
 	d->der_len = (size_t)len;
 	if (X509_digest(crt, EVP_sha1(), d->sha1, &mdlen) != 1)
 		goto out;
-	if ((len = i2d_PUBKEY(X509_get0_pubkey(crt), &spki)) <= 0 ||
-	    EVP_Digest(spki, (size_t)len, d->key_sha256, &mdlen, EVP_sha256(),
-	    NULL) != 1)
+	if (spki_sha256(crt, d->key_sha256) == -1)
 		goto out;
 	rc = 0;
 out:
 	if (rc == -1)
 		p7_cert_desc_clear(d);
-	OPENSSL_free(spki);
 	OPENSSL_free(hex);
 	BN_free(bn);
 	return rc;

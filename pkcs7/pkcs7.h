@@ -116,6 +116,31 @@ void		 p7_ca_free(struct p7_ca *);
 X509		*p7_ca_get0_cert(const struct p7_ca *);
 /* 1 if an RA is configured, else 0. */
 int		 p7_ca_has_ra(const struct p7_ca *);
+/*
+ * In CA mode the CA certificate is the one clients encrypt to and verify
+ * CertReps with, so RFC 8894 2.1 wants keyEncipherment and
+ * digitalSignature in its keyUsage.  NULL if it has both (or has no
+ * keyUsage, which allows every use, or there is an RA), else the missing
+ * bits as text ("keyEncipherment", ...), a static string.
+ */
+const char	*p7_ca_mode_usage_missing(const struct p7_ca *);
+/*
+ * 1 if name is one of the names a client may give this CA as the issuer
+ * of an IssuerAndSerialNumber (GetCert, GetCRL) or IssuerAndSubject
+ * (CertPoll), RFC 8894 3.3.3 and 3.3.4, else 0: the CA's subject; the
+ * issuer of the CA certificate (certmonger names the issuer of the CA
+ * certificate it holds, the root for an intermediate CA); the RA's
+ * subject (sscep names the certificate it encrypts to).  A name says
+ * nothing about a serial: check that with p7_ca_issued().
+ */
+int		 p7_ca_is_own_name(const struct p7_ca *, const X509_NAME *);
+/*
+ * 1 if crt was issued by this CA: its issuer is the CA's subject (and
+ * its authorityKeyIdentifier, if any, the CA's key) and its signature
+ * verifies with the CA's key, so a certificate of another CA of the
+ * same name (a re-keyed CA) is not; else 0.
+ */
+int		 p7_ca_issued(const struct p7_ca *, X509 *crt);
 
 /*
  * GetCACert body (RFC 8894 4.2.1): one DER certificate with content type
@@ -143,8 +168,10 @@ struct p7_ca_create {
 
 /*
  * Create a self-signed CA (keyUsage keyCertSign, cRLSign,
- * digitalSignature; basicConstraints CA) and, if ra_subject is set, an RA
- * certificate issued by it (keyUsage digitalSignature, keyEncipherment).
+ * digitalSignature, and keyEncipherment when there is no RA, since
+ * clients then encrypt to the CA; basicConstraints CA) and, if ra_subject
+ * is set, an RA certificate issued by it (keyUsage digitalSignature,
+ * keyEncipherment).
  * Refuses to overwrite existing files.  Returns 0 or -1 with err.
  */
 int		 p7_ca_create(const struct p7_ca_create *, char *err, size_t errlen);
@@ -290,6 +317,18 @@ int		 p7_cert_describe(X509 *, struct p7_cert_desc *);
  * which the database keeps this CA's certificates and CRL.  malloc'd.
  */
 char		*p7_ca_issuer_text(const struct p7_ca *);
+/*
+ * The CA's key as the database tells CA keys apart (a re-keyed CA keeps
+ * its name): lower-case hex SHA-256 of the CA certificate's
+ * SubjectPublicKeyInfo.  p7_ca_file_ident() gives the name (malloc'd,
+ * as p7_ca_issuer_text()) and key of the first certificate of a PEM file,
+ * for a CA that is not loaded.  Both return 0 or -1 (with err).
+ */
+#define P7_CA_KEY_LEN	64
+int		 p7_ca_key_text(const struct p7_ca *,
+		    char out[P7_CA_KEY_LEN + 1]);
+int		 p7_ca_file_ident(const char *path, char **issuer,
+		    char key[P7_CA_KEY_LEN + 1], char *err, size_t errlen);
 void		 p7_cert_desc_clear(struct p7_cert_desc *);
 
 /*

@@ -71,6 +71,8 @@ static const struct setting profile_settings[] = {
 	P("ca.next_ra_cert",	next_ra_cert,	""),
 	P("ca.ocsp_cert",	ocsp_cert,	""),
 	P("ca.ocsp_key",	ocsp_key,	""),
+	P("ca.previous_cert",	previous_cert,	""),
+	P("ca.previous_key",	previous_key,	""),
 	B("binding.revoke_on_clone", revoke_on_clone, 1),
 	I("unused_days",	unused_days,	90, 0, 3650),
 	B("legacy",		legacy,		0),
@@ -469,6 +471,17 @@ hex_decode(const char *hex, unsigned char *out, size_t len)
 }
 
 /* Load profile p from group (NULL: the default profile at the top level). */
+/* A certificate and its key: both set or both "" (1 error, or 0). */
+static int
+together(const char *where, const char *an, const char *a, const char *bn,
+    const char *b)
+{
+	if ((a[0] == '\0') == (b[0] == '\0'))
+		return 0;
+	log_warnx("%s: \"%s\" and \"%s\" go together", where, an, bn);
+	return 1;
+}
+
 static int
 load_profile(const char *path, config_t *cfg, config_setting_t *group,
     struct conf_profile *p, int flags)
@@ -515,15 +528,12 @@ load_profile(const char *path, config_t *cfg, config_setting_t *group,
 	UNSET(p->policy.webhook.secret);
 #undef UNSET
 
-	if ((p->ra_cert[0] == '\0') != (p->ra_key[0] == '\0')) {
-		log_warnx("%s: \"ca.ra_cert\" and \"ca.ra_key\" go together", where);
-		errors++;
-	}
-	if ((p->ocsp_cert[0] == '\0') != (p->ocsp_key[0] == '\0')) {
-		log_warnx("%s: \"ca.ocsp_cert\" and \"ca.ocsp_key\" go together",
-		    where);
-		errors++;
-	}
+	errors += together(where, "ca.ra_cert", p->ra_cert, "ca.ra_key",
+	    p->ra_key);
+	errors += together(where, "ca.ocsp_cert", p->ocsp_cert, "ca.ocsp_key",
+	    p->ocsp_key);
+	errors += together(where, "ca.previous_cert", p->previous_cert,
+	    "ca.previous_key", p->previous_key);
 	if (t->rsa_min_bits > t->rsa_max_bits) {
 		log_warnx("%s: template.rsa_min_bits > template.rsa_max_bits", where);
 		errors++;

@@ -25,6 +25,9 @@ struct conf_profile {
 	char			*next_ra_cert;
 	char			*ocsp_cert;	/* delegated OCSP signer, "" if none */
 	char			*ocsp_key;
+	/* The CA's replaced key, kept to answer for what it signed; "". */
+	char			*previous_cert;
+	char			*previous_key;
 	int			 revoke_on_clone; /* a clone seen: revoke */
 	int			 unused_days;	/* revoke if never bound; 0: off */
 	int			 legacy;	/* allow single DES and MD5 */
@@ -34,6 +37,10 @@ struct conf_profile {
 						 * the same files */
 	int			 owns_ca;
 	char			*issuer;	/* p7_ca_issuer_text(ca) */
+	char			 ca_key_id[P7_CA_KEY_LEN + 1]; /* of ca */
+	struct p7_ca		*prev_ca;	/* previous_cert, or NULL */
+	char			*prev_issuer;	/* as issuer, of prev_ca */
+	char			 prev_key_id[P7_CA_KEY_LEN + 1];
 	struct p7_ocsp_signer	*ocsp_signer;	/* NULL: the CA key signs */
 	char			 caps[256];	/* GetCACaps body */
 };

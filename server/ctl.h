@@ -34,4 +34,17 @@ int	ctl_device_set_state(const struct conf *, int, char **);
 int	ctl_device_show(const struct conf *, int, char **);
 int	ctl_sweep_unused(const struct conf *, int, char **);
 
+/*
+ * ctl_rekey.c: before ca init writes p's CA files over an existing CA.
+ * ctl_ca_retire() refuses (exits) while certificates of the old key are
+ * valid, unless force; records the old key on certificates recorded
+ * without one; moves the old files to <file>.<suffix> (the key's first
+ * 16 hex digits, into suffix).  Returns 1 if it moved them, 0 if there was
+ * no CA to replace.  ctl_ca_restore() moves them back (ca init failed).
+ */
+int	ctl_ca_retire(const struct conf *, const struct conf_profile *,
+	    int no_ra, int force, char *suffix, size_t suffixlen);
+void	ctl_ca_restore(const struct conf_profile *, int no_ra,
+	    const char *suffix);
+
 #endif /* SCEPD_CTL_H */

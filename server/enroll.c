@@ -185,6 +185,7 @@ enroll_issue(struct scep_ctx *c, X509_REQ *csr, const struct policy_plan *plan,
 		memset(&dc, 0, sizeof(dc));
 		dc.serial = d.serial;
 		dc.issuer = d.issuer;
+		dc.ca_key = c->prof->ca_key_id;
 		dc.subject = d.subject;
 		dc.sans = d.sans;
 		dc.not_before = d.not_before;

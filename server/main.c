@@ -105,6 +105,27 @@ same(const char *a, const char *b)
 }
 
 /*
+ * The CA key that p's CA replaced (ca.previous_cert, ca.previous_key):
+ * it signs the CRL and OCSP answers for the certificates it issued
+ * (docs/revocation.md, "A re-keyed CA").  NULL, logged, on error.
+ */
+static struct p7_ca *
+load_previous(const struct conf *c, const struct conf_profile *p)
+{
+	struct p7_ca_files	 f;
+	struct p7_ca		*prev;
+	char			 err[256];
+
+	memset(&f, 0, sizeof(f));
+	f.ca_cert = p->previous_cert;
+	f.ca_key = p->previous_key;
+	if ((prev = p7_ca_load(&f, err, sizeof(err))) == NULL)
+		log_warnx("%s: profile %s: previous CA: %s", c->path,
+		    p->policy.name, err);
+	return prev;
+}
+
+/*
  * Load each profile's CA (and RA); profiles naming the same files share
  * one struct p7_ca, so each key is in memory once.
  */
@@ -113,6 +134,7 @@ load_cas(struct conf *c)
 {
 	struct p7_ca_files	 f;
 	struct conf_profile	*p, *q;
+	const char		*missing;
 	char			 err[256];
 	int			 errors = 0;
 
@@ -124,8 +146,12 @@ load_cas(struct conf *c)
 			    same(p->ca_key, q->ca_key) &&
 			    same(p->ra_cert, q->ra_cert) && same(p->ra_key, q->ra_key) &&
 			    same(p->next_ca_cert, q->next_ca_cert) &&
-			    same(p->next_ra_cert, q->next_ra_cert))
+			    same(p->next_ra_cert, q->next_ra_cert) &&
+			    same(p->previous_cert, q->previous_cert) &&
+			    same(p->previous_key, q->previous_key)) {
 				p->ca = q->ca;
+				p->prev_ca = q->prev_ca;
+			}
 		}
 		if (p->ca != NULL)
 			continue;
@@ -140,6 +166,13 @@ load_cas(struct conf *c)
 			continue;
 		}
 		p->owns_ca = 1;
+		if ((missing = p7_ca_mode_usage_missing(p->ca)) != NULL)
+			log_warnx("%s: profile %s: CA mode, but the CA "
+			    "certificate %s lacks %s in its keyUsage (RFC 8894 "
+			    "2.1: clients encrypt to it): add an RA "
+			    "certificate, or reissue the CA with "
+			    "keyEncipherment and digitalSignature", c->path,
+			    p->policy.name, p->ca_cert, missing);
 		/* CA rollover: the GetNextCACert answer (pkcs7/nextca.c). */
 		if (p->next_ca_cert[0] != '\0' && p7_ca_load_next(p->ca,
 		    p->next_ca_cert, p->next_ra_cert, err, sizeof(err)) == -1) {
@@ -152,12 +185,27 @@ load_cas(struct conf *c)
 			    "ca.next_cert", c->path, p->policy.name);
 			errors++;
 		}
+		if (p->previous_cert[0] != '\0' &&
+		    (p->prev_ca = load_previous(c, p)) == NULL)
+			errors++;
 	}
 	/* What every profile needs of its CA, shared or not. */
 	for (int i = 0; errors == 0 && i < c->nprofiles; i++) {
 		p = &c->profiles[i];
-		if ((p->issuer = p7_ca_issuer_text(p->ca)) == NULL)
+		if ((p->issuer = p7_ca_issuer_text(p->ca)) == NULL ||
+		    p7_ca_key_text(p->ca, p->ca_key_id) == -1)
 			fatal("p7_ca_issuer_text");
+		if (p->prev_ca != NULL &&
+		    ((p->prev_issuer = p7_ca_issuer_text(p->prev_ca)) == NULL ||
+		    p7_ca_key_text(p->prev_ca, p->prev_key_id) == -1))
+			fatal("p7_ca_issuer_text");
+		if (p->prev_ca != NULL &&
+		    strcmp(p->prev_key_id, p->ca_key_id) == 0) {
+			log_warnx("%s: profile %s: ca.previous_cert has the "
+			    "key of ca.cert: name the CA key it replaced",
+			    c->path, p->policy.name);
+			errors++;
+		}
 		if (p->ocsp_cert[0] != '\0' && (p->ocsp_signer =
 		    p7_ocsp_signer_load(p->ca, p->ocsp_cert, p->ocsp_key, err,
 		    sizeof(err))) == NULL) {
@@ -175,8 +223,11 @@ free_cas(struct conf *c)
 	for (int i = 0; c != NULL && i < c->nprofiles; i++) {
 		p7_ocsp_signer_free(c->profiles[i].ocsp_signer);
 		free(c->profiles[i].issuer);
-		if (c->profiles[i].owns_ca)
+		free(c->profiles[i].prev_issuer);
+		if (c->profiles[i].owns_ca) {
 			p7_ca_free(c->profiles[i].ca);
+			p7_ca_free(c->profiles[i].prev_ca);
+		}
 	}
 }
 

@@ -4,13 +4,14 @@
  * A request held for approval is stored with its PKCS#10 request and
  * signer certificate (pending_store), so it can be issued without the
  * client resending it.  A CertPoll, or the client's PKCSReq again, is
- * looked up by transactionID and signer key (RFC 8894 3.3.3: not by
- * IssuerAndSubject, whose issuer certmonger fills with the CA's issuer)
- * under the transactionID's lock, so two polls never issue twice: it
- * gets PENDING until an operator decides (scepctl pending approve|reject),
- * then the certificate, issued at that moment under the profile's
- * current template, or FAILURE.  Held requests live in PostgreSQL and
- * survive restarts.
+ * looked up by transactionID and signer key (RFC 8894 3.3.3), not by
+ * IssuerAndSubject, whose issuer need only be one of the CA's names
+ * (p7_ca_is_own_name: certmonger gives the CA's issuer, sscep the RA's
+ * subject), under the transactionID's lock, so two polls never issue
+ * twice: it gets PENDING until an operator decides (scepctl pending
+ * approve|reject), then the certificate, issued at that moment under the
+ * profile's current template, or FAILURE.  Held requests live in
+ * PostgreSQL and survive restarts.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -205,6 +206,14 @@ pending_certpoll(struct scep_ctx *c, struct reply *r)
 
 	memset(&prior, 0, sizeof(prior));
 	memset(&p, 0, sizeof(p));
+	/* A CertPoll names the CA; a PKCSReq sent again does not. */
+	if (p7_req_message_type(c->req) == P7_MSG_CERTPOLL &&
+	    !p7_ca_is_own_name(c->prof->ca, p7_req_get0_issuer(c->req))) {
+		log_info("%s %s %s: issuer is not this CA -> FAILURE badCertId",
+		    c->peer, enroll_msg_name(c), tid);
+		enroll_certrep(c, P7_PKI_FAILURE, P7_FAIL_BAD_CERT_ID, NULL, r);
+		goto out;
+	}
 	/* The lock every request of this transactionID takes. */
 	if (enroll_begin(c, &prior, err, sizeof(err)) == -1) {
 		log_warnx("%s %s %s: database: %s -> 503", c->peer,
@@ -326,8 +335,10 @@ out:
 /*
  * GetCert (RFC 8894 3.3.4, 4.5): the certificate named by
  * IssuerAndSerialNumber, to its holder only: the request's signer is
- * that certificate or has its public key.  Not ours or unknown:
- * badCertId (reliability.md H-59); someone else's: badRequest.
+ * that certificate or has its public key.  The issuer may be any of the
+ * names p7_ca_is_own_name() accepts, the certificate must be signed by
+ * this CA's key.  Not ours or unknown: badCertId; someone else's:
+ * badRequest.
  */
 void
 getcert_answer(struct scep_ctx *c, struct reply *r)
@@ -336,7 +347,6 @@ getcert_answer(struct scep_ctx *c, struct reply *r)
 	X509_NAME		*issuer = p7_req_get0_issuer(c->req);
 	const ASN1_INTEGER	*sn = p7_req_get0_serial(c->req);
 	X509			*signer = p7_req_get0_signer(c->req);
-	X509			*ca = p7_ca_get0_cert(c->prof->ca);
 	X509			*crt = NULL;	/* owned */
 	BIGNUM			*bn = NULL;	/* owned */
 	char			*hex = NULL;	/* owned */
@@ -347,8 +357,7 @@ getcert_answer(struct scep_ctx *c, struct reply *r)
 	int			 t;
 
 	memset(&row, 0, sizeof(row));
-	if (issuer == NULL || sn == NULL ||
-	    X509_NAME_cmp(issuer, X509_get_subject_name(ca)) != 0) {
+	if (sn == NULL || !p7_ca_is_own_name(c->prof->ca, issuer)) {
 		why = "issuer is not this CA";
 		goto badcertid;
 	}
@@ -366,9 +375,9 @@ getcert_answer(struct scep_ctx *c, struct reply *r)
 		goto out;
 	}
 	p = row.der;
+	/* Issued by this CA's key: never another CA's, nor the old key's. */
 	if (t == 1 || (crt = d2i_X509(NULL, &p, (long)row.der_len)) == NULL ||
-	    X509_NAME_cmp(X509_get_issuer_name(crt),
-	    X509_get_subject_name(ca)) != 0) {
+	    !p7_ca_issued(c->prof->ca, crt)) {
 		why = "no such certificate";
 		goto badcertid;
 	}

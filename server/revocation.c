@@ -19,6 +19,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include <openssl/bn.h>
 #include <openssl/crypto.h>
 
 #include "server/log.h"
@@ -29,11 +30,61 @@
 #define OCSP_VALIDITY	3600
 
 /*
- * A fresh CRL of profile p's CA into *der (malloc'd), with its number
- * and nextUpdate.  Returns 0 or -1 with err.
+ * One key of a profile's CA as the database keys its state: the current
+ * one, or the one it replaced (ca.previous_cert), which still answers
+ * for the certificates it signed (RFC 5280 3.5 and 5: until they expire,
+ * their CRL is signed by the key that signed them).
+ */
+struct ca_key {
+	const struct p7_ca	*ca;		/* NULL: no such key */
+	const char		*issuer;	/* p7_ca_issuer_text */
+	const char		*key;		/* p7_ca_key_text */
+	const struct p7_ocsp_signer *ocsp_signer; /* NULL: the CA key */
+	const char		*what;		/* "" or " (previous CA)" */
+};
+
+static struct ca_key
+current_key(const struct conf_profile *p)
+{
+	struct ca_key	k = { p->ca, p->issuer, p->ca_key_id, p->ocsp_signer,
+			    "" };
+
+	return k;
+}
+
+/* The delegated OCSP signer is the current CA's: the old key signs. */
+static struct ca_key
+previous_key(const struct conf_profile *p)
+{
+	struct ca_key	k = { p->prev_ca, p->prev_issuer, p->prev_key_id, NULL,
+			    " (previous CA)" };
+
+	return k;
+}
+
+/*
+ * Every CA key in turn: key j is profile j / 2's current key for an even
+ * j, its previous key for an odd j.  Returns the profile, or NULL when it
+ * has no such key.
+ */
+static struct conf_profile *
+nth_key(const struct conf *c, int j, struct ca_key *k)
+{
+	struct conf_profile	*p = &c->profiles[j / 2];
+
+	*k = j % 2 == 0 ? current_key(p) : previous_key(p);
+	return k->ca != NULL ? p : NULL;
+}
+#define NKEYS(c)	(2 * (c)->nprofiles)
+
+/*
+ * A fresh CRL of CA key k into *der (malloc'd), with its number and
+ * nextUpdate.  The stored CRL is the key's own (db/crl.c keys it by the
+ * CA's name and key), so a re-keyed CA never serves one its old key
+ * signed.  Returns 0 or -1 with err.
  */
 static int
-crl_fresh(struct worker *w, const struct conf_profile *p, unsigned char **der,
+crl_fresh(struct worker *w, const struct ca_key *k, unsigned char **der,
     size_t *len, long long *number, time_t *this_update, time_t *next_update,
     char *err, size_t errlen)
 {
@@ -45,13 +96,14 @@ crl_fresh(struct worker *w, const struct conf_profile *p, unsigned char **der,
 	int			 rc = -1;
 
 	*der = NULL;
-	if (db_crl_get(w->db, p->issuer, &crl, err, errlen) == -1)
+	if (db_crl_get(w->db, k->issuer, k->key, &crl, err, errlen) == -1)
 		return -1;
 	if (crl.der == NULL || crl.generated_changes != crl.changes ||
 	    crl.next_update - now < life / 2) {
 		db_crl_clear(&crl);
 		/* Under the row lock: another process may have just made it. */
-		if (db_crl_begin(w->db, p->issuer, &crl, err, errlen) == -1)
+		if (db_crl_begin(w->db, k->issuer, k->key, &crl, err,
+		    errlen) == -1)
 			return -1;
 		if (crl.der != NULL && crl.generated_changes == crl.changes &&
 		    crl.next_update - now >= life / 2) {
@@ -68,20 +120,22 @@ crl_fresh(struct worker *w, const struct conf_profile *p, unsigned char **der,
 				e[i].revoked_at = crl.entries[i].revoked_at;
 				e[i].reason = crl.entries[i].reason;
 			}
-			if (p7_crl_sign(p->ca, e, crl.nentries,
+			if (p7_crl_sign(k->ca, e, crl.nentries,
 			    (uint64_t)crl.crl_number + 1, now, now + life,
 			    &signed_der, len, err, errlen) == -1) {
 				db_rollback(w->db);
 				goto out;
 			}
-			if (db_crl_store(w->db, p->issuer, crl.crl_number + 1,
-			    crl.changes, signed_der, *len, now, now + life, err,
-			    errlen) == -1)
+			if (db_crl_store(w->db, k->issuer, k->key,
+			    crl.crl_number + 1, crl.changes, signed_der, *len,
+			    now, now + life, err, errlen) == -1)
 				goto out;
-			log_info("CRL %lld of \"%s\": %zu entr%s", crl.crl_number + 1,
-			    p->issuer, crl.nentries, crl.nentries == 1 ? "y" : "ies");
+			log_info("CRL %lld of \"%s\"%s: %zu entr%s",
+			    crl.crl_number + 1, k->issuer, k->what,
+			    crl.nentries, crl.nentries == 1 ? "y" : "ies");
 			db_crl_clear(&crl);
-			if (db_crl_get(w->db, p->issuer, &crl, err, errlen) == -1)
+			if (db_crl_get(w->db, k->issuer, k->key, &crl, err,
+			    errlen) == -1)
 				goto out;
 		}
 	}
@@ -103,13 +157,39 @@ out:
 	return rc;
 }
 
-/* GET <base>/crl/<profile>.crl: DER, with caching headers. */
+/*
+ * The profile and CA key a CRL path names: <profile>.crl the current
+ * key's, <profile>.previous.crl the previous key's.  NULL if none.
+ */
+static struct conf_profile *
+crl_lookup(const struct conf *c, const char *name, size_t namelen,
+    struct ca_key *k)
+{
+	static const char	 prev[] = ".previous";
+	struct conf_profile	*p;
+	size_t			 plen = sizeof(prev) - 1;
+
+	if ((p = conf_profile(c, name, namelen)) != NULL) {
+		*k = current_key(p);
+		return p;
+	}
+	if (namelen > plen && memcmp(name + namelen - plen, prev, plen) == 0 &&
+	    (p = conf_profile(c, name, namelen - plen)) != NULL &&
+	    p->prev_ca != NULL) {
+		*k = previous_key(p);
+		return p;
+	}
+	return NULL;
+}
+
+/* GET <base>/crl/<profile>[.previous].crl: DER, with caching headers. */
 static void
 crl_http(struct worker *w, struct evhttp_request *req, const char *name,
     size_t namelen, const char *peer, struct reply *r)
 {
 	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
 	struct conf_profile	*p;
+	struct ca_key		 k;
 	unsigned char		*der;
 	const char		*inm;
 	long long		 number;
@@ -119,15 +199,16 @@ crl_http(struct worker *w, struct evhttp_request *req, const char *name,
 	char			 err[256], etag[40], date[64], cc[64];
 	long			 maxage;
 
-	if ((p = conf_profile(w->srv->conf, name, namelen)) == NULL) {
+	if ((p = crl_lookup(w->srv->conf, name, namelen, &k)) == NULL) {
 		log_info("%s CRL: no profile %.*s -> 404", peer, (int)namelen, name);
 		reply_text(r, 404, "no such CRL\n");
 		return;
 	}
-	if (crl_fresh(w, p, &der, &len, &number, &this_update, &next_update, err,
-	    sizeof(err)) == -1) {
+	if (crl_fresh(w, &k, &der, &len, &number, &this_update, &next_update,
+	    err, sizeof(err)) == -1) {
 		log_openssl("CRL");
-		log_warnx("%s CRL %s: %s -> 503", peer, p->policy.name, err);
+		log_warnx("%s CRL %s%s: %s -> 503", peer, p->policy.name,
+		    k.what, err);
 		reply_text(r, 503, "CRL unavailable, retry later\n");
 		return;
 	}
@@ -150,11 +231,13 @@ crl_http(struct worker *w, struct evhttp_request *req, const char *name,
 	    "If-None-Match");
 	if (inm != NULL && strcmp(inm, etag) == 0) {
 		free(der);
-		log_info("%s CRL %s %lld -> 304", peer, p->policy.name, number);
+		log_info("%s CRL %s%s %lld -> 304", peer, p->policy.name,
+		    k.what, number);
 		r->status = 304;
 		return;
 	}
-	log_info("%s CRL %s %lld -> 200", peer, p->policy.name, number);
+	log_info("%s CRL %s%s %lld -> 200", peer, p->policy.name, k.what,
+	    number);
 	r->status = 200;
 	r->content_type = "application/pkix-crl";
 	r->body = der;
@@ -162,9 +245,9 @@ crl_http(struct worker *w, struct evhttp_request *req, const char *name,
 	r->free_body = 2;
 }
 
-/* The answer for one OCSP CertID of profile p's CA. */
+/* The answer for one OCSP CertID of CA key k. */
 static int
-ocsp_status(struct worker *w, const struct conf_profile *p, const char *serial,
+ocsp_status(struct worker *w, const struct ca_key *k, const char *serial,
     struct p7_ocsp_status *st, char *err, size_t errlen)
 {
 	struct db_cert_standing	 s;
@@ -179,8 +262,13 @@ ocsp_status(struct worker *w, const struct conf_profile *p, const char *serial,
 		return 0;
 	if ((rc = db_cert_standing(w->db, serial, &s, err, errlen)) == -1)
 		return -1;
-	/* A serial of another CA of ours is not this CA's to answer. */
-	if (rc == DB_NOT_FOUND || strcmp(s.issuer, p->issuer) != 0)
+	/*
+	 * A serial of another CA of ours, or of another key of this CA's
+	 * name, is not this key's to answer.  A certificate recorded without
+	 * its CA key (before 007_ca_key.sql) goes by the name.
+	 */
+	if (rc == DB_NOT_FOUND || strcmp(s.issuer, k->issuer) != 0 ||
+	    (s.ca_key[0] != '\0' && strcmp(s.ca_key, k->key) != 0))
 		return 0;
 	if (strcmp(s.status, "valid") == 0)
 		st->status = P7_OCSP_GOOD;
@@ -216,8 +304,10 @@ ocsp_error(struct reply *r, enum p7_ocsp_resp_status st)
 }
 
 /*
- * Answer one DER OCSPRequest: the first profile whose CA the request
- * names answers it (profiles sharing a CA give the same answer).
+ * Answer one DER OCSPRequest: the first CA key whose name and key hashes
+ * the request's CertIDs carry answers it, current or previous key of any
+ * profile (profiles sharing a CA give the same answer), signed by that
+ * key (or the current key's delegated signer).
  */
 static void
 ocsp_answer(struct worker *w, const unsigned char *der, size_t len,
@@ -225,23 +315,26 @@ ocsp_answer(struct worker *w, const unsigned char *der, size_t len,
 {
 	struct p7_ocsp_status	*st = NULL;	/* owned */
 	struct p7_ocsp_req	*oreq = NULL;	/* owned */
-	struct conf_profile	*p = NULL;
+	struct conf_profile	*p = NULL, *q;
 	const struct conf	*c = w->srv->conf;
+	struct ca_key		 k;
 	unsigned char		*out;
 	size_t			 n, outlen, i;
 	char			 err[256] = "";
 	int			 parsed = 0;
 
-	for (int k = 0; k < c->nprofiles && p == NULL; k++) {
+	for (int j = 0; j < NKEYS(c) && p == NULL; j++) {
+		if ((q = nth_key(c, j, &k)) == NULL)
+			continue;
 		p7_ocsp_req_free(oreq);
 		oreq = NULL;
-		if (p7_ocsp_request_parse(c->profiles[k].ca, der, len, &oreq, err,
+		if (p7_ocsp_request_parse(k.ca, der, len, &oreq, err,
 		    sizeof(err)) == -1)
 			break;
 		parsed = 1;
 		for (i = 0; i < p7_ocsp_req_count(oreq); i++)
 			if (p7_ocsp_req_ours(oreq, i))
-				p = &c->profiles[k];
+				p = q;
 	}
 	if (!parsed) {
 		log_info("%s OCSP: malformed request (%s) -> malformedRequest",
@@ -261,21 +354,21 @@ ocsp_answer(struct worker *w, const unsigned char *der, size_t len,
 		goto out;
 	}
 	for (i = 0; i < n; i++)
-		if (ocsp_status(w, p, p7_ocsp_req_ours(oreq, i) ?
+		if (ocsp_status(w, &k, p7_ocsp_req_ours(oreq, i) ?
 		    p7_ocsp_req_serial(oreq, i) : NULL, &st[i], err,
 		    sizeof(err)) == -1) {
 			log_warnx("%s OCSP: database: %s -> tryLater", peer, err);
 			ocsp_error(r, P7_OCSP_TRY_LATER);
 			goto out;
 		}
-	if (p7_ocsp_respond(p->ca, oreq, st, p->ocsp_signer, &out, &outlen, err,
+	if (p7_ocsp_respond(k.ca, oreq, st, k.ocsp_signer, &out, &outlen, err,
 	    sizeof(err)) == -1) {
 		log_openssl("OCSP");
 		log_warnx("%s OCSP: %s -> internalError", peer, err);
 		ocsp_error(r, P7_OCSP_INTERNAL_ERROR);
 		goto out;
 	}
-	log_info("%s OCSP %s: %s%s -> %s", peer, p->policy.name,
+	log_info("%s OCSP %s%s: %s%s -> %s", peer, p->policy.name, k.what,
 	    p7_ocsp_req_serial(oreq, 0) ? p7_ocsp_req_serial(oreq, 0) : "?",
 	    n > 1 ? " and more" : "", st[0].status == P7_OCSP_GOOD ? "good" :
 	    st[0].status == P7_OCSP_REVOKED ? "revoked" : "unknown");
@@ -356,10 +449,38 @@ revocation_http(struct worker *w, struct evhttp_request *req, const char *path,
 	return 1;
 }
 
+/*
+ * The CRL a GetCRL wants (RFC 8894 4.6: that of the CA which issued the
+ * named certificate): the previous key's for a certificate it signed,
+ * else the current key's.
+ */
+static struct ca_key
+getcrl_key(struct scep_ctx *c)
+{
+	const struct conf_profile	*p = c->prof;
+	struct db_cert_standing		 s;
+	const ASN1_INTEGER		*sn = p7_req_get0_serial(c->req);
+	BIGNUM				*bn = NULL;	/* owned */
+	char				*hex = NULL;	/* owned */
+	char				 err[256];
+	int				 prev = 0;
+
+	if (p->prev_ca != NULL && sn != NULL &&
+	    (bn = ASN1_INTEGER_to_BN(sn, NULL)) != NULL &&
+	    (hex = BN_bn2hex(bn)) != NULL &&
+	    db_cert_standing(c->w->db, hex, &s, err, sizeof(err)) == 0)
+		prev = strcmp(s.issuer, p->prev_issuer) == 0 &&
+		    strcmp(s.ca_key, p->prev_key_id) == 0;
+	OPENSSL_free(hex);
+	BN_free(bn);
+	return prev ? previous_key(p) : current_key(p);
+}
+
 void
 revocation_getcrl(struct scep_ctx *c, struct reply *r)
 {
 	const X509_NAME	*issuer = p7_req_get0_issuer(c->req);
+	struct ca_key	 k;
 	unsigned char	*crl = NULL, *der = NULL;
 	long long	 number;
 	time_t		 tu, nu;
@@ -367,14 +488,15 @@ revocation_getcrl(struct scep_ctx *c, struct reply *r)
 	char		 err[256];
 
 	/* RFC 8894 4.6: the CRL of the CA that issued the named certificate. */
-	if (issuer == NULL ||
-	    X509_NAME_cmp(issuer, X509_get_subject_name(p7_ca_get0_cert(c->prof->ca))) != 0) {
-		log_info("%s GetCRL %s: not our CA -> FAILURE badCertId", c->peer,
-		    p7_req_get0_transaction_id(c->req));
+	if (!p7_ca_is_own_name(c->prof->ca, issuer) && (c->prof->prev_ca ==
+	    NULL || !p7_ca_is_own_name(c->prof->prev_ca, issuer))) {
+		log_info("%s GetCRL %s: issuer is not this CA -> FAILURE "
+		    "badCertId", c->peer, p7_req_get0_transaction_id(c->req));
 		enroll_certrep(c, P7_PKI_FAILURE, P7_FAIL_BAD_CERT_ID, NULL, r);
 		return;
 	}
-	if (crl_fresh(c->w, c->prof, &crl, &crllen, &number, &tu, &nu, err,
+	k = getcrl_key(c);
+	if (crl_fresh(c->w, &k, &crl, &crllen, &number, &tu, &nu, err,
 	    sizeof(err)) == -1) {
 		log_warnx("%s GetCRL %s: %s -> 503", c->peer,
 		    p7_req_get0_transaction_id(c->req), err);
@@ -388,8 +510,8 @@ revocation_getcrl(struct scep_ctx *c, struct reply *r)
 		return;
 	}
 	free(crl);
-	log_info("%s GetCRL %s: CRL %lld -> SUCCESS", c->peer,
-	    p7_req_get0_transaction_id(c->req), number);
+	log_info("%s GetCRL %s: CRL %lld%s -> SUCCESS", c->peer,
+	    p7_req_get0_transaction_id(c->req), number, k.what);
 	r->status = 200;
 	r->content_type = "application/x-pki-message";
 	r->body = der;
@@ -401,18 +523,25 @@ void
 revocation_periodic(struct worker *w)
 {
 	const struct conf	*c = w->srv->conf;
+	const struct conf_profile *p;
+	struct ca_key		 k;
 	unsigned char		*der;
 	long long		 number;
 	time_t			 tu, nu;
 	size_t			 len;
 	char			 err[256];
 
-	/* Keep every CA's CRL fresh even when nobody fetches it. */
-	for (int i = 0; i < c->nprofiles; i++) {
-		if (crl_fresh(w, &c->profiles[i], &der, &len, &number, &tu, &nu,
-		    err, sizeof(err)) == -1)
-			log_warnx("CRL of profile %s: %s",
-			    c->profiles[i].policy.name, err);
+	/*
+	 * Keep every CA key's CRL fresh even when nobody fetches it, the
+	 * previous key's too while it is configured.
+	 */
+	for (int j = 0; j < NKEYS(c); j++) {
+		if ((p = nth_key(c, j, &k)) == NULL)
+			continue;
+		if (crl_fresh(w, &k, &der, &len, &number, &tu, &nu, err,
+		    sizeof(err)) == -1)
+			log_warnx("CRL of profile %s%s: %s", p->policy.name,
+			    k.what, err);
 		else
 			free(der);
 	}

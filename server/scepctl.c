@@ -27,8 +27,10 @@ usage(void)
 	    "usage: scepctl [-c file] command ...\n"
 	    "  ca init [--profile P] [--subject /O=x/CN=y]\n"
 	    "          [--ra-subject /O=x/CN=z | --no-ra] [--bits N] [--days N]\n"
-	    "                                  create the CA (and RA) files\n"
-	    "                                  named in the configuration\n"
+	    "          [--force]               create the CA (and RA) files\n"
+	    "                                  named in the configuration; over\n"
+	    "                                  a CA, a new key (--force while\n"
+	    "                                  its certificates are valid)\n"
 	    "  ca import [--profile P] --chain FILE --key FILE\n"
 	    "                                  take an existing CA key and chain\n"
 	    "  db migrate                      apply schema migrations\n"
@@ -95,13 +97,14 @@ ca_init(const struct conf *c, int argc, char **argv)
 		{ "bits", required_argument, NULL, 'b' },
 		{ "days", required_argument, NULL, 'd' },
 		{ "profile", required_argument, NULL, 'p' },
+		{ "force", no_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct conf_profile	*p;
 	const char		*profile = "default";
 	struct p7_ca_create	o;
-	char			err[256];
-	int			ch, no_ra = 0;
+	char			err[256], suffix[P7_CA_KEY_LEN + 1];
+	int			ch, no_ra = 0, force = 0, moved;
 
 	memset(&o, 0, sizeof(o));
 	o.ca_subject = "/O=scepd/CN=scepd CA";
@@ -119,6 +122,7 @@ ca_init(const struct conf *c, int argc, char **argv)
 		case 'b': o.ca_bits = atoi(optarg); break;
 		case 'd': o.ca_days = atoi(optarg); break;
 		case 'p': profile = optarg; break;
+		case 'f': force = 1; break;
 		default: usage();
 		}
 	}
@@ -134,8 +138,13 @@ ca_init(const struct conf *c, int argc, char **argv)
 	o.ca_key_out = p->ca_key;
 	o.ra_cert_out = p->ra_cert;
 	o.ra_key_out = p->ra_key;
-	if (p7_ca_create(&o, err, sizeof(err)) == -1)
+	/* A re-key: the old CA is kept aside, never overwritten. */
+	moved = ctl_ca_retire(c, p, no_ra, force, suffix, sizeof(suffix));
+	if (p7_ca_create(&o, err, sizeof(err)) == -1) {
+		if (moved)
+			ctl_ca_restore(p, no_ra, suffix);
 		fatalx("ca init: %s", err);
+	}
 	printf("created CA %s (key %s)\n", p->ca_cert, p->ca_key);
 	if (!no_ra)
 		printf("created RA %s (key %s)\n", p->ra_cert, p->ra_key);

@@ -142,14 +142,17 @@ norm(const char *in, char out[41])
 	out[n] = '\0';
 }
 
+/* Insert is's certificate, issued by the CA issuer with key ca_key. */
 static int
-insert_cert(struct db *db, const struct issued *is, const char *serial)
+insert_cert_of(struct db *db, const struct issued *is, const char *serial,
+    const char *issuer, const char *ca_key)
 {
 	struct db_cert	 c;
 
 	memset(&c, 0, sizeof(c));
 	c.serial = serial != NULL ? serial : is->serial;
-	c.issuer = "CN=Test CA";
+	c.issuer = issuer;
+	c.ca_key = ca_key;
 	c.subject = "CN=device";
 	c.sans = "DNS:device.example";
 	c.not_before = 1700000000;
@@ -160,6 +163,13 @@ insert_cert(struct db *db, const struct issued *is, const char *serial)
 	c.transaction_id = is->txid;
 	c.profile = "default";
 	return db_cert_insert(db, &c, errbuf, sizeof(errbuf));
+}
+
+/* Recorded without a CA key, as before 007_ca_key.sql. */
+static int
+insert_cert(struct db *db, const struct issued *is, const char *serial)
+{
+	return insert_cert_of(db, is, serial, "CN=Test CA", NULL);
 }
 
 /* A self-signed signer certificate: no part of a request's identity. */
@@ -206,22 +216,29 @@ record(struct db *db, const struct issued *is, long long *row,
 	return db_tx_record(db, &tx, row, errbuf, sizeof(errbuf));
 }
 
-/* One whole successful enrollment, committed. */
+/* One whole successful enrollment by CA issuer, key ca_key, committed. */
 static void
-issue(struct db *db, const struct issued *is)
+issue_of(struct db *db, const struct issued *is, const char *issuer,
+    const char *ca_key)
 {
 	struct db_prior	 prior;
 
 	assert_int_equal(begin(db, is->txid, is->key, is->req,
 	    &prior, errbuf, sizeof(errbuf)), 0);
 	assert_int_equal(prior.state, DB_TX_NONE);
-	assert_int_equal(insert_cert(db, is, NULL), 0);
+	assert_int_equal(insert_cert_of(db, is, NULL, issuer, ca_key), 0);
 	assert_int_equal(record(db, is, &prior.row_id,
 	    DB_TX_SUCCESS, -1, is->serial), 0);
 	assert_int_equal(db_audit(db, "scep:127.0.0.1", "issue", is->serial,
 	    "CN=device", errbuf, sizeof(errbuf)), 0);
 	assert_int_equal(db_commit(db, errbuf, sizeof(errbuf)), 0);
 	db_prior_clear(&prior);
+}
+
+static void
+issue(struct db *db, const struct issued *is)
+{
+	issue_of(db, is, "CN=Test CA", NULL);
 }
 
 struct migrate_arg {
@@ -1236,6 +1253,110 @@ test_sweep(void **state)
 	    sizeof(errbuf)), -1);
 }
 
+/* --- CA keys (007_ca_key.sql) ------------------------------------------ */
+
+/* The serials, normalised, of the entries db_crl_begin() lists for key. */
+static void
+crl_entries(struct db *db, const char *key, char *out, size_t len)
+{
+	struct db_crl	 crl;
+
+	out[0] = '\0';
+	assert_int_equal(db_crl_begin(db, "CN=Rekey CA", key, &crl, errbuf,
+	    sizeof(errbuf)), 0);
+	for (size_t i = 0; i < crl.nentries; i++) {
+		strncat(out, crl.entries[i].serial, len - strlen(out) - 2);
+		strncat(out, " ", len - strlen(out) - 1);
+	}
+	db_crl_clear(&crl);
+	db_rollback(db);
+}
+
+/*
+ * A re-keyed CA: each key has its own CRL state and entries; rows
+ * without a key count for every key of the name until claimed; CRL
+ * numbers go on across the keys of one name; live counts valid and held.
+ */
+static void
+test_ca_keys(void **state)
+{
+	struct state	*st = *state;
+	struct issued	 a, b, c, l;
+	struct db_crl	 crl;
+	char		 sa[41], sb[41], sc[41], sl[41], want[256], got[256];
+	long long	 n;
+
+	issued_init(&a, 90);
+	issued_init(&b, 91);
+	issued_init(&c, 92);
+	issued_init(&l, 93);
+	norm(a.serial, sa);
+	norm(b.serial, sb);
+	norm(c.serial, sc);
+	norm(l.serial, sl);
+	issue_of(st->db, &a, "CN=Rekey CA", "k1");
+	issue_of(st->db, &b, "CN=Rekey CA", "k1");
+	issue_of(st->db, &c, "CN=Rekey CA", "k2");
+	issue_of(st->db, &l, "CN=Rekey CA", NULL);
+	assert_int_equal(db_ca_key_live(st->db, "CN=Rekey CA", "k1", &n,
+	    errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(n, 3);		/* a, b and the unclaimed l */
+	admin_num(st, "UPDATE scepd.certificates SET status = 'revoked', "
+	    "revocation_reason = 1, revoked_at = now() WHERE serial = $1", sb);
+	admin_num(st, "UPDATE scepd.certificates SET status = 'revoked', "
+	    "revocation_reason = 1, revoked_at = now() WHERE serial = $1", sc);
+	admin_num(st, "UPDATE scepd.certificates SET status = 'hold', "
+	    "revocation_reason = 6, revoked_at = now() WHERE serial = $1", sl);
+
+	/* Each key's CRL lists its own, and the row without a key. */
+	snprintf(want, sizeof(want), "%s %s ", strcmp(sb, sl) < 0 ? sb : sl,
+	    strcmp(sb, sl) < 0 ? sl : sb);
+	crl_entries(st->db, "k1", got, sizeof(got));
+	assert_string_equal(got, want);
+	snprintf(want, sizeof(want), "%s %s ", strcmp(sc, sl) < 0 ? sc : sl,
+	    strcmp(sc, sl) < 0 ? sl : sc);
+	crl_entries(st->db, "k2", got, sizeof(got));
+	assert_string_equal(got, want);
+
+	/* k1's CRL is k1's only; k2's next number goes beyond it. */
+	assert_int_equal(db_crl_begin(st->db, "CN=Rekey CA", "k1", &crl,
+	    errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(db_crl_store(st->db, "CN=Rekey CA", "k1",
+	    crl.crl_number + 5, crl.changes, (const unsigned char *)"\x30\x00",
+	    2, 1700000000, 1800000000, errbuf, sizeof(errbuf)), 0);
+	n = crl.crl_number + 5;
+	db_crl_clear(&crl);
+	assert_int_equal(db_crl_get(st->db, "CN=Rekey CA", "k2", &crl, errbuf,
+	    sizeof(errbuf)), 0);
+	assert_null(crl.der);
+	db_crl_clear(&crl);
+	assert_int_equal(db_crl_get(st->db, "CN=Rekey CA", "k1", &crl, errbuf,
+	    sizeof(errbuf)), 0);
+	assert_non_null(crl.der);
+	db_crl_clear(&crl);
+	assert_int_equal(db_crl_begin(st->db, "CN=Rekey CA", "k2", &crl,
+	    errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(crl.crl_number, n);
+	db_crl_clear(&crl);
+	db_rollback(st->db);
+
+	/* Claiming: l becomes k1's, and leaves k2's CRL. */
+	assert_int_equal(db_ca_key_claim(st->db, "CN=Rekey CA", "k1", &n,
+	    errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(admin_num(st, "SELECT count(*) FROM "
+	    "scepd.certificates WHERE serial = $1 AND ca_key = 'k1'", sl), 1);
+	snprintf(want, sizeof(want), "%s ", sc);
+	crl_entries(st->db, "k2", got, sizeof(got));
+	assert_string_equal(got, want);
+	assert_int_equal(db_ca_key_live(st->db, "CN=Rekey CA", "k1", &n,
+	    errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(n, 2);		/* a valid, l on hold */
+	assert_int_equal(db_ca_key_live(st->db, "CN=Rekey CA", "k2", &n,
+	    errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(n, 0);
+}
+
 /* --- One-time challenges and API tokens ---------------------------------- */
 
 /* Open an enrollment transaction for the challenge tests. */
@@ -1586,6 +1707,7 @@ main(void)
 		cmocka_unit_test(test_pending_reject),
 		cmocka_unit_test(test_supersede),
 		cmocka_unit_test(test_sweep),
+		cmocka_unit_test(test_ca_keys),
 	};
 
 	/* A peer that closes early must fail a test, not kill the binary. */

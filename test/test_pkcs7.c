@@ -63,7 +63,7 @@ static const int digest_nid[P7_MD_COUNT] = {
 /* The group's PKI. */
 static struct {
 	char		 dir[64];
-	char		*files[16];
+	char		*files[32];
 	int		 nfiles;
 	struct p7_ca	*vec;		/* test/data/vectors CA, CA mode */
 	struct p7_ca	*ra;		/* root + RA */
@@ -128,7 +128,8 @@ add_ext(X509 *x, X509 *issuer, int nid, const char *value)
 
 /*
  * A certificate for key named cn, issued by issuer (NULL: self-signed).
- * kind: 'c' CA, 'r' RA, 'l' leaf, '1' X.509 v1 without extensions.
+ * kind: 'c' CA, 'k' CA with keyCertSign and cRLSign only, 'r' RA,
+ * 'l' leaf, '1' X.509 v1 without extensions.
  */
 static X509 *
 make_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *ikey,
@@ -160,6 +161,12 @@ make_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *ikey,
 		add_ext(x, issuer != NULL ? issuer : x, NID_key_usage,
 		    "critical,digitalSignature,keyEncipherment,keyCertSign,"
 		    "cRLSign");
+		break;
+	case 'k':	/* a CA that cannot be encrypted to */
+		add_ext(x, issuer != NULL ? issuer : x,
+		    NID_basic_constraints, "critical,CA:TRUE");
+		add_ext(x, issuer != NULL ? issuer : x, NID_key_usage,
+		    "critical,keyCertSign,cRLSign");
 		break;
 	case 'r':
 		add_ext(x, issuer, NID_basic_constraints, "critical,CA:FALSE");
@@ -818,6 +825,140 @@ test_ca_chain(void **state)
 	p7_ca_getcacert(ca, &der, &len, &type);
 	assert_string_equal(type, "application/x-x509-ca-ra-cert");
 	p7_ca_free(ca);
+}
+
+/*
+ * The names GetCert, GetCRL and CertPoll may give a CA (RFC 8894 3.3.3,
+ * 3.3.4): its subject, its certificate's issuer, the RA's subject; and
+ * only certificates signed by the CA's own key are its own.
+ */
+static void
+test_ca_names(void **state)
+{
+	struct p7_ca_files	 f;
+	struct p7_ca		*inter;
+	X509			*leaf, *same_name_other_key;
+	char			 err[256];
+
+	(void)state;
+	/* Root CA with an RA: sscep names the RA it encrypts to. */
+	assert_true(p7_ca_is_own_name(g.ra, X509_get_subject_name(g.root)));
+	assert_true(p7_ca_is_own_name(g.ra, X509_get_subject_name(g.ra_cert)));
+	assert_false(p7_ca_is_own_name(g.ra, X509_get_subject_name(g.inter)));
+	assert_false(p7_ca_is_own_name(g.ra, X509_get_subject_name(g.other)));
+	assert_false(p7_ca_is_own_name(g.ra, NULL));
+
+	/* Intermediate in CA mode: certmonger names the root above it. */
+	memset(&f, 0, sizeof(f));
+	f.ca_cert = write_certs("names-inter.pem", g.inter, g.root, NULL);
+	f.ca_key = write_key("names-inter.key", g.inter_key);
+	assert_non_null(inter = p7_ca_load(&f, err, sizeof(err)));
+	assert_true(p7_ca_is_own_name(inter, X509_get_subject_name(g.inter)));
+	assert_true(p7_ca_is_own_name(inter, X509_get_subject_name(g.root)));
+	assert_false(p7_ca_is_own_name(inter,
+	    X509_get_subject_name(g.ra_cert)));
+
+	/* Issued: the name and the signature of this CA's key. */
+	leaf = make_cert("leaf", g.client_key, g.inter, g.inter_key, 40, 'l');
+	same_name_other_key = make_cert("leaf", g.client_key, g.inter,
+	    g.other_key, 41, 'l');
+	assert_true(p7_ca_issued(inter, leaf));
+	assert_false(p7_ca_issued(inter, same_name_other_key));
+	assert_false(p7_ca_issued(g.ra, leaf));
+	assert_true(p7_ca_issued(g.ra, g.inter));
+	assert_false(p7_ca_issued(inter, g.client));
+	assert_false(p7_ca_issued(inter, NULL));
+	X509_free(leaf);
+	X509_free(same_name_other_key);
+	p7_ca_free(inter);
+}
+
+/* keyUsage bits of the certificate in a PEM file. */
+static uint32_t
+file_key_usage(const char *path)
+{
+	X509	*x;
+	FILE	*fp;
+	uint32_t ku;
+
+	assert_non_null(fp = fopen(path, "r"));
+	assert_non_null(x = PEM_read_X509(fp, NULL, NULL, NULL));
+	fclose(fp);
+	ku = X509_get_key_usage(x);
+	X509_free(x);
+	return ku;
+}
+
+/*
+ * p7_ca_create(o), then: the CA certificate's keyUsage is exactly ku and
+ * the loaded CA (and RA) draws no keyUsage warning.
+ */
+static void
+create_and_check(const struct p7_ca_create *o, uint32_t ku)
+{
+	struct p7_ca_files	 f;
+	struct p7_ca		*ca;
+	char			 err[256];
+
+	assert_int_equal(p7_ca_create(o, err, sizeof(err)), 0);
+	assert_int_equal(file_key_usage(o->ca_cert_out) & 0xffff, ku);
+	memset(&f, 0, sizeof(f));
+	f.ca_cert = o->ca_cert_out;
+	f.ca_key = o->ca_key_out;
+	if (o->ra_subject != NULL) {
+		f.ra_cert = o->ra_cert_out;
+		f.ra_key = o->ra_key_out;
+	}
+	assert_non_null(ca = p7_ca_load(&f, err, sizeof(err)));
+	assert_null(p7_ca_mode_usage_missing(ca));
+	p7_ca_free(ca);
+}
+
+/*
+ * RFC 8894 2.1: in CA mode clients encrypt to the CA certificate, so the
+ * CA that `scepctl ca init --no-ra` makes has keyEncipherment and
+ * digitalSignature; one without them is named for the start-up warning.
+ */
+static void
+test_ca_mode_key_usage(void **state)
+{
+	struct p7_ca_create	 o;
+	struct p7_ca_files	 f;
+	struct p7_ca		*ca;
+	X509			*bare;
+	char			 err[256];
+	uint32_t		 want = KU_KEY_CERT_SIGN | KU_CRL_SIGN |
+				    KU_DIGITAL_SIGNATURE;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	o.ca_subject = "/O=scepd tests/CN=CA mode";
+	o.ca_bits = 2048;
+	o.ca_days = 30;
+	o.ca_cert_out = tmpfile_path("camode.pem");
+	o.ca_key_out = tmpfile_path("camode.key");
+	create_and_check(&o, want | KU_KEY_ENCIPHERMENT);
+
+	/* With an RA the CA is never encrypted to: no keyEncipherment. */
+	o.ca_cert_out = tmpfile_path("ramode-ca.pem");
+	o.ca_key_out = tmpfile_path("ramode-ca.key");
+	o.ra_subject = "/O=scepd tests/CN=RA mode";
+	o.ra_bits = 2048;
+	o.ra_days = 30;
+	o.ra_cert_out = tmpfile_path("ramode-ra.pem");
+	o.ra_key_out = tmpfile_path("ramode-ra.key");
+	create_and_check(&o, want);
+
+	/* A CA-mode CA with keyCertSign and cRLSign only. */
+	bare = make_cert("bare", g.other_key, NULL, NULL, 50, 'k');
+	memset(&f, 0, sizeof(f));
+	f.ca_cert = write_certs("bare.pem", bare, NULL);
+	f.ca_key = write_key("bare.key", g.other_key);
+	assert_non_null(ca = p7_ca_load(&f, err, sizeof(err)));
+	assert_string_equal(p7_ca_mode_usage_missing(ca),
+	    "digitalSignature and keyEncipherment");
+	p7_ca_free(ca);
+	X509_free(bare);
 }
 
 static void
@@ -2410,6 +2551,8 @@ main(void)
 		cmocka_unit_test(test_ca_ra),
 		cmocka_unit_test(test_ca_chain),
 		cmocka_unit_test(test_ca_bad),
+		cmocka_unit_test(test_ca_names),
+		cmocka_unit_test(test_ca_mode_key_usage),
 		cmocka_unit_test(test_vectors),
 		/* Before the legacy provider is loaded. */
 		cmocka_unit_test(test_vectors_des_unavailable),

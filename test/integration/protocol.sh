@@ -16,7 +16,13 @@ RA=$WORK/ra
 CA=$WORK/ca
 URL=http://127.0.0.1:$PORT/scep
 CAURL=http://127.0.0.1:$CAPORT/scep
-trap 'stop_scepd $PORT; stop_scepd $CAPORT' EXIT
+# An intermediate CA (CA mode) and, on the same database, profile "b"
+# with a CA of its own: the issuer names clients give, and CA isolation.
+INTPORT=18203
+INTDB=it_protocol_int
+INT=$WORK/int
+INTURL=http://127.0.0.1:$INTPORT/scep
+trap 'stop_scepd $PORT; stop_scepd $CAPORT; stop_scepd $INTPORT' EXIT
 
 # SANs are allow-listed by the profile's template, never copied blindly.
 SANS='template = { san_dns = [ "*.example" ]; san_email = [ "*@example.org" ]; san_ip = true; };'
@@ -24,6 +30,41 @@ setup_ca "$RA" $DB ra "$SANS" || { echo "cannot set up the RA-mode CA"; exit 1; 
 setup_ca "$CA" $CADB ca || { echo "cannot set up the CA-mode CA"; exit 1; }
 start_scepd "$RA/scepd.conf" $PORT || exit 1
 start_scepd "$CA/scepd.conf" $CAPORT || exit 1
+
+# setup_intermediate: a root (not served) and an intermediate under it,
+# imported as the default profile's CA; profile b's own CA by ca init.
+setup_intermediate() {
+	mkdir -p "$INT"
+	cat >"$INT/scepd.conf" <<CONF
+listen = "127.0.0.1";
+workers = 2;
+database = "$(conninfo $INTDB)";
+ca = { cert = "ca.pem"; key = "ca.key"; };
+challenge = "interop-secret-1";
+validity_days = 30;
+profiles = ( { name = "b"; ca = { cert = "b-ca.pem"; key = "b-ca.key"; }; } );
+CONF
+	printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign,digitalSignature,keyEncipherment\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n' \
+	    >"$INT/ca.ext"
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$INT/root.key" \
+	    -out "$INT/root.pem" -days 30 -subj "/O=scepd test/CN=Test Root" \
+	    2>/dev/null &&
+	openssl req -newkey rsa:2048 -nodes -keyout "$INT/inter.key" \
+	    -out "$INT/inter.csr" -subj "/O=scepd test/CN=Test Intermediate" \
+	    2>/dev/null &&
+	openssl x509 -req -in "$INT/inter.csr" -CA "$INT/root.pem" \
+	    -CAkey "$INT/root.key" -set_serial 2 -days 30 -extfile "$INT/ca.ext" \
+	    -out "$INT/inter.pem" 2>/dev/null &&
+	cat "$INT/inter.pem" "$INT/root.pem" >"$INT/chain.pem" &&
+	fresh_db $INTDB &&
+	"$BUILD/scepctl" -c "$INT/scepd.conf" db migrate >/dev/null &&
+	"$BUILD/scepctl" -c "$INT/scepd.conf" ca import --chain "$INT/chain.pem" \
+	    --key "$INT/inter.key" >/dev/null &&
+	"$BUILD/scepctl" -c "$INT/scepd.conf" ca init --profile b --no-ra \
+	    --bits 2048 --subject "/O=scepd test/CN=Test CA b" >/dev/null
+}
+setup_intermediate || { echo "cannot set up the intermediate CA"; exit 1; }
+start_scepd "$INT/scepd.conf" $INTPORT || exit 1
 
 certs() { sql $DB "SELECT count(*) FROM scepd.certificates $1"; }
 # key: a fresh key file name (sceptool creates the key); works inside $().
@@ -275,6 +316,141 @@ ca_mode() {
 }
 check "CA mode enrollment aes256 sha512" ca_mode aes256 sha512
 check "CA mode enrollment 3des sha1" ca_mode 3des sha1
+
+# --- Issuer names of GetCert, GetCRL and CertPoll -----------------------------
+#
+# RFC 8894 3.3.3, 3.3.4: sscep names the certificate it encrypts to (the
+# RA in RA mode), certmonger the issuer of the CA certificate it holds
+# (the root above an intermediate).  Each is a name of the CA; the serial
+# must still be one this CA issued, and any other name is badCertId.
+
+# names_enroll URL RECIPIENT NAME: a certificate NAME.pem for key NAME.key.
+names_enroll() {
+	$T enroll -u "$1" --ca "$2" -k "$WORK/$3.key" --subject "/CN=$3" \
+	    --challenge interop-secret-1 -o "$WORK/$3.pem" >/dev/null
+}
+serial_of() { openssl x509 -in "$1" -noout -serial | sed 's/^serial=//'; }
+
+# names_send OP URL RECIPIENT NAME ISSUER [OPTIONS]: OP (getcert, getcrl,
+# poll) for certificate NAME (key NAME.key) with ISSUER as the issuer name.
+names_send() {
+	nop=$1 nurl=$2 nrecip=$3 nname=$4 nissuer=$5
+	shift 5
+	if [ "$nop" = poll ]; then
+		$T poll -u "$nurl" --ca "$nrecip" -k "$WORK/$nname.key" \
+		    --subject "/CN=$nname" --issuer "$nissuer" "$@"
+	else
+		$T "$nop" -u "$nurl" --ca "$nrecip" -k "$WORK/$nname.key" \
+		    --serial "$(serial_of "$WORK/$nname.pem")" --issuer "$nissuer" "$@"
+	fi
+}
+
+# names_op OP URL RECIPIENT NAME ISSUER: SUCCESS, and the answer is NAME's
+# certificate (getcert, poll) or a CRL that verifies with $CAFILE.
+names_op() {
+	rm -f "$WORK/$4.$1"
+	names_send "$@" -o "$WORK/$4.$1" || return 1
+	if [ "$1" = getcrl ]; then
+		openssl crl -in "$WORK/$4.$1" -CAfile "$CAFILE" -noout 2>&1 |
+		    grep -qx 'verify OK'
+	else
+		[ "$(serial_of "$WORK/$4.$1")" = "$(serial_of "$WORK/$4.pem")" ]
+	fi
+}
+
+# names_refused OP URL RECIPIENT NAME ISSUER: FAILURE badCertId, and the
+# server still answers.
+names_refused() {
+	rc=0
+	names_send "$@" >"$WORK/names.out" 2>&1 || rc=$?
+	cat "$WORK/names.out"
+	[ $rc = 2 ] || { echo "exit $rc, want 2 (FAILURE)"; return 1; }
+	grep -q 'failInfo=badCertId' "$WORK/names.out" || return 1
+	curl -fsS -o /dev/null "$2?operation=GetCACaps"
+}
+
+log_says() { grep -q "$2" "$WORK/scepd-$1.log"; }
+
+# names_matrix LABEL URL RECIPIENT NAME REFUSED "WHAT|DN"...: for each
+# operation, every DN given is accepted, REFUSED ("WHAT|DN") is badCertId.
+names_matrix() {
+	mlabel=$1 murl=$2 mrecip=$3 mname=$4 mrefused=$5
+	shift 5
+	for op in getcert getcrl poll; do
+		for pair in "$@"; do
+			check "$mlabel $op, issuer ${pair%%|*}" \
+			    names_op $op "$murl" "$mrecip" "$mname" "${pair#*|}"
+		done
+		check "$mlabel $op, issuer ${mrefused%%|*}: FAILURE badCertId" \
+		    names_refused $op "$murl" "$mrecip" "$mname" "${mrefused#*|}"
+	done
+}
+
+RA_DN="/O=scepd test/CN=Test RA"
+FOREIGN="a foreign name|/O=elsewhere/CN=Some Other CA"
+names_enroll "$URL" "$WORK/recipient.pem" names-ra
+CAFILE=$RA/ca.pem
+names_matrix "RA mode" "$URL" "$WORK/recipient.pem" names-ra "$FOREIGN" \
+    "the RA's subject (sscep)|$RA_DN" \
+    "the CA's subject|/O=scepd test/CN=Test CA ra"
+check "the log names the refusal: issuer is not this CA" \
+    log_says $PORT 'issuer is not this CA -> FAILURE badCertId'
+
+names_enroll "$CAURL" "$WORK/ca-recip.pem" names-ca
+CAFILE=$CA/ca.pem
+names_matrix "CA mode" "$CAURL" "$WORK/ca-recip.pem" names-ca \
+    "the RA of another server|$RA_DN" \
+    "the CA's subject|/O=scepd test/CN=Test CA ca"
+
+$T getca -u "$INTURL" -o "$WORK/int-getca.pem" >/dev/null
+openssl x509 -in "$WORK/int-getca.pem" -out "$WORK/int-recip.pem"  # the intermediate
+names_enroll "$INTURL" "$WORK/int-recip.pem" names-int
+CAFILE=$INT/chain.pem
+check "intermediate CA issues under its root" \
+    openssl verify -CAfile "$INT/root.pem" -untrusted "$INT/inter.pem" "$WORK/names-int.pem"
+names_matrix "intermediate" "$INTURL" "$WORK/int-recip.pem" names-int "$FOREIGN" \
+    "the CA's issuer (certmonger)|/O=scepd test/CN=Test Root" \
+    "the CA's subject|/O=scepd test/CN=Test Intermediate"
+
+# Profile b shares the database, not the CA: the intermediate's serial
+# through b is no certificate of b's, whatever issuer name is given.
+curl -fsS "$INTURL/b?operation=GetCACert" | openssl x509 -inform DER -out "$WORK/b-recip.pem"
+check "GetCert of CA A's serial through profile B (B's name): FAILURE badCertId" \
+    names_refused getcert "$INTURL/b" "$WORK/b-recip.pem" names-int "/O=scepd test/CN=Test CA b"
+check "GetCert of CA A's serial through profile B (A's name): FAILURE badCertId" \
+    names_refused getcert "$INTURL/b" "$WORK/b-recip.pem" names-int "/O=scepd test/CN=Test Intermediate"
+check "the log says the serial is no certificate of B's" \
+    log_says $INTPORT "no such certificate: serial $(serial_of "$WORK/names-int.pem")"
+check "CertPoll of A's transaction through profile B: FAILURE badCertId" \
+    names_refused poll "$INTURL/b" "$WORK/b-recip.pem" names-int "/O=scepd test/CN=Test CA b"
+
+# --- CA-mode keyUsage (RFC 8894 2.1) ------------------------------------------
+
+check "ca init --no-ra: the CA has keyEncipherment and digitalSignature" sh -c "
+	openssl x509 -in '$CA/ca.pem' -noout -ext keyUsage | tail -n 1 | tr -d ' ' |
+	    grep -qx 'DigitalSignature,KeyEncipherment,CertificateSign,CRLSign'"
+check "scepd -n: no keyUsage warning for that CA" sh -c "
+	'$BUILD/scepd' -n -c '$CA/scepd.conf' >'$WORK/n-ok.out' 2>&1 &&
+	! grep -q keyUsage '$WORK/n-ok.out'"
+
+# bare_ca_warns: a CA-mode profile whose CA has keyCertSign and cRLSign
+# only still starts, and the log names what is missing and the fix.
+bare_ca_warns() {
+	mkdir -p "$WORK/bare"
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/bare/ca.key" \
+	    -out "$WORK/bare/ca.pem" -days 30 -subj "/CN=Bare CA" \
+	    -addext 'basicConstraints=critical,CA:TRUE' \
+	    -addext 'keyUsage=critical,keyCertSign,cRLSign' 2>/dev/null || return 1
+	sed 's/^ca = .*/ca = { cert = "ca.pem"; key = "ca.key"; };/' "$CA/scepd.conf" \
+	    >"$WORK/bare/scepd.conf"
+	"$BUILD/scepd" -n -c "$WORK/bare/scepd.conf" >"$WORK/bare/n.out" 2>&1 || return 1
+	cat "$WORK/bare/n.out"
+	grep -q "profile default: CA mode, but the CA certificate .*/bare/ca.pem lacks digitalSignature and keyEncipherment in its keyUsage" "$WORK/bare/n.out" &&
+	grep -q "add an RA certificate, or reissue the CA with keyEncipherment and digitalSignature" "$WORK/bare/n.out" &&
+	grep -q "configuration OK" "$WORK/bare/n.out"
+}
+check "a CA-mode CA without keyEncipherment/digitalSignature: warning naming the fix" \
+    bare_ca_warns
 
 # --- Nothing half-written ------------------------------------------------------
 

@@ -247,9 +247,12 @@ getcert_fail() {
 }
 check "GetCert of an unknown serial -> FAILURE badCertId" \
     getcert_fail badCertId -k "$(key)" --serial 0123456789ABCDEF
-check "GetCert with another issuer (the RA's name) -> FAILURE badCertId" sh -c "
+# The RA's name (sscep's default) is one of the CA's names
+# (docs/protocol.md); a name that is none of them is refused.
+check "GetCert with a foreign issuer name -> FAILURE badCertId" sh -c "
 	$T getcert -u '$URL' --ca '$WORK/recipient.pem' -k '$WORK/rn-a2.key' \
 	    --serial \$(openssl x509 -in '$WORK/rn-a2.pem' -noout -serial | cut -d= -f2) \
+	    --issuer '/O=elsewhere/CN=Other CA' \
 	    >'$WORK/gci.out' 2>&1; rc=\$?; cat '$WORK/gci.out'
 	[ \$rc = 2 ] && grep -q failInfo=badCertId '$WORK/gci.out'"
 check "GetCert of a serial 0 -> FAILURE badCertId" getcert_fail badCertId -k "$(key)" --serial 0
