@@ -85,7 +85,7 @@ CONF
 }
 
 conf() {
-	[ $# -ge 3 ] && [ $# -le 4 ] || usage
+	if [ $# -lt 3 ] || [ $# -gt 4 ]; then usage; fi
 	dir=$1
 	ctl=${4:-build}/scepctl
 	mkdir -p "$dir/ca"
@@ -101,7 +101,7 @@ conf() {
 }
 
 banner() {
-	[ $# -ge 2 ] && [ $# -le 3 ] || usage
+	if [ $# -lt 2 ] || [ $# -gt 3 ]; then usage; fi
 	d=$1
 	url=http://127.0.0.1:$2
 	ctl="${3:-build}/scepctl -c $d/scepd.conf"
