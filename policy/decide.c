@@ -136,7 +136,7 @@ authenticate(const struct policy_profile *p, const struct policy_ops *ops,
     struct policy_verdict *v)
 {
 	enum answer	 a = ANSWER_PASS;
-	char		 why[220];
+	char		 why[256];
 	size_t		 used = 0;
 
 	if (r->challenge == NULL)
