@@ -45,8 +45,8 @@ $MARK
 #
 # A DEMO OF THE WHOLE PRODUCT, for loopback only: written by make run
 # (scripts/demo.sh).  It allows any DNS, e-mail and IP subjectAltName,
-# renews certificates, takes one-time and static challenges and holds
-# requests at /scep/approval for manual approval.  A production server
+# renews certificates at any time, takes one-time and static challenges
+# and holds requests at /scep/approval for manual approval.  A production server
 # starts from etc/scepd.conf, the annotated reference with strict
 # defaults (no SANs, no renewal, static challenge only).
 listen = "127.0.0.1";
@@ -65,7 +65,8 @@ challenge_key = "$key";
 # one above: docs/policy.md, "Several challenge modes".
 challenge_mode = [ "dynamic", "static" ];
 validity_days = 365;
-renewal = { enabled = true; };
+# Renewal at any time (production: the last 20 % of the lifetime).
+renewal = { enabled = true; window_percent = 100; };
 template = {
   # Any name of these types: a demo, never a production setting.
   san_dns = [ "*" ];
@@ -130,6 +131,7 @@ banner() {
   fetch the CA and RA for pki:    \$ mkdir -p $t && pki --scepca --url $url/scep --caout $t/ca.der --raout $t/ra.der --force
   enroll with SANs (static):      \$ $key >$t/static.key && pki --scep --url $url/scep --in $t/static.key --dn "CN=demo-static" $sans --password $challenge $enc --outform pem >$t/static.pem && openssl x509 -in $t/static.pem -noout -subject -ext subjectAltName
   enroll with a one-time one:     \$ $key >$t/once.key && pki --scep --url $url/scep --in $t/once.key --dn "CN=demo-once" $sans --password "\$($ctl challenge create --device demo-once)" $enc --outform pem >$t/once.pem && openssl verify -CAfile $d/ca/ca.pem $t/once.pem
+  renew that certificate:         \$ $key >$t/renewed.key && pki --scep --url $url/scep --in $t/renewed.key --dn "CN=demo-once" $sans --cert $t/once.pem --key $t/once.key $enc --outform pem >$t/renewed.pem && openssl verify -CAfile $d/ca/ca.pem $t/renewed.pem
   ask /scep/approval (it waits):  \$ $key >$t/held.key && pki --scep --url $url/scep/approval --in $t/held.key --dn "CN=demo-held" --password $challenge $enc --interval 2 --maxpolltime 600 --outform pem >$t/held.pem && openssl x509 -in $t/held.pem -noout -subject
   see what waits for approval:    \$ $ctl pending list
   approve the oldest request:     \$ $ctl pending approve "\$($ctl pending list | awk 'NR == 2 { print \$1 }')"

@@ -4,7 +4,8 @@
 # IP) by the static challenge and by a one-time challenge from scepctl
 # challenge create, a replayed one-time challenge refused, manual approval
 # on /scep/approval, and then every line the banner prints, run as
-# printed (the one that waits for approval in the background).
+# printed (renewal among them; the one that waits for approval in the
+# background).
 . "$(dirname "$0")/../lib.sh"
 
 DEMO=$(cd "$(dirname "$0")/../.." && pwd)/scripts/demo.sh
@@ -168,8 +169,8 @@ check "banner: the URL, the static challenge, the CA" sh -c "
 	grep -q '^  scepd is serving SCEP on  $URL\$' '$WORK/banner' &&
 	grep -q '^  static challenge: *$SECRET\$' '$WORK/banner' &&
 	grep -q '^  CA certificate: *$D/ca/ca.pem\$' '$WORK/banner'"
-check "banner: ten things to try, each a command" \
-    sh -c "[ \$(grep -c '^  [a-zA-Z][^\$]*: *\\\$ ' '$WORK/banner') = 10 ]"
+check "banner: eleven things to try, each a command" \
+    sh -c "[ \$(grep -c '^  [a-zA-Z][^\$]*: *\\\$ ' '$WORK/banner') = 11 ]"
 
 # line LABEL: the command the banner prints after "LABEL:".
 line() { grep -F "  $1:" "$WORK/banner" | sed 's/^[^$]*\$ //'; }
@@ -191,6 +192,12 @@ check "banner: its certificate verifies, key and subject" \
 check "banner: enroll with a one-time one" try "enroll with a one-time one" "^$T/once.pem: OK\$"
 check "banner: its certificate verifies, key and subject" \
     verify_cert "$T/once.pem" "$D/ca/ca.pem" "$T/once.key" CN=demo-once
+check "banner: renew that certificate" try "renew that certificate" "^$T/renewed.pem: OK\$"
+renewed() {
+	verify_cert "$T/renewed.pem" "$D/ca/ca.pem" "$T/renewed.key" CN=demo-once &&
+	    grep -Eq 'RenewalReq [0-9A-F]+: issued serial .* renewing ' "$LOG"
+}
+check "banner: the renewal is a RenewalReq with the new key, same subject" renewed
 
 # The approval request waits in the background until the lines below approve it.
 held_line() {
@@ -223,9 +230,9 @@ SERIAL=$(openssl x509 -in "$T/static.pem" -noout -serial 2>/dev/null | cut -d= -
 check "banner: revoke the static certificate" try "revoke the static certificate" 'revoked'
 check "banner: see it in the CRL" try "see it in the CRL" "Serial Number: $SERIAL"
 check "banner: ask OCSP about it" try "ask OCSP about it" "^$T/static.pem: revoked"
-check "banner: OCSP still says good for the one-time certificate" sh -c "
-	openssl ocsp -issuer '$D/ca/ca.pem' -CAfile '$D/ca/ca.pem' -cert '$T/once.pem' \
-	    -url http://127.0.0.1:$PORT/ocsp 2>&1 | grep -q '^$T/once.pem: good'"
+check "banner: OCSP says good for the renewed certificate" sh -c "
+	openssl ocsp -issuer '$D/ca/ca.pem' -CAfile '$D/ca/ca.pem' -cert '$T/renewed.pem' \
+	    -url http://127.0.0.1:$PORT/ocsp 2>&1 | grep -q '^$T/renewed.pem: good'"
 
 check "scepd still answers after all of it" alive
 check "scepd stops cleanly" stop_scepd $PORT
