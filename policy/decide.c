@@ -1,8 +1,8 @@
 /*
- * The enrollment decision: authenticate (static challenge, one-time
- * challenge, webhook, or a renewal's signer certificate), apply the
- * template, then approval.  Nothing is issued unless one of the
- * authentication paths said yes (reliability.md N2).
+ * The enrollment decision: authenticate (the profile's challenge modes in
+ * order, or a renewal's signer certificate), apply the template, then
+ * approval.  Nothing is issued unless one of the authentication paths
+ * said yes.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -69,15 +69,109 @@ check_renewal(const struct policy_profile *p, const struct policy_request *r,
 	return 1;
 }
 
+/* How one challenge mode answered. */
+enum answer {
+	ANSWER_ACCEPT,		/* authenticated; binding filled */
+	ANSWER_PASS,		/* not recognised: the next mode may */
+	ANSWER_REFUSE,		/* recognised and refused: final */
+	ANSWER_ERROR,		/* internal error */
+};
+
+/*
+ * Ask one mode about r's challenge.  A one-time challenge that exists but
+ * is used or expired is refused here: passing it on would hide a replay
+ * behind the next mode's "wrong challenge".  The validator's answer,
+ * whatever it is, is final.  why says why when not accepted.
+ */
+static enum answer
+ask_mode(const struct policy_profile *p, enum policy_challenge_mode m,
+    const struct policy_ops *ops, const struct policy_request *r,
+    struct policy_binding *b, char *why, size_t whylen)
+{
+	enum policy_lookup	 l;
+	const char		*want = p->static_challenge;
+	char			 reason[200] = "";
+	int			 eq;
+
+	if (m == POLICY_CHALLENGE_STATIC) {
+		if (want == NULL || want[0] == '\0') {
+			snprintf(why, whylen, "profile %s has no static "
+			    "challenge set", p->name);
+			return ANSWER_PASS;
+		}
+		if ((eq = policy_secret_equal(want, strlen(want),
+		    r->challenge, r->challenge_len)) == -1)
+			return ANSWER_ERROR;
+		if (eq)
+			return ANSWER_ACCEPT;
+		snprintf(why, whylen, "wrong challengePassword");
+		return ANSWER_PASS;
+	}
+	if (ops == NULL)
+		return ANSWER_ERROR;
+	if (m == POLICY_CHALLENGE_DYNAMIC)
+		l = ops->consume_challenge(ops->ctx, p, r->challenge,
+		    r->challenge_len, b, reason, sizeof(reason));
+	else
+		l = ops->validate(ops->ctx, p, r->csr, r->challenge,
+		    r->challenge_len, b, reason, sizeof(reason));
+	if (l == POLICY_LOOKUP_OK)
+		return ANSWER_ACCEPT;
+	policy_binding_clear(b);
+	snprintf(why, whylen, "%s%s%s", lookup_text(l), reason[0] ? ": " : "",
+	    reason);
+	return m == POLICY_CHALLENGE_DYNAMIC && l == POLICY_LOOKUP_UNKNOWN ?
+	    ANSWER_PASS : ANSWER_REFUSE;
+}
+
+/*
+ * Authenticate a new enrollment by its challenge, trying the profile's
+ * modes in order.  Returns 1 with *b filled, 0 with a denial in *v whose
+ * reason lists what each mode tried said ("dynamic: ...; static: ..."),
+ * -1 on an internal error.
+ */
+static int
+authenticate(const struct policy_profile *p, const struct policy_ops *ops,
+    const struct policy_request *r, struct policy_binding *b,
+    struct policy_verdict *v)
+{
+	enum answer	 a = ANSWER_PASS;
+	char		 why[256];
+	size_t		 used = 0;
+
+	if (r->challenge == NULL)
+		return deny(v, POLICY_FAIL_BAD_REQUEST,
+		    "request carries no challengePassword");
+	v->reason[0] = '\0';
+	for (size_t i = 0; i < p->nchallenge_modes && a == ANSWER_PASS; i++) {
+		enum policy_challenge_mode m = p->challenge_modes[i];
+
+		why[0] = '\0';
+		if ((a = ask_mode(p, m, ops, r, b, why, sizeof(why))) ==
+		    ANSWER_ACCEPT)
+			return 1;
+		if (a == ANSWER_ERROR)
+			return -1;
+		/* One mode: its reason as it always read; several: each named. */
+		if (used < sizeof(v->reason))
+			used += (size_t)snprintf(v->reason + used,
+			    sizeof(v->reason) - used, "%s%s%s%s",
+			    i ? "; " : "", p->nchallenge_modes > 1 ?
+			    policy_challenge_mode_name(m) : "",
+			    p->nchallenge_modes > 1 ? ": " : "", why);
+	}
+	v->decision = POLICY_DENY;
+	v->fail = POLICY_FAIL_BAD_REQUEST;
+	return 0;
+}
+
 int
 policy_decide(const struct policy_profile *p, const struct policy_ops *ops,
     const struct policy_request *r, struct policy_verdict *v)
 {
 	struct policy_binding	 b;
-	enum policy_lookup	 l;
-	const char		*want;
 	char			 reason[200] = "";
-	int			 eq, rc = -1, t;
+	int			 rc = -1, t;
 
 	memset(v, 0, sizeof(*v));
 	memset(&b, 0, sizeof(b));
@@ -92,53 +186,9 @@ policy_decide(const struct policy_profile *p, const struct policy_ops *ops,
 			goto out;
 	} else if (r->approved) {
 		/* Authenticated when it was first received. */
-	} else {
-		switch (p->challenge_mode) {
-		case POLICY_CHALLENGE_STATIC:
-			want = p->static_challenge;
-			if (want == NULL || want[0] == '\0') {
-				rc = deny(v, POLICY_FAIL_BAD_REQUEST, "profile %s "
-				    "has no static challenge set", p->name);
-				goto out;
-			}
-			if (r->challenge == NULL) {
-				rc = deny(v, POLICY_FAIL_BAD_REQUEST,
-				    "request carries no challengePassword");
-				goto out;
-			}
-			if ((eq = policy_secret_equal(want, strlen(want),
-			    r->challenge, r->challenge_len)) == -1)
-				goto out;
-			if (!eq) {
-				rc = deny(v, POLICY_FAIL_BAD_REQUEST,
-				    "wrong challengePassword");
-				goto out;
-			}
-			break;
-		case POLICY_CHALLENGE_DYNAMIC:
-		case POLICY_CHALLENGE_WEBHOOK:
-			if (r->challenge == NULL) {
-				rc = deny(v, POLICY_FAIL_BAD_REQUEST,
-				    "request carries no challengePassword");
-				goto out;
-			}
-			if (ops == NULL)
-				goto out;
-			if (p->challenge_mode == POLICY_CHALLENGE_DYNAMIC)
-				l = ops->consume_challenge(ops->ctx, p,
-				    r->challenge, r->challenge_len, &b, reason,
-				    sizeof(reason));
-			else
-				l = ops->validate(ops->ctx, p, r->csr,
-				    r->challenge, r->challenge_len, &b, reason,
-				    sizeof(reason));
-			if (l != POLICY_LOOKUP_OK) {
-				rc = deny(v, POLICY_FAIL_BAD_REQUEST, "%s%s%s",
-				    lookup_text(l), reason[0] ? ": " : "", reason);
-				goto out;
-			}
-			break;
-		}
+	} else if ((t = authenticate(p, ops, r, &b, v)) != 1) {
+		rc = t;
+		goto out;
 	}
 
 	if ((t = policy_plan(p, r->csr, &b, r->now, &v->plan, reason,

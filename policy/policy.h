@@ -21,6 +21,7 @@ enum policy_challenge_mode {
 	POLICY_CHALLENGE_DYNAMIC,	/* one-time, minted by the API */
 	POLICY_CHALLENGE_WEBHOOK,	/* delegated to a validator */
 };
+#define POLICY_CHALLENGE_NMODES	3	/* a profile lists each at most once */
 
 enum policy_approval {
 	POLICY_APPROVAL_AUTO = 0,
@@ -92,7 +93,12 @@ struct policy_webhook {
 /* Everything a profile decides by; plain data, filled by server/conf.c. */
 struct policy_profile {
 	char				*name;		/* "default" for /scep */
-	enum policy_challenge_mode	 challenge_mode;
+	/*
+	 * Tried in order; the first mode that recognises the challenge
+	 * decides (see policy_decide()).  At least one.
+	 */
+	enum policy_challenge_mode	 challenge_modes[POLICY_CHALLENGE_NMODES];
+	size_t				 nchallenge_modes;
 	char				*static_challenge; /* STATIC */
 	int				 challenge_ttl_minutes; /* DYNAMIC, default 60 */
 	struct policy_webhook		 webhook;	/* WEBHOOK */
@@ -203,8 +209,13 @@ void	policy_verdict_clear(struct policy_verdict *);
 /*
  * Decide a PKCSReq or RenewalReq for profile: authenticate it (static
  * challenge, one-time challenge, webhook, or, for a renewal the profile
- * allows, the signer certificate), then apply the template.  ops may be
- * NULL for a static-challenge profile.  Returns 0 with *v filled (free
+ * allows, the signer certificate), then apply the template.  The
+ * profile's challenge modes are tried in order and the first that
+ * recognises the challenge decides: a matching static challenge, a
+ * stored one-time challenge (a used or expired one is refused there and
+ * then, never handed to the next mode), any answer of the validator.
+ * When no mode recognises it, the reason names every mode's refusal.
+ * ops may be NULL for a static-challenge profile.  Returns 0 with *v filled (free
  * with policy_verdict_clear()), -1 on an internal error.
  */
 int	policy_decide(const struct policy_profile *, const struct policy_ops *,
@@ -254,6 +265,18 @@ int	policy_challenge_new(char *buf, size_t len);
  */
 int	policy_challenge_mac(const unsigned char key[32], const char *profile,
 	    const char *challenge, size_t len, unsigned char out[32]);
+
+/* 1 if the profile's challenge_mode list holds mode, else 0. */
+int	policy_profile_has_mode(const struct policy_profile *,
+	    enum policy_challenge_mode);
+/*
+ * A mode's configuration name ("static", "dynamic", "webhook"), and back:
+ * policy_challenge_mode_from_name() returns 0 and sets *mode, or -1 for a
+ * name that is none of them.
+ */
+const char *policy_challenge_mode_name(enum policy_challenge_mode);
+int	policy_challenge_mode_from_name(const char *,
+	    enum policy_challenge_mode *mode);
 
 /* Set defaults in a zeroed profile (template: CSR subject, RSA 2048..4096,
  * 365 days, digitalSignature+keyEncipherment, clientAuth). */

@@ -1,4 +1,7 @@
-/* Profile defaults and the freeing of what policy structures own. */
+/*
+ * Profile defaults, the names of the challenge modes, and the freeing of
+ * what policy structures own.
+ */
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,15 +19,50 @@ list_clear(struct policy_list *l)
 	l->n = 0;
 }
 
+static const char *const mode_names[POLICY_CHALLENGE_NMODES] = {
+	[POLICY_CHALLENGE_STATIC] = "static",
+	[POLICY_CHALLENGE_DYNAMIC] = "dynamic",
+	[POLICY_CHALLENGE_WEBHOOK] = "webhook",
+};
+
+const char *
+policy_challenge_mode_name(enum policy_challenge_mode m)
+{
+	return (unsigned)m < POLICY_CHALLENGE_NMODES ? mode_names[m] : "?";
+}
+
+int
+policy_challenge_mode_from_name(const char *name,
+    enum policy_challenge_mode *mode)
+{
+	for (int i = 0; i < POLICY_CHALLENGE_NMODES; i++)
+		if (strcmp(mode_names[i], name) == 0) {
+			*mode = (enum policy_challenge_mode)i;
+			return 0;
+		}
+	return -1;
+}
+
+int
+policy_profile_has_mode(const struct policy_profile *p,
+    enum policy_challenge_mode m)
+{
+	for (size_t i = 0; i < p->nchallenge_modes; i++)
+		if (p->challenge_modes[i] == m)
+			return 1;
+	return 0;
+}
+
 void
 policy_profile_defaults(struct policy_profile *p)
 {
-	p->challenge_mode = POLICY_CHALLENGE_STATIC;
+	p->challenge_modes[0] = POLICY_CHALLENGE_STATIC;
+	p->nchallenge_modes = 1;
 	p->challenge_ttl_minutes = 60;
 	p->webhook.timeout_ms = 5000;
 	p->approval = POLICY_APPROVAL_AUTO;
 	p->renewal.enabled = 0;
-	/* Intune's default renewal threshold (clients.md 3.3). */
+	/* Intune's default renewal threshold. */
 	p->renewal.window_percent = 20;
 	p->renewal.supersede_grace_days = 7;
 	p->tmpl.rsa_min_bits = 2048;

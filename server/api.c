@@ -92,10 +92,11 @@ api_token_auth(struct worker *w, const char *tok, char *name, size_t namelen,
 	return rc;
 }
 
+/* One-time challenges can be minted for a profile whose modes list them. */
 static int
 is_dynamic(const struct conf_profile *p)
 {
-	return p->policy.challenge_mode == POLICY_CHALLENGE_DYNAMIC;
+	return policy_profile_has_mode(&p->policy, POLICY_CHALLENGE_DYNAMIC);
 }
 
 /* POST /api/v1/profiles/<name>/challenges */
@@ -158,7 +159,7 @@ api_mint(struct worker *w, struct evhttp_request *req, const char *name,
 		    "one-time challenges -> 409", peer, path, who,
 		    p->policy.name);
 		json_error(r, 409, "this profile does not use one-time "
-		    "challenges (challenge_mode is not \"dynamic\")");
+		    "challenges (challenge_mode does not list \"dynamic\")");
 		goto out;
 	}
 	if ((len = evbuffer_get_length(body)) > API_MAX_BODY) {

@@ -19,7 +19,8 @@
 #include "server/conf.h"
 #include "server/log.h"
 
-enum ctype { C_STR, C_INT, C_BOOL, C_PATH, C_LIST, C_ENUM, C_KU, C_ALGS };
+enum ctype { C_STR, C_INT, C_BOOL, C_PATH, C_LIST, C_ENUM, C_KU, C_ALGS,
+    C_MODES };
 
 struct setting {
 	const char	*name;		/* libconfig path, "ca.cert" */
@@ -58,7 +59,6 @@ static const struct setting server_settings[] = {
 };
 #undef STRUCT
 
-static const char *const challenge_modes[] = { "static", "dynamic", "webhook", NULL };
 static const char *const approvals[] = { "auto", "manual", NULL };
 
 #define STRUCT struct conf_profile
@@ -78,7 +78,8 @@ static const struct setting profile_settings[] = {
 	B("legacy",		legacy,		0),
 	{ "ciphers", C_ALGS, 0, NULL, 0, 0, 0, NULL },
 	{ "digests", C_ALGS, 1, NULL, 0, 0, 0, NULL },
-	E("challenge_mode",	policy.challenge_mode, challenge_modes),
+	{ "challenge_mode", C_MODES, offsetof(STRUCT, policy), NULL, 0, 0, 0,
+	    NULL },
 	S("challenge",		policy.static_challenge, ""),
 	I("challenge_ttl",	policy.challenge_ttl_minutes, 60, 1, 60 * 24 * 30),
 	S("webhook.url",	policy.webhook.url, ""),
@@ -282,6 +283,59 @@ load_key_usage(const char *path, config_setting_t *s, unsigned *bits)
 }
 
 /*
+ * challenge_mode: one mode name, or a list of them tried in order.  Each
+ * mode at most once, at least one, and "webhook" last: the validator's
+ * answer is final, so a mode after it would never be asked.
+ */
+static int
+load_challenge_modes(const char *path, config_setting_t *s,
+    struct policy_profile *p)
+{
+	struct policy_list	 l = { NULL, 0 };
+	const char		*one;
+	int			 line = config_setting_source_line(s), errors = 0;
+
+	if ((one = config_setting_get_string(s)) != NULL) {
+		if ((l.v = calloc(1, sizeof(char *))) == NULL ||
+		    (l.v[0] = strdup(one)) == NULL)
+			fatal("strdup");
+		l.n = 1;
+	} else if ((errors = load_list(path, s, "challenge_mode", &l)) != 0)
+		goto out;
+	if (l.n == 0) {
+		log_warnx("%s:%d: \"challenge_mode\" must name at least one of "
+		    "\"static\", \"dynamic\", \"webhook\"", path, line);
+		errors++;
+	}
+	p->nchallenge_modes = 0;
+	for (size_t i = 0; i < l.n; i++) {
+		enum policy_challenge_mode m;
+
+		if (policy_challenge_mode_from_name(l.v[i], &m) == -1) {
+			log_warnx("%s:%d: \"challenge_mode\": \"%s\" is not one "
+			    "of \"static\", \"dynamic\", \"webhook\"", path,
+			    line, l.v[i]);
+			errors++;
+		} else if (policy_profile_has_mode(p, m)) {
+			log_warnx("%s:%d: \"challenge_mode\" lists \"%s\" twice",
+			    path, line, l.v[i]);
+			errors++;
+		} else if (i + 1 < l.n && m == POLICY_CHALLENGE_WEBHOOK) {
+			log_warnx("%s:%d: \"challenge_mode\": \"webhook\" must "
+			    "come last (its answer is final, modes after it "
+			    "would never be tried)", path, line);
+			errors++;
+		} else
+			p->challenge_modes[p->nchallenge_modes++] = m;
+	}
+out:
+	for (size_t i = 0; i < l.n; i++)
+		free(l.v[i]);
+	free(l.v);
+	return errors;
+}
+
+/*
  * Read the cipher or digest list into a bitmask.  Single DES and MD5 are
  * refused unless legacy is on (RFC 8894 2.9: MUST NOT).
  */
@@ -436,6 +490,9 @@ load_setting(const char *path, config_setting_t *group, config_setting_t *root,
 	case C_KU:
 		return s != NULL ? load_key_usage(path, s,
 		    (unsigned *)((char *)base + st->off)) : 0;
+	case C_MODES:
+		return s != NULL ? load_challenge_modes(path, s,
+		    (struct policy_profile *)((char *)base + st->off)) : 0;
 	case C_ALGS:
 		break;	/* after legacy is known, by load_profile() */
 	}
@@ -564,27 +621,23 @@ load_profile(const char *path, config_t *cfg, config_setting_t *group,
 		    "request)", where);
 		errors++;
 	}
-	switch (p->policy.challenge_mode) {
-	case POLICY_CHALLENGE_STATIC:
+	if (policy_profile_has_mode(&p->policy, POLICY_CHALLENGE_STATIC)) {
 		if (p->policy.static_challenge[0] == '\0')
-			log_warnx("%s: no \"challenge\" set: enrollments will be "
-			    "refused%s", where, p->policy.renewal.enabled ?
+			log_warnx("%s: no \"challenge\" set: the static mode "
+			    "refuses every enrollment%s", where,
+			    p->policy.renewal.enabled ?
 			    " (renewals still work)" : "");
 		else if (strlen(p->policy.static_challenge) < 8) {
 			log_warnx("%s: \"challenge\" must have at least 8 "
 			    "characters", where);
 			errors++;
 		}
-		break;
-	case POLICY_CHALLENGE_DYNAMIC:
-		break;
-	case POLICY_CHALLENGE_WEBHOOK:
-		if (p->policy.webhook.url == NULL) {
-			log_warnx("%s: challenge_mode \"webhook\" needs "
-			    "webhook.url and webhook.secret", where);
-			errors++;
-		}
-		break;
+	}
+	if (policy_profile_has_mode(&p->policy, POLICY_CHALLENGE_WEBHOOK) &&
+	    p->policy.webhook.url == NULL) {
+		log_warnx("%s: challenge_mode \"webhook\" needs webhook.url and "
+		    "webhook.secret", where);
+		errors++;
 	}
 	return errors;
 }
@@ -650,7 +703,8 @@ conf_load(const char *path, int flags)
 	config_destroy(&cfg);
 
 	for (int i = 0; i < c->nprofiles; i++)
-		if (c->profiles[i].policy.challenge_mode == POLICY_CHALLENGE_DYNAMIC)
+		if (policy_profile_has_mode(&c->profiles[i].policy,
+		    POLICY_CHALLENGE_DYNAMIC))
 			dynamic = 1;
 	if (c->challenge_key[0] != '\0' &&
 	    hex_decode(c->challenge_key, c->hmac_key, sizeof(c->hmac_key)) == -1) {

@@ -241,9 +241,9 @@ ctl_challenge_create(const struct conf *c, int argc, char **argv)
 	if (optind != argc)
 		fatalx("challenge create: unexpected argument %s", argv[optind]);
 	p = ctl_profile(c, profile);
-	if (p->policy.challenge_mode != POLICY_CHALLENGE_DYNAMIC)
-		fatalx("profile %s does not use one-time challenges (set "
-		    "challenge_mode = \"dynamic\")", p->policy.name);
+	if (!policy_profile_has_mode(&p->policy, POLICY_CHALLENGE_DYNAMIC))
+		fatalx("profile %s does not use one-time challenges (add "
+		    "\"dynamic\" to its challenge_mode)", p->policy.name);
 	m.ttl_minutes = ttl ? (int)ttl : p->policy.challenge_ttl_minutes;
 	if (api_mint_check(&m, err, sizeof(err)) == -1)
 		fatalx("challenge create: %s", err);

@@ -299,20 +299,24 @@ cert_show(const struct conf *c, int argc, char **argv)
 static int
 profile_list(const struct conf *c, int argc, char **argv)
 {
-	static const char *const modes[] = { "static", "dynamic", "webhook" };
-
 	(void)argc;
 	(void)argv;
-	printf("%-16s %-28s %-9s %-8s %-8s %s\n", "PROFILE", "PATH", "CHALLENGE",
+	printf("%-16s %-28s %-15s %-8s %-8s %s\n", "PROFILE", "PATH", "CHALLENGE",
 	    "APPROVAL", "RENEWAL", "CA");
 	for (int i = 0; i < c->nprofiles; i++) {
 		const struct conf_profile	*p = &c->profiles[i];
-		char				 path[128];
+		char				 path[128], modes[64] = "";
 
 		snprintf(path, sizeof(path), "%s%s%s", c->base_path,
 		    i ? "/" : "", i ? p->policy.name : "");
-		printf("%-16s %-28s %-9s %-8s %-8s %s%s\n", p->policy.name, path,
-		    modes[p->policy.challenge_mode],
+		/* "dynamic,static": the order they are tried in. */
+		for (size_t m = 0; m < p->policy.nchallenge_modes; m++)
+			snprintf(modes + strlen(modes), sizeof(modes) -
+			    strlen(modes), "%s%s", m ? "," : "",
+			    policy_challenge_mode_name(
+			    p->policy.challenge_modes[m]));
+		printf("%-16s %-28s %-15s %-8s %-8s %s%s\n", p->policy.name, path,
+		    modes,
 		    p->policy.approval == POLICY_APPROVAL_MANUAL ? "manual" : "auto",
 		    p->policy.renewal.enabled ? "yes" : "no", p->ca_cert,
 		    p->ra_cert[0] ? " (+RA)" : "");

@@ -1,14 +1,15 @@
 /*
  * Delegated validation and notifications (issue 3, docs/webhook.md).
  *
- * A profile in challenge_mode "webhook" asks its validator about every
- * new enrollment: scepd POSTs the facts (profile, transactionID,
- * challenge, CSR, subject, SANs, client address) signed with HMAC-SHA256
- * and waits webhook.timeout_ms for {"allow": ...}.  Anything but a
- * well-formed 200 reply is POLICY_LOOKUP_ERROR, so a validator that is
- * down, slow or confused never yields a certificate.  A request is sent
- * again once, after a short pause, only when no connection could be made:
- * once it has gone out it may have been acted on, and it is not repeated.
+ * A profile whose challenge_mode lists "webhook" asks its validator about
+ * every new enrollment no earlier mode recognised: scepd POSTs the facts
+ * (profile, transactionID, challenge, CSR, subject, SANs, client address)
+ * signed with HMAC-SHA256 and waits webhook.timeout_ms for {"allow": ...}.
+ * Anything but a well-formed 200 reply is POLICY_LOOKUP_ERROR, so a
+ * validator that is down, slow or confused never yields a certificate.
+ * A request is sent again once, after a short pause, only when no
+ * connection could be made: once it has gone out it may have been acted
+ * on, and it is not repeated.
  *
  * Any profile with a webhook.url, a secret and webhook.notify (the
  * default) is told of every decided PKCSReq/RenewalReq afterwards, best

@@ -1,6 +1,7 @@
 /*
  * Unit tests of policy/: the enrollment decision (static, one-time and
- * delegated challenges through fake ops, renewal by signer certificate,
+ * delegated challenges through fake ops, several modes tried in order,
+ * renewal by signer certificate,
  * manual approval) and the constant-time secret comparison.
  */
 #include <setjmp.h>
@@ -188,7 +189,7 @@ dynamic_and_webhook_use_the_ops(void **state)
 	for (int mode = POLICY_CHALLENGE_DYNAMIC; mode <= POLICY_CHALLENGE_WEBHOOK;
 	    mode++) {
 		profile_init(&p);
-		p.challenge_mode = (enum policy_challenge_mode)mode;
+		p.challenge_modes[0] = (enum policy_challenge_mode)mode;
 		fake_lookup = POLICY_LOOKUP_OK;
 		fake_calls = 0;
 		v = decide(&p, &ops, "one-time", 8);
@@ -210,6 +211,158 @@ dynamic_and_webhook_use_the_ops(void **state)
 		assert_int_equal(v.decision, POLICY_DENY);
 		assert_int_equal(fake_calls, 0);
 	}
+}
+
+/* A validator answering apart from the one-time store, to tell them apart. */
+static enum policy_lookup	fake_validator_says;
+static int			fake_validator_calls;
+
+static enum policy_lookup
+fake_validator(void *ctx, const struct policy_profile *p, X509_REQ *req,
+    const char *challenge, size_t len, struct policy_binding *out,
+    char *reason, size_t reasonlen)
+{
+	(void)ctx;
+	(void)p;
+	(void)req;
+	(void)challenge;
+	(void)len;
+	(void)out;
+	(void)reason;
+	(void)reasonlen;
+	fake_validator_calls++;
+	return fake_validator_says;
+}
+
+static void
+set_modes(struct policy_profile *p, enum policy_challenge_mode a,
+    enum policy_challenge_mode b)
+{
+	p->challenge_modes[0] = a;
+	p->challenge_modes[1] = b;
+	p->nchallenge_modes = 2;
+}
+
+/* Expect a refusal (badRequest) whose reason holds want and not unwanted. */
+static void
+assert_refused(struct policy_verdict *v, const char *want,
+    const char *unwanted)
+{
+	assert_int_equal(v->decision, POLICY_DENY);
+	assert_int_equal(v->fail, POLICY_FAIL_BAD_REQUEST);
+	if (strstr(v->reason, want) == NULL)
+		fail_msg("reason \"%s\" lacks \"%s\"", v->reason, want);
+	if (unwanted != NULL && strstr(v->reason, unwanted) != NULL)
+		fail_msg("reason \"%s\" has \"%s\"", v->reason, unwanted);
+	policy_verdict_clear(v);
+}
+
+/* Expect challenge to be accepted, with *calls at want afterwards. */
+static void
+assert_issues(const struct policy_profile *p, const struct policy_ops *ops,
+    const char *challenge, const int *calls, int want)
+{
+	struct policy_verdict	v = decide(p, ops, challenge, strlen(challenge));
+
+	assert_int_equal(v.decision, POLICY_ISSUE);
+	assert_int_equal(*calls, want);
+	policy_verdict_clear(&v);
+}
+
+static void
+challenge_modes_tried_in_order(void **state)
+{
+	struct policy_ops	ops = { fake_consume, fake_validator, NULL };
+	struct policy_profile	p;
+	struct policy_verdict	v;
+
+	(void)state;
+	profile_init(&p);
+	set_modes(&p, POLICY_CHALLENGE_DYNAMIC, POLICY_CHALLENGE_STATIC);
+	/* A one-time challenge the store knows decides: bound to its device. */
+	fake_lookup = POLICY_LOOKUP_OK;
+	fake_calls = 0;
+	v = decide(&p, &ops, "one-time", 8);
+	assert_int_equal(v.decision, POLICY_ISSUE);
+	assert_string_equal(v.plan.device_id, "dev-42");
+	assert_int_equal(fake_calls, 1);
+	policy_verdict_clear(&v);
+	/* Unknown to the store: the static challenge is asked next. */
+	fake_lookup = POLICY_LOOKUP_UNKNOWN;
+	v = decide(&p, &ops, "s3cret-static", 13);
+	assert_int_equal(v.decision, POLICY_ISSUE);
+	assert_null(v.plan.device_id);
+	policy_verdict_clear(&v);
+	/* Used or expired is final: never handed on to static. */
+	fake_lookup = POLICY_LOOKUP_USED;
+	v = decide(&p, &ops, "s3cret-static", 13);
+	assert_refused(&v, "dynamic: challenge already used: possible replay",
+	    "static");
+	fake_lookup = POLICY_LOOKUP_EXPIRED;
+	v = decide(&p, &ops, "s3cret-static", 13);
+	assert_refused(&v, "dynamic: challenge expired", "static");
+	/* Nobody knows it: every mode's reason, in order. */
+	fake_lookup = POLICY_LOOKUP_UNKNOWN;
+	v = decide(&p, &ops, "guess", 5);
+	assert_refused(&v, "dynamic: unknown challenge; "
+	    "static: wrong challengePassword", NULL);
+	/* No challenge at all: refused before any mode is asked. */
+	fake_calls = 0;
+	v = decide(&p, &ops, NULL, 0);
+	assert_refused(&v, "request carries no challengePassword", NULL);
+	assert_int_equal(fake_calls, 0);
+
+	/* Static first: the store is not asked when it matches. */
+	set_modes(&p, POLICY_CHALLENGE_STATIC, POLICY_CHALLENGE_DYNAMIC);
+	fake_calls = 0;
+	assert_issues(&p, &ops, "s3cret-static", &fake_calls, 0);
+	fake_lookup = POLICY_LOOKUP_OK;
+	assert_issues(&p, &ops, "one-time", &fake_calls, 1);
+
+	/* One-time, then the validator, whose "no" is final. */
+	set_modes(&p, POLICY_CHALLENGE_DYNAMIC, POLICY_CHALLENGE_WEBHOOK);
+	fake_lookup = POLICY_LOOKUP_UNKNOWN;
+	fake_validator_says = POLICY_LOOKUP_OK;
+	fake_validator_calls = 0;
+	assert_issues(&p, &ops, "hook-ok", &fake_validator_calls, 1);
+	fake_validator_says = POLICY_LOOKUP_DENIED;
+	v = decide(&p, &ops, "hook-no", 7);
+	assert_refused(&v, "dynamic: unknown challenge; webhook: validator "
+	    "denied the request", NULL);
+	/* A one-time challenge the store knows never reaches the validator. */
+	fake_lookup = POLICY_LOOKUP_USED;
+	fake_validator_calls = 0;
+	v = decide(&p, &ops, "one-time", 8);
+	assert_refused(&v, "possible replay", "webhook");
+	assert_int_equal(fake_validator_calls, 0);
+
+	/* One mode alone keeps its reason unprefixed, as logs always read. */
+	p.nchallenge_modes = 1;
+	fake_lookup = POLICY_LOOKUP_UNKNOWN;
+	v = decide(&p, &ops, "guess", 5);
+	assert_refused(&v, "unknown challenge", "dynamic:");
+}
+
+static void
+challenge_mode_names(void **state)
+{
+	enum policy_challenge_mode	m;
+	struct policy_profile		p;
+
+	(void)state;
+	for (int i = 0; i < POLICY_CHALLENGE_NMODES; i++) {
+		assert_int_equal(policy_challenge_mode_from_name(
+		    policy_challenge_mode_name((enum policy_challenge_mode)i),
+		    &m), 0);
+		assert_int_equal(m, i);
+	}
+	assert_int_equal(policy_challenge_mode_from_name("Static", &m), -1);
+	assert_int_equal(policy_challenge_mode_from_name("", &m), -1);
+	profile_init(&p);
+	/* The default is the static challenge alone. */
+	assert_int_equal(p.nchallenge_modes, 1);
+	assert_true(policy_profile_has_mode(&p, POLICY_CHALLENGE_STATIC));
+	assert_false(policy_profile_has_mode(&p, POLICY_CHALLENGE_DYNAMIC));
 }
 
 static void
@@ -1402,6 +1555,8 @@ main(void)
 		cmocka_unit_test(wrong_challenges_are_bad_request),
 		cmocka_unit_test(missing_challenge_is_bad_request),
 		cmocka_unit_test(dynamic_and_webhook_use_the_ops),
+		cmocka_unit_test(challenge_modes_tried_in_order),
+		cmocka_unit_test(challenge_mode_names),
 		cmocka_unit_test(manual_approval_holds_then_issues),
 		cmocka_unit_test(renewal_rules),
 		cmocka_unit_test(secret_equal_compares_bytes),

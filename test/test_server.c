@@ -434,7 +434,8 @@ conf_profiles_inherit(void **state)
 	assert_int_equal(c->hmac_key[31], 0x1f);
 	p = conf_profile(c, "wifi", 4);
 	assert_non_null(p);
-	assert_int_equal(p->policy.challenge_mode, POLICY_CHALLENGE_DYNAMIC);
+	assert_int_equal(p->policy.nchallenge_modes, 1);
+	assert_int_equal(p->policy.challenge_modes[0], POLICY_CHALLENGE_DYNAMIC);
 	assert_int_equal(p->policy.approval, POLICY_APPROVAL_MANUAL);
 	assert_int_equal(p->policy.renewal.enabled, 1);
 	assert_int_equal(p->policy.tmpl.validity_days, 30);	/* inherited */
@@ -444,7 +445,8 @@ conf_profiles_inherit(void **state)
 	p = conf_profile(c, "vpn", 3);
 	assert_non_null(p);
 	assert_string_equal(p->ca_cert, "/tmp/vpn.pem");
-	assert_int_equal(p->policy.challenge_mode, POLICY_CHALLENGE_STATIC);
+	assert_int_equal(p->policy.nchallenge_modes, 1);
+	assert_int_equal(p->policy.challenge_modes[0], POLICY_CHALLENGE_STATIC);
 	assert_string_equal(p->policy.static_challenge, "0123456789");
 	assert_ptr_equal(conf_profile(c, "", 0), &c->profiles[0]);
 	assert_null(conf_profile(c, "nope", 4));
@@ -468,6 +470,98 @@ conf_profiles_inherit(void **state)
 	    "challenge_mode = \"webhook\";");
 	assert_null(conf_load(path, 0));
 	unlink(path);
+}
+
+/*
+ * conf_load() must refuse text; returns what it logged (static buffer),
+ * so a test can check the message names the setting.
+ */
+static const char *
+conf_refusal(const char *text)
+{
+	static char	 logged[4096];
+	char		 logpath[] = "/tmp/scepd-test-logXXXXXX";
+	char		*path = write_conf(text);
+	int		 fd, saved;
+	ssize_t		 n;
+
+	assert_true((fd = mkstemp(logpath)) >= 0);
+	assert_true((saved = dup(STDERR_FILENO)) >= 0);
+	assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	assert_null(conf_load(path, 0));
+	assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+	close(saved);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	n = read(fd, logged, sizeof(logged) - 1);
+	assert_true(n > 0);
+	logged[n] = '\0';
+	close(fd);
+	unlink(logpath);
+	unlink(path);
+	return logged;
+}
+
+#define CONF_BASE	"ca = { cert = \"a\"; key = \"b\"; };\n" \
+	"challenge = \"0123456789\";\n" \
+	"challenge_key = \"000102030405060708090a0b0c0d0e0f" \
+	"101112131415161718191a1b1c1d1e1f\";\n"
+
+static void
+conf_challenge_mode_lists(void **state)
+{
+	struct conf		*c;
+	struct conf_profile	*p;
+	char			*path;
+	const char		*log;
+
+	(void)state;
+	/* A list, tried in order; a profile inherits it or gives its own. */
+	path = write_conf(CONF_BASE
+	    "challenge_mode = [ \"dynamic\", \"static\" ];\n"
+	    "profiles = ( { name = \"inherits\"; },\n"
+	    "  { name = \"one\"; challenge_mode = \"static\"; },\n"
+	    "  { name = \"paren\"; challenge_mode = ( \"static\", \"dynamic\" ); } );\n");
+	assert_non_null(c = conf_load(path, 0));
+	unlink(path);
+	p = &c->profiles[0];
+	assert_int_equal(p->policy.nchallenge_modes, 2);
+	assert_int_equal(p->policy.challenge_modes[0], POLICY_CHALLENGE_DYNAMIC);
+	assert_int_equal(p->policy.challenge_modes[1], POLICY_CHALLENGE_STATIC);
+	p = conf_profile(c, "inherits", 8);
+	assert_int_equal(p->policy.nchallenge_modes, 2);
+	assert_int_equal(p->policy.challenge_modes[0], POLICY_CHALLENGE_DYNAMIC);
+	p = conf_profile(c, "one", 3);
+	assert_int_equal(p->policy.nchallenge_modes, 1);
+	assert_int_equal(p->policy.challenge_modes[0], POLICY_CHALLENGE_STATIC);
+	p = conf_profile(c, "paren", 5);
+	assert_int_equal(p->policy.nchallenge_modes, 2);
+	assert_int_equal(p->policy.challenge_modes[1], POLICY_CHALLENGE_DYNAMIC);
+	conf_free(c);
+
+	/* Each refusal names the setting and what is wrong with it. */
+	log = conf_refusal(CONF_BASE "challenge_mode = [ \"dynamic\", "
+	    "\"onetime\" ];\n");
+	assert_non_null(strstr(log, ":4: \"challenge_mode\": \"onetime\" is "
+	    "not one of \"static\", \"dynamic\", \"webhook\""));
+	log = conf_refusal(CONF_BASE "challenge_mode = \"Dynamic\";\n");
+	assert_non_null(strstr(log, "\"challenge_mode\": \"Dynamic\" is not"));
+	log = conf_refusal(CONF_BASE "challenge_mode = [ ];\n");
+	assert_non_null(strstr(log, "\"challenge_mode\" must name at least one"));
+	log = conf_refusal(CONF_BASE "challenge_mode = [ \"static\", "
+	    "\"static\" ];\n");
+	assert_non_null(strstr(log, "\"challenge_mode\" lists \"static\" twice"));
+	log = conf_refusal(CONF_BASE "challenge_mode = ( \"static\", 3 );\n");
+	assert_non_null(strstr(log, "\"challenge_mode\" must be a list of "
+	    "strings"));
+	log = conf_refusal(CONF_BASE "webhook = { url = \"http://127.0.0.1:1/\";"
+	    " secret = \"0123456789abcdef\"; };\n"
+	    "challenge_mode = [ \"webhook\", \"static\" ];\n");
+	assert_non_null(strstr(log, "\"webhook\" must come last"));
+	/* A list holding "dynamic" needs the challenge key like "dynamic". */
+	log = conf_refusal("ca = { cert = \"a\"; key = \"b\"; };\n"
+	    "challenge = \"0123456789\";\n"
+	    "challenge_mode = [ \"static\", \"dynamic\" ];\n");
+	assert_non_null(strstr(log, "one-time challenges need \"challenge_key\""));
 }
 
 /* --- webhook: webhook_json.c and http_client.c (issue 3 item 3) --- */
@@ -902,6 +996,7 @@ main(void)
 		cmocka_unit_test(conf_example_is_valid),
 		cmocka_unit_test(conf_errors),
 		cmocka_unit_test(conf_profiles_inherit),
+		cmocka_unit_test(conf_challenge_mode_lists),
 		cmocka_unit_test(webhook_signature),
 		cmocka_unit_test(webhook_build_documents),
 		cmocka_unit_test(webhook_reply_allow_and_deny),
