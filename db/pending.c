@@ -284,13 +284,9 @@ db_pending_decide(struct db *db, const char *transaction_id, int approve,
 	if (db_begin(db, 1, err, errlen) == -1)
 		return -1;
 	/* The lock db_enroll_begin() takes: no CertPoll is half-way. */
-	db_params_init(&p);
-	db_param_text(&p, transaction_id);
-	res = db_exec(db, "SELECT pg_catalog.pg_advisory_xact_lock("
-	    "pg_catalog.hashtextextended($1, 0))", &p, 0);
-	if (db_check(db, res, PGRES_TUPLES_OK, err, errlen) == -1)
+	if (db_xact_lock(db, DB_LOCK_TRANSACTION, transaction_id, 0, err,
+	    errlen) == -1)
 		goto out;
-	PQclear(res);
 
 	db_params_init(&p);
 	db_param_text(&p, transaction_id);
