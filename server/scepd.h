@@ -28,7 +28,7 @@ struct worker {
 	struct event_base	*base;
 	struct evhttp		*http;
 	struct db		*db;		/* this thread's connection */
-	int			 connections;	/* open now */
+	struct conncap		*conncap;	/* its connections */
 };
 
 /* An HTTP answer, filled by the operation handlers. */
@@ -40,6 +40,7 @@ struct reply {
 	int		 free_body;	/* 1: OPENSSL_free, 2: free */
 	const char	*www_authenticate; /* for 401 */
 	const char	*allow;		/* for 405; default "GET, POST" */
+	int		 close;		/* close the connection after it */
 };
 
 /* One PKIOperation being answered. */

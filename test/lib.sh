@@ -32,6 +32,21 @@ summary() {
 	[ "$failed" -eq 0 ]
 }
 
+# wait_for N CMD...: run CMD (quietly) every 0.1 s until it succeeds, at
+# most N times; fails if it never does.
+wait_for() {
+	wf_n=$1
+	shift
+	wf_i=0
+	while [ $wf_i -lt "$wf_n" ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+		wf_i=$((wf_i + 1))
+	done
+	echo "not within $((wf_n / 10)) s: $*"
+	return 1
+}
+
 # psql against database $1 (a name on the private cluster).
 sql() {
 	db=$1
