@@ -1,8 +1,9 @@
 /*
- * The HTTP face of scepd: routes /scep and /scep/pkiclient.exe, enforces
- * the request limits, and maps every outcome to an HTTP status in one
- * place.  Each worker runs its own evhttp on its own event base, all
- * accepting on one listening socket.
+ * The HTTP face of scepd: routes /scep and /scep/pkiclient.exe, the
+ * admin API and the revocation endpoints, enforces the request limits and
+ * connection caps, and sends the struct reply each handler fills.  Each
+ * worker runs its own evhttp on its own event base, all accepting on one
+ * listening socket.
  */
 #include <stdio.h>
 #include <stdlib.h>
