@@ -13,7 +13,7 @@
 
 #include "db/local.h"
 
-/* hashtextextended() (advisory lock keys) appeared in PostgreSQL 11. */
+/* The oldest PostgreSQL scepd is tested against is 11. */
 #define DB_MIN_SERVER	110000
 
 void
@@ -536,4 +536,31 @@ db_dup_col(PGresult *res, int c, char **out)
 	if (PQgetisnull(res, 0, c))
 		return 0;
 	return (*out = strdup(PQgetvalue(res, 0, c))) == NULL ? -1 : 0;
+}
+
+int
+db_xact_lock(struct db *db, enum db_lock_space space, const char *name,
+    int try, char *err, size_t errlen)
+{
+	struct db_params	 p;
+	PGresult		*res;
+	int			 rc;
+
+	db_params_init(&p);
+	db_param_int(&p, space);
+	db_param_text(&p, name);
+	if (try)
+		res = db_exec(db, "SELECT pg_catalog.pg_try_advisory_xact_lock("
+		    "$1::integer, pg_catalog.hashtext($2))", &p, 0);
+	else
+		res = db_exec(db, "SELECT pg_catalog.pg_advisory_xact_lock("
+		    "$1::integer, pg_catalog.hashtext($2)) IS NULL", &p, 0);
+	if (db_check(db, res, PGRES_TUPLES_OK, err, errlen) == -1) {
+		PQclear(res);
+		return -1;
+	}
+	/* pg_advisory_xact_lock() returns void: IS NULL is true. */
+	rc = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	return rc;
 }

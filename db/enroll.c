@@ -110,13 +110,9 @@ db_enroll_begin(struct db *db, const struct db_tx *rq, int window_hours,
 	 * certificate is issued.  Keyed on the transactionID alone: a
 	 * different signer key must also see the first one's row.
 	 */
-	db_params_init(&p);
-	db_param_text(&p, rq->transaction_id);
-	res = db_exec(db, "SELECT pg_catalog.pg_advisory_xact_lock("
-	    "pg_catalog.hashtextextended($1, 0))", &p, 0);
-	if (db_check(db, res, PGRES_TUPLES_OK, err, errlen) == -1)
+	if (db_xact_lock(db, DB_LOCK_TRANSACTION, rq->transaction_id, 0, err,
+	    errlen) == -1)
 		goto out;
-	PQclear(res);
 
 	/*
 	 * A fresh snapshot (READ COMMITTED), taken after the lock: one row

@@ -297,26 +297,21 @@ db_sweep_unused(struct db *db, const char *profile, int days, time_t at,
 {
 	struct db_params	 p;
 	PGresult		*res = NULL;
-	int			 rc = -1;
+	int			 locked, rc = -1;
 
 	*ran = 0;
 	*revoked = 0;
 	if (db_begin(db, 1, err, errlen) == -1)
 		return -1;
 	/* One sweeper at a time across every scepd; the others skip. */
-	db_params_init(&p);
-	db_param_text(&p, profile);
-	res = db_exec(db, "SELECT pg_catalog.pg_try_advisory_xact_lock("
-	    "pg_catalog.hashtextextended('scepd.sweep_unused:' || $1, 0))",
-	    &p, 0);
-	if (db_check(db, res, PGRES_TUPLES_OK, err, errlen) == -1)
+	if ((locked = db_xact_lock(db, DB_LOCK_UNUSED_SWEEP, profile, 1, err,
+	    errlen)) == -1)
 		goto out;
-	if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+	if (locked == 0) {
 		db_rollback(db);
 		rc = 0;
 		goto out;
 	}
-	PQclear(res);
 	db_params_init(&p);
 	db_param_text(&p, profile);
 	db_param_int(&p, days);

@@ -68,6 +68,26 @@ struct pg_result *db_exec(struct db *, const char *,
 int		 db_begin(struct db *, int, char *, size_t);
 int		 db_in_tx(struct db *, char *, size_t);
 
+/*
+ * Advisory locks use PostgreSQL's two-key form: the first key says whose
+ * lock it is, the second is hashtext() of a name, so a transactionID a
+ * client chooses can only ever collide with another transactionID (and
+ * then one waits for the other), never with scepd's own locks.
+ */
+enum db_lock_space {
+	DB_LOCK_MIGRATE = 1,		/* session lock of db_migrate() */
+	DB_LOCK_TRANSACTION,		/* a SCEP transactionID */
+	DB_LOCK_RENEWAL_SWEEP,		/* db_renewal_sweep() */
+	DB_LOCK_UNUSED_SWEEP,		/* db_sweep_unused(), per profile */
+};
+/*
+ * Inside the open transaction: take the transaction-scoped lock (space,
+ * name), waiting for it, or with try only if it is free.  Returns 1 when
+ * held, 0 when try found it taken, -1 with err.
+ */
+int		 db_xact_lock(struct db *, enum db_lock_space, const char *name,
+		    int try, char *err, size_t errlen);
+
 int		 db_serial_norm(const char *, char [DB_SERIAL_MAX + 1]);
 int		 db_hex_decode(const char *, unsigned char **, size_t *);
 int		 db_get_time(const char *, time_t *);

@@ -9,12 +9,6 @@
 
 #include "db/local.h"
 
-/*
- * The session advisory lock that serialises migrating processes: "scepd"
- * in ASCII.  Transaction locks of db_enroll_begin() use 64-bit hashes of
- * transactionIDs; a collision would only make one wait for the other.
- */
-#define MIGRATE_LOCK	495874355300LL
 
 /* The compiled-in files must be in strictly increasing version order. */
 static int
@@ -102,9 +96,11 @@ db_migrate(struct db *db, int *applied, char *err, size_t errlen)
 		db_seterr(err, errlen, "db_migrate inside a transaction");
 		goto out;
 	}
+	/* A session lock (db_xact_lock() is for transactions), same space. */
 	db_params_init(&p);
-	db_param_int(&p, MIGRATE_LOCK);
-	res = db_exec(db, "SELECT pg_catalog.pg_advisory_lock($1)", &p, 1);
+	db_param_int(&p, DB_LOCK_MIGRATE);
+	res = db_exec(db, "SELECT pg_catalog.pg_advisory_lock($1::integer, 0)",
+	    &p, 1);
 	if (db_check(db, res, PGRES_TUPLES_OK, err, errlen) == -1)
 		goto out;
 	locked = 1;
@@ -131,9 +127,9 @@ out:
 	if (locked && PQstatus(db->conn) == CONNECTION_OK) {
 		db_rollback(db);
 		db_params_init(&p);
-		db_param_int(&p, MIGRATE_LOCK);
-		res = db_exec(db, "SELECT pg_catalog.pg_advisory_unlock($1)",
-		    &p, 0);
+		db_param_int(&p, DB_LOCK_MIGRATE);
+		res = db_exec(db, "SELECT pg_catalog.pg_advisory_unlock("
+		    "$1::integer, 0)", &p, 0);
 		/* If this fails the lock goes with the session anyway. */
 		PQclear(res);
 	}

@@ -146,28 +146,29 @@ out:
 }
 
 /*
- * The newest transaction row of (transactionID $1, signer key $2) that
- * also satisfies cond: 0 and *p filled, 1 if none, -1 (rolled back).
- * A client that enrolled again with the same key under the same
+ * The statement that reads the newest transaction row of (transactionID
+ * $1, signer key $2) that also satisfies cond (a string literal).  A
+ * client that enrolled again with the same key under the same
  * transactionID has several rows: the newest is what it polls for.
  */
+#define NEWEST_SQL(cond)						\
+	"SELECT " PENDING_COLUMNS " FROM scepd.transactions t "		\
+	"LEFT JOIN scepd.certificates c ON c.serial = t.cert_serial "	\
+	"WHERE t.transaction_id = $1 AND t.signer_key_sha256 = $2 AND "	\
+	cond " ORDER BY t.updated_at DESC, t.id DESC LIMIT 1"
+
+/* Run a NEWEST_SQL: 0 and *p filled, 1 if none, -1 (rolled back). */
 static int
-newest(struct db *db, const char *cond, const struct db_params *pp,
+newest(struct db *db, const char *sql, const struct db_params *pp,
     struct db_pending *p, char *err, size_t errlen)
 {
 	PGresult	*res = NULL;
-	char		 sql[1024];
 	int		 rc = -1;
 
 	memset(p, 0, sizeof(*p));
 	p->fail_info = -1;
 	if (db_in_tx(db, err, errlen) == -1)
 		goto out;
-	snprintf(sql, sizeof(sql), "SELECT " PENDING_COLUMNS " "
-	    "FROM scepd.transactions t "
-	    "LEFT JOIN scepd.certificates c ON c.serial = t.cert_serial "
-	    "WHERE t.transaction_id = $1 AND t.signer_key_sha256 = $2 AND %s "
-	    "ORDER BY t.updated_at DESC, t.id DESC LIMIT 1", cond);
 	res = db_exec(db, sql, pp, 0);
 	if (db_check(db, res, PGRES_TUPLES_OK, err, errlen) == -1)
 		goto out;
@@ -202,8 +203,8 @@ db_pending_get(struct db *db, const char *transaction_id,
 		db_param_bytea(&pp, request_sha256, 32);
 	else
 		db_param_text(&pp, NULL);
-	return newest(db, "($3::bytea IS NULL OR t.request_sha256 = $3::bytea)",
-	    &pp, p, err, errlen);
+	return newest(db, NEWEST_SQL("($3::bytea IS NULL OR "
+	    "t.request_sha256 = $3::bytea)"), &pp, p, err, errlen);
 }
 
 int
@@ -217,10 +218,10 @@ db_pending_approved(struct db *db, const char *transaction_id,
 	db_param_text(&pp, transaction_id);
 	db_param_bytea(&pp, signer_key_sha256, 32);
 	db_param_int(&pp, window_hours);
-	return newest(db, "t.approval = 'approved' AND "
+	return newest(db, NEWEST_SQL("t.approval = 'approved' AND "
 	    "(t.state = 'pending' OR (t.state = 'success' AND "
 	    "t.updated_at > pg_catalog.now() - "
-	    "pg_catalog.make_interval(hours => $3::integer)))", &pp, p, err,
+	    "pg_catalog.make_interval(hours => $3::integer)))"), &pp, p, err,
 	    errlen);
 }
 
@@ -284,13 +285,9 @@ db_pending_decide(struct db *db, const char *transaction_id, int approve,
 	if (db_begin(db, 1, err, errlen) == -1)
 		return -1;
 	/* The lock db_enroll_begin() takes: no CertPoll is half-way. */
-	db_params_init(&p);
-	db_param_text(&p, transaction_id);
-	res = db_exec(db, "SELECT pg_catalog.pg_advisory_xact_lock("
-	    "pg_catalog.hashtextextended($1, 0))", &p, 0);
-	if (db_check(db, res, PGRES_TUPLES_OK, err, errlen) == -1)
+	if (db_xact_lock(db, DB_LOCK_TRANSACTION, transaction_id, 0, err,
+	    errlen) == -1)
 		goto out;
-	PQclear(res);
 
 	db_params_init(&p);
 	db_param_text(&p, transaction_id);

@@ -11,8 +11,6 @@
 
 #include "db/local.h"
 
-/* Any fixed number: the key of the sweep's advisory lock. */
-#define SWEEP_LOCK	"scepd.renewal.sweep"
 
 void
 db_signer_clear(struct db_signer *s)
@@ -158,7 +156,7 @@ db_renewal_sweep(struct db *db, int limit, int *revoked, int *busy,
 {
 	struct db_params	 p;
 	PGresult		*res = NULL;
-	int			 rc = -1;
+	int			 locked, rc = -1;
 
 	*revoked = 0;
 	*busy = 0;
@@ -177,20 +175,17 @@ db_renewal_sweep(struct db *db, int limit, int *revoked, int *busy,
 	if (db_check(db, res, PGRES_COMMAND_OK, err, errlen) == -1)
 		goto out;
 	PQclear(res);
+	res = NULL;
 
-	db_params_init(&p);
-	db_param_text(&p, SWEEP_LOCK);
-	res = db_exec(db, "SELECT pg_catalog.pg_try_advisory_xact_lock("
-	    "pg_catalog.hashtextextended($1, 0))", &p, 0);
-	if (db_check(db, res, PGRES_TUPLES_OK, err, errlen) == -1)
+	if ((locked = db_xact_lock(db, DB_LOCK_RENEWAL_SWEEP, "renewal", 1,
+	    err, errlen)) == -1)
 		goto out;
-	if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+	if (locked == 0) {
 		*busy = 1;
 		db_rollback(db);
 		rc = 0;
 		goto out;
 	}
-	PQclear(res);
 
 	/*
 	 * SKIP LOCKED: a certificate a renewal or an operator holds right

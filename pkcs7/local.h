@@ -47,6 +47,8 @@ struct p7_req {
 	X509_NAME		*subject;	/* owned, CertPoll */
 	ASN1_INTEGER		*serial;	/* owned, GetCert/GetCRL */
 	unsigned char		 csr_sha256[32];	/* of the CSR as sent */
+	unsigned char		 signer_key_sha256[32];	/* of its SPKI */
+	unsigned char		 issued_signer_sha256[32]; /* zeros: not ours */
 	int			 signer_issued;	/* signer cert is from our CA */
 };
 

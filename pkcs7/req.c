@@ -262,6 +262,30 @@ decrypt(PKCS7 *env, X509 *rcpt, EVP_PKEY *key)
 }
 
 /*
+ * SHA-256 of the signer's SubjectPublicKeyInfo, and of the signer
+ * certificate if this CA issued it.  0, or -1 if a digest failed.
+ */
+static int
+signer_hashes(struct p7_req *r)
+{
+	unsigned char	*der = NULL;	/* owned */
+	unsigned int	 n = 32;
+	int		 len, rc = -1;
+
+	if ((len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(r->signer),
+	    &der)) <= 0 || EVP_Digest(der, (size_t)len, r->signer_key_sha256,
+	    NULL, EVP_sha256(), NULL) != 1)
+		goto out;
+	if (r->signer_issued && X509_digest(r->signer, EVP_sha256(),
+	    r->issued_signer_sha256, &n) != 1)
+		goto out;
+	rc = 0;
+out:
+	OPENSSL_free(der);
+	return rc;
+}
+
+/*
  * A PKCS#10 signed with RSASSA-PSS must carry parameters we support, the
  * same rules as for the SignerInfo (OpenSSL alone would accept an MGF1
  * hash that differs from the hash).  Decrypted content, so a refusal is
@@ -581,6 +605,12 @@ p7_req_parse(const struct p7_ca *ca, const unsigned char *der, size_t len,
 	}
 	r->signer_issued = X509_check_issued(ca->ca, signer) == X509_V_OK &&
 	    X509_verify(signer, X509_get0_pubkey(ca->ca)) == 1;
+	/* What identifies the request (server/enroll.c): never unset. */
+	if (signer_hashes(r) == -1) {
+		snprintf(err, errlen, "cannot hash the signer certificate");
+		status = P7_INTERNAL;
+		goto out;
+	}
 
 	if ((status = envelope(r, ca, content, allowed, why,
 	    sizeof(why))) != P7_OK) {
@@ -739,26 +769,13 @@ out:
 void
 p7_req_signer_key_sha256(const struct p7_req *r, unsigned char out[32])
 {
-	unsigned char	*der = NULL;	/* owned */
-	int		 n;
-
-	memset(out, 0, 32);
-	if (r->signer == NULL)
-		return;
-	if ((n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(r->signer), &der)) > 0)
-		EVP_Digest(der, n, out, NULL, EVP_sha256(), NULL);
-	OPENSSL_free(der);
+	memcpy(out, r->signer_key_sha256, 32);
 }
 
 void
 p7_req_issued_signer_sha256(const struct p7_req *r, unsigned char out[32])
 {
-	unsigned int	n = 32;
-
-	memset(out, 0, 32);
-	if (r->signer != NULL && r->signer_issued &&
-	    X509_digest(r->signer, EVP_sha256(), out, &n) != 1)
-		memset(out, 0, 32);
+	memcpy(out, r->issued_signer_sha256, 32);
 }
 
 void

@@ -51,6 +51,8 @@ static const struct setting server_settings[] = {
 	I("limits.max_headers",	max_headers,	32768, 1024, 1 << 20),
 	I("limits.request_timeout", request_timeout, 10, 1, 600),
 	I("limits.max_connections", max_connections, 1024, 1, 65536),
+	I("limits.max_connections_per_address", max_connections_per_address,
+	    256, 1, 65536),
 	B("verbose",		verbose,	0),
 	I("crl.validity_hours",	crl_validity_hours, 24, 1, 24 * 30),
 	I("sweep_interval",	sweep_interval,	60, 1, 86400),

@@ -58,6 +58,7 @@ struct conf {
 	int			 max_headers;	/* bytes, request line included */
 	int			 request_timeout; /* seconds */
 	int			 max_connections; /* per worker */
+	int			 max_connections_per_address; /* per worker */
 	int			 verbose;
 	int			 crl_validity_hours; /* nextUpdate - thisUpdate */
 	int			 sweep_interval; /* seconds between sweeps */

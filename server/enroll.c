@@ -18,6 +18,17 @@
 #include "server/pending.h"
 #include "server/scepd.h"
 
+/*
+ * policy/ and pkcs7/ number failInfo alike, as RFC 8894 3.2.1.4.5 does:
+ * server/ casts a verdict's enum policy_fail to enum p7_fail_info.
+ */
+_Static_assert((int)POLICY_FAIL_BAD_ALG == (int)P7_FAIL_BAD_ALG &&
+    (int)POLICY_FAIL_BAD_MESSAGE_CHECK == (int)P7_FAIL_BAD_MESSAGE_CHECK &&
+    (int)POLICY_FAIL_BAD_REQUEST == (int)P7_FAIL_BAD_REQUEST &&
+    (int)POLICY_FAIL_BAD_TIME == (int)P7_FAIL_BAD_TIME &&
+    (int)POLICY_FAIL_BAD_CERT_ID == (int)P7_FAIL_BAD_CERT_ID,
+    "enum policy_fail and enum p7_fail_info differ");
+
 const char *const enroll_fail_names[] = {
 	"badAlg", "badMessageCheck", "badRequest", "badTime", "badCertId"
 };

@@ -1,8 +1,9 @@
 /*
- * The HTTP face of scepd: routes /scep and /scep/pkiclient.exe, enforces
- * the request limits, and maps every outcome to an HTTP status in one
- * place.  Each worker runs its own evhttp on its own event base, all
- * accepting on one listening socket.
+ * The HTTP face of scepd: routes /scep and /scep/pkiclient.exe, the
+ * admin API and the revocation endpoints, enforces the request limits and
+ * connection caps, and sends the struct reply each handler fills.  Each
+ * worker runs its own evhttp on its own event base, all accepting on one
+ * listening socket.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 
 #include <openssl/crypto.h>
 
+#include "server/conncap.h"
 #include "server/log.h"
 #include "server/query.h"
 #include "server/scepd.h"
@@ -30,6 +32,11 @@ send_reply(struct evhttp_request *req, struct reply *r)
 		evhttp_add_header(h, "Allow", r->allow ? r->allow : "GET, POST");
 	if (r->www_authenticate != NULL)
 		evhttp_add_header(h, "WWW-Authenticate", r->www_authenticate);
+	/* Transient: the client retries the same request later. */
+	if (r->status == 503)
+		evhttp_add_header(h, "Retry-After", "10");
+	if (r->close)
+		evhttp_add_header(h, "Connection", "close");
 	if (r->content_type != NULL)
 		/* No parameters: Apple and sscep compare the whole string. */
 		evhttp_add_header(h, "Content-Type", r->content_type);
@@ -143,11 +150,18 @@ handle(struct evhttp_request *req, void *arg)
 	struct reply		 r;
 	const unsigned char	*der;
 	char			 peer[80], err[128];
-	const char		*op;
+	const char		*op, *over;
 
 	memset(&r, 0, sizeof(r));
 	memset(&q, 0, sizeof(q));
 	peer_name(req, peer, sizeof(peer));
+	if (!conncap_admit(w->conncap, evhttp_request_get_connection(req),
+	    &over)) {
+		log_info("%s: connection over %s -> 503", peer, over);
+		reply_text(&r, 503, "too many connections, retry later\n");
+		r.close = 1;
+		goto out;
+	}
 	if (revocation_http(w, req, evhttp_uri_get_path(uri), peer, &r) ||
 	    api_lifecycle(w, req, evhttp_uri_get_path(uri), peer, &r) ||
 	    api_handle(w, req, evhttp_uri_get_path(uri), peer, &r))
@@ -217,6 +231,9 @@ http_worker_init(struct worker *w)
 	const struct conf	*c = w->srv->conf;
 	evutil_socket_t		 fd;
 
+	if ((w->conncap = conncap_new(c->max_connections,
+	    c->max_connections_per_address)) == NULL)
+		return -1;
 	if ((w->http = evhttp_new(w->base)) == NULL)
 		return -1;
 	/* Unset, evhttp takes any size (reliability.md 1.6). */
@@ -246,4 +263,6 @@ http_worker_free(struct worker *w)
 	if (w->http != NULL)
 		evhttp_free(w->http);
 	w->http = NULL;
+	conncap_free(w->conncap);
+	w->conncap = NULL;
 }

@@ -28,7 +28,7 @@ struct worker {
 	struct event_base	*base;
 	struct evhttp		*http;
 	struct db		*db;		/* this thread's connection */
-	int			 connections;	/* open now */
+	struct conncap		*conncap;	/* its connections */
 };
 
 /* An HTTP answer, filled by the operation handlers. */
@@ -40,6 +40,7 @@ struct reply {
 	int		 free_body;	/* 1: OPENSSL_free, 2: free */
 	const char	*www_authenticate; /* for 401 */
 	const char	*allow;		/* for 405; default "GET, POST" */
+	int		 close;		/* close the connection after it */
 };
 
 /* One PKIOperation being answered. */
@@ -54,6 +55,12 @@ struct scep_ctx {
 	unsigned char		 signer[32];	/* p7_req_issued_signer_sha256() */
 	unsigned char		 csr[32];	/* CSR SHA-256 (zeros if none) */
 	long long		 tx_row;	/* transaction row, 0: none yet */
+	/*
+	 * The validator could not be reached or did not answer in time: the
+	 * refusal is not notified to the same URL, which would only double
+	 * the client's wait.
+	 */
+	int			 validator_down;
 };
 
 /* Short text answers for bad input (400, 404, ...) and our faults. */

@@ -39,12 +39,6 @@
 /* SANs of a CSR sent to the validator, at most. */
 #define MAX_CSR_SANS	64
 
-/*
- * The request of this worker thread whose validator could not be reached
- * or did not answer in time: its refusal is not notified to the same URL,
- * which would only double the wait (reliability.md F-14: bounded budget).
- */
-static _Thread_local const void	*unavailable_ctx;
 
 static long
 ms_since(const struct timespec *t0)
@@ -280,7 +274,7 @@ webhook_validate(void *ctx, const struct policy_profile *p, X509_REQ *csr,
 
 	memset(out, 0, sizeof(*out));
 	memset(&reply, 0, sizeof(reply));
-	unavailable_ctx = NULL;
+	c->validator_down = 0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (p->webhook.url == NULL || p->webhook.secret == NULL) {
 		snprintf(reason, reasonlen, "profile %s has no webhook.url and "
@@ -310,7 +304,7 @@ webhook_validate(void *ctx, const struct policy_profile *p, X509_REQ *csr,
 	    &attempts, err, sizeof(err));
 	if (hr != HTTPC_OK) {
 		if (hr == HTTPC_UNREACHED || hr == HTTPC_TIMEOUT)
-			unavailable_ctx = c;
+			c->validator_down = 1;
 		goto out;
 	}
 	if (reply.status != 200) {
@@ -367,8 +361,8 @@ webhook_notify(struct scep_ctx *c, X509 *issued, const char *reason)
 	size_t				 blen = 0;
 	int				 attempts = 0, skip;
 
-	skip = unavailable_ctx == c;
-	unavailable_ctx = NULL;
+	skip = c->validator_down;
+	c->validator_down = 0;
 	if (p->webhook.url == NULL || !p->webhook.notify)
 		return;
 	if (p->webhook.secret == NULL) {

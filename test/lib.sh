@@ -32,6 +32,21 @@ summary() {
 	[ "$failed" -eq 0 ]
 }
 
+# wait_for N CMD...: run CMD (quietly) every 0.1 s until it succeeds, at
+# most N times; fails if it never does.
+wait_for() {
+	wf_n=$1
+	shift
+	wf_i=0
+	while [ $wf_i -lt "$wf_n" ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+		wf_i=$((wf_i + 1))
+	done
+	echo "not within $((wf_n / 10)) s: $*"
+	return 1
+}
+
 # psql against database $1 (a name on the private cluster).
 sql() {
 	db=$1
@@ -68,16 +83,33 @@ start_scepd() {
 	return 1
 }
 
-# stop_scepd PORT: SIGTERM, wait; fails if scepd did not exit cleanly.
+# stop_scepd PORT: SIGTERM, wait; fails if scepd did not exit cleanly,
+# or had died before it was asked to stop.  Stopping twice is harmless
+# (the second call finds no PID file).
 stop_scepd() {
+	[ -f "$WORK/scepd-$1.pid" ] || return 0
 	pid=$(cat "$WORK/scepd-$1.pid")
-	kill -TERM "$pid" 2>/dev/null || return 0
+	rm -f "$WORK/scepd-$1.pid"
+	if ! kill -TERM "$pid" 2>/dev/null; then
+		echo "scepd on port $1 (pid $pid) had exited before it was stopped:"
+		tail -n 5 "$WORK/scepd-$1.log"
+		return 1
+	fi
 	i=0
 	while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
-	wait "$pid" 2>/dev/null
+	if kill -0 "$pid" 2>/dev/null; then
+		echo "scepd on port $1 (pid $pid) still runs 10 s after SIGTERM"
+		kill -KILL "$pid" 2>/dev/null
+		return 1
+	fi
+	# 127: not this shell's child (started elsewhere): no status to read.
+	rc=0
+	wait "$pid" 2>/dev/null || rc=$?
+	[ $rc = 0 ] || [ $rc = 127 ] ||
+	    { echo "scepd on port $1 exited with status $rc"; tail -n 5 "$WORK/scepd-$1.log"; return 1; }
 }
 
 # verify_cert CERT CA KEY SUBJECT: openssl verify against the CA, the

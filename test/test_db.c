@@ -1217,18 +1217,28 @@ test_sweep(void **state)
 
 	issued_init(&new, 45);	/* superseded with a grace by test_supersede */
 	norm(new.serial, n);
+	/*
+	 * A client whose transactionID is the sweep lock's name holds its
+	 * transaction lock (DB_LOCK_TRANSACTION, 2): the sweep still runs.
+	 */
+	res = PQexec(st->admin, "BEGIN");
+	PQclear(res);
+	admin_num(st, "SELECT 1 FROM pg_advisory_xact_lock(2, "
+	    "hashtext('renewal'))", NULL);
 	assert_int_equal(db_renewal_sweep(st->db, 10, &revoked, &busy, errbuf,
 	    sizeof(errbuf)), 0);
 	assert_int_equal(busy, 0);
 	assert_int_equal(revoked, 0);
+	res = PQexec(st->admin, "ROLLBACK");
+	PQclear(res);
 	admin_num(st, "UPDATE scepd.certificates SET revoke_after = "
 	    "now() - interval '1 minute' WHERE serial = $1", n);
 
-	/* Another process sweeping: this one skips the round. */
+	/* Another process sweeping (DB_LOCK_RENEWAL_SWEEP, 3): this one skips. */
 	res = PQexec(st->admin, "BEGIN");
 	PQclear(res);
-	admin_num(st, "SELECT pg_advisory_xact_lock(hashtextextended("
-	    "'scepd.renewal.sweep', 0))", NULL);
+	admin_num(st, "SELECT 1 FROM pg_advisory_xact_lock(3, "
+	    "hashtext('renewal'))", NULL);
 	assert_int_equal(db_renewal_sweep(st->db, 10, &revoked, &busy, errbuf,
 	    sizeof(errbuf)), 0);
 	assert_int_equal(busy, 1);

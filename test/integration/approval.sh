@@ -173,19 +173,21 @@ check "scepctl pending approve after the rejection finds nothing" sh -c "
 
 SW=$WORK/sw
 mkdir -p "$SW"
-# approve_when SUBJECT: wait (bounded) until SUBJECT is held, approve it.
+# approve_when SUBJECT [polled]: wait (bounded) until SUBJECT is held and,
+# with "polled", until its client has polled once and been told PENDING;
+# then approve it.
 approve_when() {
 	j=0
-	while [ $j -lt 300 ]; do
+	while [ $j -lt 600 ]; do
 		t=$(ctl pending list 2>/dev/null | grep "$1" | awk '{print $1}' | head -n 1)
-		if [ -n "$t" ]; then
-			sleep 2
+		if [ -n "$t" ] && { [ "${2:-}" != polled ] ||
+		    grep -q "CertPoll $t: waiting for approval -> PENDING" "$WORK/scepd-$PORT.log"; }; then
 			ctl pending approve "$t" && return 0
 		fi
 		sleep 0.1
 		j=$((j + 1))
 	done
-	echo "no pending request for $1"
+	echo "no pending request for $1${2:+ that was polled}"
 	return 1
 }
 
@@ -193,7 +195,7 @@ sw_poll() {
 	timeout 30 pki --scepca --url "$URL" --caout "$SW/ca.der" --raout "$SW/ra.der" \
 	    --force >/dev/null 2>&1 || { echo "pki --scepca failed"; return 1; }
 	pki --gen --type rsa --size 2048 --outform pem >"$SW/sw.key" || return 1
-	approve_when 'CN=sw-manual' >"$SW/approve.out" 2>&1 &
+	approve_when 'CN=sw-manual' polled >"$SW/approve.out" 2>&1 &
 	bg_pid=$!
 	timeout 90 pki --scep --url "$URL" --in "$SW/sw.key" --dn "CN=sw-manual" \
 	    --password "$SECRET" --cacert-enc "$SW/ra.der" --cacert-sig "$SW/ra.der" \
@@ -258,4 +260,5 @@ check "no success without its certificate; one audit row per certificate" sh -c 
 	    WHERE t.state = 'success' AND c.serial IS NULL\") = 0 ] &&
 	[ \$(psql -X -qAt '$(conninfo $DB)' -c \"SELECT count(*) FROM scepd.certificates\") = \
 	  \$(psql -X -qAt '$(conninfo $DB)' -c \"SELECT count(*) FROM scepd.audit WHERE action = 'issue'\") ]"
+check "scepd exits cleanly on SIGTERM" stop_scepd $PORT
 summary

@@ -382,6 +382,6 @@ race() {
 }
 check "race: 2 scepd x 32 concurrent enrollments, one challenge -> exactly one certificate" race
 
-stop_scepd $PORT2
-stop_scepd $PORT
+check "scepd on $PORT2 exits cleanly on SIGTERM" stop_scepd $PORT2
+check "scepd on $PORT exits cleanly on SIGTERM" stop_scepd $PORT
 summary

@@ -272,7 +272,7 @@ race_sweep() {
 		# its PID would not be scepd's); it comes before the ASan runtime.
 		ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" \
 		    LD_PRELOAD=$FAKETIME_LIB FAKETIME=+91d \
-		    "$BUILD/scepd" -d -c "$CONF" -p $p \
+		    "$BUILD/scepd" -d -v -c "$CONF" -p $p \
 		    >>"$WORK/scepd-$p.log" 2>&1 &
 		echo $! >"$WORK/scepd-$p.pid"
 	done
@@ -284,9 +284,15 @@ race_sweep() {
 		sleep 0.2
 		i=$((i + 1))
 	done
-	sleep 2		# let the slower process finish its round too
-	stop_scepd 18603
-	stop_scepd 18604
+	# Both must have finished their round (the slower could revoke again).
+	i=0
+	while [ $i -lt 100 ] && ! { grep -q 'sweep: unused certificates checked' "$WORK/scepd-18603.log" &&
+	    grep -q 'sweep: unused certificates checked' "$WORK/scepd-18604.log"; }; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	stop_scepd 18603 || return 1
+	stop_scepd 18604 || return 1
 	n=$(psql -X -qAt "$(conninfo $DB)" -c "SELECT count(*) FROM scepd.audit
 	    WHERE action = 'revoke' AND object = '$S7' AND actor = 'scepd:sweep'")
 	echo "status=$st audit rows=$n"
@@ -295,7 +301,8 @@ race_sweep() {
 }
 check "two scepd processes 91 days ahead race the sweep: revoked once" race_sweep
 
-stop_scepd $PORT2
+check "scepd on $PORT2 exits cleanly on SIGTERM" stop_scepd $PORT2
+check "scepd on $PORT exits cleanly on SIGTERM" stop_scepd $PORT
 echo
 echo "lifecycle table (as measured):$table"
 summary

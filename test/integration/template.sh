@@ -253,4 +253,5 @@ check "ip: RSA 2048 below the profile's 3072 -> badRequest" \
     -k "$(key)" --subject /CN=r2
 
 check "scepd still running" kill -0 "$(cat "$WORK/scepd-$PORT.pid")"
+check "scepd exits cleanly on SIGTERM" stop_scepd $PORT
 summary

@@ -322,4 +322,5 @@ sid_ext() {
 }
 check "template from the validator: subject {var.dept}/{device_id}, SID extension with its SID" sid_ext
 
+check "scepd exits cleanly on SIGTERM" stop_scepd $PORT
 summary
