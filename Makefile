@@ -88,7 +88,7 @@ $(SCEPCTL): $(CTL_OBJ) $(SERVER_OBJ) $(PKCS7_OBJ) $(POLICY_OBJ) $(DB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
 
 # Unit tests: one binary per module, linked against that module alone,
-# so the link line keeps the dependency arrows of DESIGN.md honest.
+# so the link line keeps the dependency arrows of docs/design.md honest.
 $(BUILD)/test_pkcs7: $(BUILD)/test/test_pkcs7.o $(PKCS7_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS) $(LDLIBS)
 $(BUILD)/test_pkcs7_crl: $(BUILD)/test/test_pkcs7_crl.o $(PKCS7_OBJ)

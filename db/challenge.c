@@ -1,8 +1,8 @@
 /*
  * One-time challenges: stored as a MAC only, consumed exactly once by a
- * conditional UPDATE inside the enrollment transaction (reliability.md
- * 1.7: the check and the use are one statement, so two transactions, in
- * one scepd or in two, can never both see the challenge unused).
+ * conditional UPDATE inside the enrollment transaction (the check and
+ * the use are one statement, so two transactions, in one scepd or in
+ * two, can never both see the challenge unused).
  */
 #include <stdio.h>
 #include <stdlib.h>

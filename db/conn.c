@@ -60,7 +60,7 @@ session_setup(struct db *db, char *err, size_t errlen)
 		goto out;
 	}
 	/*
-	 * Bounded waits (reliability.md F-03): a stuck statement or a lock
+	 * Bounded waits: a stuck statement or a lock
 	 * held by a stalled twin becomes an error (HTTP 503) instead of a
 	 * worker blocked for good.  Idle-in-transaction sessions are cut so
 	 * a crashed client of ours cannot hold a transactionID lock.
@@ -215,7 +215,7 @@ db_exec(struct db *db, const char *sql, const struct db_params *p,
  * COMMITTED whatever default_transaction_isolation says: each statement
  * must see what was committed while we waited for an advisory lock.
  * synchronous_commit on: a transaction reported committed survives a
- * server crash, and a client acts on our answer (reliability.md 2.5).
+ * server crash, and a client acts on our answer.
  * With retry, a lost connection is reset and BEGIN sent again.
  * Returns 0 or -1 with err; on error no transaction is open.
  */
@@ -285,7 +285,7 @@ db_commit(struct db *db, char *err, size_t errlen)
 		/*
 		 * The server may or may not have committed before the
 		 * connection broke: the outcome is in doubt and the caller
-		 * must not claim success (reliability.md 2.5).
+		 * must not claim success.
 		 */
 		if (PQstatus(db->conn) == CONNECTION_BAD)
 			db_seterr(err, errlen, "commit in doubt: %s",

@@ -21,7 +21,7 @@ struct db	*db_open(const char *conninfo, char *err, size_t errlen);
 void		 db_close(struct db *);
 
 /*
- * N12 (reliability.md): 0 if the server runs with fsync and
+ * 0 if the server runs with fsync and
  * full_page_writes on, 1 if not (err says which; scepd refuses to
  * start), -1 on error.
  */
@@ -151,7 +151,7 @@ int		 db_audit(struct db *, const char *actor, const char *action,
  * no transaction was open, it had failed (the server answers ROLLBACK),
  * COMMIT failed, or the connection broke during COMMIT: then err starts
  * with "commit in doubt" and the outcome is unknown, so the client must
- * not be told SUCCESS (reliability.md 2.5).  db_rollback() does nothing
+ * not be told SUCCESS.  db_rollback() does nothing
  * when no transaction is open.
  */
 int		 db_commit(struct db *, char *err, size_t errlen);

@@ -190,7 +190,7 @@ check_ca(struct p7_ca *ca, const struct p7_ca_files *f, char *err,
 
 /*
  * Apple accepts a certs-only bundle only if it holds an RA-capable leaf
- * with a chain built from the bundle (clients.md 2.3): a lone
+ * with a chain built from the bundle (docs/protocol.md): a lone
  * self-signed CA goes out as one DER certificate instead.
  */
 static int

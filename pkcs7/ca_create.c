@@ -187,7 +187,7 @@ p7_ca_create(const struct p7_ca_create *o, char *err, size_t errlen)
 			    o->ra_bits);
 			goto out;
 		}
-		/* The RA decrypts requests and signs CertReps (clients.md 11). */
+		/* The RA decrypts requests and signs CertReps (RFC 8894 2.1). */
 		if ((ra = make_cert(o->ra_subject, ra_key, ca, ca_key, o->ra_days,
 		    0, "critical,digitalSignature,keyEncipherment")) == NULL) {
 			snprintf(err, errlen, "cannot create the RA certificate");

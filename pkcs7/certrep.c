@@ -5,7 +5,7 @@
  *
  * Built with the PKCS7 API, not streaming (CVE-2023-0215): its SignerInfo
  * carries digestEncryptionAlgorithm rsaEncryption, which strongSwan
- * requires (clients.md 11 item 20).
+ * requires (test/integration/interop.sh).
  */
 #include <stdio.h>
 #include <string.h>

@@ -74,7 +74,7 @@ out:
 }
 
 /*
- * The SID security extension as AD CS writes it (clients.md 3.5):
+ * The SID security extension as AD CS writes it (KB5014754):
  * 1.3.6.1.4.1.311.25.2, non-critical, GeneralNames with one otherName
  * 1.3.6.1.4.1.311.25.2.1 whose value is the textual SID in an OCTET
  * STRING.

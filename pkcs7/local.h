@@ -30,7 +30,7 @@ struct p7_ca {
 #define P7_CA_RECIPIENT_KEY(c)	((c)->ra != NULL ? (c)->ra_key : (c)->ca_key)
 
 #define P7_NONCE_LEN		16
-#define P7_TRANSID_MAX		128	/* longer IDs are refused, clients.md 16 */
+#define P7_TRANSID_MAX		128	/* longer IDs are refused */
 
 struct p7_req {
 	int			 msg_type;

@@ -227,7 +227,7 @@ X509		*p7_req_get0_signer(const struct p7_req *);
 /*
  * 1 if the signer certificate was issued by this CA (its signature
  * verifies with the CA key), else 0.  A PKCSReq signed that way is a
- * renewal in the sscep/certmonger manner (clients.md 11 item 28) and its
+ * renewal in the sscep/certmonger manner (RFC 8894 2.3) and its
  * CSR key may differ from the signer key; server/ still checks that the
  * certificate is one of ours, valid and not revoked.
  */

@@ -4,14 +4,14 @@
  * content.
  *
  * The shape is restricted before OpenSSL's heavier code sees it
- * (reliability.md 1.4): one SignerInfo, a non-empty digestAlgorithms SET
+ * (docs/protocol.md): one SignerInfo, a non-empty digestAlgorithms SET
  * (CVE-2026-45447), content type data, KeyTransRecipientInfo only,
  * algorithms from an allow-list decided on the cleartext
  * AlgorithmIdentifiers, and no trailing bytes at any layer.
  *
  * Everything that depends on decrypted bytes (wrong recipient, RSA or CBC
  * padding, inner DER, CSR signature) ends in the same badMessageCheck so
- * that no layer rebuilds a padding oracle (reliability.md 1.5).
+ * that no layer rebuilds a padding oracle (Bleichenbacher, CBC).
  */
 #include <limits.h>
 #include <string.h>
@@ -142,7 +142,7 @@ find_signer(STACK_OF(X509) *certs, PKCS7_ISSUER_AND_SERIAL *ias)
 
 /*
  * SignerInfo signatureAlgorithm: rsaEncryption (sscep, certmonger) or
- * shaNWithRSAEncryption (strongSwan, micromdm), clients.md 11 item 14.
+ * shaNWithRSAEncryption (strongSwan, micromdm), as captured on the wire.
  */
 static int
 rsa_sigalg(const X509_ALGOR *alg)
@@ -220,7 +220,7 @@ out:
  * Classify an inner content that PKCS7 cannot decode: an EnvelopedData
  * with recipients other than KeyTransRecipientInfo, or AuthEnvelopedData,
  * is an algorithm we refuse (badAlg); anything else is not a SCEP
- * request (badRequest, e.g. a bare CSR: reliability.md H-42).
+ * request (badRequest, e.g. a bare CSR).
  */
 static enum p7_fail_info
 classify_inner(const unsigned char *der, long len)
@@ -623,7 +623,7 @@ p7_req_parse(const struct p7_ca *ca, const unsigned char *der, size_t len,
 	/*
 	 * RFC 8894 2.3: a PKCSReq is signed with the key it certifies, or
 	 * with a certificate this CA issued (renewal as sscep -O and
-	 * certmonger do it, clients.md 11 item 28).
+	 * certmonger do it).
 	 */
 	if (r->msg_type == P7_MSG_PKCSREQ && !r->signer_issued &&
 	    EVP_PKEY_eq(pub, X509_REQ_get0_pubkey(r->csr)) != 1) {

@@ -2,7 +2,7 @@
  * Challenge checks.  Static challenges are compared through HMAC-SHA-256
  * under a per-process random key: the comparison then takes the same time
  * whatever the lengths and the position of the first difference
- * (reliability.md H-51), and no early exit can leak a prefix.
+ * (no timing side channel), and no early exit can leak a prefix.
  * One-time challenges are made here and stored as a keyed MAC only.
  */
 #include <pthread.h>

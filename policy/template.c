@@ -2,7 +2,7 @@
  * Certificate templates: what a profile puts into a certificate.  The
  * identity written into a certificate comes from the profile, from the
  * challenge binding or validator, or from the CSR only where an
- * allow-list says so (reliability.md 1.3: ESC1, Certifried).  Extensions
+ * allow-list says so (the AD CS ESC1 and Certifried attacks).  Extensions
  * the CSR asks for are never copied: the subjectAltName is rebuilt from
  * names checked one by one (san.c), everything else comes from here.
  *
@@ -30,7 +30,7 @@
 #define CSR_VALUE_MAX	256
 #define CSR_RDN_MAX	32
 
-/* Microsoft szOID_ENROLLMENT_NAME_VALUE_PAIR (clients.md 3.1). */
+/* Microsoft szOID_ENROLLMENT_NAME_VALUE_PAIR, as Windows sends it. */
 #define OID_NAME_VALUE_PAIR	"1.3.6.1.4.1.311.13.2.1"
 
 int
@@ -721,7 +721,7 @@ bmp_text(const ASN1_TYPE *t, char *out, size_t outlen)
  * The validity the CSR asks for with the Microsoft enrollment name-value
  * pairs "ValidityPeriod" (Days, Weeks, Months, Years) and
  * "ValidityPeriodUnits" (a number), as Intune and the Windows CSP send
- * them (clients.md 3.1; Intune-Resource-Access#162, which also reports
+ * them (Microsoft's Intune-Resource-Access issue 162 also reports
  * the two swapped on Android: accepted either way round).  *until is 0
  * when the CSR asks nothing.  Other pairs (CertificateTemplate, SAN, ...)
  * are never honoured.

@@ -3,7 +3,7 @@
 # scepserver (Debian package scep), in one run, and print one table.  A
 # benchmark, not a test: it fails only when it cannot measure.
 #
-# Method (reliability.md 3c): a private network namespace (unshare -n) with
+# Method: a private network namespace (unshare -n) with
 # only loopback, so scepserver, which binds every interface, is reachable
 # from nowhere else; both servers pinned to CPU 1 (taskset), the load
 # generators to CPU 0, PostgreSQL floating.  PKCSReq messages are pre-built

@@ -1,9 +1,9 @@
 /*
  * GetCACaps (RFC 8894 3.5.2): exact-case tokens, one per line, listing
  * exactly what a profile enforces.  Apple tests each token for exact
- * equality, strongSwan 5.9.8 needs SHA-384 before it uses AES (clients.md
- * 7), DES3 and SHA-1 appear only while allowed, Renewal only when the
- * profile renews, GetNextCACert only with a next CA.
+ * equality, strongSwan 5.9.8 needs SHA-384 before it uses AES, DES3 and
+ * SHA-1 appear only while allowed, Renewal only when the profile renews,
+ * GetNextCACert only with a next CA.
  */
 #include <stdio.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * One PKIOperation: pkcs7/ decodes, policy/ decides, db/ records in one
  * transaction committed before the reply, pkcs7/ signs the certificate and
  * the CertRep.  Nothing is signed for a request that has not passed the
- * challenge or renewal check (reliability.md N2), and no SUCCESS leaves
+ * challenge or renewal check (docs/design.md), and no SUCCESS leaves
  * without a confirmed COMMIT.
  */
 #include <stdio.h>
@@ -278,7 +278,7 @@ enroll(struct scep_ctx *c, struct reply *r)
 		reply_text(r, 503, "database unavailable, retry later\n");
 		return;
 	}
-	/* DESIGN.md: one transactionID, one requester key. */
+	/* One transactionID, one requester key (docs/protocol.md). */
 	if (prior.key_mismatch) {
 		db_rollback(c->w->db);
 		log_info("%s %s %s: transactionID already used by another key "

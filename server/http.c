@@ -236,7 +236,7 @@ http_worker_init(struct worker *w)
 		return -1;
 	if ((w->http = evhttp_new(w->base)) == NULL)
 		return -1;
-	/* Unset, evhttp takes any size (reliability.md 1.6). */
+	/* Unset, evhttp takes any size. */
 	evhttp_set_max_body_size(w->http, (ev_ssize_t)c->max_body);
 	evhttp_set_max_headers_size(w->http, (ev_ssize_t)c->max_headers);
 	evhttp_set_timeout(w->http, c->request_timeout);

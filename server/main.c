@@ -302,7 +302,7 @@ main(int argc, char *argv[])
 		    sizeof(err))) == NULL)
 			fatalx("database: %s", err);
 	}
-	/* reliability.md N12: a certificate handed out must survive a crash. */
+	/* A certificate handed out must survive a crash of PostgreSQL. */
 	switch (db_check_durability(workers[0].db, err, sizeof(err))) {
 	case 0:
 		break;

@@ -232,7 +232,7 @@ pending_certpoll(struct scep_ctx *c, struct reply *r)
 	}
 	if (t == 1) {
 		db_rollback(c->w->db);
-		/* RFC 8894 4.4 and reliability.md H-58. */
+		/* RFC 8894 4.4: the transaction is the signer key's. */
 		if (prior.key_mismatch) {
 			log_info("%s %s %s: transaction of another signer key "
 			    "-> FAILURE badRequest", c->peer, enroll_msg_name(c),

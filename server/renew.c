@@ -3,7 +3,7 @@
  * certificate this CA issued (sscep -O, certmonger), is authenticated by
  * that certificate.  pkcs7/ has checked that our CA signed it; here it
  * must also be in our records, byte for byte (a certificate merely
- * carrying one of our serials is not ours: reliability.md H-55), and
+ * carrying one of our serials is not ours), and
  * policy/ judges status, validity and the renewal window from what we
  * fill in.  Once renewed it is superseded, and revoked after the
  * profile's grace (server/sweep.c).

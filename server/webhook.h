@@ -17,7 +17,7 @@
 
 #include "policy/policy.h"
 
-/* A reply larger than this is refused unread (reliability.md F-14). */
+/* A reply larger than this is refused unread: a bounded budget. */
 #define WEBHOOK_MAX_REPLY	(64 * 1024)
 /* "sha256=" + 64 hex digits + NUL. */
 #define WEBHOOK_SIG_LEN		(7 + 64 + 1)

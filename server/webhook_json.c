@@ -4,7 +4,7 @@
  * Pure functions over bytes, no I/O, so they can be fuzzed and unit
  * tested alone.  jansson builds and parses; nothing here writes JSON by
  * hand.  The reply is untrusted input: only a well-formed reply with
- * "allow": true can allow (reliability.md FZ-7).
+ * "allow": true can allow (test/fuzz/fuzz_webhook_reply.c).
  */
 #include <ctype.h>
 #include <stdint.h>

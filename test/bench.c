@@ -1,7 +1,7 @@
 /*
  * scepbench -- replays pre-built pkiMessages (PKCSReq) at a SCEP server
  * over C concurrent keep-alive HTTP/1.1 connections, for `make bench`
- * (reliability.md 3c).  It does no crypto while timing: the messages come
+ * (docs/testing.md).  It does no crypto while timing: the messages come
  * pre-built (sceptool enroll --no-send) and concatenated in one file, and
  * each reply is checked by parsing only: HTTP 200, a SignedData whose
  * signed attributes say messageType 3 (CertRep), the request's

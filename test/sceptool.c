@@ -8,8 +8,8 @@
  * Apple, certmonger and sscep escapings, X.509 v1 signers, renewal signed by
  * an issued certificate, odd messageTypes and transactionIDs, CertPoll,
  * GetCert, GetCRL, and small mutations for the hostile-input tests
- * (reliability.md 3a).  Every CertRep is checked strictly against RFC 8894
- * 3.2.1 and clients.md 11 (19-24).
+ * (test/integration/protocol.sh).  Every CertRep is checked strictly
+ * against RFC 8894 3.2.1 and what the real clients require of it.
  *
  * Exit status: 0 SUCCESS, 2 FAILURE, 3 PENDING, 4 HTTP error status,
  * 1 anything else, protocol violations in the reply included.
@@ -67,7 +67,7 @@
 #define MT_GETCERT	21
 #define MT_GETCRL	22
 
-/* Mutations for the hostile-input tests (reliability.md 3a). */
+/* Mutations for the hostile-input tests (test/integration/protocol.sh). */
 #define MUT_TRUNCATE	0x0001
 #define MUT_TRAILING	0x0002
 #define MUT_FLIP_SIG	0x0004
@@ -683,7 +683,7 @@ escape_all(struct buf *b, const unsigned char *s, size_t len)
 /*
  * Build path[suffix]?operation=op[&message=...] for GET.  For
  * PKIOperation, msg is DER, base64-encoded and escaped in one of three
- * styles seen in the field (clients.md 11.4):
+ * styles seen in the field (docs/protocol.md):
  *   escaped  every non-alphanumeric as %XX (certmonger)
  *   apple    + and / literal, = as %3D (iOS, smallstep#1570)
  *   sscep    base64 with a newline every 64 characters and at the end;
@@ -1565,8 +1565,9 @@ out:
 }
 
 /*
- * Check a PKIOperation reply against RFC 8894 3.2.1 and 3.3.2 and
- * clients.md 11 (19-24); print a one-line summary.  Returns the exit code.
+ * Check a PKIOperation reply against RFC 8894 3.2.1 and 3.3.2 and what
+ * real clients require of it; print a one-line summary.  Returns the
+ * exit code.
  */
 static int
 check_certrep(const struct expect *ex, const struct http_resp *r)
@@ -1838,7 +1839,7 @@ out:
  * GetCACert (RFC 8894 4.2.1): one DER certificate as
  * application/x-x509-ca-cert or a certs-only SignedData as
  * application/x-x509-ca-ra-cert, Content-Type without parameters
- * (Apple compares strings, clients.md 11.5).
+ * (Apple compares strings).
  */
 static int
 cmd_getca(const struct opts *o)
@@ -1907,7 +1908,7 @@ cmd_getca(const struct opts *o)
 		if (sk_X509_num(p7->d.sign->cert) < 2)
 			violation("RA/chain bundle with %d certificate(s): "
 			    "Apple and certmonger need RA/issuer plus CA "
-			    "(clients.md 11.9-10)",
+			    "(RFC 8894 3.2.1.4.5)",
 			    sk_X509_num(p7->d.sign->cert));
 	}
 	if (q != r.body.p + r.body.len)

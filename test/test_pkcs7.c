@@ -2361,7 +2361,7 @@ test_nextca(void **state)
 
 /*
  * p7_issue with a template's plan: subject bytes kept, the SID extension
- * exactly as AD CS encodes it (clients.md 3.5), CDP and AIA as given
+ * exactly as AD CS encodes it (KB5014754), CDP and AIA as given
  * (a URL with ',' stays one URL), SAN critical only without a subject,
  * validity capped at the CA's notAfter.
  */

@@ -1,6 +1,6 @@
 /*
  * Unit tests of server/: query-string and GET message decoding with the
- * escapings real clients use (clients.md 11 item 4), GetCACaps tokens as
+ * escapings real clients use (docs/protocol.md), GetCACaps tokens as
  * Apple parses them, and configuration checking.
  */
 #include <setjmp.h>
@@ -248,7 +248,7 @@ query_parameters(void **state)
 	    sizeof(err)), -1);
 }
 
-/* Apple splits on CR/LF and compares tokens exactly (clients.md 2.2). */
+/* Apple splits on CR/LF and compares tokens exactly. */
 static int
 has_token(const char *caps, const char *tok)
 {

@@ -5,7 +5,7 @@
 -- search_path: qualify every object with scepd. (pg_catalog is implicit).
 -- Never edit a released migration; add NNN_next.sql instead.
 
--- A managed device.  Its state drives its certificates (DESIGN.md, Data):
+-- A managed device.  Its state drives its certificates (docs/revocation.md):
 -- active and suspended -> valid, deactivated -> hold, deleted -> revoked.
 CREATE TABLE scepd.devices (
 	id		text PRIMARY KEY CHECK (length(id) BETWEEN 1 AND 256),
@@ -73,7 +73,7 @@ CREATE INDEX certificates_device_id_idx
 -- The CRL: every certificate on hold or revoked, not yet expired.
 CREATE INDEX certificates_revoked_idx
     ON scepd.certificates (not_after) WHERE status <> 'valid';
--- The sweep of certificates never bound to a device (DESIGN.md, Data).
+-- The sweep of certificates never bound to a device (docs/revocation.md).
 CREATE INDEX certificates_unbound_idx
     ON scepd.certificates (created_at)
     WHERE device_id IS NULL AND status = 'valid';

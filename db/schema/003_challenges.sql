@@ -9,7 +9,7 @@
 
 -- A one-time challenge.  It is consumed by an UPDATE ... WHERE used_at IS
 -- NULL AND expires_at > now() inside the enrollment transaction: exactly
--- once, also across scepd processes (reliability.md 1.7).  Rows stay after
+-- once, also across scepd processes (docs/challenges.md).  Rows stay after
 -- use so that a second use is recognised as a possible replay.
 CREATE TABLE scepd.challenges (
 	id		bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -1,6 +1,6 @@
 /*
  * libFuzzer target: a validator's reply body through webhook_parse_reply()
- * (reliability.md FZ-7).  Properties: only a well-formed reply allows; a
+ * (docs/webhook.md).  Properties: only a well-formed reply allows; a
  * refused reply leaves nothing bound; whatever is bound is bounded and
  * free of control characters; the reason is printable and can be sent on
  * in a "refused" notification.
