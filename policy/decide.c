@@ -74,6 +74,7 @@ enum answer {
 	ANSWER_ACCEPT,		/* authenticated; binding filled */
 	ANSWER_PASS,		/* not recognised: the next mode may */
 	ANSWER_REFUSE,		/* recognised and refused: final */
+	ANSWER_UNAVAILABLE,	/* the store or validator could not answer */
 	ANSWER_ERROR,		/* internal error */
 };
 
@@ -120,6 +121,8 @@ ask_mode(const struct policy_profile *p, enum policy_challenge_mode m,
 	policy_binding_clear(b);
 	snprintf(why, whylen, "%s%s%s", lookup_text(l), reason[0] ? ": " : "",
 	    reason);
+	if (l == POLICY_LOOKUP_ERROR)
+		return ANSWER_UNAVAILABLE;
 	return m == POLICY_CHALLENGE_DYNAMIC && l == POLICY_LOOKUP_UNKNOWN ?
 	    ANSWER_PASS : ANSWER_REFUSE;
 }
@@ -128,7 +131,9 @@ ask_mode(const struct policy_profile *p, enum policy_challenge_mode m,
  * Authenticate a new enrollment by its challenge, trying the profile's
  * modes in order.  Returns 1 with *b filled, 0 with a denial in *v whose
  * reason lists what each mode tried said ("dynamic: ...; static: ..."),
- * -1 on an internal error.
+ * or with POLICY_RETRY in *v when a mode could not answer (the modes
+ * after it are not asked: they might accept what it would refuse), -1 on
+ * an internal error.
  */
 static int
 authenticate(const struct policy_profile *p, const struct policy_ops *ops,
@@ -152,6 +157,14 @@ authenticate(const struct policy_profile *p, const struct policy_ops *ops,
 			return 1;
 		if (a == ANSWER_ERROR)
 			return -1;
+		if (a == ANSWER_UNAVAILABLE) {
+			v->decision = POLICY_RETRY;
+			snprintf(v->reason, sizeof(v->reason), "%s%s%s",
+			    p->nchallenge_modes > 1 ?
+			    policy_challenge_mode_name(m) : "",
+			    p->nchallenge_modes > 1 ? ": " : "", why);
+			return 0;
+		}
 		/* One mode: its reason as it always read; several: each named. */
 		if (used < sizeof(v->reason))
 			used += (size_t)snprintf(v->reason + used,

@@ -181,6 +181,12 @@ enum policy_decision {
 	POLICY_DENY = 0,
 	POLICY_ISSUE,
 	POLICY_PENDING,			/* manual approval required */
+	/*
+	 * Not decided: the one-time store or the validator could not answer
+	 * (POLICY_LOOKUP_ERROR).  Transient: the client is to retry the same
+	 * request, and nothing is recorded; a signed FAILURE would be final.
+	 */
+	POLICY_RETRY,
 };
 
 /* The certificate to issue, every field decided by the template. */
@@ -201,7 +207,7 @@ struct policy_plan {
 struct policy_verdict {
 	enum policy_decision	 decision;
 	enum policy_fail	 fail;		/* when DENY */
-	char			 reason[256];	/* when DENY, for the log */
+	char			 reason[256];	/* when DENY or RETRY, for the log */
 	struct policy_plan	 plan;		/* when ISSUE or PENDING */
 };
 void	policy_verdict_clear(struct policy_verdict *);
@@ -214,9 +220,11 @@ void	policy_verdict_clear(struct policy_verdict *);
  * recognises the challenge decides: a matching static challenge, a
  * stored one-time challenge (a used or expired one is refused there and
  * then, never handed to the next mode), any answer of the validator.
- * When no mode recognises it, the reason names every mode's refusal.
- * ops may be NULL for a static-challenge profile.  Returns 0 with *v filled (free
- * with policy_verdict_clear()), -1 on an internal error.
+ * When no mode recognises it, the reason names every mode's refusal; a
+ * mode that cannot answer (store or validator down) makes the verdict
+ * POLICY_RETRY.  ops may be NULL for a static-challenge profile.  Returns
+ * 0 with *v filled (free with policy_verdict_clear()), -1 on an internal
+ * error.
  */
 int	policy_decide(const struct policy_profile *, const struct policy_ops *,
 	    const struct policy_request *, struct policy_verdict *v);

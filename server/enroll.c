@@ -368,6 +368,16 @@ enroll(struct scep_ctx *c, struct reply *r)
 		enroll_certrep(c, P7_PKI_FAILURE, (enum p7_fail_info)v.fail,
 		    NULL, r);
 		break;
+	case POLICY_RETRY:
+		/*
+		 * Transient: nothing recorded, no notification; the client
+		 * sends the same request again and it is judged then.
+		 */
+		db_rollback(c->w->db);
+		log_warnx("%s %s %s: %s -> 503", c->peer, enroll_msg_name(c),
+		    tid, v.reason);
+		reply_text(r, 503, "challenge check unavailable, retry later\n");
+		break;
 	case POLICY_PENDING:
 		if (pending_store(c, &v.plan, err, sizeof(err)) == -1) {
 			db_rollback(c->w->db);

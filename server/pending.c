@@ -153,7 +153,7 @@ issue_approved(struct scep_ctx *c, const struct db_pending *p,
 	pr.approved = 1;
 	pr.now = time(NULL);
 	if (policy_decide(&c->prof->policy, NULL, &pr, &v) == -1 ||
-	    v.decision == POLICY_PENDING) {
+	    v.decision == POLICY_PENDING || v.decision == POLICY_RETRY) {
 		db_rollback(c->w->db);
 		log_warnx("%s %s %s: policy error on an approved request -> 500",
 		    c->peer, enroll_msg_name(c), tid);

@@ -55,12 +55,6 @@ struct scep_ctx {
 	unsigned char		 signer[32];	/* p7_req_issued_signer_sha256() */
 	unsigned char		 csr[32];	/* CSR SHA-256 (zeros if none) */
 	long long		 tx_row;	/* transaction row, 0: none yet */
-	/*
-	 * The validator could not be reached or did not answer in time: the
-	 * refusal is not notified to the same URL, which would only double
-	 * the client's wait.
-	 */
-	int			 validator_down;
 };
 
 /* Short text answers for bad input (400, 404, ...) and our faults. */

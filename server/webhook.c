@@ -5,8 +5,9 @@
  * every new enrollment no earlier mode recognised: scepd POSTs the facts
  * (profile, transactionID, challenge, CSR, subject, SANs, client address)
  * signed with HMAC-SHA256 and waits webhook.timeout_ms for {"allow": ...}.
- * Anything but a well-formed 200 reply is POLICY_LOOKUP_ERROR, so a
- * validator that is down, slow or confused never yields a certificate.
+ * Anything but a well-formed 200 reply is POLICY_LOOKUP_ERROR: a
+ * validator that is down, slow or confused never yields a certificate,
+ * and never a final FAILURE either: the client gets 503 and retries.
  * A request is sent again once, after a short pause, only when no
  * connection could be made: once it has gone out it may have been acted
  * on, and it is not repeated.
@@ -274,7 +275,6 @@ webhook_validate(void *ctx, const struct policy_profile *p, X509_REQ *csr,
 
 	memset(out, 0, sizeof(*out));
 	memset(&reply, 0, sizeof(reply));
-	c->validator_down = 0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (p->webhook.url == NULL || p->webhook.secret == NULL) {
 		snprintf(reason, reasonlen, "profile %s has no webhook.url and "
@@ -302,11 +302,8 @@ webhook_validate(void *ctx, const struct policy_profile *p, X509_REQ *csr,
 	}
 	hr = post_signed(&p->webhook, "validate", tid, body, blen, &reply,
 	    &attempts, err, sizeof(err));
-	if (hr != HTTPC_OK) {
-		if (hr == HTTPC_UNREACHED || hr == HTTPC_TIMEOUT)
-			c->validator_down = 1;
+	if (hr != HTTPC_OK)
 		goto out;
-	}
 	if (reply.status != 200) {
 		snprintf(err, sizeof(err), "validator answered HTTP %d",
 		    reply.status);
@@ -359,22 +356,14 @@ webhook_notify(struct scep_ctx *c, X509 *issued, const char *reason)
 	char				*body = NULL, err[256] = "";
 	char				 thumb[2 * 20 + 1];
 	size_t				 blen = 0;
-	int				 attempts = 0, skip;
+	int				 attempts = 0;
 
-	skip = c->validator_down;
-	c->validator_down = 0;
 	if (p->webhook.url == NULL || !p->webhook.notify)
 		return;
 	if (p->webhook.secret == NULL) {
 		log_warnx("%s %s %s: webhook notify %s not sent: profile %s has "
 		    "no webhook.secret", c->peer, enroll_msg_name(c), tid, what,
 		    p->name);
-		return;
-	}
-	if (skip && issued == NULL) {
-		log_info("%s %s %s: webhook notify refused not sent: the "
-		    "validator did not answer this request", c->peer,
-		    enroll_msg_name(c), tid);
 		return;
 	}
 	memset(&d, 0, sizeof(d));

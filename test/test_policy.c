@@ -179,7 +179,6 @@ dynamic_and_webhook_use_the_ops(void **state)
 		{ POLICY_LOOKUP_USED, "possible replay" },
 		{ POLICY_LOOKUP_EXPIRED, "expired" },
 		{ POLICY_LOOKUP_DENIED, "denied" },
-		{ POLICY_LOOKUP_ERROR, "unavailable" },
 	};
 	struct policy_ops	ops = { fake_consume, fake_validate, NULL };
 	struct policy_profile	p;
@@ -205,6 +204,22 @@ dynamic_and_webhook_use_the_ops(void **state)
 			assert_non_null(strstr(v.reason, cases[i].text));
 			policy_verdict_clear(&v);
 		}
+		/* Store or validator down: no decision, never a FAILURE. */
+		fake_lookup = POLICY_LOOKUP_ERROR;
+		v = decide(&p, &ops, "one-time", 8);
+		assert_int_equal(v.decision, POLICY_RETRY);
+		assert_non_null(strstr(v.reason, "unavailable"));
+		policy_verdict_clear(&v);
+		/* Nor does a later mode answer for it, even one that matches. */
+		p.challenge_modes[1] = POLICY_CHALLENGE_STATIC;
+		p.nchallenge_modes = 2;
+		p.static_challenge = (char *)(uintptr_t)"one-time";
+		v = decide(&p, &ops, "one-time", 8);
+		assert_int_equal(v.decision, POLICY_RETRY);
+		assert_non_null(strstr(v.reason, "unavailable"));
+		policy_verdict_clear(&v);
+		profile_init(&p);
+		p.challenge_modes[0] = (enum policy_challenge_mode)mode;
 		/* No challenge: refused without asking the store. */
 		fake_calls = 0;
 		v = decide(&p, &ops, NULL, 0);
