@@ -32,6 +32,20 @@ summary() {
 	[ "$failed" -eq 0 ]
 }
 
+# fails_with STATUS TEXT CMD...: CMD exits with STATUS and its output
+# (stdout and stderr) contains TEXT: a refusal that is the right one, not
+# any failure.
+fails_with() {
+	fw_want=$1
+	fw_text=$2
+	shift 2
+	fw_rc=0
+	"$@" >"$WORK/fails_with.out" 2>&1 || fw_rc=$?
+	cat "$WORK/fails_with.out"
+	[ "$fw_rc" = "$fw_want" ] || { echo "exit $fw_rc, want $fw_want"; return 1; }
+	grep -qF -- "$fw_text" "$WORK/fails_with.out" || { echo "no \"$fw_text\""; return 1; }
+}
+
 # wait_for N CMD...: run CMD (quietly) every 0.1 s until it succeeds, at
 # most N times; fails if it never does.
 wait_for() {

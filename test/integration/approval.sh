@@ -68,11 +68,16 @@ check "manual profile: PKCSReq -> PENDING, no certificate" sh -c "
 check "the auto profile still issues at once" sh -c "
 	$T enroll -u '$AUTO' --ca '$WORK/recipient.pem' -k '$(key)' --subject /CN=appr-auto \
 	    --challenge '$SECRET' -o '$WORK/auto.pem'"
+# not_held PATTERN: scepctl pending list works and lists nothing matching.
+not_held() {
+	ctl pending list >"$WORK/pl.out" 2>&1 || { cat "$WORK/pl.out"; return 1; }
+	! grep -q -- "$1" "$WORK/pl.out" || { cat "$WORK/pl.out"; return 1; }
+}
 check "wrong challenge on the manual profile: FAILURE badRequest, nothing held" sh -c "
 	$T enroll -u '$URL' --ca '$WORK/recipient.pem' -k '$(key)' --subject /CN=appr-badchal \
 	    --challenge wrong >'$WORK/bc.out' 2>&1; rc=\$?; cat '$WORK/bc.out'
-	[ \$rc = 2 ] && grep -q failInfo=badRequest '$WORK/bc.out' &&
-	! '$CTL' -c '$D/scepd.conf' pending list 2>/dev/null | grep -q appr-badchal"
+	[ \$rc = 2 ] && grep -q failInfo=badRequest '$WORK/bc.out'"
+check "the refused request is not held" not_held appr-badchal
 
 listed() {
 	ctl pending list >"$WORK/list.out" || return 1
@@ -102,8 +107,9 @@ restart() {
 check "restart scepd (held requests are in PostgreSQL)" restart
 check "after the restart: still PENDING" \
     run 3 $T poll -u "$URL" --ca "$WORK/recipient.pem" -k "$K1" --subject "/O=scepd test/CN=appr-1"
-check "scepctl pending approve of an unknown transactionID fails" sh -c "
-	! '$CTL' -c '$D/scepd.conf' pending approve NO-SUCH-TX"
+check "scepctl pending approve of an unknown transactionID fails" \
+    fails_with 1 "no request with transactionID NO-SUCH-TX waits for approval" \
+    "$CTL" -c "$D/scepd.conf" pending approve NO-SUCH-TX
 check "scepctl pending approve" sh -c "
 	'$CTL' -c '$D/scepd.conf' pending approve '$TID1' | grep -q 'approved 1 request'"
 check "approval audited as scepctl:<user>" sh -c "
@@ -126,8 +132,7 @@ poll_race() {
 check "approved: 4 concurrent CertPolls -> SUCCESS, one certificate" poll_race
 check "the certificate verifies (chain, key, subject)" \
     verify_cert "$WORK/appr1-1.pem" "$D/ca.pem" "$K1" "CN=appr-1,O=scepd test"
-check "issued: no longer listed as pending" sh -c "
-	! '$CTL' -c '$D/scepd.conf' pending list 2>/dev/null | grep -q '^$TID1 '"
+check "issued: no longer listed as pending" not_held "^$TID1 "
 check "retransmitted PKCSReq after issue -> the same certificate" sh -c "
 	$T post -u '$URL' --file '$WORK/appr1.der' --ca '$WORK/recipient.pem' -k '$K1' \
 	    -o '$WORK/appr1-retx.pem' && cmp '$WORK/appr1-retx.pem' '$WORK/appr1-1.pem'"
@@ -166,8 +171,9 @@ check "rejection recorded with its reason and audited" sh -c "
 	    AND approval = 'rejected' AND reason = 'not our device'\") = 1 ] &&
 	[ \$(psql -X -qAt '$(conninfo $DB)' -c \"SELECT count(*) FROM scepd.audit
 	    WHERE action = 'reject' AND object = '$TID2'\") = 1 ]"
-check "scepctl pending approve after the rejection finds nothing" sh -c "
-	! '$CTL' -c '$D/scepd.conf' pending approve '$TID2'"
+check "scepctl pending approve after the rejection finds nothing" \
+    fails_with 1 "no request with transactionID $TID2 waits for approval" \
+    "$CTL" -c "$D/scepd.conf" pending approve "$TID2"
 
 # --- strongSwan pki --scep polling ------------------------------------------------
 

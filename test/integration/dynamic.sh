@@ -46,8 +46,10 @@ check "token create prints a scepd_ token of 256 bits" \
 check "only the token's SHA-256 is stored" sh -c "
 	[ \$(psql -X -qAt '$(conninfo $DB)' -c \"SELECT count(*) FROM scepd.api_tokens
 	    WHERE name = 'mdm-1' AND token_sha256 = sha256('$TOK'::bytea)\") = 1 ] &&
-	! psql -X -qAt '$(conninfo $DB)' -c 'SELECT * FROM scepd.api_tokens' | grep -q '$TOK'"
-check "token create refuses a name in use" sh -c "! $C -c '$CONF' token create mdm-1"
+	rows=\$(psql -X -qAt '$(conninfo $DB)' -c 'SELECT * FROM scepd.api_tokens') &&
+	[ -n \"\$rows\" ] && ! printf '%s\\n' \"\$rows\" | grep -q '$TOK'"
+check "token create refuses a name in use" \
+    fails_with 1 "a token called mdm-1 exists" $C -c "$CONF" token create mdm-1
 check "token list shows it" sh -c "$C -c '$CONF' token list | grep -q '^mdm-1 '"
 check "scepctl profile list shows the dynamic profiles" \
     sh -c "$C -c '$CONF' profile list | grep -Eq '^dyn +/scep/dyn +dynamic'"
@@ -323,11 +325,14 @@ strongswan() {
 	openssl verify -CAfile "$D/ca.pem" "$sw/cert.pem" || return 1
 	[ "$(sql $DB "SELECT device_id FROM scepd.certificates WHERE subject = 'CN=sw-dyn'")" = sw-1 ] ||
 	    return 1
-	# The same challenge again, with a new key: refused.
+	# The same challenge again, with a new key: refused as a replay.
 	pki --gen --type rsa --size 2048 --outform pem >"$sw/key2.pem" || return 1
+	before=$(grep -c 'possible replay.*-> FAILURE badRequest' "$LOG")
 	! timeout 60 pki --scep --url "$URL" --in "$sw/key2.pem" --dn "CN=sw-dyn2" \
 	    --password "$CHAL" --cacert-enc "$sw/ra.der" --cacert-sig "$sw/ra.der" \
 	    --cacert "$sw/ca.der" --outform pem >"$sw/cert2.pem" || return 1
+	[ "$(grep -c 'possible replay.*-> FAILURE badRequest' "$LOG")" = $((before + 1)) ] ||
+	    { echo "scepd logged no replay refusal"; tail -n 3 "$LOG"; return 1; }
 	[ "$(certs "WHERE subject = 'CN=sw-dyn2'")" = 0 ]
 }
 check "strongSwan pki --scep with a minted challenge, once only" strongswan

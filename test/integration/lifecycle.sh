@@ -182,7 +182,8 @@ check "API revoke superseded" sh -c "
 	    '$API/certificates/$S3/revoke' | grep -q '\"reason\":\"superseded\"'"
 check "revoked: everywhere, reason superseded" expect dev-c revoked false revoked revoked superseded
 check "revoking twice is harmless" "$CTL" -c "$CONF" cert revoke "$S3" --reason keyCompromise
-check "release of a revoked certificate is refused" sh -c "! '$CTL' -c '$CONF' cert release '$S3'"
+check "release of a revoked certificate is refused" \
+    fails_with 1 "certificate $S3 is revoked" "$CTL" -c "$CONF" cert release "$S3"
 check "unknown serial: clear error" sh -c "
 	'$CTL' -c '$CONF' cert revoke 1234ABCD 2>&1 | grep -q 'no certificate with serial 1234ABCD' &&
 	[ \"\$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer $TOKEN' '$API/certificates/1234ABCD')\" = 404 ]"

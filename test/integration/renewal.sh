@@ -83,11 +83,16 @@ refused() {
 
 caps_has() { curl -fsS "$BASE$1?operation=GetCACaps" | tr -d '\r' | grep -qx "$2"; }
 check "GetCACaps: Renewal on a renewal profile" caps_has /renew Renewal
-check "GetCACaps: no Renewal where it is disabled" sh -c "! curl -fsS '$BASE?operation=GetCACaps' | grep -qx Renewal"
+# caps_lacks PATH TOKEN: GetCACaps answers, without TOKEN.
+caps_lacks() {
+	c=$(curl -fsS "$BASE$1?operation=GetCACaps" | tr -d '\r') || { echo "GetCACaps failed"; return 1; }
+	[ -n "$c" ] && ! printf '%s\n' "$c" | grep -qx "$2"
+}
+check "GetCACaps: no Renewal where it is disabled" caps_lacks "" Renewal
 check "GetCACaps: GetNextCACert only on the profile with a next CA" sh -c "
-	curl -fsS '$BASE/next?operation=GetCACaps' | grep -qx GetNextCACert &&
-	! curl -fsS '$BASE?operation=GetCACaps' | grep -qx GetNextCACert &&
-	! curl -fsS '$BASE/renew?operation=GetCACaps' | grep -qx GetNextCACert"
+	curl -fsS '$BASE/next?operation=GetCACaps' | grep -qx GetNextCACert"
+check "GetCACaps: no GetNextCACert on the default profile" caps_lacks "" GetNextCACert
+check "GetCACaps: no GetNextCACert on the renewal profile" caps_lacks /renew GetNextCACert
 
 # --- strongSwan RenewalReq -------------------------------------------------------
 
