@@ -114,6 +114,9 @@ stop_pid() {
 cleanup() {
 	stop_pid "$out/scepd.pid"
 	stop_pid "$out/scepserver.pid"
+	stop_pid "$out/wait.pid"
+	stop_pid "$out/validator.pid"
+	stop_pid "$out/pgproxy.pid"
 	sh "$top/scripts/pg.sh" stop "$out/pg" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
@@ -376,6 +379,114 @@ stop_pid "$out/scepserver.pid"
 ss_exit=$rc_stopped
 say "   exit status after SIGTERM: scepd $sd_exit, scepserver $ss_exit"
 
+# ---- fast answers while slow work waits (scepd alone) ------------------------------
+# A second scepd with one worker: its profile "hook" asks a validator that
+# answers after 3 s (test/webhook_validator.py --mode slow), and it reaches
+# PostgreSQL through test/slow_pg_proxy.py, which holds every message a
+# client sends for 2 s while $out/pg-slow exists.  GetCACaps is timed one
+# request at a time (curl): idle, while 8 enrollments wait on the
+# validator, and while 2 wait on the database; and the wall time of 1 and
+# of 8 concurrent enrollments on the slow validator.
+WAIT_PORT=18083 VAL_PORT=18383 PGP_PORT=18384
+WAIT_URL=http://127.0.0.1:$WAIT_PORT/scep
+HOOK_SECRET=bench-hook-secret-0123456789
+say "== fast answers while slow work waits (scepd, workers = 1)"
+psql -X -q "$PGCONN" -c "CREATE DATABASE bench_wait" >>"$log" 2>&1 || die "cannot create bench_wait"
+pgsock=$(echo "$PGCONN" | sed -n 's/.*host=\([^ ]*\).*/\1/p')/.s.PGSQL.5432
+pguser=$(echo "$PGCONN" | sed -n 's/.*user=\([^ ]*\).*/\1/p')
+python3 "$top/test/slow_pg_proxy.py" --listen $PGP_PORT --socket "$pgsock" \
+    --switch "$out/pg-slow" --delay 2 >"$out/pgproxy.log" 2>&1 &
+echo $! >"$out/pgproxy.pid"
+python3 "$top/test/webhook_validator.py" --port $VAL_PORT --secret $HOOK_SECRET \
+    --record "$out/validator.jsonl" --mode slow --slow 3 --challenge "$CHAL" \
+    >"$out/validator.log" 2>&1 &
+echo $! >"$out/validator.pid"
+# up_tcp CMD...: until CMD succeeds (a listener is up), at most 10 s.
+up_tcp() {
+	i=0
+	until "$@" >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ $i -lt 100 ] || die "not up within 10 s: $*"
+		sleep 0.1
+	done
+}
+up_tcp psql -X -qAt "host=127.0.0.1 port=$PGP_PORT dbname=bench_wait user=$pguser sslmode=disable" -c 'SELECT 1'
+up_tcp curl -s -o /dev/null "http://127.0.0.1:$VAL_PORT/"
+mkdir -p "$out/wait"
+cp "$out/scepd/ca.pem" "$out/scepd/ca.key" "$out/scepd/ra.pem" "$out/scepd/ra.key" "$out/wait/"
+cat >"$out/wait/scepd.conf" <<CONF
+# Written by scripts/bench.sh: one worker, a slow validator, a slow database.
+listen = "127.0.0.1";
+workers = 1;
+database = "host=127.0.0.1 port=$PGP_PORT dbname=bench_wait user=$pguser sslmode=disable";
+ca = { cert = "ca.pem"; key = "ca.key"; ra_cert = "ra.pem"; ra_key = "ra.key"; };
+challenge = "$CHAL";
+validity_days = 30;
+profiles = ( { name = "hook"; challenge_mode = "webhook";
+    webhook = { url = "http://127.0.0.1:$VAL_PORT/hook"; secret = "$HOOK_SECRET";
+    timeout_ms = 20000; notify = false; }; } );
+CONF
+"$BIN/scepctl" -c "$out/wait/scepd.conf" db migrate >>"$log" 2>&1 || die "bench_wait: db migrate failed"
+taskset -c 1 "$BIN/scepd" -d -c "$out/wait/scepd.conf" -p $WAIT_PORT >"$out/wait.log" 2>&1 &
+echo $! >"$out/wait.pid"
+wait_up "$WAIT_URL" "$out/wait.pid" wait
+
+# caps_times N NAME: N GetCACaps one at a time (at most 60 s each):
+# "p50 p99 max failed" in ms over those answered; failed = no answer
+# (scepd's request_timeout closed the connection, or 60 s passed).
+caps_times() {
+	: >"$out/$2.times"
+	for _ in $(seq 1 "$1"); do
+		# curl -w writes the time of a failed request too: keep it apart.
+		if t=$(curl -fs -o /dev/null --max-time 60 -w '%{time_total}' \
+		    "$WAIT_URL?operation=GetCACaps"); then
+			echo "$t" >>"$out/$2.times"
+		else
+			echo failed >>"$out/$2.times"
+		fi
+	done
+	grep -v failed "$out/$2.times" | sort -n | awk -v f="$(grep -c failed "$out/$2.times")" '
+	    { v[NR] = $1 * 1000 }
+	    END { if (NR == 0) { printf "- - - %d\n", f; exit }
+		i = int(NR * 0.99 + 0.999); if (i < 1) i = 1
+		printf "%.1f %.1f %.1f %d\n", v[int((NR + 1) / 2)], v[i], v[NR], f }' >"$out/$2.lat"
+	say "   GetCACaps $2 ($1 requests): p50/p99/max ms, failed: $(cat "$out/$2.lat")"
+}
+# slow_enroll N PROFILE TAG: N enrollments at once; prints the wall time (ms).
+slow_enroll() {
+	s0=$(date +%s%3N)
+	pids=""
+	for i in $(seq 1 "$1"); do
+		$T enroll -u "$WAIT_URL$2" --ca "$out/scepd/recipient.pem" \
+		    -k "$out/keys/k$((i % NKEYS + 1)).pem" --subject "/O=scepd bench/CN=$3-$i" \
+		    --challenge "$CHAL" --transid "bench-$3-$i" >"$out/wait/$3-$i.out" 2>&1 &
+		pids="$pids $!"
+	done
+	echo "$pids" >"$out/$3.pids"
+	echo "$s0" >"$out/$3.t0"
+}
+slow_done() {	# TAG: wait for slow_enroll TAG; its wall time in ms, failures
+	n=0
+	for p in $(cat "$out/$1.pids"); do wait "$p" || n=$((n + 1)); done
+	echo "$(($(date +%s%3N) - $(cat "$out/$1.t0"))) $n" >"$out/$1.wall"
+	say "   $1: wall $(cut -d' ' -f1 "$out/$1.wall") ms, $n not SUCCESS"
+}
+
+caps_times 100 idle
+slow_enroll 1 /hook hook1
+slow_done hook1
+slow_enroll 8 /hook hook8
+caps_times 20 validator
+slow_done hook8
+touch "$out/pg-slow"
+slow_enroll 2 "" dbslow
+caps_times 5 database
+rm -f "$out/pg-slow"
+slow_done dbslow
+stop_pid "$out/wait.pid"
+stop_pid "$out/validator.pid"
+stop_pid "$out/pgproxy.pid"
+
 # ---- the table -------------------------------------------------------------------------
 
 hz=$(getconf CLK_TCK)
@@ -441,4 +552,10 @@ echo "Server logs: scepd $sd_warn warn/error lines; scepserver $ss_err error lin
 	grep 'err=' "$out/scepserver.log" | grep -v 'err=null' | grep -v 'already exists' |
 	    sed -n 's/.* err=\(.*\)/\1/p' | sort | uniq -c | sort -rn | head -n 2 |
 	    awk '{ n = $1; $1 = ""; printf "%s%d x%s", (NR == 1 ? ", besides replay refusals: " : ";"), n, $0 }')."
+echo
+echo "scepd alone, workers = 1: GetCACaps p50 / p99 / max ms and unanswered (one request at a time)"
+echo "  idle:                                        $(cat "$out/idle.lat")"
+echo "  8 enrollments waiting on a 3 s validator:    $(cat "$out/validator.lat")"
+echo "  2 enrollments, PostgreSQL held 2 s a statement: $(cat "$out/database.lat")"
+echo "  wall time, 1 / 8 concurrent enrollments on the 3 s validator: $(cut -d' ' -f1 "$out/hook1.wall") / $(cut -d' ' -f1 "$out/hook8.wall") ms"
 } | tee "$out/table.txt"
