@@ -159,10 +159,16 @@ authenticate(const struct policy_profile *p, const struct policy_ops *ops,
 			return -1;
 		if (a == ANSWER_UNAVAILABLE) {
 			v->decision = POLICY_RETRY;
-			snprintf(v->reason, sizeof(v->reason), "%s%s%s",
+			/*
+			 * Cut to fit if need be (the reason is for the log);
+			 * the result is looked at so that -O1's
+			 * format-truncation check knows it is.
+			 */
+			if (snprintf(v->reason, sizeof(v->reason), "%s%s%s",
 			    p->nchallenge_modes > 1 ?
 			    policy_challenge_mode_name(m) : "",
-			    p->nchallenge_modes > 1 ? ": " : "", why);
+			    p->nchallenge_modes > 1 ? ": " : "", why) < 0)
+				v->reason[0] = '\0';
 			return 0;
 		}
 		/* One mode: its reason as it always read; several: each named. */
