@@ -128,44 +128,40 @@ enroll_record(struct scep_ctx *c, enum db_tx_state state, int fail_info,
 
 /*
  * Record a refusal of an authentic request (its transaction row and an
- * audit line) and commit.  A failure to record is logged but does not
- * change the answer: nothing was issued.
+ * audit line) in the open transaction.  Returns 0 or -1 with err; the
+ * owner of the transaction commits or rolls back.
  */
-void
+int
 enroll_record_failure(struct scep_ctx *c, enum p7_fail_info fi,
-    const char *reason)
+    const char *reason, char *err, size_t errlen)
 {
-	char	err[256];
-
-	if (enroll_record(c, DB_TX_FAILURE, (int)fi, NULL, err,
-	    sizeof(err)) == -1 || db_audit(c->w->db, c->actor, "refuse",
-	    p7_req_get0_transaction_id(c->req), reason, err,
-	    sizeof(err)) == -1 || db_commit(c->w->db, err, sizeof(err)) == -1) {
-		db_rollback(c->w->db);
-		log_warnx("transaction %s: cannot record refusal: %s",
-		    p7_req_get0_transaction_id(c->req), err);
-	}
+	if (enroll_record(c, DB_TX_FAILURE, (int)fi, NULL, err, errlen) == -1 ||
+	    db_audit(c->w->db, c->actor, "refuse",
+	    p7_req_get0_transaction_id(c->req), reason, err, errlen) == -1)
+		return -1;
+	return 0;
 }
 
 /*
  * Issue inside the open database transaction: draw a serial, sign, insert
  * (drawing again on the rare collision), record the transaction, supersede
- * a renewed certificate, write the audit row, commit.  Returns the
- * certificate only after the commit; on failure everything is rolled back.
+ * a renewed certificate, write the audit row.  Returns the certificate,
+ * described in *d, which the caller may send only once its COMMIT is
+ * confirmed; NULL with err on failure (the caller rolls back).
  */
 X509 *
 enroll_issue(struct scep_ctx *c, X509_REQ *csr, const struct policy_plan *plan,
-    const char *renewed_serial, char *err, size_t errlen)
+    const char *renewed_serial, struct p7_cert_desc *d, char *err,
+    size_t errlen)
 {
 	X509			*crt = NULL;	/* owned until returned */
-	struct p7_cert_desc	 d;
 	struct p7_issue		 spec;
 	struct db_cert		 dc;
 	unsigned char		 serial[P7_SERIAL_LEN];
 	const char		*tid = p7_req_get0_transaction_id(c->req);
 	int			 rc = 1;
 
-	memset(&d, 0, sizeof(d));
+	memset(d, 0, sizeof(*d));
 	memset(&spec, 0, sizeof(spec));
 	spec.serial = serial;
 	spec.serial_len = sizeof(serial);
@@ -182,28 +178,28 @@ enroll_issue(struct scep_ctx *c, X509_REQ *csr, const struct policy_plan *plan,
 	for (int attempt = 0; rc == 1 && attempt < 3; attempt++) {
 		X509_free(crt);
 		crt = NULL;
-		p7_cert_desc_clear(&d);
+		p7_cert_desc_clear(d);
 		if (p7_serial_random(serial) == -1) {
 			snprintf(err, errlen, "no random serial");
 			goto fail;
 		}
 		if (p7_issue(c->prof->ca, csr, &spec, &crt, err, errlen) == -1)
 			goto fail;
-		if (p7_cert_describe(crt, &d) == -1) {
+		if (p7_cert_describe(crt, d) == -1) {
 			snprintf(err, errlen, "cannot describe certificate");
 			goto fail;
 		}
 		memset(&dc, 0, sizeof(dc));
-		dc.serial = d.serial;
-		dc.issuer = d.issuer;
+		dc.serial = d->serial;
+		dc.issuer = d->issuer;
 		dc.ca_key = c->prof->ca_key_id;
-		dc.subject = d.subject;
-		dc.sans = d.sans;
-		dc.not_before = d.not_before;
-		dc.not_after = d.not_after;
-		dc.der = d.der;
-		dc.der_len = d.der_len;
-		dc.key_sha256 = d.key_sha256;
+		dc.subject = d->subject;
+		dc.sans = d->sans;
+		dc.not_before = d->not_before;
+		dc.not_after = d->not_after;
+		dc.der = d->der;
+		dc.der_len = d->der_len;
+		dc.key_sha256 = d->key_sha256;
 		dc.transaction_id = tid;
 		dc.profile = c->prof->policy.name;
 		dc.device_id = plan->device_id;
@@ -214,23 +210,77 @@ enroll_issue(struct scep_ctx *c, X509_REQ *csr, const struct policy_plan *plan,
 		snprintf(err, errlen, "three serial collisions in a row");
 		goto fail;
 	}
-	if (enroll_record(c, DB_TX_SUCCESS, -1, d.serial, err, errlen) == -1 ||
+	if (enroll_record(c, DB_TX_SUCCESS, -1, d->serial, err, errlen) == -1 ||
 	    (renewed_serial != NULL &&
-	    renew_supersede(c, renewed_serial, d.serial, err, errlen) == -1) ||
+	    renew_supersede(c, renewed_serial, d->serial, err, errlen) == -1) ||
 	    db_audit(c->w->db, c->actor, renewed_serial ? "renew" : "issue",
-	    d.serial, d.subject, err, errlen) == -1 ||
-	    db_commit(c->w->db, err, errlen) == -1)
+	    d->serial, d->subject, err, errlen) == -1)
 		goto fail;
-	log_info("%s %s %s: issued serial %s to \"%s\"%s%s", c->peer,
-	    enroll_msg_name(c), tid, d.serial, d.subject,
-	    renewed_serial ? " renewing " : "", renewed_serial ? renewed_serial : "");
-	p7_cert_desc_clear(&d);
 	return crt;
 fail:
-	db_rollback(c->w->db);
-	p7_cert_desc_clear(&d);
+	p7_cert_desc_clear(d);
 	X509_free(crt);
 	return NULL;
+}
+
+int
+enroll_keeps(const struct enroll_outcome *o)
+{
+	return o->step != ENROLL_ANSWERED && !o->failed;
+}
+
+void
+enroll_answer(struct scep_ctx *c, struct enroll_outcome *o, struct reply *r)
+{
+	const char	*tid = p7_req_get0_transaction_id(c->req);
+
+	switch (o->step) {
+	case ENROLL_ANSWERED:
+		break;
+	case ENROLL_REFUSED:
+		/* Nothing was issued: a refusal not recorded is still one. */
+		if (!o->committed)
+			log_warnx("transaction %s: cannot record refusal: %s",
+			    tid, o->err);
+		webhook_notify(c, NULL, o->v.reason);
+		enroll_certrep(c, P7_PKI_FAILURE, (enum p7_fail_info)o->v.fail,
+		    NULL, r);
+		break;
+	case ENROLL_HELD:
+		if (!o->committed) {
+			log_warnx("%s %s %s: cannot hold for approval: %s -> 503",
+			    c->peer, enroll_msg_name(c), tid, o->err);
+			reply_text(r, 503, "cannot hold the request, retry later\n");
+			break;
+		}
+		log_info("%s %s %s: waiting for approval -> PENDING", c->peer,
+		    enroll_msg_name(c), tid);
+		enroll_certrep(c, P7_PKI_PENDING, 0, NULL, r);
+		break;
+	case ENROLL_ISSUED:
+		if (!o->committed) {
+			log_openssl("issue");
+			log_warnx("%s %s %s: %snot issued: %s -> 503", c->peer,
+			    enroll_msg_name(c), tid, o->what ? o->what : "", o->err);
+			reply_text(r, 503, "cannot issue now, retry later\n");
+			break;
+		}
+		log_info("%s %s %s: issued serial %s to \"%s\"%s%s", c->peer,
+		    enroll_msg_name(c), tid, o->d.serial, o->d.subject,
+		    o->renewed ? " renewing " : "", o->renewed ? o->renewed : "");
+		webhook_notify(c, o->crt, NULL);
+		enroll_certrep(c, P7_PKI_SUCCESS, 0, o->crt, r);
+		break;
+	}
+}
+
+void
+enroll_outcome_clear(struct enroll_outcome *o)
+{
+	policy_verdict_clear(&o->v);
+	X509_free(o->crt);
+	p7_cert_desc_clear(&o->d);
+	memset(o, 0, sizeof(*o));
 }
 
 /* Answer with the certificate a finished transaction already issued. */
@@ -254,48 +304,46 @@ replay(struct scep_ctx *c, const struct db_prior *prior, struct reply *r)
 	X509_free(crt);
 }
 
-/* PKCSReq and RenewalReq. */
-static void
-enroll(struct scep_ctx *c, struct reply *r)
+/*
+ * What enroll() gets when its transaction must end before the answer:
+ * a request held for approval is answered as a CertPoll, which takes
+ * the transactionID's lock anew.
+ */
+#define ENROLL_POLL	(-1)
+
+/*
+ * PKCSReq and RenewalReq inside the transaction enroll() began: decide,
+ * and record what is decided.  Fills *o (and *r for ENROLL_ANSWERED);
+ * returns ENROLL_POLL or 0.  Never ends the transaction.
+ */
+static int
+enroll_decide(struct scep_ctx *c, const struct db_prior *prior,
+    struct enroll_outcome *o, struct reply *r)
 {
 	const char		*tid = p7_req_get0_transaction_id(c->req);
-	struct db_prior		 prior;
 	struct policy_request	 pr;
-	struct policy_verdict	 v;
 	struct policy_signer	 signer;
 	struct policy_ops	 ops;
-	X509			*crt = NULL;	/* owned */
-	char			 challenge[256], err[256] = "";
-	char			 old_serial[64] = "";
-	int			 clen, renewal, twin;
+	char			 challenge[256];
+	int			 clen, renewal, twin, rc = 0;
 
-	memset(&prior, 0, sizeof(prior));
-	memset(&v, 0, sizeof(v));
 	memset(&signer, 0, sizeof(signer));
-	if (enroll_begin(c, &prior, err, sizeof(err)) == -1) {
-		log_warnx("%s %s %s: database: %s -> 503", c->peer,
-		    enroll_msg_name(c), tid, err);
-		reply_text(r, 503, "database unavailable, retry later\n");
-		return;
-	}
+	o->step = ENROLL_ANSWERED;
 	/* One transactionID, one requester key (docs/protocol.md). */
-	if (prior.key_mismatch) {
-		db_rollback(c->w->db);
+	if (prior->key_mismatch) {
 		log_info("%s %s %s: transactionID already used by another key "
 		    "-> FAILURE badRequest", c->peer, enroll_msg_name(c), tid);
 		enroll_certrep(c, P7_PKI_FAILURE, P7_FAIL_BAD_REQUEST, NULL, r);
 		goto out;
 	}
 	/* A retransmission gets the certificate it already has... */
-	if (prior.state == DB_TX_SUCCESS) {
-		db_rollback(c->w->db);
-		replay(c, &prior, r);
+	if (prior->state == DB_TX_SUCCESS) {
+		replay(c, prior, r);
 		goto out;
 	}
 	/* ...or, while it waits for approval, what a CertPoll would get. */
-	if (prior.state == DB_TX_PENDING) {
-		db_rollback(c->w->db);
-		pending_certpoll(c, r);
+	if (prior->state == DB_TX_PENDING) {
+		rc = ENROLL_POLL;
 		goto out;
 	}
 
@@ -305,11 +353,10 @@ enroll(struct scep_ctx *c, struct reply *r)
 	 */
 	renewal = p7_req_message_type(c->req) == P7_MSG_RENEWALREQ ||
 	    (p7_req_signer_issued(c->req) && c->prof->policy.renewal.enabled);
-	if (renewal && renew_signer(c, &signer, old_serial, sizeof(old_serial),
-	    err, sizeof(err)) == -1) {
-		db_rollback(c->w->db);
+	if (renewal && renew_signer(c, &signer, o->renewed_serial,
+	    sizeof(o->renewed_serial), o->err, sizeof(o->err)) == -1) {
 		log_warnx("%s %s %s: database: %s -> 503", c->peer,
-		    enroll_msg_name(c), tid, err);
+		    enroll_msg_name(c), tid, o->err);
 		reply_text(r, 503, "database unavailable, retry later\n");
 		goto out;
 	}
@@ -323,17 +370,14 @@ enroll(struct scep_ctx *c, struct reply *r)
 	 */
 	twin = PENDING_TWIN_NONE;
 	if (!renewal && c->prof->policy.approval == POLICY_APPROVAL_MANUAL &&
-	    (twin = pending_approved(c, r, err, sizeof(err))) == -1) {
-		db_rollback(c->w->db);
+	    (twin = pending_approved(c, r, o->err, sizeof(o->err))) == -1) {
 		log_warnx("%s %s %s: database: %s -> 503", c->peer,
-		    enroll_msg_name(c), tid, err);
+		    enroll_msg_name(c), tid, o->err);
 		reply_text(r, 503, "database unavailable, retry later\n");
 		goto out;
 	}
-	if (twin == PENDING_TWIN_ISSUED) {
-		db_rollback(c->w->db);
+	if (twin == PENDING_TWIN_ISSUED)
 		goto out;
-	}
 	pr.approved = twin == PENDING_TWIN_APPROVED;
 	clen = p7_req_challenge(c->req, challenge, sizeof(challenge));
 	pr.csr = p7_req_get0_csr(c->req);
@@ -345,69 +389,81 @@ enroll(struct scep_ctx *c, struct reply *r)
 	ops.consume_challenge = ops_consume_challenge;
 	ops.validate = webhook_validate;
 	ops.ctx = c;
-	if (policy_decide(&c->prof->policy, &ops, &pr, &v) == -1) {
+	if (policy_decide(&c->prof->policy, &ops, &pr, &o->v) == -1) {
 		OPENSSL_cleanse(challenge, sizeof(challenge));
-		db_rollback(c->w->db);
 		log_warnx("%s %s %s: policy error -> 500", c->peer,
 		    enroll_msg_name(c), tid);
 		reply_text(r, 500, "internal error\n");
 		goto out;
 	}
 	OPENSSL_cleanse(challenge, sizeof(challenge));
-	X509_NAME_free(signer.subject);
-	signer.subject = NULL;
 
-	switch (v.decision) {
+	switch (o->v.decision) {
 	case POLICY_DENY:
 		log_info("%s %s %s: %s -> FAILURE %s", c->peer,
-		    enroll_msg_name(c), tid, v.reason,
-		    enroll_fail_names[v.fail]);
+		    enroll_msg_name(c), tid, o->v.reason,
+		    enroll_fail_names[o->v.fail]);
 		/* A consumed one-time challenge stays consumed: it was shown. */
-		enroll_record_failure(c, (enum p7_fail_info)v.fail, v.reason);
-		webhook_notify(c, NULL, v.reason);
-		enroll_certrep(c, P7_PKI_FAILURE, (enum p7_fail_info)v.fail,
-		    NULL, r);
+		o->step = ENROLL_REFUSED;
+		o->failed = enroll_record_failure(c, (enum p7_fail_info)o->v.fail,
+		    o->v.reason, o->err, sizeof(o->err)) == -1;
 		break;
 	case POLICY_RETRY:
 		/*
 		 * Transient: nothing recorded, no notification; the client
 		 * sends the same request again and it is judged then.
 		 */
-		db_rollback(c->w->db);
 		log_warnx("%s %s %s: %s -> 503", c->peer, enroll_msg_name(c),
-		    tid, v.reason);
+		    tid, o->v.reason);
 		reply_text(r, 503, "challenge check unavailable, retry later\n");
 		break;
 	case POLICY_PENDING:
-		if (pending_store(c, &v.plan, err, sizeof(err)) == -1) {
-			db_rollback(c->w->db);
-			log_warnx("%s %s %s: cannot hold for approval: %s -> 503",
-			    c->peer, enroll_msg_name(c), tid, err);
-			reply_text(r, 503, "cannot hold the request, retry later\n");
-			break;
-		}
-		log_info("%s %s %s: waiting for approval -> PENDING", c->peer,
-		    enroll_msg_name(c), tid);
-		enroll_certrep(c, P7_PKI_PENDING, 0, NULL, r);
+		o->step = ENROLL_HELD;
+		o->failed = pending_store(c, &o->v.plan, o->err,
+		    sizeof(o->err)) == -1;
 		break;
 	case POLICY_ISSUE:
-		if ((crt = enroll_issue(c, pr.csr, &v.plan,
-		    renewal ? old_serial : NULL, err, sizeof(err))) == NULL) {
-			log_openssl("issue");
-			log_warnx("%s %s %s: not issued: %s -> 503", c->peer,
-			    enroll_msg_name(c), tid, err);
-			reply_text(r, 503, "cannot issue now, retry later\n");
-			break;
-		}
-		webhook_notify(c, crt, NULL);
-		enroll_certrep(c, P7_PKI_SUCCESS, 0, crt, r);
+		o->step = ENROLL_ISSUED;
+		o->renewed = renewal ? o->renewed_serial : NULL;
+		o->crt = enroll_issue(c, pr.csr, &o->v.plan, o->renewed, &o->d,
+		    o->err, sizeof(o->err));
+		o->failed = o->crt == NULL;
 		break;
 	}
 out:
 	X509_NAME_free(signer.subject);
 	free((char *)(uintptr_t)signer.device_id);
-	policy_verdict_clear(&v);
-	X509_free(crt);
+	return rc;
+}
+
+/* PKCSReq and RenewalReq: the transaction begins and ends here. */
+static void
+enroll(struct scep_ctx *c, struct reply *r)
+{
+	struct db_prior		 prior;
+	struct enroll_outcome	 o;
+	int			 poll;
+
+	memset(&prior, 0, sizeof(prior));
+	memset(&o, 0, sizeof(o));
+	if (enroll_begin(c, &prior, o.err, sizeof(o.err)) == -1) {
+		log_warnx("%s %s %s: database: %s -> 503", c->peer,
+		    enroll_msg_name(c), p7_req_get0_transaction_id(c->req),
+		    o.err);
+		reply_text(r, 503, "database unavailable, retry later\n");
+		return;
+	}
+	poll = enroll_decide(c, &prior, &o, r);
+	/* The one end of the transaction: a SUCCESS only after its COMMIT. */
+	if (enroll_keeps(&o) && db_commit(c->w->db, o.err, sizeof(o.err)) == 0)
+		o.committed = 1;
+	else
+		db_rollback(c->w->db);
+	if (poll == ENROLL_POLL)
+		pending_certpoll(c, r);
+	else
+		enroll_answer(c, &o, r);
+	enroll_outcome_clear(&o);
 	db_prior_clear(&prior);
 }
 

@@ -80,7 +80,7 @@ pending_store(struct scep_ctx *c, const struct policy_plan *plan, char *err,
 	h.row_id = c->tx_row;
 	if (db_pending_hold(c->w->db, &h, err, errlen) == -1 ||
 	    db_audit(c->w->db, c->actor, "hold", tid, subject, err,
-	    errlen) == -1 || db_commit(c->w->db, err, errlen) == -1)
+	    errlen) == -1)
 		goto out;
 	rc = 0;
 out:
@@ -125,24 +125,22 @@ send_stored(struct scep_ctx *c, const unsigned char *der, size_t len,
  * An approved request: in the open transaction (locked on the
  * transactionID), decide again with the profile's current template, as
  * of now, and issue.  The transaction row is the stored request's, so
- * c->csr becomes its hash.
+ * c->csr becomes its hash.  Fills *o (and *r for ENROLL_ANSWERED) for
+ * pending_certpoll(), which ends the transaction.
  */
 static void
 issue_approved(struct scep_ctx *c, const struct db_pending *p,
-    struct reply *r)
+    struct enroll_outcome *o, struct reply *r)
 {
 	const char		*tid = p7_req_get0_transaction_id(c->req);
 	const unsigned char	*q = p->request_der;
 	struct policy_request	 pr;
-	struct policy_verdict	 v;
 	X509_REQ		*csr = NULL;	/* owned */
-	X509			*crt = NULL;	/* owned */
-	char			 err[256] = "";
 
-	memset(&v, 0, sizeof(v));
+	o->step = ENROLL_ANSWERED;
+	o->what = "approved, ";
 	if (q == NULL || (csr = d2i_X509_REQ(NULL, &q,
 	    (long)p->request_der_len)) == NULL) {
-		db_rollback(c->w->db);
 		log_warnx("%s %s %s: stored request unreadable -> 500", c->peer,
 		    enroll_msg_name(c), tid);
 		reply_text(r, 500, "internal error\n");
@@ -152,88 +150,62 @@ issue_approved(struct scep_ctx *c, const struct db_pending *p,
 	pr.csr = csr;
 	pr.approved = 1;
 	pr.now = time(NULL);
-	if (policy_decide(&c->prof->policy, NULL, &pr, &v) == -1 ||
-	    v.decision == POLICY_PENDING || v.decision == POLICY_RETRY) {
-		db_rollback(c->w->db);
+	if (policy_decide(&c->prof->policy, NULL, &pr, &o->v) == -1 ||
+	    o->v.decision == POLICY_PENDING || o->v.decision == POLICY_RETRY) {
 		log_warnx("%s %s %s: policy error on an approved request -> 500",
 		    c->peer, enroll_msg_name(c), tid);
 		reply_text(r, 500, "internal error\n");
 		goto out;
 	}
 	memcpy(c->csr, p->request_sha256, sizeof(c->csr));
-	if (v.decision == POLICY_DENY) {
+	if (o->v.decision == POLICY_DENY) {
 		log_info("%s %s %s: approved, but %s -> FAILURE %s", c->peer,
-		    enroll_msg_name(c), tid, v.reason,
-		    enroll_fail_names[v.fail]);
-		enroll_record_failure(c, (enum p7_fail_info)v.fail, v.reason);
-		webhook_notify(c, NULL, v.reason);
-		enroll_certrep(c, P7_PKI_FAILURE, (enum p7_fail_info)v.fail,
-		    NULL, r);
+		    enroll_msg_name(c), tid, o->v.reason,
+		    enroll_fail_names[o->v.fail]);
+		o->step = ENROLL_REFUSED;
+		o->failed = enroll_record_failure(c, (enum p7_fail_info)o->v.fail,
+		    o->v.reason, o->err, sizeof(o->err)) == -1;
 		goto out;
 	}
 	/* The device the challenge named when the request was held. */
-	if (v.plan.device_id == NULL && p->device_id != NULL &&
-	    (v.plan.device_id = strdup(p->device_id)) == NULL) {
-		db_rollback(c->w->db);
+	if (o->v.plan.device_id == NULL && p->device_id != NULL &&
+	    (o->v.plan.device_id = strdup(p->device_id)) == NULL) {
 		reply_text(r, 500, "internal error\n");
 		goto out;
 	}
-	if ((crt = enroll_issue(c, csr, &v.plan, NULL, err,
-	    sizeof(err))) == NULL) {
-		log_openssl("issue");
-		log_warnx("%s %s %s: approved, not issued: %s -> 503", c->peer,
-		    enroll_msg_name(c), tid, err);
-		reply_text(r, 503, "cannot issue now, retry later\n");
-		goto out;
-	}
-	webhook_notify(c, crt, NULL);
-	enroll_certrep(c, P7_PKI_SUCCESS, 0, crt, r);
+	o->step = ENROLL_ISSUED;
+	o->crt = enroll_issue(c, csr, &o->v.plan, NULL, &o->d, o->err,
+	    sizeof(o->err));
+	o->failed = o->crt == NULL;
 out:
-	policy_verdict_clear(&v);
-	X509_free(crt);
 	X509_REQ_free(csr);
 }
 
-void
-pending_certpoll(struct scep_ctx *c, struct reply *r)
+/*
+ * In the transaction pending_certpoll() began: what the poll finds.
+ * Fills *o (and *r for ENROLL_ANSWERED); never ends the transaction.
+ */
+static void
+certpoll_decide(struct scep_ctx *c, const struct db_prior *prior,
+    struct db_pending *p, struct enroll_outcome *o, struct reply *r)
 {
 	const char		*tid = p7_req_get0_transaction_id(c->req);
-	struct db_prior		 prior;
-	struct db_pending	 p;
 	enum p7_fail_info	 fi;
-	char			 err[256] = "";
 	int			 t;
 
-	memset(&prior, 0, sizeof(prior));
-	memset(&p, 0, sizeof(p));
-	/* A CertPoll names the CA; a PKCSReq sent again does not. */
-	if (p7_req_message_type(c->req) == P7_MSG_CERTPOLL &&
-	    !p7_ca_is_own_name(c->prof->ca, p7_req_get0_issuer(c->req))) {
-		log_info("%s %s %s: issuer is not this CA -> FAILURE badCertId",
-		    c->peer, enroll_msg_name(c), tid);
-		enroll_certrep(c, P7_PKI_FAILURE, P7_FAIL_BAD_CERT_ID, NULL, r);
-		goto out;
-	}
-	/* The lock every request of this transactionID takes. */
-	if (enroll_begin(c, &prior, err, sizeof(err)) == -1) {
-		log_warnx("%s %s %s: database: %s -> 503", c->peer,
-		    enroll_msg_name(c), tid, err);
-		reply_text(r, 503, "database unavailable, retry later\n");
-		goto out;
-	}
+	o->step = ENROLL_ANSWERED;
 	/* A CertPoll has no request: its newest transaction. */
 	if ((t = db_pending_get(c->w->db, tid, c->key,
-	    is_zero(c->csr, sizeof(c->csr)) ? NULL : c->csr, &p, err,
-	    sizeof(err))) == -1) {
+	    is_zero(c->csr, sizeof(c->csr)) ? NULL : c->csr, p, o->err,
+	    sizeof(o->err))) == -1) {
 		log_warnx("%s %s %s: database: %s -> 503", c->peer,
-		    enroll_msg_name(c), tid, err);
+		    enroll_msg_name(c), tid, o->err);
 		reply_text(r, 503, "database unavailable, retry later\n");
-		goto out;
+		return;
 	}
 	if (t == 1) {
-		db_rollback(c->w->db);
 		/* RFC 8894 4.4: the transaction is the signer key's. */
-		if (prior.key_mismatch) {
+		if (prior->key_mismatch) {
 			log_info("%s %s %s: transaction of another signer key "
 			    "-> FAILURE badRequest", c->peer, enroll_msg_name(c),
 			    tid);
@@ -245,48 +217,80 @@ pending_certpoll(struct scep_ctx *c, struct reply *r)
 			enroll_certrep(c, P7_PKI_FAILURE, P7_FAIL_BAD_CERT_ID,
 			    NULL, r);
 		}
-		goto out;
+		return;
 	}
 	/* What this poll decides is recorded on the row it polls for. */
-	c->tx_row = p.row_id;
+	c->tx_row = p->row_id;
 	/* Issued and signed by the CA of the profile it was held on. */
-	if (p.profile[0] != '\0' &&
-	    strcmp(p.profile, c->prof->policy.name) != 0) {
-		db_rollback(c->w->db);
+	if (p->profile[0] != '\0' &&
+	    strcmp(p->profile, c->prof->policy.name) != 0) {
 		log_info("%s %s %s: transaction of profile %s -> FAILURE "
-		    "badCertId", c->peer, enroll_msg_name(c), tid, p.profile);
+		    "badCertId", c->peer, enroll_msg_name(c), tid, p->profile);
 		enroll_certrep(c, P7_PKI_FAILURE, P7_FAIL_BAD_CERT_ID, NULL, r);
-		goto out;
+		return;
 	}
-	switch (p.state) {
+	switch (p->state) {
 	case DB_TX_SUCCESS:
-		db_rollback(c->w->db);
-		send_stored(c, p.cert_der, p.cert_der_len, p.serial,
+		send_stored(c, p->cert_der, p->cert_der_len, p->serial,
 		    "issued", r);
 		break;
 	case DB_TX_FAILURE:
-		db_rollback(c->w->db);
-		fi = p.fail_info >= 0 && p.fail_info <= P7_FAIL_BAD_CERT_ID ?
-		    (enum p7_fail_info)p.fail_info : P7_FAIL_BAD_REQUEST;
+		fi = p->fail_info >= 0 && p->fail_info <= P7_FAIL_BAD_CERT_ID ?
+		    (enum p7_fail_info)p->fail_info : P7_FAIL_BAD_REQUEST;
 		log_info("%s %s %s: %s%s%s -> FAILURE %s", c->peer,
 		    enroll_msg_name(c), tid,
-		    p.approval == DB_APPROVAL_REJECTED ? "rejected" : "refused",
-		    p.reason != NULL ? ": " : "",
-		    p.reason != NULL ? p.reason : "", enroll_fail_names[fi]);
+		    p->approval == DB_APPROVAL_REJECTED ? "rejected" : "refused",
+		    p->reason != NULL ? ": " : "",
+		    p->reason != NULL ? p->reason : "", enroll_fail_names[fi]);
 		enroll_certrep(c, P7_PKI_FAILURE, fi, NULL, r);
 		break;
 	default:
-		if (p.approval == DB_APPROVAL_APPROVED) {
-			issue_approved(c, &p, r);
+		if (p->approval == DB_APPROVAL_APPROVED) {
+			issue_approved(c, p, o, r);
 			break;
 		}
-		db_rollback(c->w->db);
 		log_info("%s %s %s: waiting for approval -> PENDING", c->peer,
 		    enroll_msg_name(c), tid);
 		enroll_certrep(c, P7_PKI_PENDING, 0, NULL, r);
 		break;
 	}
-out:
+}
+
+/* CertPoll, and a held PKCSReq sent again: its transaction is this one's. */
+void
+pending_certpoll(struct scep_ctx *c, struct reply *r)
+{
+	const char		*tid = p7_req_get0_transaction_id(c->req);
+	struct db_prior		 prior;
+	struct db_pending	 p;
+	struct enroll_outcome	 o;
+
+	memset(&prior, 0, sizeof(prior));
+	memset(&p, 0, sizeof(p));
+	memset(&o, 0, sizeof(o));
+	/* A CertPoll names the CA; a PKCSReq sent again does not. */
+	if (p7_req_message_type(c->req) == P7_MSG_CERTPOLL &&
+	    !p7_ca_is_own_name(c->prof->ca, p7_req_get0_issuer(c->req))) {
+		log_info("%s %s %s: issuer is not this CA -> FAILURE badCertId",
+		    c->peer, enroll_msg_name(c), tid);
+		enroll_certrep(c, P7_PKI_FAILURE, P7_FAIL_BAD_CERT_ID, NULL, r);
+		return;
+	}
+	/* The lock every request of this transactionID takes. */
+	if (enroll_begin(c, &prior, o.err, sizeof(o.err)) == -1) {
+		log_warnx("%s %s %s: database: %s -> 503", c->peer,
+		    enroll_msg_name(c), tid, o.err);
+		reply_text(r, 503, "database unavailable, retry later\n");
+		return;
+	}
+	certpoll_decide(c, &prior, &p, &o, r);
+	/* The one end of the transaction: a SUCCESS only after its COMMIT. */
+	if (enroll_keeps(&o) && db_commit(c->w->db, o.err, sizeof(o.err)) == 0)
+		o.committed = 1;
+	else
+		db_rollback(c->w->db);
+	enroll_answer(c, &o, r);
+	enroll_outcome_clear(&o);
 	db_pending_clear(&p);
 	db_prior_clear(&prior);
 }

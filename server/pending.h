@@ -28,8 +28,8 @@ enum pending_twin {
  * PENDING_TWIN_APPROVED, and the caller decides this request with
  * policy_request.approved set.  Issued within the retransmission
  * window: PENDING_TWIN_ISSUED, *r holds that certificate again (never a
- * second one for one approval; the transaction is left open).  -1 on a
- * database error (rolled back, err filled).
+ * second one for one approval).  -1 on a database error (err filled).
+ * The transaction is left open either way: the caller ends it.
  */
 int	pending_approved(struct scep_ctx *, struct reply *r, char *err,
 	    size_t errlen);

@@ -145,7 +145,6 @@ out:
 		free((char *)(uintptr_t)s->device_id);
 		X509_NAME_free(s->subject);
 		memset(s, 0, sizeof(*s));
-		db_rollback(c->w->db);
 	}
 	db_signer_clear(&ds);
 	return rc;
@@ -159,7 +158,6 @@ renew_supersede(struct scep_ctx *c, const char *old_serial,
 
 	if (old_serial == NULL || *old_serial == '\0') {
 		snprintf(err, errlen, "renewal without the renewed serial");
-		db_rollback(c->w->db);
 		return -1;
 	}
 	if (db_renewal_supersede(c->w->db, old_serial, new_serial,

@@ -77,6 +77,43 @@ nth_key(const struct conf *c, int j, struct ca_key *k)
 }
 #define NKEYS(c)	(2 * (c)->nprofiles)
 
+/* 1 if the stored CRL reflects every status change and is in its first half. */
+static int
+crl_current(const struct db_crl *crl, time_t now, time_t life)
+{
+	return crl->der != NULL && crl->generated_changes == crl->changes &&
+	    crl->next_update - now >= life / 2;
+}
+
+/*
+ * Sign the next CRL of CA key k from the state db_crl_begin() read, into
+ * *der (OPENSSL_malloc'd).  Returns 0 or -1 with err; never ends the
+ * transaction.
+ */
+static int
+crl_sign(const struct ca_key *k, const struct db_crl *crl, time_t now,
+    time_t life, unsigned char **der, size_t *len, char *err, size_t errlen)
+{
+	struct p7_crl_entry	*e = NULL;	/* owned */
+	int			 rc;
+
+	if (crl->nentries > 0 && (e = calloc(crl->nentries,
+	    sizeof(*e))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < crl->nentries; i++) {
+		e[i].serial = crl->entries[i].serial;
+		e[i].revoked_at = crl->entries[i].revoked_at;
+		e[i].reason = crl->entries[i].reason;
+	}
+	rc = p7_crl_sign(k->ca, e, crl->nentries,
+	    (uint64_t)crl->crl_number + 1, now, now + life, der, len, err,
+	    errlen);
+	free(e);
+	return rc;
+}
+
 /*
  * A fresh CRL of CA key k into *der (malloc'd), with its number and
  * nextUpdate.  The stored CRL is the key's own (db/crl.c keys it by the
@@ -89,47 +126,38 @@ crl_fresh(struct worker *w, const struct ca_key *k, unsigned char **der,
     char *err, size_t errlen)
 {
 	struct db_crl		 crl;
-	struct p7_crl_entry	*e = NULL;	/* owned */
 	unsigned char		*signed_der = NULL; /* owned, OPENSSL_malloc */
 	time_t			 now = time(NULL);
 	time_t			 life = (time_t)w->srv->conf->crl_validity_hours * 3600;
-	int			 rc = -1;
+	int			 made, rc = -1;
 
 	*der = NULL;
 	if (db_crl_get(w->db, k->issuer, k->key, &crl, err, errlen) == -1)
 		return -1;
-	if (crl.der == NULL || crl.generated_changes != crl.changes ||
-	    crl.next_update - now < life / 2) {
+	if (!crl_current(&crl, now, life)) {
 		db_crl_clear(&crl);
 		/* Under the row lock: another process may have just made it. */
 		if (db_crl_begin(w->db, k->issuer, k->key, &crl, err,
 		    errlen) == -1)
 			return -1;
-		if (crl.der != NULL && crl.generated_changes == crl.changes &&
-		    crl.next_update - now >= life / 2) {
+		if (crl_current(&crl, now, life))
+			made = 0;	/* made meanwhile */
+		else if (crl_sign(k, &crl, now, life, &signed_der, len, err,
+		    errlen) == 0 && db_crl_store(w->db, k->issuer, k->key,
+		    crl.crl_number + 1, crl.changes, signed_der, *len, now,
+		    now + life, err, errlen) == 0)
+			made = 1;
+		else
+			made = -1;
+		/*
+		 * The one end of this transaction: db_crl_store() stored the
+		 * new CRL and committed; anything else is rolled back.
+		 */
+		if (made != 1)
 			db_rollback(w->db);
-		} else {
-			if (crl.nentries > 0 && (e = calloc(crl.nentries,
-			    sizeof(*e))) == NULL) {
-				snprintf(err, errlen, "out of memory");
-				db_rollback(w->db);
-				goto out;
-			}
-			for (size_t i = 0; i < crl.nentries; i++) {
-				e[i].serial = crl.entries[i].serial;
-				e[i].revoked_at = crl.entries[i].revoked_at;
-				e[i].reason = crl.entries[i].reason;
-			}
-			if (p7_crl_sign(k->ca, e, crl.nentries,
-			    (uint64_t)crl.crl_number + 1, now, now + life,
-			    &signed_der, len, err, errlen) == -1) {
-				db_rollback(w->db);
-				goto out;
-			}
-			if (db_crl_store(w->db, k->issuer, k->key,
-			    crl.crl_number + 1, crl.changes, signed_der, *len,
-			    now, now + life, err, errlen) == -1)
-				goto out;
+		if (made == -1)
+			goto out;
+		if (made == 1) {
 			log_info("CRL %lld of \"%s\"%s: %zu entr%s",
 			    crl.crl_number + 1, k->issuer, k->what,
 			    crl.nentries, crl.nentries == 1 ? "y" : "ies");
@@ -152,7 +180,6 @@ crl_fresh(struct worker *w, const struct ca_key *k, unsigned char **der,
 	rc = 0;
 out:
 	OPENSSL_free(signed_der);
-	free(e);
 	db_crl_clear(&crl);
 	return rc;
 }

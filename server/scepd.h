@@ -86,16 +86,53 @@ int	enroll_begin(struct scep_ctx *, struct db_prior *, char *err,
 /* enroll.c: record the request's transaction row in the open transaction. */
 int	enroll_record(struct scep_ctx *, enum db_tx_state, int fail_info,
 	    const char *serial, char *err, size_t errlen);
-/* enroll.c: record a refusal (transaction row, audit) and commit. */
-void	enroll_record_failure(struct scep_ctx *, enum p7_fail_info,
-	    const char *reason);
+/*
+ * enroll.c: record a refusal (transaction row, audit) in the open
+ * transaction.  Returns 0 or -1 with err; never ends the transaction.
+ */
+int	enroll_record_failure(struct scep_ctx *, enum p7_fail_info,
+	    const char *reason, char *err, size_t errlen);
 /*
  * enroll.c: in the open transaction, sign csr as plan says, store it,
- * record the transaction, supersede renewed_serial (if not NULL), audit,
- * commit.  Returns the certificate after the commit, or NULL (rolled back).
+ * record the transaction, supersede renewed_serial (if not NULL), audit.
+ * Returns the certificate (described in *d, to clear) for the caller to
+ * send once its COMMIT is confirmed, or NULL with err; never ends the
+ * transaction.
  */
 X509	*enroll_issue(struct scep_ctx *, X509_REQ *csr, const struct policy_plan *,
-	    const char *renewed_serial, char *err, size_t errlen);
+	    const char *renewed_serial, struct p7_cert_desc *d, char *err,
+	    size_t errlen);
+
+/*
+ * What a PKCSReq, RenewalReq or approved CertPoll leaves in its open
+ * transaction for the function that began it.  That owner commits when
+ * enroll_keeps() (else rolls back), sets committed when the COMMIT is
+ * confirmed, and calls enroll_answer(), which logs, notifies and fills
+ * the reply: SUCCESS only when committed.
+ */
+enum enroll_step {
+	ENROLL_ANSWERED,	/* the reply is filled, nothing to keep */
+	ENROLL_REFUSED,		/* v is a DENY, recorded unless failed */
+	ENROLL_HELD,		/* held for approval unless failed */
+	ENROLL_ISSUED,		/* crt issued unless failed */
+};
+struct enroll_outcome {
+	enum enroll_step	 step;
+	int			 failed;	/* a step failed: err says why */
+	int			 committed;	/* the COMMIT was confirmed */
+	struct policy_verdict	 v;
+	X509			*crt;		/* ENROLL_ISSUED, owned */
+	struct p7_cert_desc	 d;		/* crt described */
+	const char		*renewed;	/* NULL or renewed_serial */
+	char			 renewed_serial[64];
+	const char		*what;		/* NULL or "approved, " (log) */
+	char			 err[256];
+};
+int	enroll_keeps(const struct enroll_outcome *);
+void	enroll_answer(struct scep_ctx *, struct enroll_outcome *,
+	    struct reply *);
+void	enroll_outcome_clear(struct enroll_outcome *);
+
 /* enroll.c: sign and store a CertRep into *r (HTTP 500 if impossible). */
 void	enroll_certrep(struct scep_ctx *, enum p7_pki_status, enum p7_fail_info,
 	    X509 *issued, struct reply *r);
@@ -120,7 +157,8 @@ void	webhook_notify(struct scep_ctx *, X509 *issued, const char *reason);
  * renew.c: the certificate we issued that signed a renewal (looked up in
  * the open transaction), and what happens to it once renewed.
  * renew_signer returns 0 (signer filled, known or not) or -1 on a
- * database error.
+ * database error; renew_supersede 0 or -1 with err.  Neither ends the
+ * transaction.
  */
 int	renew_signer(struct scep_ctx *, struct policy_signer *, char *serial,
 	    size_t seriallen, char *err, size_t errlen);
@@ -129,7 +167,8 @@ int	renew_supersede(struct scep_ctx *, const char *old_serial,
 
 /*
  * pending.c: manual approval.  pending_store records a PENDING request in
- * the open transaction (and commits).  The CertPoll, GetCert answers.
+ * the open transaction (0, or -1 with err; it never ends the
+ * transaction).  The CertPoll, GetCert answers.
  */
 int	pending_store(struct scep_ctx *, const struct policy_plan *,
 	    char *err, size_t errlen);
