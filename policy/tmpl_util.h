@@ -1,11 +1,11 @@
 /*
  * Private to policy/: the pieces of the certificate template engine that
  * template.c (subject, key, validity, EKU) and san.c (subjectAltName)
- * share.  Every function that can refuse returns 0 for yes, 1 with a
+ * share, implemented in tmpl_util.c.  Every function that can refuse returns 0 for yes, 1 with a
  * reason for a refusal and -1 for an internal error (out of memory).
  */
-#ifndef SCEPD_POLICY_TMPL_H
-#define SCEPD_POLICY_TMPL_H
+#ifndef SCEPD_POLICY_TMPL_UTIL_H
+#define SCEPD_POLICY_TMPL_UTIL_H
 
 #include <stddef.h>
 
@@ -51,22 +51,17 @@ int	policy_tmpl_text_ok(const unsigned char *s, size_t len);
 void	policy_tmpl_printable(const unsigned char *s, size_t len, char *out,
 	    size_t outlen);
 
+/*
+ * name as RFC 2253 text (UTF-8 kept) into out; refuses (1) an empty or
+ * too long name as the {csr.subject} variable.
+ */
+int	policy_tmpl_name_rfc2253(const X509_NAME *name, char *out, size_t outlen,
+	    char *reason, size_t reasonlen);
+
 /* 1 if s is a textual Windows SID S-1-<authority>(-<subauthority>){1,15}. */
 int	policy_tmpl_sid_ok(const char *s);
 
 /* The prefix of Intune's strong-mapping SAN URI (KB5014754). */
 #define TMPL_SID_URI_PREFIX	"tag:microsoft.com,2022-09-14:sid:"
 
-/*
- * The subjectAltName of the certificate: every name in the CSR's SAN
- * extension checked against the template's allow-lists (and, when the
- * binding names SANs, equal to them as a set), then the template's
- * san_add entries expanded.  *out is NULL when there are none.  *sid is
- * set (owned by the caller) to the SID of an allowed Intune SID URI, or
- * NULL.
- */
-int	policy_san_plan(const struct policy_template *, X509_REQ *csr,
-	    const struct tmpl_vars *, GENERAL_NAMES **out, char **sid,
-	    char *reason, size_t reasonlen);
-
-#endif /* SCEPD_POLICY_TMPL_H */
+#endif /* SCEPD_POLICY_TMPL_UTIL_H */
