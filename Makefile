@@ -48,8 +48,8 @@ PKCS7_SRC  := $(wildcard pkcs7/*.c)
 POLICY_SRC := $(wildcard policy/*.c)
 DB_SRC	   := $(wildcard db/*.c)
 SCHEMA_SQL := $(sort $(wildcard db/schema/*.sql))
-CTL_SRC	   := server/scepctl.c $(wildcard server/ctl_*.c)
-SERVER_SRC := $(filter-out server/main.c $(CTL_SRC), $(wildcard server/*.c))
+CTL_SRC	   := $(wildcard server/ctl/*.c)
+SERVER_SRC := $(filter-out server/main.c $(CTL_SRC), $(wildcard server/*.c server/*/*.c))
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
@@ -101,7 +101,7 @@ $(BUILD)/test_server: $(BUILD)/test/test_server.o $(SERVER_OBJ) $(PKCS7_OBJ) $(P
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS) $(LDLIBS)
 
 # The API's request parsers, alone (they take bytes, not libevent).
-$(BUILD)/test_api: $(BUILD)/test/test_api.o $(BUILD)/server/api_parse.o $(POLICY_OBJ)
+$(BUILD)/test_api: $(BUILD)/test/test_api.o $(BUILD)/server/api/api_parse.o $(POLICY_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS) $(LDLIBS)
 
 # Load generator for make bench: replays pre-built PKCSReqs, no crypto.

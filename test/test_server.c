@@ -33,7 +33,7 @@
 #include "server/log.h"
 #include "server/query.h"
 #include "server/scepd.h"
-#include "server/webhook.h"
+#include "server/outbound/webhook_json.h"
 
 #define VECTOR	"test/data/vectors/sscep-pkcsreq-get-aes128-sha256.der"
 

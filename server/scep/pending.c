@@ -25,7 +25,7 @@
 #include <openssl/x509.h>
 
 #include "server/log.h"
-#include "server/pending.h"
+#include "server/scep/pending.h"
 #include "server/scepd.h"
 
 /* name as RFC 2253 text, control characters escaped, into buf. */

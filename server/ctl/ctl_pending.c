@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "server/ctl.h"
+#include "server/ctl/ctl.h"
 #include "server/log.h"
 
 /* "scepctl:<user>", the user sudo ran us for if any. */

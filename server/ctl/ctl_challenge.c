@@ -17,9 +17,9 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include "server/api_parse.h"
-#include "server/challenge.h"
-#include "server/ctl.h"
+#include "server/api/api_parse.h"
+#include "server/api/challenge_mint.h"
+#include "server/ctl/ctl.h"
 #include "server/log.h"
 
 /* "scepctl:<user>" for the audit trail. */

@@ -11,7 +11,7 @@
 
 #include <jansson.h>
 
-#include "server/api_parse.h"
+#include "server/api/api_parse.h"
 
 void
 api_mint_clear(struct api_mint *m)

@@ -28,7 +28,7 @@
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
 
-#include "server/api_parse.h"
+#include "server/api/api_parse.h"
 #include "server/log.h"
 #include "server/scepd.h"
 

@@ -15,7 +15,7 @@
 #include <openssl/x509.h>
 
 #include "server/log.h"
-#include "server/pending.h"
+#include "server/scep/pending.h"
 #include "server/scepd.h"
 
 /*

@@ -15,7 +15,7 @@
 
 #include <event2/http.h>
 
-#include "server/conncap.h"
+#include "server/http/conncap.h"
 
 struct slot {
 	struct evhttp_connection	*conn;	/* NULL: free */

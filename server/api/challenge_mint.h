@@ -11,7 +11,7 @@
 
 #include "db/db.h"
 #include "policy/policy.h"
-#include "server/api_parse.h"
+#include "server/api/api_parse.h"
 #include "server/conf.h"
 
 /*

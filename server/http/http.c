@@ -17,7 +17,7 @@
 
 #include <openssl/crypto.h>
 
-#include "server/conncap.h"
+#include "server/http/conncap.h"
 #include "server/log.h"
 #include "server/query.h"
 #include "server/scepd.h"

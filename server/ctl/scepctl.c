@@ -17,7 +17,7 @@
 #include "db/db.h"
 #include "pkcs7/pkcs7.h"
 #include "server/conf.h"
-#include "server/ctl.h"
+#include "server/ctl/ctl.h"
 #include "server/log.h"
 
 static void

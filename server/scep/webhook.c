@@ -33,7 +33,7 @@
 
 #include "server/log.h"
 #include "server/scepd.h"
-#include "server/webhook.h"
+#include "server/outbound/webhook_json.h"
 
 /* Pause before the one retry of a request that could not connect. */
 #define RETRY_PAUSE_MS	250

@@ -20,7 +20,7 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
-#include "server/webhook.h"
+#include "server/outbound/webhook_json.h"
 
 /* At most this many SANs in a reply's expected "sans". */
 #define MAX_SANS	64

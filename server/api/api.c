@@ -33,8 +33,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "server/api_parse.h"
-#include "server/challenge.h"
+#include "server/api/api_parse.h"
+#include "server/api/challenge_mint.h"
 #include "server/log.h"
 #include "server/scepd.h"
 

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "pkcs7/pkcs7.h"
-#include "server/ctl.h"
+#include "server/ctl/ctl.h"
 #include "server/log.h"
 
 /* "scepctl:<login>": who did it, for the audit table. */

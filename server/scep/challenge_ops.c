@@ -12,7 +12,7 @@
 
 #include <openssl/crypto.h>
 
-#include "server/challenge.h"
+#include "server/api/challenge_mint.h"
 #include "server/scepd.h"
 
 const char *
