@@ -33,10 +33,10 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "server/api/api.h"
 #include "server/api/api_parse.h"
 #include "server/api/challenge_mint.h"
 #include "server/log.h"
-#include "server/scepd.h"
 
 #define API_PREFIX	"/api/"
 #define MINT_PREFIX	"/api/v1/profiles/"

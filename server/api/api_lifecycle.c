@@ -28,9 +28,10 @@
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
 
+#include "server/api/api.h"
+#include "server/api/api_lifecycle.h"
 #include "server/api/api_parse.h"
 #include "server/log.h"
-#include "server/scepd.h"
 
 #define DEVICES		"/api/v1/devices/"
 #define BINDINGS	"/api/v1/bindings"

@@ -1,10 +1,11 @@
 /*
- * Minting one-time challenges, shared by the admin API (api.c), the
- * mscep_admin page and scepctl challenge create (ctl_challenge.c); the
- * consuming side is ops_consume_challenge() in challenge_ops.c.
+ * Minting one-time challenges (challenge_mint.c), shared by the admin
+ * API (api.c), the mscep_admin page and scepctl challenge create
+ * (server/ctl/ctl_challenge.c); the consuming side is
+ * ops_consume_challenge() in server/scep/challenge_ops.c.
  */
-#ifndef SCEPD_CHALLENGE_H
-#define SCEPD_CHALLENGE_H
+#ifndef SCEPD_API_CHALLENGE_MINT_H
+#define SCEPD_API_CHALLENGE_MINT_H
 
 #include <stddef.h>
 #include <time.h>
@@ -29,4 +30,4 @@ int	challenge_mint(struct db *, const struct conf *,
 /* "2026-01-02T03:04:05Z" into buf. */
 const char *challenge_utc(time_t, char *buf, size_t len);
 
-#endif /* SCEPD_CHALLENGE_H */
+#endif /* SCEPD_API_CHALLENGE_MINT_H */

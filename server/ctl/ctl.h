@@ -1,5 +1,6 @@
 /*
- * scepctl commands kept in their own files (server/ctl_*.c).  Each takes
+ * scepctl commands kept in their own files (server/ctl/ctl_*.c), for
+ * scepctl.c; what they share is ctl_common.h.  Each takes
  * the loaded configuration and its own argv (argv[0] is the verb), prints
  * its result, and returns the exit status.
  */
@@ -8,11 +9,6 @@
 
 #include "db/db.h"
 #include "server/conf.h"
-
-/* Connect to the configured database or exit with the reason. */
-struct db	*ctl_connect(const struct conf *);
-/* The profile --profile names (default "default"), or exit. */
-struct conf_profile *ctl_profile(const struct conf *, const char *name);
 
 /* ctl_challenge.c: API tokens and one-time challenges. */
 int	ctl_token_create(const struct conf *, int, char **);

@@ -20,6 +20,7 @@
 #include "server/api/api_parse.h"
 #include "server/api/challenge_mint.h"
 #include "server/ctl/ctl.h"
+#include "server/ctl/ctl_common.h"
 #include "server/log.h"
 
 /* "scepctl:<user>" for the audit trail. */

@@ -14,6 +14,7 @@
 
 #include "pkcs7/pkcs7.h"
 #include "server/ctl/ctl.h"
+#include "server/ctl/ctl_common.h"
 #include "server/log.h"
 
 /* "scepctl:<login>": who did it, for the audit table. */

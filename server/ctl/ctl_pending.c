@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "server/ctl/ctl.h"
+#include "server/ctl/ctl_common.h"
 #include "server/log.h"
 
 /* "scepctl:<user>", the user sudo ran us for if any. */

@@ -15,6 +15,7 @@
 #include "pkcs7/pkcs7.h"
 #include "server/conf.h"
 #include "server/ctl/ctl.h"
+#include "server/ctl/ctl_common.h"
 #include "server/log.h"
 
 /* The files of p that ca init writes: the CA's, and the RA's unless no_ra. */

@@ -18,6 +18,7 @@
 #include "pkcs7/pkcs7.h"
 #include "server/conf.h"
 #include "server/ctl/ctl.h"
+#include "server/ctl/ctl_common.h"
 #include "server/log.h"
 
 static void
@@ -64,27 +65,6 @@ load(const char *path)
 	if ((c = conf_load(path, 0)) == NULL)
 		exit(1);
 	return c;
-}
-
-struct db *
-ctl_connect(const struct conf *c)
-{
-	struct db	*db;
-	char		 err[256];
-
-	if ((db = db_open(c->database, err, sizeof(err))) == NULL)
-		fatalx("database: %s", err);
-	return db;
-}
-
-struct conf_profile *
-ctl_profile(const struct conf *c, const char *name)
-{
-	struct conf_profile	*p;
-
-	if ((p = conf_profile(c, name, strlen(name))) == NULL)
-		fatalx("%s has no profile \"%s\"", c->path, name);
-	return p;
 }
 
 static int

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "server/scepd.h"
+#include "server/http/caps.h"
 
 void
 caps_build(const struct conf_profile *p, char *buf, size_t len)

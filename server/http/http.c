@@ -17,10 +17,14 @@
 
 #include <openssl/crypto.h>
 
+#include "server/api/api.h"
+#include "server/api/api_lifecycle.h"
 #include "server/http/conncap.h"
+#include "server/http/http.h"
 #include "server/log.h"
 #include "server/query.h"
-#include "server/scepd.h"
+#include "server/revocation/responder.h"
+#include "server/scep/pkioperation.h"
 
 static void
 send_reply(struct evhttp_request *req, struct reply *r)

@@ -27,7 +27,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#include "server/outbound/webhook_json.h"
+#include "server/outbound/http_client.h"
 
 /* One exchange, shared by the callbacks below. */
 struct exchange {

@@ -1,16 +1,15 @@
 /*
- * Private to server/webhook*.c and server/http_client.c: the webhook
- * documents as pure functions over bytes (webhook_json.c, fuzzed and unit
- * tested without a network) and a minimal blocking HTTP/1.1 POST client
- * (http_client.c).
+ * The webhook documents as pure functions over bytes (webhook_json.c,
+ * fuzzed and unit tested without a network), for server/scep/webhook.c;
+ * the POST goes through http_client.h.
  *
  * Wire protocol (docs/webhook.md): scepd POSTs JSON with
  *   X-Scepd-Timestamp: <unix seconds>
  *   X-Scepd-Signature: sha256=<hex HMAC-SHA256(secret, timestamp "." body)>
  * and expects 200 with {"allow": true|false, ...} for a "validate" request.
  */
-#ifndef SCEPD_WEBHOOK_H
-#define SCEPD_WEBHOOK_H
+#ifndef SCEPD_OUTBOUND_WEBHOOK_JSON_H
+#define SCEPD_OUTBOUND_WEBHOOK_JSON_H
 
 #include <stddef.h>
 #include <time.h>
@@ -84,41 +83,4 @@ int	webhook_sign(const char *key, size_t keylen, const char *timestamp,
 /* ISO 8601 UTC, "YYYY-MM-DDThh:mm:ssZ" (21 bytes with the NUL). */
 int	webhook_time(time_t, char *buf, size_t len);
 
-/* http_client.c --------------------------------------------------------- */
-
-enum httpc_result {
-	HTTPC_OK = 0,		/* a complete reply, any status */
-	HTTPC_UNREACHED,	/* no connection: nothing was sent */
-	HTTPC_FAILED,		/* failed after the request went out */
-	HTTPC_TIMEOUT,		/* the deadline passed */
-	HTTPC_TOO_BIG,		/* the reply exceeded max_reply */
-	HTTPC_INTERNAL,		/* bad URL, memory */
-};
-
-struct httpc_header {
-	const char	*name;
-	const char	*value;
-};
-
-struct httpc_reply {
-	int		 status;
-	unsigned char	*body;		/* owned, NUL-terminated, malloc */
-	size_t		 len;
-};
-
-/*
- * POST body to url (http:// or https://; https verifies the server
- * against the system trust store, with SNI and a host name check) with
- * the headers given, Content-Type application/json, and wait at most
- * timeout_ms for the whole exchange, on a private event base: the
- * calling thread blocks, for that long at most.  No retries.  On HTTPC_OK
- * *out holds the status and body (free with httpc_reply_clear()); err
- * explains anything else.
- */
-enum httpc_result httpc_post(const char *url, const struct httpc_header *,
-	    size_t nheaders, const void *body, size_t len, int timeout_ms,
-	    size_t max_reply, struct httpc_reply *out, char *err, size_t errlen);
-void	httpc_reply_clear(struct httpc_reply *);
-const char *httpc_result_name(enum httpc_result);
-
-#endif /* SCEPD_WEBHOOK_H */
+#endif /* SCEPD_OUTBOUND_WEBHOOK_JSON_H */

@@ -1,15 +1,26 @@
 /*
- * server/pending.c beyond the hooks declared in server/scepd.h: for
- * enroll.c to call before policy_decide() (see pending_approved()).
+ * Manual approval (pending.c): holding a request, CertPoll, and the
+ * approved twin of a PKCSReq sent again.
  */
-#ifndef SCEPD_PENDING_H
-#define SCEPD_PENDING_H
+#ifndef SCEPD_SCEP_PENDING_H
+#define SCEPD_SCEP_PENDING_H
 
 #include <stddef.h>
 
-struct scep_ctx;
+#include "policy/policy.h"
+#include "server/scep/core.h"
 
-struct reply;
+/*
+ * Record a PENDING request in the open transaction: 0, or -1 with err.
+ * It never ends the transaction.
+ */
+int	pending_store(struct scep_ctx *, const struct policy_plan *,
+	    char *err, size_t errlen);
+/*
+ * CertPoll, and a held PKCSReq sent again: in a transaction it begins
+ * and ends itself.
+ */
+void	pending_certpoll(struct scep_ctx *, struct reply *);
 
 /* What pending_approved() found. */
 enum pending_twin {
@@ -34,4 +45,4 @@ enum pending_twin {
 int	pending_approved(struct scep_ctx *, struct reply *r, char *err,
 	    size_t errlen);
 
-#endif /* SCEPD_PENDING_H */
+#endif /* SCEPD_SCEP_PENDING_H */

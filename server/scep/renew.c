@@ -5,8 +5,8 @@
  * must also be in our records, byte for byte (a certificate merely
  * carrying one of our serials is not ours), and
  * policy/ judges status, validity and the renewal window from what we
- * fill in.  Once renewed it is superseded, and revoked after the
- * profile's grace (server/sweep.c).
+ * fill in.  Once renewed it is superseded (enroll_issue() in core.c), and
+ * revoked after the profile's grace (server/sweep.c).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -18,7 +18,8 @@
 #include <openssl/x509.h>
 
 #include "server/log.h"
-#include "server/scepd.h"
+#include "server/scep/core.h"
+#include "server/scep/renew.h"
 
 /* The serial of crt as upper-case hex, as scepd.certificates keeps it. */
 static int
@@ -150,28 +151,3 @@ out:
 	return rc;
 }
 
-int
-renew_supersede(struct scep_ctx *c, const char *old_serial,
-    const char *new_serial, char *err, size_t errlen)
-{
-	const struct policy_renewal	*rn = &c->prof->policy.renewal;
-
-	if (old_serial == NULL || *old_serial == '\0') {
-		snprintf(err, errlen, "renewal without the renewed serial");
-		return -1;
-	}
-	if (db_renewal_supersede(c->w->db, old_serial, new_serial,
-	    rn->supersede_grace_days, c->actor, err, errlen) == -1)
-		return -1;
-	if (rn->supersede_grace_days == 0)
-		log_info("%s %s %s: serial %s superseded by %s and revoked",
-		    c->peer, enroll_msg_name(c),
-		    p7_req_get0_transaction_id(c->req), old_serial, new_serial);
-	else
-		log_info("%s %s %s: serial %s superseded by %s, revoked in %d "
-		    "day%s", c->peer, enroll_msg_name(c),
-		    p7_req_get0_transaction_id(c->req), old_serial, new_serial,
-		    rn->supersede_grace_days,
-		    rn->supersede_grace_days == 1 ? "" : "s");
-	return 0;
-}

@@ -32,8 +32,10 @@
 #include <openssl/x509v3.h>
 
 #include "server/log.h"
-#include "server/scepd.h"
+#include "server/outbound/http_client.h"
 #include "server/outbound/webhook_json.h"
+#include "server/scep/core.h"
+#include "server/scep/webhook.h"
 
 /* Pause before the one retry of a request that could not connect. */
 #define RETRY_PAUSE_MS	250
