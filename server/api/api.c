@@ -1,5 +1,6 @@
 /*
- * The JSON admin API (/api/v1/...) and the NDES-style mscep_admin page.
+ * The JSON admin API's challenge route (/api/v1/...; the lifecycle routes
+ * are api_lifecycle.c, the NDES-style page mscep_admin.c).
  *
  *   POST /api/v1/profiles/<profile>/challenges
  *	Authorization: Bearer <token>; optional JSON body (api_parse.h).
@@ -7,14 +8,6 @@
  *	401 bad, unknown or revoked token; 404 unknown profile; 409 a
  *	profile that does not use one-time challenges; 400 bad JSON or
  *	binding; 413 body too large; 405 another method; 503 database.
- *
- *   GET /certsrv/mscep_admin/[?profile=P]	(the path NDES serves)
- *   GET <base>/mscep_admin/, <base>/<profile>/mscep_admin/
- *	HTTP Basic with a token's name and the token.  The page MDMs
- *	scrape ("Dynamic-Microsoft CA" in Jamf, zentral, Okta's generic
- *	mode): "The enrollment challenge password is: <B> X </B>", in
- *	UTF-16LE with a BOM as NDES sends it, or ?charset=utf-8 for
- *	scrapers that read it as an 8-bit page (Okta's shape).
  *
  * Every call logs one line; neither the token nor the challenge is ever
  * logged, and every mint writes an audit row.
@@ -34,6 +27,7 @@
 #include <openssl/evp.h>
 
 #include "server/api/api.h"
+#include "server/api/api_common.h"
 #include "server/api/api_parse.h"
 #include "server/api/challenge_mint.h"
 #include "server/log.h"
@@ -41,63 +35,9 @@
 #define API_PREFIX	"/api/"
 #define MINT_PREFIX	"/api/v1/profiles/"
 #define MINT_SUFFIX	"/challenges"
-#define NDES_PATH	"/certsrv/mscep_admin"
-#define MSCEP_SUFFIX	"/mscep_admin"
 
 #define BEARER_CHALLENGE	"Bearer realm=\"scepd\""
 #define BEARER_INVALID		"Bearer realm=\"scepd\", error=\"invalid_token\""
-#define BASIC_CHALLENGE		"Basic realm=\"scepd\", charset=\"UTF-8\""
-
-/* Set *r to obj as JSON (obj is consumed); 500 if that fails. */
-static void
-json_reply(struct reply *r, int status, json_t *obj)
-{
-	char	*s = NULL;
-
-	if (obj != NULL)
-		s = json_dumps(obj, JSON_COMPACT);
-	json_decref(obj);
-	if (s == NULL) {
-		reply_text(r, 500, "internal error\n");
-		return;
-	}
-	r->status = status;
-	r->content_type = "application/json";
-	r->body = (unsigned char *)s;
-	r->len = strlen(s);
-	r->free_body = 2;
-}
-
-static void
-json_error(struct reply *r, int status, const char *msg)
-{
-	json_reply(r, status, json_pack("{s:s}", "error", msg));
-}
-
-int
-api_token_auth(struct worker *w, const char *tok, char *name, size_t namelen,
-    char *err, size_t errlen)
-{
-	unsigned char	 sha[32];
-	int		 rc;
-
-	if (!api_token_wellformed(tok))
-		return 1;
-	if (!EVP_Digest(tok, strlen(tok), sha, NULL, EVP_sha256(), NULL)) {
-		snprintf(err, errlen, "SHA-256 failed");
-		return -1;
-	}
-	rc = db_token_check(w->db, sha, name, namelen, err, errlen);
-	OPENSSL_cleanse(sha, sizeof(sha));
-	return rc;
-}
-
-/* One-time challenges can be minted for a profile whose modes list them. */
-static int
-is_dynamic(const struct conf_profile *p)
-{
-	return policy_profile_has_mode(&p->policy, POLICY_CHALLENGE_DYNAMIC);
-}
 
 /* POST /api/v1/profiles/<name>/challenges */
 static void
@@ -123,60 +63,60 @@ api_mint(struct worker *w, struct evhttp_request *req, const char *name,
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
 		log_info("%s %s: method not allowed -> 405", peer, path);
 		r->allow = "POST";
-		json_error(r, 405, "use POST");
+		api_json_error(r, 405, "use POST");
 		goto out;
 	}
 	/* Who asks comes first: no profile names for strangers. */
 	h = evhttp_find_header(in, "Authorization");
 	if (h == NULL || api_parse_bearer(h, tok, sizeof(tok)) == -1) {
 		log_info("%s POST %s: no bearer token -> 401", peer, path);
-		json_error(r, 401, "a bearer token is required");
+		api_json_error(r, 401, "a bearer token is required");
 		r->www_authenticate = BEARER_CHALLENGE;
 		goto out;
 	}
 	if ((rc = api_token_auth(w, tok, who, sizeof(who), err, sizeof(err))) ==
 	    -1) {
 		log_warnx("%s POST %s: database: %s -> 503", peer, path, err);
-		json_error(r, 503, "database unavailable, retry later");
+		api_json_error(r, 503, "database unavailable, retry later");
 		goto out;
 	}
 	if (rc == 1) {
 		log_info("%s POST %s: unknown or revoked token -> 401", peer,
 		    path);
-		json_error(r, 401, "unknown or revoked token");
+		api_json_error(r, 401, "unknown or revoked token");
 		r->www_authenticate = BEARER_INVALID;
 		goto out;
 	}
 	if ((p = conf_profile(w->srv->conf, name, namelen)) == NULL) {
 		log_info("%s POST %s: token %s: no such profile -> 404", peer,
 		    path, who);
-		json_error(r, 404, "no such profile");
+		api_json_error(r, 404, "no such profile");
 		goto out;
 	}
 	/* The request is fine; the profile is not set up for it. */
-	if (!is_dynamic(p)) {
+	if (!challenge_mintable(p)) {
 		log_info("%s POST %s: token %s: profile %s does not use "
 		    "one-time challenges -> 409", peer, path, who,
 		    p->policy.name);
-		json_error(r, 409, "this profile does not use one-time "
+		api_json_error(r, 409, "this profile does not use one-time "
 		    "challenges (challenge_mode does not list \"dynamic\")");
 		goto out;
 	}
 	if ((len = evbuffer_get_length(body)) > API_MAX_BODY) {
 		log_info("%s POST %s: token %s: body of %zu bytes -> 413", peer,
 		    path, who, len);
-		json_error(r, 413, "body too large");
+		api_json_error(r, 413, "body too large");
 		goto out;
 	}
 	if ((data = len ? (const char *)evbuffer_pullup(body, -1) : "") ==
 	    NULL) {
 		log_warnx("%s POST %s: out of memory -> 500", peer, path);
-		json_error(r, 500, "internal error");
+		api_json_error(r, 500, "internal error");
 		goto out;
 	}
 	if (api_parse_mint(data, len, &m, err, sizeof(err)) == -1) {
 		log_info("%s POST %s: token %s: %s -> 400", peer, path, who, err);
-		json_error(r, 400, err);
+		api_json_error(r, 400, err);
 		goto out;
 	}
 	/* A caller may shorten the profile's lifetime, not extend it. */
@@ -185,7 +125,7 @@ api_mint(struct worker *w, struct evhttp_request *req, const char *name,
 		snprintf(msg, sizeof(msg), "ttl_minutes is over the profile's "
 		    "challenge_ttl of %d", p->policy.challenge_ttl_minutes);
 		log_info("%s POST %s: token %s: %s -> 400", peer, path, who, msg);
-		json_error(r, 400, msg);
+		api_json_error(r, 400, msg);
 		goto out;
 	}
 	snprintf(actor, sizeof(actor), "api:%s", who);
@@ -193,7 +133,7 @@ api_mint(struct worker *w, struct evhttp_request *req, const char *name,
 	    sizeof(chal), &id, &exp, err, sizeof(err)) == -1) {
 		log_warnx("%s POST %s: token %s: cannot mint: %s -> 503", peer,
 		    path, who, err);
-		json_error(r, 503, "cannot store the challenge, retry later");
+		api_json_error(r, 503, "cannot store the challenge, retry later");
 		goto out;
 	}
 	challenge_utc(exp, exp_s, sizeof(exp_s));
@@ -203,7 +143,7 @@ api_mint(struct worker *w, struct evhttp_request *req, const char *name,
 	    "device_id", m.device_id ? json_string(m.device_id) : json_null(),
 	    "subject", m.subject ? json_string(m.subject) : json_null(),
 	    "ttl_minutes", ttl);
-	json_reply(r, 201, o);
+	api_json_reply(r, 201, o);
 	log_info("%s POST %s: token %s minted challenge #%lld for device %s, "
 	    "expires %s -> 201", peer, path, who, id,
 	    m.device_id ? m.device_id : "(any)", exp_s);
@@ -213,233 +153,11 @@ out:
 	api_mint_clear(&m);
 }
 
-/*
- * The NDES page around the challenge, in ASCII.  The sentence with the
- * password is the part scrapers match (zentral's microsoft_ca.py:
- * "challenge password is: <B> ([A-Z0-9]{16,32}) </B>").
- */
-static char *
-mscep_page(const char *charset, const char *chal, int ttl)
-{
-	static const char	 fmt[] =
-	    "<HTML><Head><Meta HTTP-Equiv=\"Content-Type\" "
-	    "Content=\"text/html; charset=%s\">\r\n"
-	    "<Title>Network Device Enrollment Service</Title></Head>\r\n"
-	    "<Body BgColor=#FFFFFF><Font ID=locPageFont Face=\"Arial\">\r\n"
-	    "<P ID=locPageTitle> <Font Size=+1><B>Network Device Enrollment "
-	    "Service</B></Font>\r\n"
-	    "<P> Network Device Enrollment Service allows you to obtain "
-	    "certificates for routers or other network devices using the "
-	    "Simple Certificate Enrollment Protocol (SCEP).\r\n"
-	    "<P> To complete certificate enrollment for your network device "
-	    "you will need the following information:\r\n"
-	    "<P> The enrollment challenge password is: <B> %s </B>\r\n"
-	    "<P> This password can be used only once and will expire within "
-	    "%d minutes.\r\n"
-	    "<P> Each enrollment requires a new challenge password. To obtain "
-	    "a new challenge password, refresh this web page.\r\n"
-	    "</Font></Body></HTML>\r\n";
-	char	*s;
-	int	 n;
-
-	if ((n = snprintf(NULL, 0, fmt, charset, chal, ttl)) < 0 ||
-	    (s = malloc((size_t)n + 1)) == NULL)
-		return NULL;
-	(void)snprintf(s, (size_t)n + 1, fmt, charset, chal, ttl);
-	return s;
-}
-
-/* ASCII s as UTF-16LE with a byte order mark; *len set.  Owned. */
-static unsigned char *
-utf16le(const char *s, size_t *len)
-{
-	unsigned char	*u;
-	size_t		 i, n = strlen(s);
-
-	if ((u = malloc(2 + 2 * n)) == NULL)
-		return NULL;
-	u[0] = 0xff;
-	u[1] = 0xfe;
-	for (i = 0; i < n; i++) {
-		u[2 + 2 * i] = (unsigned char)s[i];
-		u[3 + 2 * i] = 0;
-	}
-	*len = 2 + 2 * n;
-	return u;
-}
-
-/* GET mscep_admin for profile name (NULL: ?profile= or the default). */
-static void
-mscep_admin(struct worker *w, struct evhttp_request *req, const char *name,
-    size_t namelen, const char *path, const char *peer, struct reply *r)
-{
-	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
-	struct evkeyvalq	 q;
-	struct conf_profile	*p;
-	const char		*h, *qs, *cs, *charset = NULL;
-	char			 user[API_NAME_MAX + 1], pass[128];
-	char			 who[API_NAME_MAX + 1], actor[80], err[256] = "";
-	char			 chal[POLICY_CHALLENGE_LEN + 1], exp_s[32];
-	char			*page = NULL;
-	unsigned char		*body;
-	long long		 id = 0;
-	time_t			 exp;
-	int			 rc, utf8 = 0;
-
-	/* Zeroed is an empty list to evhttp_find_header and clear. */
-	memset(&q, 0, sizeof(q));
-	chal[0] = pass[0] = '\0';
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
-		log_info("%s %s: method not allowed -> 405", peer, path);
-		r->allow = "GET";
-		reply_text(r, 405, "only GET\n");
-		goto out;
-	}
-	if ((qs = evhttp_uri_get_query(uri)) != NULL &&
-	    evhttp_parse_query_str(qs, &q) == -1) {
-		log_info("%s %s: malformed query string -> 400", peer, path);
-		reply_text(r, 400, "malformed query string\n");
-		goto out;
-	}
-	h = evhttp_find_header(evhttp_request_get_input_headers(req),
-	    "Authorization");
-	if (h == NULL || api_parse_basic(h, user, sizeof(user), pass,
-	    sizeof(pass)) == -1 || !api_name_valid(user)) {
-		log_info("%s GET %s: no or malformed credentials -> 401", peer,
-		    path);
-		reply_text(r, 401, "authentication required\n");
-		r->www_authenticate = BASIC_CHALLENGE;
-		goto out;
-	}
-	if ((rc = api_token_auth(w, pass, who, sizeof(who), err, sizeof(err))) ==
-	    -1) {
-		log_warnx("%s GET %s: database: %s -> 503", peer, path, err);
-		reply_text(r, 503, "database unavailable, retry later\n");
-		goto out;
-	}
-	/* The user name must be the token's own name. */
-	if (rc == 1 || strcmp(who, user) != 0) {
-		log_info("%s GET %s: user %s: wrong, unknown or revoked token "
-		    "-> 401", peer, path, user);
-		reply_text(r, 401, "authentication required\n");
-		r->www_authenticate = BASIC_CHALLENGE;
-		goto out;
-	}
-	if (name == NULL) {
-		name = evhttp_find_header(&q, "profile");
-		namelen = name != NULL ? strlen(name) : 0;
-		if (name == NULL)
-			name = "";
-	}
-	if ((cs = evhttp_find_header(&q, "charset")) != NULL) {
-		if (strcasecmp(cs, "utf-8") == 0)
-			utf8 = 1;
-		else if (strcasecmp(cs, "utf-16") != 0) {
-			log_info("%s GET %s: charset must be utf-16 or utf-8 "
-			    "-> 400", peer, path);
-			reply_text(r, 400, "charset must be utf-16 or utf-8\n");
-			goto out;
-		}
-	}
-	if ((p = conf_profile(w->srv->conf, name, namelen)) == NULL) {
-		log_info("%s GET %s: user %s: no such profile -> 404", peer,
-		    path, who);
-		reply_text(r, 404, "no such profile\n");
-		goto out;
-	}
-	if (!is_dynamic(p)) {
-		log_info("%s GET %s: user %s: profile %s does not use one-time "
-		    "challenges -> 409", peer, path, who, p->policy.name);
-		reply_text(r, 409, "this profile does not use one-time "
-		    "challenges\n");
-		goto out;
-	}
-	snprintf(actor, sizeof(actor), "mscep_admin:%s", who);
-	if (challenge_mint(w->db, w->srv->conf, p, NULL,
-	    p->policy.challenge_ttl_minutes, actor, chal, sizeof(chal), &id,
-	    &exp, err, sizeof(err)) == -1) {
-		log_warnx("%s GET %s: user %s: cannot mint: %s -> 503", peer,
-		    path, who, err);
-		reply_text(r, 503, "cannot store the challenge, retry later\n");
-		goto out;
-	}
-	charset = utf8 ? "utf-8" : "utf-16";
-	if ((page = mscep_page(charset, chal,
-	    p->policy.challenge_ttl_minutes)) == NULL) {
-		reply_text(r, 500, "internal error\n");
-		goto out;
-	}
-	if (utf8) {
-		r->body = (unsigned char *)page;
-		r->len = strlen(page);
-		page = NULL;
-		r->content_type = "text/html; charset=utf-8";
-	} else {
-		if ((body = utf16le(page, &r->len)) == NULL) {
-			reply_text(r, 500, "internal error\n");
-			goto out;
-		}
-		r->body = body;
-		r->content_type = "text/html; charset=utf-16";
-	}
-	r->status = 200;
-	r->free_body = 2;
-	challenge_utc(exp, exp_s, sizeof(exp_s));
-	log_info("%s GET %s: user %s minted challenge #%lld for profile %s, "
-	    "expires %s -> 200", peer, path, who, id, p->policy.name, exp_s);
-out:
-	if (page != NULL) {
-		OPENSSL_cleanse(page, strlen(page));
-		free(page);
-	}
-	OPENSSL_cleanse(pass, sizeof(pass));
-	OPENSSL_cleanse(chal, sizeof(chal));
-	evhttp_clear_headers(&q);
-}
-
-/*
- * If path is an mscep_admin path, 1 with the profile it names in
- * *name and *namelen (*name NULL: from ?profile=, else the default).
- */
-static int
-mscep_route(const struct conf *c, const char *path, const char **name,
-    size_t *namelen)
-{
-	size_t		 n = strlen(path), b = strlen(c->base_path);
-	size_t		 s = strlen(MSCEP_SUFFIX);
-	const char	*rest;
-
-	*name = NULL;
-	*namelen = 0;
-	if (strcmp(path, NDES_PATH) == 0 || strcmp(path, NDES_PATH "/") == 0 ||
-	    strcmp(path, NDES_PATH "/default.asp") == 0)
-		return 1;
-	/* <base>[/<profile>]/mscep_admin[/] */
-	if (n > 0 && path[n - 1] == '/')
-		n--;
-	if (strncmp(path, c->base_path, b) != 0 || n < b + s ||
-	    strncmp(path + n - s, MSCEP_SUFFIX, s) != 0)
-		return 0;
-	rest = path + b;
-	if (rest == path + n - s) {
-		*name = "";
-		return 1;
-	}
-	if (rest[0] != '/' || path + n - s <= rest + 1 ||
-	    memchr(rest + 1, '/', (size_t)(path + n - s - rest - 1)) != NULL)
-		return 0;
-	*name = rest + 1;
-	*namelen = (size_t)(path + n - s - rest - 1);
-	return 1;
-}
-
 int
 api_handle(struct worker *w, struct evhttp_request *req, const char *path,
     const char *peer, struct reply *r)
 {
-	const struct conf	*c = w->srv->conf;
-	const char		*name, *end;
-	size_t			 namelen;
+	const char	*name, *end;
 
 	if (path == NULL)
 		return 0;
@@ -456,13 +174,7 @@ api_handle(struct worker *w, struct evhttp_request *req, const char *path,
 			return 1;
 		}
 		log_info("%s %s: unknown API path -> 404", peer, path);
-		json_error(r, 404, "no such API path");
-		return 1;
-	}
-	if (mscep_route(c, path, &name, &namelen)) {
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Cache-Control", "no-store");
-		mscep_admin(w, req, name, namelen, path, peer, r);
+		api_json_error(r, 404, "no such API path");
 		return 1;
 	}
 	return 0;

@@ -28,7 +28,7 @@
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
 
-#include "server/api/api.h"
+#include "server/api/api_common.h"
 #include "server/api/api_lifecycle.h"
 #include "server/api/api_parse.h"
 #include "server/log.h"
@@ -38,28 +38,7 @@
 #define CERTS		"/api/v1/certificates/"
 #define MAX_JSON	(64 * 1024)
 
-static void
-json_out(struct reply *r, int status, json_t *obj)
-{
-	char	*s = obj != NULL ? json_dumps(obj, JSON_COMPACT) : NULL;
 
-	json_decref(obj);
-	if (s == NULL) {
-		reply_text(r, 500, "internal error\n");
-		return;
-	}
-	r->status = status;
-	r->content_type = "application/json";
-	r->body = (unsigned char *)s;
-	r->len = strlen(s);
-	r->free_body = 2;
-}
-
-static void
-json_err(struct reply *r, int status, const char *msg)
-{
-	json_out(r, status, json_pack("{s:s}", "error", msg));
-}
 
 /* The token's name in actor ("api:<name>"), or a 401 in *r: 0 or -1. */
 static int
@@ -76,21 +55,21 @@ authorize(struct worker *w, struct evhttp_request *req, char *actor,
 		log_info("%s %s: no bearer token -> 401", peer,
 		    evhttp_request_get_uri(req));
 		r->www_authenticate = "Bearer realm=\"scepd\"";
-		json_err(r, 401, "bearer token required");
+		api_json_error(r, 401, "bearer token required");
 		return -1;
 	}
 	rc = api_token_auth(w, tok, name, sizeof(name), err, sizeof(err));
 	OPENSSL_cleanse(tok, sizeof(tok));
 	if (rc == -1) {
 		log_warnx("%s API: database: %s -> 503", peer, err);
-		json_err(r, 503, "database unavailable");
+		api_json_error(r, 503, "database unavailable");
 		return -1;
 	}
 	if (rc != 0) {
 		log_info("%s %s: unknown or revoked token -> 401", peer,
 		    evhttp_request_get_uri(req));
 		r->www_authenticate = "Bearer realm=\"scepd\", error=\"invalid_token\"";
-		json_err(r, 401, "invalid token");
+		api_json_error(r, 401, "invalid token");
 		return -1;
 	}
 	snprintf(actor, len, "api:%s", name);
@@ -109,14 +88,14 @@ body_json(struct evhttp_request *req, int required, struct reply *r)
 	if (n == 0 && !required)
 		return json_object();
 	if (n > MAX_JSON) {
-		json_err(r, 413, "body too large");
+		api_json_error(r, 413, "body too large");
 		return NULL;
 	}
 	j = json_loadb((const char *)evbuffer_pullup(in, -1), n,
 	    JSON_REJECT_DUPLICATES, &jerr);
 	if (j == NULL || !json_is_object(j)) {
 		json_decref(j);
-		json_err(r, 400, "body must be a JSON object");
+		api_json_error(r, 400, "body must be a JSON object");
 		return NULL;
 	}
 	return j;
@@ -180,7 +159,7 @@ devices(struct worker *w, struct evhttp_request *req, const char *id,
 	int			 rc, changed;
 
 	if (!valid_id(id, strlen(id))) {
-		json_err(r, 400, "bad device id");
+		api_json_error(r, 400, "bad device id");
 		return;
 	}
 	if (cmd == EVHTTP_REQ_PUT) {
@@ -189,7 +168,7 @@ devices(struct worker *w, struct evhttp_request *req, const char *id,
 		st = json_object_get(j, "state");
 		if (!json_is_string(st)) {
 			json_decref(j);
-			json_err(r, 400, "\"state\" must be active, suspended, "
+			api_json_error(r, 400, "\"state\" must be active, suspended, "
 			    "deactivated or deleted");
 			return;
 		}
@@ -201,11 +180,11 @@ devices(struct worker *w, struct evhttp_request *req, const char *id,
 			    "unknown device" : err);
 			json_decref(j);
 			if (rc == -1)
-				json_err(r, 503, "database unavailable");
+				api_json_error(r, 503, "database unavailable");
 			else if (rc == DB_NOT_FOUND)
-				json_err(r, 404, "no such device");
+				api_json_error(r, 404, "no such device");
 			else
-				json_err(r, strstr(err, "unknown device state") ?
+				api_json_error(r, strstr(err, "unknown device state") ?
 				    400 : 409, "state change not allowed");
 			return;
 		}
@@ -214,16 +193,16 @@ devices(struct worker *w, struct evhttp_request *req, const char *id,
 		json_decref(j);
 	} else if (cmd != EVHTTP_REQ_GET) {
 		r->allow = "GET, PUT";
-		json_err(r, 405, "GET or PUT");
+		api_json_error(r, 405, "GET or PUT");
 		return;
 	}
 	rc = db_device_get(w->db, id, &d, err, sizeof(err));
 	if (rc != 0) {
-		json_err(r, rc == DB_NOT_FOUND ? 404 : 503, rc == DB_NOT_FOUND ?
+		api_json_error(r, rc == DB_NOT_FOUND ? 404 : 503, rc == DB_NOT_FOUND ?
 		    "no such device" : "database unavailable");
 		return;
 	}
-	json_out(r, 200, json_pack("{s:s, s:s, s:i, s:s, s:s}", "device_id",
+	api_json_reply(r, 200, json_pack("{s:s, s:s, s:i, s:s, s:s}", "device_id",
 	    d.id, "state", d.state, "certificates", d.certificates,
 	    "created_at", iso(d.created_at, t1, sizeof(t1)),
 	    "updated_at", iso(d.updated_at, t2, sizeof(t2))));
@@ -246,7 +225,7 @@ binding_serial(struct worker *w, json_t *j, char serial[41], struct reply *r)
 		return 0;
 	}
 	if (!json_is_string(pem)) {
-		json_err(r, 400, "give \"certificate\" (PEM) or \"serial\" (hex)");
+		api_json_error(r, 400, "give \"certificate\" (PEM) or \"serial\" (hex)");
 		return -1;
 	}
 	bio = BIO_new_mem_buf(json_string_value(pem), -1);
@@ -254,7 +233,7 @@ binding_serial(struct worker *w, json_t *j, char serial[41], struct reply *r)
 	BIO_free(bio);
 	if (crt == NULL || (len = i2d_X509(crt, &der)) <= 0) {
 		X509_free(crt);
-		json_err(r, 400, "\"certificate\" is not a PEM certificate");
+		api_json_error(r, 400, "\"certificate\" is not a PEM certificate");
 		return -1;
 	}
 	X509_free(crt);
@@ -263,11 +242,11 @@ binding_serial(struct worker *w, json_t *j, char serial[41], struct reply *r)
 	    sizeof(err));
 	OPENSSL_free(der);
 	if (rc == DB_NOT_FOUND) {
-		json_err(r, 404, "not a certificate this CA issued");
+		api_json_error(r, 404, "not a certificate this CA issued");
 		return -1;
 	}
 	if (rc == -1) {
-		json_err(r, 503, "database unavailable");
+		api_json_error(r, 503, "database unavailable");
 		return -1;
 	}
 	return 0;
@@ -287,7 +266,7 @@ bindings(struct worker *w, struct evhttp_request *req, const char *actor,
 
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
 		r->allow = "POST";
-		json_err(r, 405, "POST");
+		api_json_error(r, 405, "POST");
 		return;
 	}
 	if ((j = body_json(req, 1, r)) == NULL)
@@ -296,7 +275,7 @@ bindings(struct worker *w, struct evhttp_request *req, const char *actor,
 	if (!json_is_string(dev) || !valid_id(json_string_value(dev),
 	    strlen(json_string_value(dev)))) {
 		json_decref(j);
-		json_err(r, 400, "\"device_id\" must be a non-empty string");
+		api_json_error(r, 400, "\"device_id\" must be a non-empty string");
 		return;
 	}
 	if (binding_serial(w, j, serial, r) == -1) {
@@ -306,7 +285,7 @@ bindings(struct worker *w, struct evhttp_request *req, const char *actor,
 	/* The certificate's profile decides what a clone costs it. */
 	if ((rc = db_cert_standing(w->db, serial, &st, err, sizeof(err))) != 0) {
 		json_decref(j);
-		json_err(r, rc == DB_NOT_FOUND ? 404 : 503, rc == DB_NOT_FOUND ?
+		api_json_error(r, rc == DB_NOT_FOUND ? 404 : 503, rc == DB_NOT_FOUND ?
 		    "no such certificate" : "database unavailable");
 		return;
 	}
@@ -316,7 +295,7 @@ bindings(struct worker *w, struct evhttp_request *req, const char *actor,
 	    &res, &st, err, sizeof(err));
 	if (rc != 0) {
 		json_decref(j);
-		json_err(r, rc == DB_NOT_FOUND ? 404 : 503, rc == DB_NOT_FOUND ?
+		api_json_error(r, rc == DB_NOT_FOUND ? 404 : 503, rc == DB_NOT_FOUND ?
 		    "no such certificate" : "database unavailable");
 		return;
 	}
@@ -334,7 +313,7 @@ bindings(struct worker *w, struct evhttp_request *req, const char *actor,
 		json_object_set_new(o, "binding", json_string(res == DB_BIND_NEW ?
 		    "new" : res == DB_BIND_SAME ? "same" : "clone"));
 	json_decref(j);
-	json_out(r, res == DB_BIND_CLONE ? 409 : 200, o);
+	api_json_reply(r, res == DB_BIND_CLONE ? 409 : 200, o);
 }
 
 /* GET /api/v1/certificates/<serial>, POST .../revoke|hold|release */
@@ -351,7 +330,7 @@ certificates(struct worker *w, struct evhttp_request *req, const char *rest,
 	int			 rc, reason = 0, changed;
 
 	if ((size_t)(slash ? slash - rest : (long)strlen(rest)) >= sizeof(serial)) {
-		json_err(r, 404, "no such certificate");
+		api_json_error(r, 404, "no such certificate");
 		return;
 	}
 	snprintf(serial, sizeof(serial), "%.*s",
@@ -365,12 +344,12 @@ certificates(struct worker *w, struct evhttp_request *req, const char *rest,
 		else if (strcmp(verb, "release") == 0)
 			a = DB_CERT_RELEASE;
 		else {
-			json_err(r, 404, "no such API path");
+			api_json_error(r, 404, "no such API path");
 			return;
 		}
 		if (cmd != EVHTTP_REQ_POST) {
 			r->allow = "POST";
-			json_err(r, 405, "POST");
+			api_json_error(r, 405, "POST");
 			return;
 		}
 		if ((j = body_json(req, 0, r)) == NULL)
@@ -380,7 +359,7 @@ certificates(struct worker *w, struct evhttp_request *req, const char *rest,
 		    p7_crl_reason_from_name(json_string_value(rs), &reason) == -1 ||
 		    reason == P7_CRL_REASON_CERTIFICATE_HOLD)) {
 			json_decref(j);
-			json_err(r, 400, "\"reason\" must be an RFC 5280 reason "
+			api_json_error(r, 400, "\"reason\" must be an RFC 5280 reason "
 			    "name such as keyCompromise (hold has its own call)");
 			return;
 		}
@@ -390,7 +369,7 @@ certificates(struct worker *w, struct evhttp_request *req, const char *rest,
 		if (rc != 0) {
 			log_info("%s certificate %s %s: %s", peer, serial, verb,
 			    rc == DB_NOT_FOUND ? "unknown" : err);
-			json_err(r, rc == DB_NOT_FOUND ? 404 : rc == DB_REFUSED ?
+			api_json_error(r, rc == DB_NOT_FOUND ? 404 : rc == DB_REFUSED ?
 			    409 : 503, rc == DB_NOT_FOUND ? "no such certificate" :
 			    rc == DB_REFUSED ? "not possible in its state" :
 			    "database unavailable");
@@ -400,16 +379,16 @@ certificates(struct worker *w, struct evhttp_request *req, const char *rest,
 		    actor, changed ? "" : " (unchanged)");
 	} else if (cmd != EVHTTP_REQ_GET) {
 		r->allow = "GET";
-		json_err(r, 405, "GET");
+		api_json_error(r, 405, "GET");
 		return;
 	}
 	rc = db_cert_standing(w->db, serial, &st, err, sizeof(err));
 	if (rc != 0) {
-		json_err(r, rc == DB_NOT_FOUND ? 404 : 503, rc == DB_NOT_FOUND ?
+		api_json_error(r, rc == DB_NOT_FOUND ? 404 : 503, rc == DB_NOT_FOUND ?
 		    "no such certificate" : "database unavailable");
 		return;
 	}
-	json_out(r, 200, standing_json(&st));
+	api_json_reply(r, 200, standing_json(&st));
 }
 
 int

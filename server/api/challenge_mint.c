@@ -23,6 +23,13 @@ challenge_utc(time_t t, char *buf, size_t len)
 	return buf;
 }
 
+/* One-time challenges can be minted for a profile whose modes list them. */
+int
+challenge_mintable(const struct conf_profile *p)
+{
+	return policy_profile_has_mode(&p->policy, POLICY_CHALLENGE_DYNAMIC);
+}
+
 int
 challenge_mint(struct db *db, const struct conf *conf,
     const struct conf_profile *p, const struct api_mint *m, int ttl_minutes,

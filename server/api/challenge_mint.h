@@ -27,6 +27,9 @@ int	challenge_mint(struct db *, const struct conf *,
 	    int ttl_minutes, const char *actor, char *out, size_t outlen,
 	    long long *id, time_t *expires_at, char *err, size_t errlen);
 
+/* 1 if one-time challenges can be minted for p: its modes list them. */
+int	challenge_mintable(const struct conf_profile *p);
+
 /* "2026-01-02T03:04:05Z" into buf. */
 const char *challenge_utc(time_t, char *buf, size_t len);
 

@@ -19,6 +19,7 @@
 
 #include "server/api/api.h"
 #include "server/api/api_lifecycle.h"
+#include "server/api/mscep_admin.h"
 #include "server/http/conncap.h"
 #include "server/http/http.h"
 #include "server/log.h"
@@ -168,7 +169,8 @@ handle(struct evhttp_request *req, void *arg)
 	}
 	if (revocation_http(w, req, evhttp_uri_get_path(uri), peer, &r) ||
 	    api_lifecycle(w, req, evhttp_uri_get_path(uri), peer, &r) ||
-	    api_handle(w, req, evhttp_uri_get_path(uri), peer, &r))
+	    api_handle(w, req, evhttp_uri_get_path(uri), peer, &r) ||
+	    mscep_handle(w, req, evhttp_uri_get_path(uri), peer, &r))
 		goto out;
 	if ((prof = scep_profile(srv->conf, evhttp_uri_get_path(uri))) == NULL) {
 		log_info("%s %s: unknown path -> 404", peer,
