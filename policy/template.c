@@ -208,7 +208,8 @@ subject_text(const X509_NAME *name, char *out, size_t outlen)
 	char	tmp[TMPL_VALUE_MAX + 1];
 	char	dummy[8];
 
-	if (policy_tmpl_name_rfc2253(name, tmp, sizeof(tmp), dummy, sizeof(dummy)) != 0)
+	if (policy_tmpl_name_rfc2253(name, tmp, sizeof(tmp), dummy,
+	    sizeof(dummy)) != 0)
 		snprintf(tmp, sizeof(tmp), "(empty)");
 	policy_tmpl_printable((const unsigned char *)tmp, strlen(tmp), out,
 	    outlen);

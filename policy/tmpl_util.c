@@ -179,8 +179,8 @@ csr_attr(const X509_NAME *name, int nid, const char *var, char *out,
 }
 
 int
-policy_tmpl_name_rfc2253(const X509_NAME *name, char *out, size_t outlen, char *reason,
-    size_t reasonlen)
+policy_tmpl_name_rfc2253(const X509_NAME *name, char *out, size_t outlen,
+    char *reason, size_t reasonlen)
 {
 	BIO	*bio;
 	char	*data;
@@ -247,8 +247,8 @@ lookup_var(const char *var, size_t len, const struct tmpl_vars *v, char *out,
 		return csr_attr(v->csr_subject, NID_organizationalUnitName,
 		    name, out, outlen, reason, reasonlen);
 	if (strcmp(name, "csr.subject") == 0)
-		return policy_tmpl_name_rfc2253(v->csr_subject, out, outlen, reason,
-		    reasonlen);
+		return policy_tmpl_name_rfc2253(v->csr_subject, out, outlen,
+		    reason, reasonlen);
 	if (strcmp(name, "device_id") == 0)
 		val = b != NULL ? b->device_id : NULL;
 	else if (strcmp(name, "sid") == 0) {

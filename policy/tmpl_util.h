@@ -1,8 +1,9 @@
 /*
  * Private to policy/: the pieces of the certificate template engine that
  * template.c (subject, key, validity, EKU) and san.c (subjectAltName)
- * share, implemented in tmpl_util.c.  Every function that can refuse returns 0 for yes, 1 with a
- * reason for a refusal and -1 for an internal error (out of memory).
+ * share, implemented in tmpl_util.c.  Every function that can refuse
+ * returns 0 for yes, 1 with a reason for a refusal and -1 for an
+ * internal error (out of memory).
  */
 #ifndef SCEPD_POLICY_TMPL_UTIL_H
 #define SCEPD_POLICY_TMPL_UTIL_H
@@ -55,8 +56,8 @@ void	policy_tmpl_printable(const unsigned char *s, size_t len, char *out,
  * name as RFC 2253 text (UTF-8 kept) into out; refuses (1) an empty or
  * too long name as the {csr.subject} variable.
  */
-int	policy_tmpl_name_rfc2253(const X509_NAME *name, char *out, size_t outlen,
-	    char *reason, size_t reasonlen);
+int	policy_tmpl_name_rfc2253(const X509_NAME *name, char *out,
+	    size_t outlen, char *reason, size_t reasonlen);
 
 /* 1 if s is a textual Windows SID S-1-<authority>(-<subauthority>){1,15}. */
 int	policy_tmpl_sid_ok(const char *s);

@@ -225,7 +225,8 @@ binding_serial(struct worker *w, json_t *j, char serial[41], struct reply *r)
 		return 0;
 	}
 	if (!json_is_string(pem)) {
-		api_json_error(r, 400, "give \"certificate\" (PEM) or \"serial\" (hex)");
+		api_json_error(r, 400,
+		    "give \"certificate\" (PEM) or \"serial\" (hex)");
 		return -1;
 	}
 	bio = BIO_new_mem_buf(json_string_value(pem), -1);
@@ -233,7 +234,8 @@ binding_serial(struct worker *w, json_t *j, char serial[41], struct reply *r)
 	BIO_free(bio);
 	if (crt == NULL || (len = i2d_X509(crt, &der)) <= 0) {
 		X509_free(crt);
-		api_json_error(r, 400, "\"certificate\" is not a PEM certificate");
+		api_json_error(r, 400,
+		    "\"certificate\" is not a PEM certificate");
 		return -1;
 	}
 	X509_free(crt);
@@ -275,7 +277,8 @@ bindings(struct worker *w, struct evhttp_request *req, const char *actor,
 	if (!json_is_string(dev) || !valid_id(json_string_value(dev),
 	    strlen(json_string_value(dev)))) {
 		json_decref(j);
-		api_json_error(r, 400, "\"device_id\" must be a non-empty string");
+		api_json_error(r, 400,
+		    "\"device_id\" must be a non-empty string");
 		return;
 	}
 	if (binding_serial(w, j, serial, r) == -1) {

@@ -118,7 +118,7 @@ pkioperation(struct worker *w, struct conf_profile *prof,
 			reply_text(r, 400, "empty PKIOperation body\n");
 			return;
 		}
-		enroll_pkioperation(w, prof, evbuffer_pullup(in, -1),
+		scep_pkioperation(w, prof, evbuffer_pullup(in, -1),
 		    evbuffer_get_length(in), peer, r);
 		return;
 	}
@@ -139,7 +139,7 @@ pkioperation(struct worker *w, struct conf_profile *prof,
 		reply_text(r, 413, "message too large\n");
 		return;
 	}
-	enroll_pkioperation(w, prof, der, (size_t)n, peer, r);
+	scep_pkioperation(w, prof, der, (size_t)n, peer, r);
 	free(der);
 }
 

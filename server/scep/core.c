@@ -28,7 +28,7 @@ _Static_assert((int)POLICY_FAIL_BAD_ALG == (int)P7_FAIL_BAD_ALG &&
     (int)POLICY_FAIL_BAD_CERT_ID == (int)P7_FAIL_BAD_CERT_ID,
     "enum policy_fail and enum p7_fail_info differ");
 
-const char *const enroll_fail_names[] = {
+const char *const scep_fail_names[] = {
 	"badAlg", "badMessageCheck", "badRequest", "badTime", "badCertId"
 };
 
@@ -46,14 +46,14 @@ msg_name(int type)
 }
 
 const char *
-enroll_msg_name(const struct scep_ctx *c)
+scep_msg_name(const struct scep_ctx *c)
 {
 	return msg_name(p7_req_message_type(c->req));
 }
 
 
 void
-enroll_certrep(struct scep_ctx *c, enum p7_pki_status st, enum p7_fail_info fi,
+scep_certrep(struct scep_ctx *c, enum p7_pki_status st, enum p7_fail_info fi,
     X509 *issued, struct reply *r)
 {
 	unsigned char	*der = NULL;
@@ -86,7 +86,7 @@ tx_identity(const struct scep_ctx *c, struct db_tx *tx)
 }
 
 int
-enroll_begin(struct scep_ctx *c, struct db_prior *prior, char *err,
+scep_begin(struct scep_ctx *c, struct db_prior *prior, char *err,
     size_t errlen)
 {
 	struct db_tx	rq;
@@ -102,7 +102,7 @@ enroll_begin(struct scep_ctx *c, struct db_prior *prior, char *err,
 
 /* Fill and record the transaction row in the open database transaction. */
 int
-enroll_record(struct scep_ctx *c, enum db_tx_state state, int fail_info,
+scep_record(struct scep_ctx *c, enum db_tx_state state, int fail_info,
     const char *serial, char *err, size_t errlen)
 {
 	struct db_tx	tx;
@@ -122,10 +122,10 @@ enroll_record(struct scep_ctx *c, enum db_tx_state state, int fail_info,
  * owner of the transaction commits or rolls back.
  */
 int
-enroll_record_failure(struct scep_ctx *c, enum p7_fail_info fi,
+scep_record_failure(struct scep_ctx *c, enum p7_fail_info fi,
     const char *reason, char *err, size_t errlen)
 {
-	if (enroll_record(c, DB_TX_FAILURE, (int)fi, NULL, err, errlen) == -1 ||
+	if (scep_record(c, DB_TX_FAILURE, (int)fi, NULL, err, errlen) == -1 ||
 	    db_audit(c->w->db, c->actor, "refuse",
 	    p7_req_get0_transaction_id(c->req), reason, err, errlen) == -1)
 		return -1;
@@ -151,11 +151,11 @@ supersede(struct scep_ctx *c, const char *old_serial,
 		return -1;
 	if (rn->supersede_grace_days == 0)
 		log_info("%s %s %s: serial %s superseded by %s and revoked",
-		    c->peer, enroll_msg_name(c),
+		    c->peer, scep_msg_name(c),
 		    p7_req_get0_transaction_id(c->req), old_serial, new_serial);
 	else
 		log_info("%s %s %s: serial %s superseded by %s, revoked in %d "
-		    "day%s", c->peer, enroll_msg_name(c),
+		    "day%s", c->peer, scep_msg_name(c),
 		    p7_req_get0_transaction_id(c->req), old_serial, new_serial,
 		    rn->supersede_grace_days,
 		    rn->supersede_grace_days == 1 ? "" : "s");
@@ -170,7 +170,7 @@ supersede(struct scep_ctx *c, const char *old_serial,
  * confirmed; NULL with err on failure (the caller rolls back).
  */
 X509 *
-enroll_issue(struct scep_ctx *c, X509_REQ *csr, const struct policy_plan *plan,
+scep_issue(struct scep_ctx *c, X509_REQ *csr, const struct policy_plan *plan,
     const char *renewed_serial, struct p7_cert_desc *d, char *err,
     size_t errlen)
 {
@@ -230,7 +230,7 @@ enroll_issue(struct scep_ctx *c, X509_REQ *csr, const struct policy_plan *plan,
 		snprintf(err, errlen, "three serial collisions in a row");
 		goto fail;
 	}
-	if (enroll_record(c, DB_TX_SUCCESS, -1, d->serial, err, errlen) == -1 ||
+	if (scep_record(c, DB_TX_SUCCESS, -1, d->serial, err, errlen) == -1 ||
 	    (renewed_serial != NULL &&
 	    supersede(c, renewed_serial, d->serial, err, errlen) == -1) ||
 	    db_audit(c->w->db, c->actor, renewed_serial ? "renew" : "issue",

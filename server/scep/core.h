@@ -31,24 +31,24 @@ struct scep_ctx {
 };
 
 /* The failInfo names for the log, "badAlg" ... "badCertId". */
-extern const char *const enroll_fail_names[];
+extern const char *const scep_fail_names[];
 /* "PKCSReq", "RenewalReq", ... for the log. */
-const char *enroll_msg_name(const struct scep_ctx *);
+const char *scep_msg_name(const struct scep_ctx *);
 /*
  * db_enroll_begin() for this request (the retransmission window of the
  * configuration); c->tx_row becomes the same request's row.  The caller
  * owns the transaction it opens.
  */
-int	enroll_begin(struct scep_ctx *, struct db_prior *, char *err,
+int	scep_begin(struct scep_ctx *, struct db_prior *, char *err,
 	    size_t errlen);
 /* Record the request's transaction row in the open transaction. */
-int	enroll_record(struct scep_ctx *, enum db_tx_state, int fail_info,
+int	scep_record(struct scep_ctx *, enum db_tx_state, int fail_info,
 	    const char *serial, char *err, size_t errlen);
 /*
  * Record a refusal (transaction row, audit) in the open transaction.
  * Returns 0 or -1 with err.
  */
-int	enroll_record_failure(struct scep_ctx *, enum p7_fail_info,
+int	scep_record_failure(struct scep_ctx *, enum p7_fail_info,
 	    const char *reason, char *err, size_t errlen);
 /*
  * In the open transaction, sign csr as plan says, store it, record the
@@ -56,11 +56,11 @@ int	enroll_record_failure(struct scep_ctx *, enum p7_fail_info,
  * the certificate (described in *d, to clear) for the caller to send
  * once its COMMIT is confirmed, or NULL with err.
  */
-X509	*enroll_issue(struct scep_ctx *, X509_REQ *csr, const struct policy_plan *,
+X509	*scep_issue(struct scep_ctx *, X509_REQ *csr, const struct policy_plan *,
 	    const char *renewed_serial, struct p7_cert_desc *d, char *err,
 	    size_t errlen);
 /* Sign and store a CertRep into *r (HTTP 500 if impossible). */
-void	enroll_certrep(struct scep_ctx *, enum p7_pki_status, enum p7_fail_info,
+void	scep_certrep(struct scep_ctx *, enum p7_pki_status, enum p7_fail_info,
 	    X509 *issued, struct reply *r);
 
 #endif /* SCEPD_SCEP_CORE_H */

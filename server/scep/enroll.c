@@ -32,15 +32,15 @@ replay(struct scep_ctx *c, const struct db_prior *prior, struct reply *r)
 
 	if ((crt = d2i_X509(NULL, &p, (long)prior->cert_der_len)) == NULL) {
 		log_warnx("%s %s %s: stored certificate %s unreadable", c->peer,
-		    enroll_msg_name(c), p7_req_get0_transaction_id(c->req),
+		    scep_msg_name(c), p7_req_get0_transaction_id(c->req),
 		    prior->serial);
 		reply_text(r, 500, "internal error\n");
 		return;
 	}
 	log_info("%s %s %s: retransmission, serial %s sent again", c->peer,
-	    enroll_msg_name(c), p7_req_get0_transaction_id(c->req),
+	    scep_msg_name(c), p7_req_get0_transaction_id(c->req),
 	    prior->serial);
-	enroll_certrep(c, P7_PKI_SUCCESS, 0, crt, r);
+	scep_certrep(c, P7_PKI_SUCCESS, 0, crt, r);
 	X509_free(crt);
 }
 
@@ -72,8 +72,8 @@ enroll_decide(struct scep_ctx *c, const struct db_prior *prior,
 	/* One transactionID, one requester key (docs/protocol.md). */
 	if (prior->key_mismatch) {
 		log_info("%s %s %s: transactionID already used by another key "
-		    "-> FAILURE badRequest", c->peer, enroll_msg_name(c), tid);
-		enroll_certrep(c, P7_PKI_FAILURE, P7_FAIL_BAD_REQUEST, NULL, r);
+		    "-> FAILURE badRequest", c->peer, scep_msg_name(c), tid);
+		scep_certrep(c, P7_PKI_FAILURE, P7_FAIL_BAD_REQUEST, NULL, r);
 		goto out;
 	}
 	/* A retransmission gets the certificate it already has... */
@@ -96,7 +96,7 @@ enroll_decide(struct scep_ctx *c, const struct db_prior *prior,
 	if (renewal && renew_signer(c, &signer, o->renewed_serial,
 	    sizeof(o->renewed_serial), o->err, sizeof(o->err)) == -1) {
 		log_warnx("%s %s %s: database: %s -> 503", c->peer,
-		    enroll_msg_name(c), tid, o->err);
+		    scep_msg_name(c), tid, o->err);
 		reply_text(r, 503, "database unavailable, retry later\n");
 		goto out;
 	}
@@ -112,7 +112,7 @@ enroll_decide(struct scep_ctx *c, const struct db_prior *prior,
 	if (!renewal && c->prof->policy.approval == POLICY_APPROVAL_MANUAL &&
 	    (twin = pending_approved(c, r, o->err, sizeof(o->err))) == -1) {
 		log_warnx("%s %s %s: database: %s -> 503", c->peer,
-		    enroll_msg_name(c), tid, o->err);
+		    scep_msg_name(c), tid, o->err);
 		reply_text(r, 503, "database unavailable, retry later\n");
 		goto out;
 	}
@@ -132,7 +132,7 @@ enroll_decide(struct scep_ctx *c, const struct db_prior *prior,
 	if (policy_decide(&c->prof->policy, &ops, &pr, &o->v) == -1) {
 		OPENSSL_cleanse(challenge, sizeof(challenge));
 		log_warnx("%s %s %s: policy error -> 500", c->peer,
-		    enroll_msg_name(c), tid);
+		    scep_msg_name(c), tid);
 		reply_text(r, 500, "internal error\n");
 		goto out;
 	}
@@ -141,11 +141,11 @@ enroll_decide(struct scep_ctx *c, const struct db_prior *prior,
 	switch (o->v.decision) {
 	case POLICY_DENY:
 		log_info("%s %s %s: %s -> FAILURE %s", c->peer,
-		    enroll_msg_name(c), tid, o->v.reason,
-		    enroll_fail_names[o->v.fail]);
+		    scep_msg_name(c), tid, o->v.reason,
+		    scep_fail_names[o->v.fail]);
 		/* A consumed one-time challenge stays consumed: it was shown. */
 		o->step = ENROLL_REFUSED;
-		o->failed = enroll_record_failure(c, (enum p7_fail_info)o->v.fail,
+		o->failed = scep_record_failure(c, (enum p7_fail_info)o->v.fail,
 		    o->v.reason, o->err, sizeof(o->err)) == -1;
 		break;
 	case POLICY_RETRY:
@@ -153,7 +153,7 @@ enroll_decide(struct scep_ctx *c, const struct db_prior *prior,
 		 * Transient: nothing recorded, no notification; the client
 		 * sends the same request again and it is judged then.
 		 */
-		log_warnx("%s %s %s: %s -> 503", c->peer, enroll_msg_name(c),
+		log_warnx("%s %s %s: %s -> 503", c->peer, scep_msg_name(c),
 		    tid, o->v.reason);
 		reply_text(r, 503, "challenge check unavailable, retry later\n");
 		break;
@@ -165,7 +165,7 @@ enroll_decide(struct scep_ctx *c, const struct db_prior *prior,
 	case POLICY_ISSUE:
 		o->step = ENROLL_ISSUED;
 		o->renewed = renewal ? o->renewed_serial : NULL;
-		o->crt = enroll_issue(c, pr.csr, &o->v.plan, o->renewed, &o->d,
+		o->crt = scep_issue(c, pr.csr, &o->v.plan, o->renewed, &o->d,
 		    o->err, sizeof(o->err));
 		o->failed = o->crt == NULL;
 		break;
@@ -186,9 +186,9 @@ enroll_request(struct scep_ctx *c, struct reply *r)
 
 	memset(&prior, 0, sizeof(prior));
 	memset(&o, 0, sizeof(o));
-	if (enroll_begin(c, &prior, o.err, sizeof(o.err)) == -1) {
+	if (scep_begin(c, &prior, o.err, sizeof(o.err)) == -1) {
 		log_warnx("%s %s %s: database: %s -> 503", c->peer,
-		    enroll_msg_name(c), p7_req_get0_transaction_id(c->req),
+		    scep_msg_name(c), p7_req_get0_transaction_id(c->req),
 		    o.err);
 		reply_text(r, 503, "database unavailable, retry later\n");
 		return;

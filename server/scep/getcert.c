@@ -51,7 +51,7 @@ getcert_answer(struct scep_ctx *c, struct reply *r)
 	}
 	if ((t = db_cert_get(c->w->db, hex, &row, err, sizeof(err))) == -1) {
 		log_warnx("%s %s %s: database: %s -> 503", c->peer,
-		    enroll_msg_name(c), tid, err);
+		    scep_msg_name(c), tid, err);
 		reply_text(r, 503, "database unavailable, retry later\n");
 		goto out;
 	}
@@ -65,19 +65,19 @@ getcert_answer(struct scep_ctx *c, struct reply *r)
 	if (signer == NULL || (X509_cmp(signer, crt) != 0 &&
 	    EVP_PKEY_eq(X509_get0_pubkey(signer), X509_get0_pubkey(crt)) != 1)) {
 		log_info("%s %s %s: serial %s: requester does not hold it -> "
-		    "FAILURE badRequest", c->peer, enroll_msg_name(c), tid, hex);
-		enroll_certrep(c, P7_PKI_FAILURE, P7_FAIL_BAD_REQUEST, NULL, r);
+		    "FAILURE badRequest", c->peer, scep_msg_name(c), tid, hex);
+		scep_certrep(c, P7_PKI_FAILURE, P7_FAIL_BAD_REQUEST, NULL, r);
 		goto out;
 	}
 	log_info("%s %s %s: serial %s (%s) -> SUCCESS", c->peer,
-	    enroll_msg_name(c), tid, hex, row.status);
-	enroll_certrep(c, P7_PKI_SUCCESS, 0, crt, r);
+	    scep_msg_name(c), tid, hex, row.status);
+	scep_certrep(c, P7_PKI_SUCCESS, 0, crt, r);
 	goto out;
 badcertid:
 	log_info("%s %s %s: %s%s%s -> FAILURE badCertId", c->peer,
-	    enroll_msg_name(c), tid, why, hex ? ": serial " : "",
+	    scep_msg_name(c), tid, why, hex ? ": serial " : "",
 	    hex ? hex : "");
-	enroll_certrep(c, P7_PKI_FAILURE, P7_FAIL_BAD_CERT_ID, NULL, r);
+	scep_certrep(c, P7_PKI_FAILURE, P7_FAIL_BAD_CERT_ID, NULL, r);
 out:
 	db_cert_row_clear(&row);
 	X509_free(crt);

@@ -56,7 +56,7 @@ getcrl_answer(struct scep_ctx *c, struct reply *r)
 	    NULL || !p7_ca_is_own_name(c->prof->prev_ca, issuer))) {
 		log_info("%s GetCRL %s: issuer is not this CA -> FAILURE "
 		    "badCertId", c->peer, p7_req_get0_transaction_id(c->req));
-		enroll_certrep(c, P7_PKI_FAILURE, P7_FAIL_BAD_CERT_ID, NULL, r);
+		scep_certrep(c, P7_PKI_FAILURE, P7_FAIL_BAD_CERT_ID, NULL, r);
 		return;
 	}
 	k = getcrl_key(c);

@@ -18,47 +18,68 @@ enroll_keeps(const struct enroll_outcome *o)
 	return o->step != ENROLL_ANSWERED && !o->failed;
 }
 
-void
-enroll_answer(struct scep_ctx *c, struct enroll_outcome *o, struct reply *r)
+/* A refusal: FAILURE whether or not it could be recorded (nothing issued). */
+static void
+answer_refused(struct scep_ctx *c, struct enroll_outcome *o, struct reply *r)
+{
+	if (!o->committed)
+		log_warnx("transaction %s: cannot record refusal: %s",
+		    p7_req_get0_transaction_id(c->req), o->err);
+	webhook_notify(c, NULL, o->v.reason);
+	scep_certrep(c, P7_PKI_FAILURE, (enum p7_fail_info)o->v.fail, NULL, r);
+}
+
+/* Held for approval: PENDING once the hold is committed, else 503. */
+static void
+answer_held(struct scep_ctx *c, struct enroll_outcome *o, struct reply *r)
 {
 	const char	*tid = p7_req_get0_transaction_id(c->req);
 
+	if (!o->committed) {
+		log_warnx("%s %s %s: cannot hold for approval: %s -> 503",
+		    c->peer, scep_msg_name(c), tid, o->err);
+		reply_text(r, 503, "cannot hold the request, retry later\n");
+		return;
+	}
+	log_info("%s %s %s: waiting for approval -> PENDING", c->peer,
+	    scep_msg_name(c), tid);
+	scep_certrep(c, P7_PKI_PENDING, 0, NULL, r);
+}
+
+/* Issued: SUCCESS once the certificate is committed, else 503. */
+static void
+answer_issued(struct scep_ctx *c, struct enroll_outcome *o, struct reply *r)
+{
+	const char	*tid = p7_req_get0_transaction_id(c->req);
+
+	if (!o->committed) {
+		log_openssl("issue");
+		log_warnx("%s %s %s: %snot issued: %s -> 503", c->peer,
+		    scep_msg_name(c), tid, o->what ? o->what : "", o->err);
+		reply_text(r, 503, "cannot issue now, retry later\n");
+		return;
+	}
+	log_info("%s %s %s: issued serial %s to \"%s\"%s%s", c->peer,
+	    scep_msg_name(c), tid, o->d.serial, o->d.subject,
+	    o->renewed ? " renewing " : "", o->renewed ? o->renewed : "");
+	webhook_notify(c, o->crt, NULL);
+	scep_certrep(c, P7_PKI_SUCCESS, 0, o->crt, r);
+}
+
+void
+enroll_answer(struct scep_ctx *c, struct enroll_outcome *o, struct reply *r)
+{
 	switch (o->step) {
 	case ENROLL_ANSWERED:
 		break;
 	case ENROLL_REFUSED:
-		/* Nothing was issued: a refusal not recorded is still one. */
-		if (!o->committed)
-			log_warnx("transaction %s: cannot record refusal: %s",
-			    tid, o->err);
-		webhook_notify(c, NULL, o->v.reason);
-		enroll_certrep(c, P7_PKI_FAILURE, (enum p7_fail_info)o->v.fail,
-		    NULL, r);
+		answer_refused(c, o, r);
 		break;
 	case ENROLL_HELD:
-		if (!o->committed) {
-			log_warnx("%s %s %s: cannot hold for approval: %s -> 503",
-			    c->peer, enroll_msg_name(c), tid, o->err);
-			reply_text(r, 503, "cannot hold the request, retry later\n");
-			break;
-		}
-		log_info("%s %s %s: waiting for approval -> PENDING", c->peer,
-		    enroll_msg_name(c), tid);
-		enroll_certrep(c, P7_PKI_PENDING, 0, NULL, r);
+		answer_held(c, o, r);
 		break;
 	case ENROLL_ISSUED:
-		if (!o->committed) {
-			log_openssl("issue");
-			log_warnx("%s %s %s: %snot issued: %s -> 503", c->peer,
-			    enroll_msg_name(c), tid, o->what ? o->what : "", o->err);
-			reply_text(r, 503, "cannot issue now, retry later\n");
-			break;
-		}
-		log_info("%s %s %s: issued serial %s to \"%s\"%s%s", c->peer,
-		    enroll_msg_name(c), tid, o->d.serial, o->d.subject,
-		    o->renewed ? " renewing " : "", o->renewed ? o->renewed : "");
-		webhook_notify(c, o->crt, NULL);
-		enroll_certrep(c, P7_PKI_SUCCESS, 0, o->crt, r);
+		answer_issued(c, o, r);
 		break;
 	}
 }

@@ -76,7 +76,7 @@ pending_store(struct scep_ctx *c, const struct policy_plan *plan, char *err,
 	h.signer_der_len = (size_t)sig_len;
 	h.request_subject = subject;
 	h.device_id = plan->device_id;
-	if (enroll_record(c, DB_TX_PENDING, -1, NULL, err, errlen) == -1)
+	if (scep_record(c, DB_TX_PENDING, -1, NULL, err, errlen) == -1)
 		goto out;
 	h.row_id = c->tx_row;
 	if (db_pending_hold(c->w->db, &h, err, errlen) == -1 ||
@@ -110,15 +110,15 @@ send_stored(struct scep_ctx *c, const unsigned char *der, size_t len,
 
 	if ((crt = d2i_X509(NULL, &p, (long)len)) == NULL) {
 		log_warnx("%s %s %s: stored certificate %s unreadable -> 500",
-		    c->peer, enroll_msg_name(c),
+		    c->peer, scep_msg_name(c),
 		    p7_req_get0_transaction_id(c->req), serial);
 		reply_text(r, 500, "internal error\n");
 		return;
 	}
 	log_info("%s %s %s: %s serial %s -> SUCCESS", c->peer,
-	    enroll_msg_name(c), p7_req_get0_transaction_id(c->req), what,
+	    scep_msg_name(c), p7_req_get0_transaction_id(c->req), what,
 	    serial);
-	enroll_certrep(c, P7_PKI_SUCCESS, 0, crt, r);
+	scep_certrep(c, P7_PKI_SUCCESS, 0, crt, r);
 	X509_free(crt);
 }
 
@@ -143,7 +143,7 @@ issue_approved(struct scep_ctx *c, const struct db_pending *p,
 	if (q == NULL || (csr = d2i_X509_REQ(NULL, &q,
 	    (long)p->request_der_len)) == NULL) {
 		log_warnx("%s %s %s: stored request unreadable -> 500", c->peer,
-		    enroll_msg_name(c), tid);
+		    scep_msg_name(c), tid);
 		reply_text(r, 500, "internal error\n");
 		goto out;
 	}
@@ -154,17 +154,17 @@ issue_approved(struct scep_ctx *c, const struct db_pending *p,
 	if (policy_decide(&c->prof->policy, NULL, &pr, &o->v) == -1 ||
 	    o->v.decision == POLICY_PENDING || o->v.decision == POLICY_RETRY) {
 		log_warnx("%s %s %s: policy error on an approved request -> 500",
-		    c->peer, enroll_msg_name(c), tid);
+		    c->peer, scep_msg_name(c), tid);
 		reply_text(r, 500, "internal error\n");
 		goto out;
 	}
 	memcpy(c->csr, p->request_sha256, sizeof(c->csr));
 	if (o->v.decision == POLICY_DENY) {
 		log_info("%s %s %s: approved, but %s -> FAILURE %s", c->peer,
-		    enroll_msg_name(c), tid, o->v.reason,
-		    enroll_fail_names[o->v.fail]);
+		    scep_msg_name(c), tid, o->v.reason,
+		    scep_fail_names[o->v.fail]);
 		o->step = ENROLL_REFUSED;
-		o->failed = enroll_record_failure(c, (enum p7_fail_info)o->v.fail,
+		o->failed = scep_record_failure(c, (enum p7_fail_info)o->v.fail,
 		    o->v.reason, o->err, sizeof(o->err)) == -1;
 		goto out;
 	}
@@ -175,7 +175,7 @@ issue_approved(struct scep_ctx *c, const struct db_pending *p,
 		goto out;
 	}
 	o->step = ENROLL_ISSUED;
-	o->crt = enroll_issue(c, csr, &o->v.plan, NULL, &o->d, o->err,
+	o->crt = scep_issue(c, csr, &o->v.plan, NULL, &o->d, o->err,
 	    sizeof(o->err));
 	o->failed = o->crt == NULL;
 out:
@@ -200,7 +200,7 @@ certpoll_decide(struct scep_ctx *c, const struct db_prior *prior,
 	    is_zero(c->csr, sizeof(c->csr)) ? NULL : c->csr, p, o->err,
 	    sizeof(o->err))) == -1) {
 		log_warnx("%s %s %s: database: %s -> 503", c->peer,
-		    enroll_msg_name(c), tid, o->err);
+		    scep_msg_name(c), tid, o->err);
 		reply_text(r, 503, "database unavailable, retry later\n");
 		return;
 	}
@@ -208,14 +208,14 @@ certpoll_decide(struct scep_ctx *c, const struct db_prior *prior,
 		/* RFC 8894 4.4: the transaction is the signer key's. */
 		if (prior->key_mismatch) {
 			log_info("%s %s %s: transaction of another signer key "
-			    "-> FAILURE badRequest", c->peer, enroll_msg_name(c),
+			    "-> FAILURE badRequest", c->peer, scep_msg_name(c),
 			    tid);
-			enroll_certrep(c, P7_PKI_FAILURE, P7_FAIL_BAD_REQUEST,
+			scep_certrep(c, P7_PKI_FAILURE, P7_FAIL_BAD_REQUEST,
 			    NULL, r);
 		} else {
 			log_info("%s %s %s: no such transaction -> FAILURE "
-			    "badCertId", c->peer, enroll_msg_name(c), tid);
-			enroll_certrep(c, P7_PKI_FAILURE, P7_FAIL_BAD_CERT_ID,
+			    "badCertId", c->peer, scep_msg_name(c), tid);
+			scep_certrep(c, P7_PKI_FAILURE, P7_FAIL_BAD_CERT_ID,
 			    NULL, r);
 		}
 		return;
@@ -226,8 +226,8 @@ certpoll_decide(struct scep_ctx *c, const struct db_prior *prior,
 	if (p->profile[0] != '\0' &&
 	    strcmp(p->profile, c->prof->policy.name) != 0) {
 		log_info("%s %s %s: transaction of profile %s -> FAILURE "
-		    "badCertId", c->peer, enroll_msg_name(c), tid, p->profile);
-		enroll_certrep(c, P7_PKI_FAILURE, P7_FAIL_BAD_CERT_ID, NULL, r);
+		    "badCertId", c->peer, scep_msg_name(c), tid, p->profile);
+		scep_certrep(c, P7_PKI_FAILURE, P7_FAIL_BAD_CERT_ID, NULL, r);
 		return;
 	}
 	switch (p->state) {
@@ -239,11 +239,11 @@ certpoll_decide(struct scep_ctx *c, const struct db_prior *prior,
 		fi = p->fail_info >= 0 && p->fail_info <= P7_FAIL_BAD_CERT_ID ?
 		    (enum p7_fail_info)p->fail_info : P7_FAIL_BAD_REQUEST;
 		log_info("%s %s %s: %s%s%s -> FAILURE %s", c->peer,
-		    enroll_msg_name(c), tid,
+		    scep_msg_name(c), tid,
 		    p->approval == DB_APPROVAL_REJECTED ? "rejected" : "refused",
 		    p->reason != NULL ? ": " : "",
-		    p->reason != NULL ? p->reason : "", enroll_fail_names[fi]);
-		enroll_certrep(c, P7_PKI_FAILURE, fi, NULL, r);
+		    p->reason != NULL ? p->reason : "", scep_fail_names[fi]);
+		scep_certrep(c, P7_PKI_FAILURE, fi, NULL, r);
 		break;
 	default:
 		if (p->approval == DB_APPROVAL_APPROVED) {
@@ -251,8 +251,8 @@ certpoll_decide(struct scep_ctx *c, const struct db_prior *prior,
 			break;
 		}
 		log_info("%s %s %s: waiting for approval -> PENDING", c->peer,
-		    enroll_msg_name(c), tid);
-		enroll_certrep(c, P7_PKI_PENDING, 0, NULL, r);
+		    scep_msg_name(c), tid);
+		scep_certrep(c, P7_PKI_PENDING, 0, NULL, r);
 		break;
 	}
 }
@@ -273,14 +273,14 @@ pending_certpoll(struct scep_ctx *c, struct reply *r)
 	if (p7_req_message_type(c->req) == P7_MSG_CERTPOLL &&
 	    !p7_ca_is_own_name(c->prof->ca, p7_req_get0_issuer(c->req))) {
 		log_info("%s %s %s: issuer is not this CA -> FAILURE badCertId",
-		    c->peer, enroll_msg_name(c), tid);
-		enroll_certrep(c, P7_PKI_FAILURE, P7_FAIL_BAD_CERT_ID, NULL, r);
+		    c->peer, scep_msg_name(c), tid);
+		scep_certrep(c, P7_PKI_FAILURE, P7_FAIL_BAD_CERT_ID, NULL, r);
 		return;
 	}
 	/* The lock every request of this transactionID takes. */
-	if (enroll_begin(c, &prior, o.err, sizeof(o.err)) == -1) {
+	if (scep_begin(c, &prior, o.err, sizeof(o.err)) == -1) {
 		log_warnx("%s %s %s: database: %s -> 503", c->peer,
-		    enroll_msg_name(c), tid, o.err);
+		    scep_msg_name(c), tid, o.err);
 		reply_text(r, 503, "database unavailable, retry later\n");
 		return;
 	}

@@ -16,7 +16,7 @@
 #include "server/scep/pkioperation.h"
 
 void
-enroll_pkioperation(struct worker *w, struct conf_profile *prof,
+scep_pkioperation(struct worker *w, struct conf_profile *prof,
     const unsigned char *der, size_t len, const char *peer, struct reply *r)
 {
 	struct scep_ctx		 c;
@@ -52,9 +52,9 @@ enroll_pkioperation(struct worker *w, struct conf_profile *prof,
 		goto out;
 	case P7_FAILED:
 		fi = p7_req_fail_info(req);
-		log_info("%s %s %s: %s -> FAILURE %s", peer, enroll_msg_name(&c),
-		    p7_req_get0_transaction_id(req), err, enroll_fail_names[fi]);
-		enroll_certrep(&c, P7_PKI_FAILURE, fi, NULL, r);
+		log_info("%s %s %s: %s -> FAILURE %s", peer, scep_msg_name(&c),
+		    p7_req_get0_transaction_id(req), err, scep_fail_names[fi]);
+		scep_certrep(&c, P7_PKI_FAILURE, fi, NULL, r);
 		goto out;
 	case P7_OK:
 		break;
@@ -78,8 +78,8 @@ enroll_pkioperation(struct worker *w, struct conf_profile *prof,
 		break;
 	default:
 		log_info("%s %s %s: not served -> FAILURE badRequest", peer,
-		    enroll_msg_name(&c), p7_req_get0_transaction_id(req));
-		enroll_certrep(&c, P7_PKI_FAILURE, P7_FAIL_BAD_REQUEST, NULL, r);
+		    scep_msg_name(&c), p7_req_get0_transaction_id(req));
+		scep_certrep(&c, P7_PKI_FAILURE, P7_FAIL_BAD_REQUEST, NULL, r);
 		break;
 	}
 out:

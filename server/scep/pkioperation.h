@@ -10,7 +10,7 @@
  * Answer one PKIOperation body for profile from peer.  Fills *r (a
  * CertRep with status 200, or an HTTP error) and logs one line.
  */
-void	enroll_pkioperation(struct worker *, struct conf_profile *,
+void	scep_pkioperation(struct worker *, struct conf_profile *,
 	    const unsigned char *der, size_t len, const char *peer,
 	    struct reply *r);
 

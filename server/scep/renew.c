@@ -5,7 +5,7 @@
  * must also be in our records, byte for byte (a certificate merely
  * carrying one of our serials is not ours), and
  * policy/ judges status, validity and the renewal window from what we
- * fill in.  Once renewed it is superseded (enroll_issue() in core.c), and
+ * fill in.  Once renewed it is superseded (scep_issue() in core.c), and
  * revoked after the profile's grace (server/sweep.c).
  */
 #include <stdint.h>
@@ -72,13 +72,13 @@ renew_signer(struct scep_ctx *c, struct policy_signer *s, char *serial,
 	/* Self-signed or another CA's: not known; policy/ refuses it. */
 	if (signer == NULL || !p7_req_signer_issued(c->req)) {
 		log_debug("%s %s %s: renewal signer is not a certificate of "
-		    "this CA", c->peer, enroll_msg_name(c), tid);
+		    "this CA", c->peer, scep_msg_name(c), tid);
 		rc = 0;
 		goto out;
 	}
 	if (serial_hex(signer, hex, sizeof(hex)) == -1) {
 		log_info("%s %s %s: renewal signer has an unusable serial",
-		    c->peer, enroll_msg_name(c), tid);
+		    c->peer, scep_msg_name(c), tid);
 		rc = 0;
 		goto out;
 	}
@@ -86,7 +86,7 @@ renew_signer(struct scep_ctx *c, struct policy_signer *s, char *serial,
 		goto out;
 	if (t == 1 || !same_der(signer, ds.der, ds.der_len)) {
 		log_info("%s %s %s: renewal signer serial %s is not in our "
-		    "records%s", c->peer, enroll_msg_name(c), tid, hex,
+		    "records%s", c->peer, scep_msg_name(c), tid, hex,
 		    t == 1 ? "" : " (a different certificate has it)");
 		rc = 0;
 		goto out;
@@ -98,7 +98,7 @@ renew_signer(struct scep_ctx *c, struct policy_signer *s, char *serial,
 	if (ds.profile != NULL &&
 	    strcmp(ds.profile, c->prof->policy.name) != 0) {
 		log_info("%s %s %s: renewal signer %s was issued on profile "
-		    "%s, not %s", c->peer, enroll_msg_name(c), tid, hex,
+		    "%s, not %s", c->peer, scep_msg_name(c), tid, hex,
 		    ds.profile, c->prof->policy.name);
 		rc = 0;
 		goto out;
@@ -114,14 +114,14 @@ renew_signer(struct scep_ctx *c, struct policy_signer *s, char *serial,
 	 */
 	if (s->status_valid && ds.superseded_by != NULL) {
 		log_info("%s %s %s: renewal signer %s was already renewed "
-		    "(superseded by %s)", c->peer, enroll_msg_name(c), tid,
+		    "(superseded by %s)", c->peer, scep_msg_name(c), tid,
 		    hex, ds.superseded_by);
 		s->status_valid = 0;
 	}
 	if (s->status_valid && ds.device_state != NULL &&
 	    strcmp(ds.device_state, "active") != 0) {
 		log_info("%s %s %s: renewal signer %s belongs to device %s, "
-		    "which is %s", c->peer, enroll_msg_name(c), tid, hex,
+		    "which is %s", c->peer, scep_msg_name(c), tid, hex,
 		    ds.device_id, ds.device_state);
 		s->status_valid = 0;
 	}

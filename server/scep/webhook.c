@@ -329,7 +329,7 @@ webhook_validate(void *ctx, const struct policy_profile *p, X509_REQ *csr,
 out:
 	/* Never the challenge or the secret. */
 	log_info("%s %s %s: webhook validate -> %s%s%s%s%s (%ld ms, %d "
-	    "attempt%s)", c->peer, enroll_msg_name(c), tid, outcome,
+	    "attempt%s)", c->peer, scep_msg_name(c), tid, outcome,
 	    err[0] ? ": " : "", err, l == POLICY_LOOKUP_OK &&
 	    out->device_id ? ", device " : "", l == POLICY_LOOKUP_OK &&
 	    out->device_id ? out->device_id : "", ms_since(&t0), attempts,
@@ -364,7 +364,7 @@ webhook_notify(struct scep_ctx *c, X509 *issued, const char *reason)
 		return;
 	if (p->webhook.secret == NULL) {
 		log_warnx("%s %s %s: webhook notify %s not sent: profile %s has "
-		    "no webhook.secret", c->peer, enroll_msg_name(c), tid, what,
+		    "no webhook.secret", c->peer, scep_msg_name(c), tid, what,
 		    p->name);
 		return;
 	}
@@ -402,10 +402,10 @@ webhook_notify(struct scep_ctx *c, X509 *issued, const char *reason)
 out:
 	if (err[0] == '\0')
 		log_info("%s %s %s: webhook notify %s -> delivered (%ld ms)",
-		    c->peer, enroll_msg_name(c), tid, what, ms_since(&t0));
+		    c->peer, scep_msg_name(c), tid, what, ms_since(&t0));
 	else
 		log_warnx("%s %s %s: webhook notify %s -> not delivered: %s "
-		    "(%ld ms, %d attempt%s)", c->peer, enroll_msg_name(c), tid,
+		    "(%ld ms, %d attempt%s)", c->peer, scep_msg_name(c), tid,
 		    what, err, ms_since(&t0), attempts, attempts == 1 ? "" : "s");
 	free(body);
 	httpc_reply_clear(&reply);
