@@ -5,13 +5,12 @@
  * challenge or renewal check (docs/design.md), and no SUCCESS leaves
  * without a confirmed COMMIT.
  */
-#include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <openssl/crypto.h>
-#include <openssl/err.h>
 #include <openssl/x509.h>
 
 #include "server/log.h"
