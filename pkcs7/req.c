@@ -605,7 +605,7 @@ p7_req_parse(const struct p7_ca *ca, const unsigned char *der, size_t len,
 	}
 	r->signer_issued = X509_check_issued(ca->ca, signer) == X509_V_OK &&
 	    X509_verify(signer, X509_get0_pubkey(ca->ca)) == 1;
-	/* What identifies the request (server/enroll.c): never unset. */
+	/* What identifies the request (server/scep/core.c): never unset. */
 	if (signer_hashes(r) == -1) {
 		snprintf(err, errlen, "cannot hash the signer certificate");
 		status = P7_INTERNAL;

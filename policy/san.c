@@ -19,7 +19,8 @@
 #include <openssl/x509v3.h>
 
 #include "policy/policy.h"
-#include "policy/tmpl.h"
+#include "policy/san.h"
+#include "policy/tmpl_util.h"
 
 #define refuse	policy_tmpl_refuse
 

@@ -65,7 +65,7 @@ openssl ocsp -issuer $v -serial 0x11 -reqout "$out/corpus/fuzz_ocsp/sha1-nonce" 
 openssl ocsp -sha256 -issuer $v -serial 0x0A -serial 0xABCDEF \
     -reqout "$out/corpus/fuzz_ocsp/sha256-two" >/dev/null
 
-build fuzz_api server/api_parse.c -ljansson
+build fuzz_api server/api/api_parse.c -ljansson
 mkdir -p "$out/corpus/fuzz_api"
 printf '{"device_id":"d","subject":"/CN=d","sans":["DNS:a"],"ttl_minutes":5}' \
     >"$out/corpus/fuzz_api/mint"
@@ -73,7 +73,7 @@ printf 'Basic bWRtLTE6c2NlcGRfeA==' >"$out/corpus/fuzz_api/basic"
 printf 'Bearer scepd_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN-_0' \
     >"$out/corpus/fuzz_api/bearer"
 
-build fuzz_webhook_reply server/webhook_json.c policy/profile.c -ljansson
+build fuzz_webhook_reply server/outbound/webhook_json.c policy/profile.c -ljansson
 mkdir -p "$out/corpus/fuzz_webhook_reply"
 printf '{"allow":true,"device_id":"d","sid":"S-1-5-21-1-2","vars":{"a":"b"}}' \
     >"$out/corpus/fuzz_webhook_reply/allow"

@@ -21,6 +21,8 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "server/http/caps.h"
+#include "server/http/http.h"
 #include "server/log.h"
 #include "server/scepd.h"
 #include "server/sweep.h"

@@ -14,6 +14,7 @@
 #include <event2/event.h>
 
 #include "server/log.h"
+#include "server/revocation/crl.h"
 #include "server/scepd.h"
 #include "server/sweep.h"
 

@@ -15,7 +15,7 @@
 #include <cmocka.h>
 
 #include "policy/policy.h"
-#include "server/api_parse.h"
+#include "server/api/api_parse.h"
 
 static char	 err[256];
 

@@ -24,7 +24,7 @@
 #include <openssl/x509v3.h>
 
 #include "policy/policy.h"
-#include "policy/tmpl.h"	/* policy_template_check() */
+#include "policy/tmpl_util.h"	/* policy_template_check() */
 
 #define NOW	1700000000
 

@@ -30,10 +30,12 @@
 #include <openssl/evp.h>
 
 #include "server/conf.h"
+#include "server/http/caps.h"
 #include "server/log.h"
+#include "server/outbound/http_client.h"
+#include "server/outbound/webhook_json.h"
 #include "server/query.h"
 #include "server/scepd.h"
-#include "server/webhook.h"
 
 #define VECTOR	"test/data/vectors/sscep-pkcsreq-get-aes128-sha256.der"
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/webhook.h"
+#include "server/outbound/webhook_json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

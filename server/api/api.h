@@ -1,0 +1,18 @@
+/* The JSON admin API's challenge route (api.c). */
+#ifndef SCEPD_API_API_H
+#define SCEPD_API_API_H
+
+#include <stddef.h>
+
+#include <event2/http.h>
+
+#include "server/scepd.h"
+
+/*
+ * The JSON admin API (/api/v1/...): minting challenges, and 404 for an
+ * API path nobody serves.  Returns 1 if path is under /api/ (r filled),
+ * else 0.
+ */
+int	api_handle(struct worker *, struct evhttp_request *, const char *path,
+	    const char *peer, struct reply *r);
+#endif /* SCEPD_API_API_H */

@@ -1,0 +1,298 @@
+/*
+ * Revocation status for relying parties: the CRL of each CA over HTTP
+ * (<base>/crl/<profile>.crl; SCEP GetCRL is server/scep/getcrl.c) and
+ * the OCSP responder (/ocsp, RFC 6960, GET and POST).
+ *
+ * Both read PostgreSQL, so a status change made by any scepd process or
+ * by scepctl is seen at once: OCSP looks each serial up, and a CRL is
+ * made anew when it is stale (crl.c).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+
+#include "server/log.h"
+#include "server/query.h"
+#include "server/revocation/crl.h"
+#include "server/revocation/responder.h"
+
+/* OCSP answers say how long they may be trusted: an hour at most. */
+#define OCSP_VALIDITY	3600
+
+/* GET <base>/crl/<profile>[.previous].crl: DER, with caching headers. */
+static void
+crl_http(struct worker *w, struct evhttp_request *req, const char *name,
+    size_t namelen, const char *peer, struct reply *r)
+{
+	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
+	struct conf_profile	*p;
+	struct ca_key		 k;
+	unsigned char		*der;
+	const char		*inm;
+	long long		 number;
+	time_t			 this_update, next_update, now = time(NULL);
+	size_t			 len;
+	struct tm		 tm;
+	char			 err[256], etag[40], date[64], cc[64];
+	long			 maxage;
+
+	if ((p = crl_lookup(w->srv->conf, name, namelen, &k)) == NULL) {
+		log_info("%s CRL: no profile %.*s -> 404", peer, (int)namelen, name);
+		reply_text(r, 404, "no such CRL\n");
+		return;
+	}
+	if (crl_fresh(w, &k, &der, &len, &number, &this_update, &next_update,
+	    err, sizeof(err)) == -1) {
+		log_openssl("CRL");
+		log_warnx("%s CRL %s%s: %s -> 503", peer, p->policy.name,
+		    k.what, err);
+		reply_text(r, 503, "CRL unavailable, retry later\n");
+		return;
+	}
+	/*
+	 * Caches may keep it a minute at most: a status change must reach
+	 * relying parties quickly, and a new CRL is made at once.
+	 */
+	snprintf(etag, sizeof(etag), "\"crl-%lld\"", number);
+	maxage = next_update - now < 60 ? (long)(next_update - now) : 60;
+	snprintf(cc, sizeof(cc), "public, max-age=%ld", maxage > 0 ? maxage : 0);
+	evhttp_add_header(h, "ETag", etag);
+	evhttp_add_header(h, "Cache-Control", cc);
+	gmtime_r(&this_update, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	evhttp_add_header(h, "Last-Modified", date);
+	gmtime_r(&next_update, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	evhttp_add_header(h, "Expires", date);
+	inm = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "If-None-Match");
+	if (inm != NULL && strcmp(inm, etag) == 0) {
+		free(der);
+		log_info("%s CRL %s%s %lld -> 304", peer, p->policy.name,
+		    k.what, number);
+		r->status = 304;
+		return;
+	}
+	log_info("%s CRL %s%s %lld -> 200", peer, p->policy.name, k.what,
+	    number);
+	r->status = 200;
+	r->content_type = "application/pkix-crl";
+	r->body = der;
+	r->len = len;
+	r->free_body = 2;
+}
+
+/* The answer for one OCSP CertID of CA key k. */
+static int
+ocsp_status(struct worker *w, const struct ca_key *k, const char *serial,
+    struct p7_ocsp_status *st, char *err, size_t errlen)
+{
+	struct db_cert_standing	 s;
+	time_t			 now = time(NULL);
+	int			 rc;
+
+	memset(st, 0, sizeof(*st));
+	st->this_update = now;
+	st->next_update = now + OCSP_VALIDITY;
+	st->status = P7_OCSP_UNKNOWN;
+	if (serial == NULL)
+		return 0;
+	if ((rc = db_cert_standing(w->db, serial, &s, err, errlen)) == -1)
+		return -1;
+	/*
+	 * A serial of another CA of ours, or of another key of this CA's
+	 * name, is not this key's to answer.  A certificate recorded without
+	 * its CA key (before 007_ca_key.sql) goes by the name.
+	 */
+	if (rc == DB_NOT_FOUND || strcmp(s.issuer, k->issuer) != 0 ||
+	    (s.ca_key[0] != '\0' && strcmp(s.ca_key, k->key) != 0))
+		return 0;
+	if (strcmp(s.status, "valid") == 0)
+		st->status = P7_OCSP_GOOD;
+	else {
+		st->status = P7_OCSP_REVOKED;
+		st->revoked_at = s.revoked_at;
+		st->reason = s.reason >= 0 ? s.reason : P7_CRL_REASON_NONE;
+	}
+	return 0;
+}
+
+static void
+ocsp_reply(struct reply *r, unsigned char *der, size_t len)
+{
+	r->status = 200;
+	r->content_type = "application/ocsp-response";
+	r->body = der;
+	r->len = len;
+	r->free_body = 1;
+}
+
+static void
+ocsp_error(struct reply *r, enum p7_ocsp_resp_status st)
+{
+	unsigned char	*der;
+	size_t		 len;
+
+	if (p7_ocsp_error(st, &der, &len) == -1) {
+		reply_text(r, 500, "internal error\n");
+		return;
+	}
+	ocsp_reply(r, der, len);
+}
+
+/*
+ * Answer one DER OCSPRequest: the first CA key whose name and key hashes
+ * the request's CertIDs carry answers it, current or previous key of any
+ * profile (profiles sharing a CA give the same answer), signed by that
+ * key (or the current key's delegated signer).
+ */
+static void
+ocsp_answer(struct worker *w, const unsigned char *der, size_t len,
+    const char *peer, struct reply *r)
+{
+	struct p7_ocsp_status	*st = NULL;	/* owned */
+	struct p7_ocsp_req	*oreq = NULL;	/* owned */
+	struct conf_profile	*p = NULL, *q;
+	const struct conf	*c = w->srv->conf;
+	struct ca_key		 k;
+	unsigned char		*out;
+	size_t			 n, outlen, i;
+	char			 err[256] = "";
+	int			 parsed = 0;
+
+	for (int j = 0; j < CA_NKEYS(c) && p == NULL; j++) {
+		if ((q = ca_key_nth(c, j, &k)) == NULL)
+			continue;
+		p7_ocsp_req_free(oreq);
+		oreq = NULL;
+		if (p7_ocsp_request_parse(k.ca, der, len, &oreq, err,
+		    sizeof(err)) == -1)
+			break;
+		parsed = 1;
+		for (i = 0; i < p7_ocsp_req_count(oreq); i++)
+			if (p7_ocsp_req_ours(oreq, i))
+				p = q;
+	}
+	if (!parsed) {
+		log_info("%s OCSP: malformed request (%s) -> malformedRequest",
+		    peer, err);
+		ocsp_error(r, P7_OCSP_MALFORMED_REQUEST);
+		goto out;
+	}
+	if (p == NULL) {
+		/* RFC 6960 2.3: not a CA we answer for. */
+		log_info("%s OCSP: no CertID of our CAs -> unauthorized", peer);
+		ocsp_error(r, P7_OCSP_UNAUTHORIZED);
+		goto out;
+	}
+	n = p7_ocsp_req_count(oreq);
+	if ((st = calloc(n, sizeof(*st))) == NULL) {
+		ocsp_error(r, P7_OCSP_INTERNAL_ERROR);
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		if (ocsp_status(w, &k, p7_ocsp_req_ours(oreq, i) ?
+		    p7_ocsp_req_serial(oreq, i) : NULL, &st[i], err,
+		    sizeof(err)) == -1) {
+			log_warnx("%s OCSP: database: %s -> tryLater", peer, err);
+			ocsp_error(r, P7_OCSP_TRY_LATER);
+			goto out;
+		}
+	if (p7_ocsp_respond(k.ca, oreq, st, k.ocsp_signer, &out, &outlen, err,
+	    sizeof(err)) == -1) {
+		log_openssl("OCSP");
+		log_warnx("%s OCSP: %s -> internalError", peer, err);
+		ocsp_error(r, P7_OCSP_INTERNAL_ERROR);
+		goto out;
+	}
+	log_info("%s OCSP %s%s: %s%s -> %s", peer, p->policy.name, k.what,
+	    p7_ocsp_req_serial(oreq, 0) ? p7_ocsp_req_serial(oreq, 0) : "?",
+	    n > 1 ? " and more" : "", st[0].status == P7_OCSP_GOOD ? "good" :
+	    st[0].status == P7_OCSP_REVOKED ? "revoked" : "unknown");
+	ocsp_reply(r, out, outlen);
+out:
+	free(st);
+	p7_ocsp_req_free(oreq);
+}
+
+int
+revocation_http(struct worker *w, struct evhttp_request *req, const char *path,
+    const char *peer, struct reply *r)
+{
+	const struct conf	*c = w->srv->conf;
+	struct evbuffer		*in;
+	enum evhttp_cmd_type	 cmd = evhttp_request_get_command(req);
+	unsigned char		*der = NULL;
+	const char		*rest, *name;
+	size_t			 n = strlen(c->base_path), nlen;
+	long			 dlen;
+
+	if (path == NULL)
+		return 0;
+	/* <base>/crl/<profile>.crl */
+	if (strncmp(path, c->base_path, n) == 0 &&
+	    strncmp(path + n, "/crl/", 5) == 0) {
+		name = path + n + 5;
+		nlen = strlen(name);
+		r->allow = "GET";
+		if (cmd != EVHTTP_REQ_GET || nlen < 5 ||
+		    strcmp(name + nlen - 4, ".crl") != 0) {
+			reply_text(r, cmd != EVHTTP_REQ_GET ? 405 : 404,
+			    cmd != EVHTTP_REQ_GET ? "only GET\n" : "not found\n");
+			return 1;
+		}
+		crl_http(w, req, name, nlen - 4, peer, r);
+		return 1;
+	}
+	if (strcmp(path, "/ocsp") != 0 && strncmp(path, "/ocsp/", 6) != 0)
+		return 0;
+	if (cmd == EVHTTP_REQ_POST) {
+		in = evhttp_request_get_input_buffer(req);
+		ocsp_answer(w, evbuffer_pullup(in, -1), evbuffer_get_length(in),
+		    peer, r);
+		return 1;
+	}
+	if (cmd != EVHTTP_REQ_GET) {
+		reply_text(r, 405, "only GET and POST\n");	/* Allow: GET, POST */
+		return 1;
+	}
+	/* RFC 6960 A.1: GET /ocsp/<url-encoded base64 of the DER request>. */
+	rest = path[5] == '/' ? path + 6 : "";
+	{
+		struct scep_query	 q;
+		char			*query, qerr[64];
+
+		/* Reuse the GET decoder: "message=" + the path's rest. */
+		if ((query = malloc(strlen(rest) + 9)) == NULL) {
+			reply_text(r, 500, "internal error\n");
+			return 1;
+		}
+		snprintf(query, strlen(rest) + 9, "message=%s", rest);
+		dlen = -1;
+		if (scep_query_parse(query, &q, qerr, sizeof(qerr)) == 0 &&
+		    q.message != NULL)
+			dlen = scep_base64_decode(q.message, q.message_len, &der);
+		scep_query_clear(&q);
+		free(query);
+	}
+	if (dlen <= 0) {
+		log_info("%s OCSP: GET path is not base64 -> malformedRequest",
+		    peer);
+		ocsp_error(r, P7_OCSP_MALFORMED_REQUEST);
+		return 1;
+	}
+	ocsp_answer(w, der, (size_t)dlen, peer, r);
+	free(der);
+	return 1;
+}
+
+
+

@@ -1,0 +1,249 @@
+/*
+ * What every SCEP operation shares (RFC 8894 3.3): the names of message
+ * types and failInfo values for the log, the CertRep, the transaction
+ * row of scepd.transactions, and issuing a certificate inside an open
+ * transaction.  Nothing here begins, commits or rolls back a database
+ * transaction: the operation that begins it (enroll.c, pending.c) ends
+ * it, and no SUCCESS leaves without a confirmed COMMIT.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/x509.h>
+
+#include "server/log.h"
+#include "server/scep/core.h"
+
+/*
+ * policy/ and pkcs7/ number failInfo alike, as RFC 8894 3.2.1.4.5 does:
+ * server/ casts a verdict's enum policy_fail to enum p7_fail_info.
+ */
+_Static_assert((int)POLICY_FAIL_BAD_ALG == (int)P7_FAIL_BAD_ALG &&
+    (int)POLICY_FAIL_BAD_MESSAGE_CHECK == (int)P7_FAIL_BAD_MESSAGE_CHECK &&
+    (int)POLICY_FAIL_BAD_REQUEST == (int)P7_FAIL_BAD_REQUEST &&
+    (int)POLICY_FAIL_BAD_TIME == (int)P7_FAIL_BAD_TIME &&
+    (int)POLICY_FAIL_BAD_CERT_ID == (int)P7_FAIL_BAD_CERT_ID,
+    "enum policy_fail and enum p7_fail_info differ");
+
+const char *const scep_fail_names[] = {
+	"badAlg", "badMessageCheck", "badRequest", "badTime", "badCertId"
+};
+
+static const char *
+msg_name(int type)
+{
+	switch (type) {
+	case P7_MSG_PKCSREQ:	return "PKCSReq";
+	case P7_MSG_RENEWALREQ:	return "RenewalReq";
+	case P7_MSG_CERTPOLL:	return "CertPoll";
+	case P7_MSG_GETCERT:	return "GetCert";
+	case P7_MSG_GETCRL:	return "GetCRL";
+	default:		return "unknown messageType";
+	}
+}
+
+const char *
+scep_msg_name(const struct scep_ctx *c)
+{
+	return msg_name(p7_req_message_type(c->req));
+}
+
+
+void
+scep_certrep(struct scep_ctx *c, enum p7_pki_status st, enum p7_fail_info fi,
+    X509 *issued, struct reply *r)
+{
+	unsigned char	*der = NULL;
+	size_t		 len = 0;
+
+	if (p7_certrep(c->prof->ca, c->req, st, fi, issued, &der, &len) == -1) {
+		log_openssl("CertRep");
+		log_warnx("cannot build CertRep for transaction %s",
+		    p7_req_get0_transaction_id(c->req));
+		reply_text(r, 500, "internal error\n");
+		return;
+	}
+	r->status = 200;
+	r->content_type = "application/x-pki-message";
+	r->body = der;
+	r->len = len;
+	r->free_body = 1;
+}
+
+/* What identifies this request in scepd.transactions. */
+static void
+tx_identity(const struct scep_ctx *c, struct db_tx *tx)
+{
+	memset(tx, 0, sizeof(*tx));
+	tx->transaction_id = p7_req_get0_transaction_id(c->req);
+	tx->message_type = p7_req_message_type(c->req);
+	tx->signer_cert_sha256 = c->signer;
+	tx->signer_key_sha256 = c->key;
+	tx->request_sha256 = c->csr;
+}
+
+int
+scep_begin(struct scep_ctx *c, struct db_prior *prior, char *err,
+    size_t errlen)
+{
+	struct db_tx	rq;
+
+	tx_identity(c, &rq);
+	if (db_enroll_begin(c->w->db, &rq,
+	    c->w->srv->conf->retransmission_window_hours, prior, err,
+	    errlen) == -1)
+		return -1;
+	c->tx_row = prior->row_id;
+	return 0;
+}
+
+/* Fill and record the transaction row in the open database transaction. */
+int
+scep_record(struct scep_ctx *c, enum db_tx_state state, int fail_info,
+    const char *serial, char *err, size_t errlen)
+{
+	struct db_tx	tx;
+
+	tx_identity(c, &tx);
+	tx.state = state;
+	tx.fail_info = fail_info;
+	tx.cert_serial = serial;
+	tx.profile = c->prof->policy.name;
+	tx.peer = c->addr;
+	return db_tx_record(c->w->db, &tx, &c->tx_row, err, errlen);
+}
+
+/*
+ * Record a refusal of an authentic request (its transaction row and an
+ * audit line) in the open transaction.  Returns 0 or -1 with err; the
+ * owner of the transaction commits or rolls back.
+ */
+int
+scep_record_failure(struct scep_ctx *c, enum p7_fail_info fi,
+    const char *reason, char *err, size_t errlen)
+{
+	if (scep_record(c, DB_TX_FAILURE, (int)fi, NULL, err, errlen) == -1 ||
+	    db_audit(c->w->db, c->actor, "refuse",
+	    p7_req_get0_transaction_id(c->req), reason, err, errlen) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * Renewed: the old certificate is superseded by the new one, and revoked
+ * after the profile's grace (server/sweep.c), at once when it is 0.
+ */
+static int
+supersede(struct scep_ctx *c, const char *old_serial,
+    const char *new_serial, char *err, size_t errlen)
+{
+	const struct policy_renewal	*rn = &c->prof->policy.renewal;
+
+	if (old_serial == NULL || *old_serial == '\0') {
+		snprintf(err, errlen, "renewal without the renewed serial");
+		return -1;
+	}
+	if (db_renewal_supersede(c->w->db, old_serial, new_serial,
+	    rn->supersede_grace_days, c->actor, err, errlen) == -1)
+		return -1;
+	if (rn->supersede_grace_days == 0)
+		log_info("%s %s %s: serial %s superseded by %s and revoked",
+		    c->peer, scep_msg_name(c),
+		    p7_req_get0_transaction_id(c->req), old_serial, new_serial);
+	else
+		log_info("%s %s %s: serial %s superseded by %s, revoked in %d "
+		    "day%s", c->peer, scep_msg_name(c),
+		    p7_req_get0_transaction_id(c->req), old_serial, new_serial,
+		    rn->supersede_grace_days,
+		    rn->supersede_grace_days == 1 ? "" : "s");
+	return 0;
+}
+
+/*
+ * Issue inside the open database transaction: draw a serial, sign, insert
+ * (drawing again on the rare collision), record the transaction, supersede
+ * a renewed certificate, write the audit row.  Returns the certificate,
+ * described in *d, which the caller may send only once its COMMIT is
+ * confirmed; NULL with err on failure (the caller rolls back).
+ */
+X509 *
+scep_issue(struct scep_ctx *c, X509_REQ *csr, const struct policy_plan *plan,
+    const char *renewed_serial, struct p7_cert_desc *d, char *err,
+    size_t errlen)
+{
+	X509			*crt = NULL;	/* owned until returned */
+	struct p7_issue		 spec;
+	struct db_cert		 dc;
+	unsigned char		 serial[P7_SERIAL_LEN];
+	const char		*tid = p7_req_get0_transaction_id(c->req);
+	int			 rc = 1;
+
+	memset(d, 0, sizeof(*d));
+	memset(&spec, 0, sizeof(spec));
+	spec.serial = serial;
+	spec.serial_len = sizeof(serial);
+	spec.not_before = plan->not_before;
+	spec.not_after = plan->not_after;
+	spec.subject = plan->subject;
+	spec.san = plan->san;
+	spec.key_usage = plan->key_usage;
+	spec.eku = plan->eku;
+	spec.sid = plan->sid;
+	spec.crl_url = plan->crl_url;
+	spec.ocsp_url = plan->ocsp_url;
+	spec.ca_issuers_url = plan->ca_issuers_url;
+	for (int attempt = 0; rc == 1 && attempt < 3; attempt++) {
+		X509_free(crt);
+		crt = NULL;
+		p7_cert_desc_clear(d);
+		if (p7_serial_random(serial) == -1) {
+			snprintf(err, errlen, "no random serial");
+			goto fail;
+		}
+		if (p7_issue(c->prof->ca, csr, &spec, &crt, err, errlen) == -1)
+			goto fail;
+		if (p7_cert_describe(crt, d) == -1) {
+			snprintf(err, errlen, "cannot describe certificate");
+			goto fail;
+		}
+		memset(&dc, 0, sizeof(dc));
+		dc.serial = d->serial;
+		dc.issuer = d->issuer;
+		dc.ca_key = c->prof->ca_key_id;
+		dc.subject = d->subject;
+		dc.sans = d->sans;
+		dc.not_before = d->not_before;
+		dc.not_after = d->not_after;
+		dc.der = d->der;
+		dc.der_len = d->der_len;
+		dc.key_sha256 = d->key_sha256;
+		dc.transaction_id = tid;
+		dc.profile = c->prof->policy.name;
+		dc.device_id = plan->device_id;
+		if ((rc = db_cert_insert(c->w->db, &dc, err, errlen)) == -1)
+			goto fail;
+	}
+	if (rc != 0) {
+		snprintf(err, errlen, "three serial collisions in a row");
+		goto fail;
+	}
+	if (scep_record(c, DB_TX_SUCCESS, -1, d->serial, err, errlen) == -1 ||
+	    (renewed_serial != NULL &&
+	    supersede(c, renewed_serial, d->serial, err, errlen) == -1) ||
+	    db_audit(c->w->db, c->actor, renewed_serial ? "renew" : "issue",
+	    d->serial, d->subject, err, errlen) == -1)
+		goto fail;
+	return crt;
+fail:
+	p7_cert_desc_clear(d);
+	X509_free(crt);
+	return NULL;
+}
+
+
+
+
+

@@ -1,0 +1,208 @@
+/*
+ * PKCSReq and RenewalReq: policy/ decides, db/ records in one
+ * transaction committed before the reply, pkcs7/ signs the certificate and
+ * the CertRep.  Nothing is signed for a request that has not passed the
+ * challenge or renewal check (docs/design.md), and no SUCCESS leaves
+ * without a confirmed COMMIT.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/x509.h>
+
+#include "server/log.h"
+#include "server/scep/challenge_ops.h"
+#include "server/scep/core.h"
+#include "server/scep/enroll.h"
+#include "server/scep/outcome.h"
+#include "server/scep/pending.h"
+#include "server/scep/renew.h"
+#include "server/scep/webhook.h"
+
+/* Answer with the certificate a finished transaction already issued. */
+static void
+replay(struct scep_ctx *c, const struct db_prior *prior, struct reply *r)
+{
+	const unsigned char	*p = prior->cert_der;
+	X509			*crt;
+
+	if ((crt = d2i_X509(NULL, &p, (long)prior->cert_der_len)) == NULL) {
+		log_warnx("%s %s %s: stored certificate %s unreadable", c->peer,
+		    scep_msg_name(c), p7_req_get0_transaction_id(c->req),
+		    prior->serial);
+		reply_text(r, 500, "internal error\n");
+		return;
+	}
+	log_info("%s %s %s: retransmission, serial %s sent again", c->peer,
+	    scep_msg_name(c), p7_req_get0_transaction_id(c->req),
+	    prior->serial);
+	scep_certrep(c, P7_PKI_SUCCESS, 0, crt, r);
+	X509_free(crt);
+}
+
+/*
+ * What enroll_decide() returns when the transaction must end before the
+ * answer: a request held for approval is answered as a CertPoll, which
+ * takes the transactionID's lock anew.
+ */
+#define ENROLL_POLL	(-1)
+
+/*
+ * PKCSReq and RenewalReq inside the transaction enroll_request() began:
+ * decide, and record what is decided.  Fills *o (and *r for ENROLL_ANSWERED);
+ * returns ENROLL_POLL or 0.  Never ends the transaction.
+ */
+static int
+enroll_decide(struct scep_ctx *c, const struct db_prior *prior,
+    struct enroll_outcome *o, struct reply *r)
+{
+	const char		*tid = p7_req_get0_transaction_id(c->req);
+	struct policy_request	 pr;
+	struct policy_signer	 signer;
+	struct policy_ops	 ops;
+	char			 challenge[256];
+	int			 clen, renewal, twin, rc = 0;
+
+	memset(&signer, 0, sizeof(signer));
+	o->step = ENROLL_ANSWERED;
+	/* One transactionID, one requester key (docs/protocol.md). */
+	if (prior->key_mismatch) {
+		log_info("%s %s %s: transactionID already used by another key "
+		    "-> FAILURE badRequest", c->peer, scep_msg_name(c), tid);
+		scep_certrep(c, P7_PKI_FAILURE, P7_FAIL_BAD_REQUEST, NULL, r);
+		goto out;
+	}
+	/* A retransmission gets the certificate it already has... */
+	if (prior->state == DB_TX_SUCCESS) {
+		replay(c, prior, r);
+		goto out;
+	}
+	/* ...or, while it waits for approval, what a CertPoll would get. */
+	if (prior->state == DB_TX_PENDING) {
+		rc = ENROLL_POLL;
+		goto out;
+	}
+
+	/*
+	 * RenewalReq, or a PKCSReq signed by a certificate we issued (how
+	 * sscep -O and certmonger renew) when the profile allows renewal.
+	 */
+	renewal = p7_req_message_type(c->req) == P7_MSG_RENEWALREQ ||
+	    (p7_req_signer_issued(c->req) && c->prof->policy.renewal.enabled);
+	if (renewal && renew_signer(c, &signer, o->renewed_serial,
+	    sizeof(o->renewed_serial), o->err, sizeof(o->err)) == -1) {
+		log_warnx("%s %s %s: database: %s -> 503", c->peer,
+		    scep_msg_name(c), tid, o->err);
+		reply_text(r, 503, "database unavailable, retry later\n");
+		goto out;
+	}
+
+	memset(&pr, 0, sizeof(pr));
+	/*
+	 * certmonger resends a held request with a new CSR: an approved twin
+	 * (same transactionID, signer key, CSR key and subject) counts as
+	 * this request's approval, or, once issued, answers with its
+	 * certificate.
+	 */
+	twin = PENDING_TWIN_NONE;
+	if (!renewal && c->prof->policy.approval == POLICY_APPROVAL_MANUAL &&
+	    (twin = pending_approved(c, r, o->err, sizeof(o->err))) == -1) {
+		log_warnx("%s %s %s: database: %s -> 503", c->peer,
+		    scep_msg_name(c), tid, o->err);
+		reply_text(r, 503, "database unavailable, retry later\n");
+		goto out;
+	}
+	if (twin == PENDING_TWIN_ISSUED)
+		goto out;
+	pr.approved = twin == PENDING_TWIN_APPROVED;
+	clen = p7_req_challenge(c->req, challenge, sizeof(challenge));
+	pr.csr = p7_req_get0_csr(c->req);
+	pr.challenge = clen >= 0 ? challenge : NULL;
+	pr.challenge_len = clen >= 0 ? (size_t)clen : 0;
+	pr.renewal = renewal;
+	pr.signer = renewal ? &signer : NULL;
+	pr.now = time(NULL);
+	ops.consume_challenge = ops_consume_challenge;
+	ops.validate = webhook_validate;
+	ops.ctx = c;
+	if (policy_decide(&c->prof->policy, &ops, &pr, &o->v) == -1) {
+		OPENSSL_cleanse(challenge, sizeof(challenge));
+		log_warnx("%s %s %s: policy error -> 500", c->peer,
+		    scep_msg_name(c), tid);
+		reply_text(r, 500, "internal error\n");
+		goto out;
+	}
+	OPENSSL_cleanse(challenge, sizeof(challenge));
+
+	switch (o->v.decision) {
+	case POLICY_DENY:
+		log_info("%s %s %s: %s -> FAILURE %s", c->peer,
+		    scep_msg_name(c), tid, o->v.reason,
+		    scep_fail_names[o->v.fail]);
+		/* A consumed one-time challenge stays consumed: it was shown. */
+		o->step = ENROLL_REFUSED;
+		o->failed = scep_record_failure(c, (enum p7_fail_info)o->v.fail,
+		    o->v.reason, o->err, sizeof(o->err)) == -1;
+		break;
+	case POLICY_RETRY:
+		/*
+		 * Transient: nothing recorded, no notification; the client
+		 * sends the same request again and it is judged then.
+		 */
+		log_warnx("%s %s %s: %s -> 503", c->peer, scep_msg_name(c),
+		    tid, o->v.reason);
+		reply_text(r, 503, "challenge check unavailable, retry later\n");
+		break;
+	case POLICY_PENDING:
+		o->step = ENROLL_HELD;
+		o->failed = pending_store(c, &o->v.plan, o->err,
+		    sizeof(o->err)) == -1;
+		break;
+	case POLICY_ISSUE:
+		o->step = ENROLL_ISSUED;
+		o->renewed = renewal ? o->renewed_serial : NULL;
+		o->crt = scep_issue(c, pr.csr, &o->v.plan, o->renewed, &o->d,
+		    o->err, sizeof(o->err));
+		o->failed = o->crt == NULL;
+		break;
+	}
+out:
+	X509_NAME_free(signer.subject);
+	free((char *)(uintptr_t)signer.device_id);
+	return rc;
+}
+
+/* PKCSReq and RenewalReq: the transaction begins and ends here. */
+void
+enroll_request(struct scep_ctx *c, struct reply *r)
+{
+	struct db_prior		 prior;
+	struct enroll_outcome	 o;
+	int			 poll;
+
+	memset(&prior, 0, sizeof(prior));
+	memset(&o, 0, sizeof(o));
+	if (scep_begin(c, &prior, o.err, sizeof(o.err)) == -1) {
+		log_warnx("%s %s %s: database: %s -> 503", c->peer,
+		    scep_msg_name(c), p7_req_get0_transaction_id(c->req),
+		    o.err);
+		reply_text(r, 503, "database unavailable, retry later\n");
+		return;
+	}
+	poll = enroll_decide(c, &prior, &o, r);
+	/* The one end of the transaction: a SUCCESS only after its COMMIT. */
+	if (enroll_keeps(&o) && db_commit(c->w->db, o.err, sizeof(o.err)) == 0)
+		o.committed = 1;
+	else
+		db_rollback(c->w->db);
+	if (poll == ENROLL_POLL)
+		pending_certpoll(c, r);
+	else
+		enroll_answer(c, &o, r);
+	enroll_outcome_clear(&o);
+	db_prior_clear(&prior);
+}
+
