@@ -96,6 +96,18 @@ for p in $passes; do
 	run_pass "$p"
 done
 
+# No cycle among server/'s files and parts, nor between policy/'s files
+# (from the objects the plain pass built), as one test.
+echo "== dependencies"
+if sh scripts/deps.sh build >build/deps.log 2>&1; then
+	echo "  ok    $(tail -n 1 build/deps.log)"
+	total_pass=$((total_pass + 1))
+else
+	echo "  FAIL  scripts/deps.sh"
+	tail -n 20 build/deps.log | sed 's/^/        | /'
+	total_fail=$((total_fail + 1))
+fi
+
 # Every parser of network input has a fuzz target; a short run of each
 # from the real client vectors, as one test.
 echo "== fuzz (${FUZZ_SECONDS:-10}s per target)"
