@@ -606,4 +606,47 @@ int	db_ca_key_live(struct db *, const char *issuer, const char *ca_key,
 int	db_ca_key_claim(struct db *, const char *issuer, const char *ca_key,
 	    long long *n, char *err, size_t errlen);
 
+/* --- The notification outbox (db/outbox.c, 008_outbox.sql) --- */
+
+/* One notification as the sender gets it. */
+struct db_outbox_row {
+	long long		 id;
+	const char		*profile;
+	const char		*kind;		/* "issued", "refused" */
+	const char		*transaction_id;
+	const char		*body;		/* the JSON document */
+	int			 attempts;	/* failed before this one */
+};
+
+/*
+ * Inside the open enrollment transaction: queue a notification (kind
+ * "issued" or "refused"), to be sent once the transaction commits.
+ * Returns 0 or -1 with err (rolled back).
+ */
+int		 db_outbox_add(struct db *, const char *profile,
+		    const char *kind, const char *transaction_id,
+		    const char *body, char *err, size_t errlen);
+
+/*
+ * Claim up to limit due notifications, oldest first, for lease_seconds
+ * (no other sender sees them meanwhile; unreported ones come back after
+ * it) and call cb for each; the row is valid during the call only, and a
+ * non-zero return stops the walk.  Its own transaction.  Returns the
+ * number claimed, or -1 with err.
+ */
+int		 db_outbox_claim(struct db *, int limit, int lease_seconds,
+		    int (*cb)(const struct db_outbox_row *, void *), void *arg,
+		    char *err, size_t errlen);
+
+/* A claimed notification was delivered.  Returns 0 or -1 with err. */
+int		 db_outbox_sent(struct db *, long long id, char *err,
+		    size_t errlen);
+
+/*
+ * A claimed notification could not be delivered: count the attempt, keep
+ * why, and try again in retry_seconds.  Returns 0 or -1 with err.
+ */
+int		 db_outbox_failed(struct db *, long long id, const char *why,
+		    int retry_seconds, char *err, size_t errlen);
+
 #endif /* SCEPD_DB_H */

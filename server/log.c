@@ -110,3 +110,13 @@ log_openssl(const char *what)
 		log_debug("%s: %s", what, buf);
 	}
 }
+
+long
+log_ms_since(const struct timespec *t0)
+{
+	struct timespec	t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long)(t.tv_sec - t0->tv_sec) * 1000 +
+	    (t.tv_nsec - t0->tv_nsec) / 1000000;
+}

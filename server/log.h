@@ -15,5 +15,8 @@ void	fatalx(const char *, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
 /* Log and clear OpenSSL's error queue of this thread, prefixed by what. */
 void	log_openssl(const char *what);
+/* Milliseconds since t0 (CLOCK_MONOTONIC), for "took N ms" in a line. */
+struct timespec;
+long	log_ms_since(const struct timespec *t0);
 
 #endif /* SCEPD_LOG_H */

@@ -24,6 +24,7 @@
 #include "server/http/caps.h"
 #include "server/http/http.h"
 #include "server/log.h"
+#include "server/outbound/notifier.h"
 #include "server/scepd.h"
 #include "server/sweep.h"
 
@@ -321,6 +322,9 @@ main(int argc, char *argv[])
 	default:
 		fatalx("database: %s", err);
 	}
+	/* Webhook notifications, from the outbox, beside the workers. */
+	if ((srv.notifier = notifier_start(srv.conf, err, sizeof(err))) == NULL)
+		fatalx("notifications: %s", err);
 	if ((srv.listen_fd = listen_on(srv.conf->listen, srv.conf->port,
 	    &bound_port)) == -1)
 		exit(1);
@@ -363,6 +367,7 @@ main(int argc, char *argv[])
 		event_base_free(workers[i].base);
 		db_close(workers[i].db);
 	}
+	notifier_stop(srv.notifier);
 	close(srv.listen_fd);
 	event_free(sigint);
 	event_free(sigterm);

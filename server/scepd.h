@@ -20,6 +20,7 @@
 struct server {
 	struct conf		*conf;		/* profiles hold their CA */
 	evutil_socket_t		 listen_fd;
+	struct notifier		*notifier;	/* webhook notifications */
 };
 
 struct worker {

@@ -1367,6 +1367,117 @@ test_ca_keys(void **state)
 	assert_int_equal(n, 0);
 }
 
+/* --- The notification outbox (db/outbox.c) -------------------------------- */
+
+struct claimed {
+	int		 n;
+	long long	 id[8];
+	int		 attempts[8];
+	char		 tid[8][64];
+	char		 body[8][64];
+};
+
+static int
+claim_cb(const struct db_outbox_row *r, void *arg)
+{
+	struct claimed	*c = arg;
+
+	if (c->n < 8) {
+		c->id[c->n] = r->id;
+		c->attempts[c->n] = r->attempts;
+		snprintf(c->tid[c->n], sizeof(c->tid[0]), "%s", r->transaction_id);
+		snprintf(c->body[c->n], sizeof(c->body[0]), "%s", r->body);
+		assert_string_equal(r->profile, "hook");
+		assert_string_equal(r->kind, "issued");
+	}
+	c->n++;
+	return 0;
+}
+
+static int
+claim(struct db *db, int limit, struct claimed *c)
+{
+	memset(c, 0, sizeof(*c));
+	return db_outbox_claim(db, limit, 60, claim_cb, c, errbuf,
+	    sizeof(errbuf));
+}
+
+static void
+outbox_add(struct db *db, const char *tid, int commit)
+{
+	assert_int_equal(db_begin(db, 1, errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(db_outbox_add(db, "hook", "issued", tid,
+	    "{\"type\": \"issued\"}", errbuf, sizeof(errbuf)), 0);
+	if (commit)
+		assert_int_equal(db_commit(db, errbuf, sizeof(errbuf)), 0);
+	else
+		db_rollback(db);
+}
+
+/*
+ * Queued with the transaction (a rolled-back one queues nothing), claimed
+ * once under a lease, retried after a failure, done when sent; two
+ * senders never get the same row.
+ */
+static void
+test_outbox(void **state)
+{
+	struct state	*st = *state;
+	struct claimed	 c, d;
+	struct db	*other;
+
+	assert_int_equal(claim(st->db, 8, &c), 0);
+	outbox_add(st->db, "ob-rolled-back", 0);
+	outbox_add(st->db, "ob-1", 1);
+	/* Outside a transaction: refused. */
+	assert_int_equal(db_outbox_add(st->db, "hook", "issued", "x", "{}",
+	    errbuf, sizeof(errbuf)), -1);
+
+	assert_int_equal(claim(st->db, 8, &c), 1);
+	assert_string_equal(c.tid[0], "ob-1");
+	assert_string_equal(c.body[0], "{\"type\": \"issued\"}");
+	assert_int_equal(c.attempts[0], 0);
+	/* Leased: not claimed again meanwhile. */
+	assert_int_equal(claim(st->db, 8, &d), 0);
+
+	/* A failure counts and comes back once its pause is over. */
+	assert_int_equal(db_outbox_failed(st->db, c.id[0], "HTTP 500", 30,
+	    errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(claim(st->db, 8, &d), 0);
+	assert_int_equal(admin_num(st, "SELECT count(*) FROM scepd.outbox "
+	    "WHERE transaction_id = $1 AND attempts = 1 AND "
+	    "last_error = 'HTTP 500'", "ob-1"), 1);
+	admin_num(st, "UPDATE scepd.outbox SET next_at = now() - "
+	    "interval '1 second' WHERE transaction_id = $1", "ob-1");
+	assert_int_equal(claim(st->db, 8, &d), 1);
+	assert_int_equal(d.id[0], c.id[0]);
+	assert_int_equal(d.attempts[0], 1);
+
+	/* Sent: done, and only once. */
+	assert_int_equal(db_outbox_sent(st->db, c.id[0], errbuf,
+	    sizeof(errbuf)), 0);
+	assert_int_equal(db_outbox_sent(st->db, c.id[0], errbuf,
+	    sizeof(errbuf)), -1);
+	assert_non_null(strstr(errbuf, "no such notification waits"));
+	assert_int_equal(db_outbox_failed(st->db, c.id[0], "late", 30,
+	    errbuf, sizeof(errbuf)), -1);
+	admin_num(st, "UPDATE scepd.outbox SET next_at = now() - "
+	    "interval '1 second' WHERE transaction_id = $1", "ob-1");
+	assert_int_equal(claim(st->db, 8, &d), 0);
+
+	/* Two senders, two rows: one each. */
+	outbox_add(st->db, "ob-2", 1);
+	outbox_add(st->db, "ob-3", 1);
+	if ((other = db_open(st->conninfo, errbuf, sizeof(errbuf))) == NULL)
+		fail_msg("db_open: %s", errbuf);
+	assert_int_equal(claim(st->db, 1, &c), 1);
+	assert_int_equal(claim(other, 8, &d), 1);
+	assert_string_not_equal(c.tid[0], d.tid[0]);
+	db_close(other);
+	assert_int_equal(db_outbox_claim(st->db, 0, 60, claim_cb, &c, errbuf,
+	    sizeof(errbuf)), -1);
+}
+
 /* --- One-time challenges and API tokens ---------------------------------- */
 
 /* Open an enrollment transaction for the challenge tests. */
@@ -1717,6 +1828,7 @@ main(void)
 		cmocka_unit_test(test_pending_reject),
 		cmocka_unit_test(test_supersede),
 		cmocka_unit_test(test_sweep),
+		cmocka_unit_test(test_outbox),
 		cmocka_unit_test(test_ca_keys),
 	};
 

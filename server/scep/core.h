@@ -28,6 +28,7 @@ struct scep_ctx {
 	unsigned char		 signer[32];	/* p7_req_issued_signer_sha256() */
 	unsigned char		 csr[32];	/* CSR SHA-256 (zeros if none) */
 	long long		 tx_row;	/* transaction row, 0: none yet */
+	int			 queued;	/* a notification waits (webhook_queue) */
 };
 
 /* The failInfo names for the log, "badAlg" ... "badCertId". */

@@ -145,7 +145,9 @@ enroll_decide(struct scep_ctx *c, const struct db_prior *prior,
 		/* A consumed one-time challenge stays consumed: it was shown. */
 		o->step = ENROLL_REFUSED;
 		o->failed = scep_record_failure(c, (enum p7_fail_info)o->v.fail,
-		    o->v.reason, o->err, sizeof(o->err)) == -1;
+		    o->v.reason, o->err, sizeof(o->err)) == -1 ||
+		    webhook_queue(c, NULL, o->v.reason, o->err,
+		    sizeof(o->err)) == -1;
 		break;
 	case POLICY_RETRY:
 		/*
@@ -166,7 +168,8 @@ enroll_decide(struct scep_ctx *c, const struct db_prior *prior,
 		o->renewed = renewal ? o->renewed_serial : NULL;
 		o->crt = scep_issue(c, pr.csr, &o->v.plan, o->renewed, &o->d,
 		    o->err, sizeof(o->err));
-		o->failed = o->crt == NULL;
+		o->failed = o->crt == NULL || webhook_queue(c, o->crt, NULL,
+		    o->err, sizeof(o->err)) == -1;
 		break;
 	}
 out:

@@ -10,7 +10,7 @@
 
 #include "server/log.h"
 #include "server/scep/outcome.h"
-#include "server/scep/webhook.h"
+#include "server/outbound/notifier.h"
 
 int
 enroll_keeps(const struct enroll_outcome *o)
@@ -25,7 +25,6 @@ answer_refused(struct scep_ctx *c, struct enroll_outcome *o, struct reply *r)
 	if (!o->committed)
 		log_warnx("transaction %s: cannot record refusal: %s",
 		    p7_req_get0_transaction_id(c->req), o->err);
-	webhook_notify(c, NULL, o->v.reason);
 	scep_certrep(c, P7_PKI_FAILURE, (enum p7_fail_info)o->v.fail, NULL, r);
 }
 
@@ -62,13 +61,15 @@ answer_issued(struct scep_ctx *c, struct enroll_outcome *o, struct reply *r)
 	log_info("%s %s %s: issued serial %s to \"%s\"%s%s", c->peer,
 	    scep_msg_name(c), tid, o->d.serial, o->d.subject,
 	    o->renewed ? " renewing " : "", o->renewed ? o->renewed : "");
-	webhook_notify(c, o->crt, NULL);
 	scep_certrep(c, P7_PKI_SUCCESS, 0, o->crt, r);
 }
 
 void
 enroll_answer(struct scep_ctx *c, struct enroll_outcome *o, struct reply *r)
 {
+	/* Committed with a notification in the outbox: send it now. */
+	if (o->committed && c->queued)
+		notifier_wake(c->w->srv->notifier);
 	switch (o->step) {
 	case ENROLL_ANSWERED:
 		break;

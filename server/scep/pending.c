@@ -165,7 +165,9 @@ issue_approved(struct scep_ctx *c, const struct db_pending *p,
 		    scep_fail_names[o->v.fail]);
 		o->step = ENROLL_REFUSED;
 		o->failed = scep_record_failure(c, (enum p7_fail_info)o->v.fail,
-		    o->v.reason, o->err, sizeof(o->err)) == -1;
+		    o->v.reason, o->err, sizeof(o->err)) == -1 ||
+		    webhook_queue(c, NULL, o->v.reason, o->err,
+		    sizeof(o->err)) == -1;
 		goto out;
 	}
 	/* The device the challenge named when the request was held. */
@@ -177,7 +179,8 @@ issue_approved(struct scep_ctx *c, const struct db_pending *p,
 	o->step = ENROLL_ISSUED;
 	o->crt = scep_issue(c, csr, &o->v.plan, NULL, &o->d, o->err,
 	    sizeof(o->err));
-	o->failed = o->crt == NULL;
+	o->failed = o->crt == NULL || webhook_queue(c, o->crt, NULL, o->err,
+	    sizeof(o->err)) == -1;
 out:
 	X509_REQ_free(csr);
 }

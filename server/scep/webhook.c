@@ -13,8 +13,10 @@
  * on, and it is not repeated.
  *
  * Any profile with a webhook.url, a secret and webhook.notify (the
- * default) is told of every decided PKCSReq/RenewalReq afterwards, best
- * effort: the certificate is committed before, a failure is only logged.
+ * default) is told of every decided PKCSReq/RenewalReq: the notification
+ * is queued in the enrollment's own transaction (db_outbox_add), so it
+ * exists exactly when the decision was committed, and
+ * server/outbound/notifier.c delivers it after the reply, retrying.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -33,65 +35,19 @@
 
 #include "server/log.h"
 #include "server/outbound/http_client.h"
+#include "server/outbound/webhook_post.h"
 #include "server/outbound/webhook_json.h"
 #include "server/scep/core.h"
 #include "server/scep/webhook.h"
 
-/* Pause before the one retry of a request that could not connect. */
-#define RETRY_PAUSE_MS	250
 /* SANs of a CSR sent to the validator, at most. */
 #define MAX_CSR_SANS	64
 
-
-static long
-ms_since(const struct timespec *t0)
-{
-	struct timespec	t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long)(t.tv_sec - t0->tv_sec) * 1000 +
-	    (t.tv_nsec - t0->tv_nsec) / 1000000;
-}
 
 /*
  * POST body to the profile's webhook, signed, retrying once only when no
  * connection could be made.  *attempts says how many were made.
  */
-static enum httpc_result
-post_signed(const struct policy_webhook *wh, const char *what,
-    const char *tid, const char *body, size_t len, struct httpc_reply *reply,
-    int *attempts, char *err, size_t errlen)
-{
-	struct httpc_header	 hdr[2];
-	struct timespec		 pause;
-	enum httpc_result	 r = HTTPC_INTERNAL;
-	char			 ts[32], sig[WEBHOOK_SIG_LEN];
-
-	for (*attempts = 1; *attempts <= 2; (*attempts)++) {
-		snprintf(ts, sizeof(ts), "%lld", (long long)time(NULL));
-		if (webhook_sign(wh->secret, strlen(wh->secret), ts, body, len,
-		    sig) == -1) {
-			snprintf(err, errlen, "cannot compute the signature");
-			return HTTPC_INTERNAL;
-		}
-		hdr[0].name = "X-Scepd-Timestamp";
-		hdr[0].value = ts;
-		hdr[1].name = "X-Scepd-Signature";
-		hdr[1].value = sig;
-		r = httpc_post(wh->url, hdr, 2, body, len, wh->timeout_ms,
-		    WEBHOOK_MAX_REPLY, reply, err, errlen);
-		if (r != HTTPC_UNREACHED || *attempts == 2)
-			break;
-		log_info("webhook %s %s: %s; retrying once in %d ms", what, tid,
-		    err, RETRY_PAUSE_MS);
-		pause.tv_sec = 0;
-		pause.tv_nsec = RETRY_PAUSE_MS * 1000000L;
-		nanosleep(&pause, NULL);
-	}
-	if (*attempts > 2)
-		*attempts = 2;
-	return r;
-}
 
 /* Printable ASCII, anything else as \xNN (bytes from the CSR). */
 static char *
@@ -302,7 +258,7 @@ webhook_validate(void *ctx, const struct policy_profile *p, X509_REQ *csr,
 		    "or transactionID not UTF-8?)");
 		goto out;
 	}
-	hr = post_signed(&p->webhook, "validate", tid, body, blen, &reply,
+	hr = webhook_post(&p->webhook, "validate", tid, body, blen, &reply,
 	    &attempts, err, sizeof(err));
 	if (hr != HTTPC_OK)
 		goto out;
@@ -332,7 +288,7 @@ out:
 	    "attempt%s)", c->peer, scep_msg_name(c), tid, outcome,
 	    err[0] ? ": " : "", err, l == POLICY_LOOKUP_OK &&
 	    out->device_id ? ", device " : "", l == POLICY_LOOKUP_OK &&
-	    out->device_id ? out->device_id : "", ms_since(&t0), attempts,
+	    out->device_id ? out->device_id : "", log_ms_since(&t0), attempts,
 	    attempts == 1 ? "" : "s");
 	if (l != POLICY_LOOKUP_OK)
 		snprintf(reason, reasonlen, "%s", err);
@@ -344,37 +300,33 @@ out:
 	return l;
 }
 
-void
-webhook_notify(struct scep_ctx *c, X509 *issued, const char *reason)
+int
+webhook_queue(struct scep_ctx *c, X509 *issued, const char *reason,
+    char *err, size_t errlen)
 {
 	const struct policy_profile	*p = &c->prof->policy;
 	const char			*tid = p7_req_get0_transaction_id(c->req);
 	const char			*what = issued ? "issued" : "refused";
 	struct p7_cert_desc		 d;
 	struct webhook_issued		 n;
-	struct httpc_reply		 reply;
-	struct timespec			 t0;
-	enum httpc_result		 hr;
-	char				*body = NULL, err[256] = "";
+	char				*body = NULL;
 	char				 thumb[2 * 20 + 1];
 	size_t				 blen = 0;
-	int				 attempts = 0;
+	int				 rc = -1;
 
 	if (p->webhook.url == NULL || !p->webhook.notify)
-		return;
+		return 0;
 	if (p->webhook.secret == NULL) {
 		log_warnx("%s %s %s: webhook notify %s not sent: profile %s has "
 		    "no webhook.secret", c->peer, scep_msg_name(c), tid, what,
 		    p->name);
-		return;
+		return 0;
 	}
 	memset(&d, 0, sizeof(d));
-	memset(&reply, 0, sizeof(reply));
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (issued != NULL) {
 		if (p7_cert_describe(issued, &d) == -1) {
-			snprintf(err, sizeof(err), "cannot describe the "
-			    "certificate");
+			snprintf(err, errlen, "cannot describe the certificate "
+			    "for its notification");
 			goto out;
 		}
 		for (size_t i = 0; i < sizeof(d.sha1); i++)
@@ -392,22 +344,16 @@ webhook_notify(struct scep_ctx *c, X509 *issued, const char *reason)
 		body = webhook_build_refused(p->name, tid,
 		    reason ? reason : "refused", &blen);
 	if (body == NULL) {
-		snprintf(err, sizeof(err), "cannot build the notification");
+		snprintf(err, errlen, "cannot build the %s notification", what);
 		goto out;
 	}
-	hr = post_signed(&p->webhook, "notify", tid, body, blen, &reply,
-	    &attempts, err, sizeof(err));
-	if (hr == HTTPC_OK && (reply.status < 200 || reply.status > 299))
-		snprintf(err, sizeof(err), "HTTP %d", reply.status);
+	if (db_outbox_add(c->w->db, p->name, what, tid, body, err,
+	    errlen) == -1)
+		goto out;
+	c->queued = 1;
+	rc = 0;
 out:
-	if (err[0] == '\0')
-		log_info("%s %s %s: webhook notify %s -> delivered (%ld ms)",
-		    c->peer, scep_msg_name(c), tid, what, ms_since(&t0));
-	else
-		log_warnx("%s %s %s: webhook notify %s -> not delivered: %s "
-		    "(%ld ms, %d attempt%s)", c->peer, scep_msg_name(c), tid,
-		    what, err, ms_since(&t0), attempts, attempts == 1 ? "" : "s");
 	free(body);
-	httpc_reply_clear(&reply);
 	p7_cert_desc_clear(&d);
+	return rc;
 }

@@ -17,6 +17,7 @@ VPORT=18351		# validator, plain HTTP
 DOWNPORT=18352		# nothing listens here
 TLSPORT=18353		# validator over TLS, certificate for IP 127.0.0.1
 BADTLSPORT=18354	# validator over TLS, certificate without that name
+LATEPORT=18355		# a notification receiver that comes up late
 DB=it_webhook
 DIR=$WORK/hook
 SECRET=hook-secret-0123456789abcdef
@@ -66,7 +67,9 @@ $(profile badtls "https://127.0.0.1:$BADTLSPORT/badtls" $SECRET)
 $(profile sid "http://127.0.0.1:$VPORT/sid" $SECRET \
     'subject = "/O=scepd test/OU={var.dept}/CN={device_id}"; sid_extension = true;')
     { name = \"snotify\"; challenge_mode = \"static\";
-      webhook = { url = \"http://127.0.0.1:$VPORT/snotify\"; secret = \"$SECRET\"; }; }
+      webhook = { url = \"http://127.0.0.1:$VPORT/snotify\"; secret = \"$SECRET\"; }; },
+    { name = \"late\"; challenge_mode = \"static\";
+      webhook = { url = \"http://127.0.0.1:$LATEPORT/late\"; secret = \"$SECRET\"; }; }
 );"
 setup_ca "$DIR" $DB ca "$extra" || { echo "cannot set up the CA"; summary; exit 1; }
 
@@ -153,6 +156,12 @@ unavailable() {
 	grep -F "$3" "$LOG" | grep -q -- '-> 503$' || { echo "no 503 logged"; return 1; }
 	curl -fsS -o /dev/null "$URL?operation=GetCACaps" || { echo "scepd no longer answers"; return 1; }
 }
+# delivered TYPE TID: within 10 s, scepd logs the notification of TID
+# as delivered (notifications go out after the reply, from the outbox).
+delivered() {
+	wait_for 100 grep -q "webhook notify $1 $2 -> delivered" "$LOG" ||
+	    { grep -F "$2" "$LOG"; return 1; }
+}
 # logged TID REGEX: scepd's log has a line for TID matching REGEX.
 logged() { grep -F "$1" "$LOG" | grep -Eq "$2" || { grep -F "$1" "$LOG"; return 1; }; }
 
@@ -187,6 +196,7 @@ check "validate request: signed, fresh, JSON with profile, challenge, CSR, subje
     validate_doc
 
 notified_issued() {
+	delivered issued tid-allow-1 || return 1
 	r=$(rec tid-allow-1 issued)
 	[ "$(printf '%s\n' "$r" | wc -l)" = 1 ] || { echo "records: $r"; return 1; }
 	[ "$(field "$r" hmac_ok)" = True ] || return 1
@@ -219,6 +229,7 @@ check "deny: FAILURE badRequest, no row" refused hook deny-1 tid-deny-1
 check "deny: logged with the validator's reason" \
     logged tid-deny-1 'webhook validate -> deny: device not in inventory'
 refused_note() {
+	delivered refused tid-deny-1 || return 1
 	r=$(rec tid-deny-1 refused)
 	[ "$(printf '%s\n' "$r" | wc -l)" = 1 ] || { echo "records: $r"; return 1; }
 	[ "$(field "$r" hmac_ok)" = True ] || return 1
@@ -299,12 +310,40 @@ static_note() {
 	$T enroll -u "$URL/snotify" --ca "$WORK/ca.pem" -k "$k" \
 	    --subject "/O=scepd test/CN=static-note" --challenge interop-secret-1 \
 	    --transid tid-static -o "$WORK/static.pem" >/dev/null || return 1
+	delivered issued tid-static || return 1
 	r=$(rec tid-static issued)
 	[ "$(printf '%s\n' "$r" | wc -l)" = 1 ] || { echo "records: $r"; return 1; }
 	[ "$(field "$r" path)" = /snotify ] && [ "$(field "$r" hmac_ok)" = True ] || return 1
 	[ -z "$(rec tid-static validate)" ]
 }
 check "static profile with webhook.url: issued notification, no validation" static_note
+
+# A receiver that is down: the certificate is issued at once, the
+# notification waits in the outbox, is retried, survives a restart of
+# scepd and is delivered once the receiver is up.
+late_queued() {
+	$T enroll -u "$URL/late" --ca "$WORK/ca.pem" -k "$(key)" \
+	    --subject "/O=scepd test/CN=late-note" --challenge interop-secret-1 \
+	    --transid tid-late -o "$WORK/late.pem" >/dev/null || return 1
+	openssl verify -CAfile "$DIR/ca.pem" "$WORK/late.pem" || return 1
+	wait_for 100 grep -q "webhook notify issued tid-late -> not delivered: .*next attempt in 2 s" "$LOG" ||
+	    { grep -F tid-late "$LOG"; return 1; }
+	[ "$(sql $DB "SELECT count(*) FROM scepd.outbox WHERE transaction_id = 'tid-late'
+	    AND kind = 'issued' AND sent_at IS NULL AND attempts >= 1")" = 1 ]
+}
+check "receiver down: issued at once, the notification waits in the outbox, retried" late_queued
+late_delivered() {
+	stop_scepd $PORT || return 1
+	start_validator $LATEPORT || return 1
+	start_scepd "$DIR/scepd.conf" $PORT || return 1
+	delivered issued tid-late || return 1
+	r=$(rec tid-late issued)
+	[ "$(printf '%s\n' "$r" | wc -l)" = 1 ] || { echo "records: $r"; return 1; }
+	[ "$(field "$r" path)" = /late ] && [ "$(field "$r" hmac_ok)" = True ] || return 1
+	[ "$(sql $DB "SELECT count(*) FROM scepd.outbox WHERE transaction_id = 'tid-late'
+	    AND sent_at IS NOT NULL")" = 1 ]
+}
+check "after a restart of scepd and with the receiver up: delivered once, signed" late_delivered
 
 # --- strongSwan -------------------------------------------------------------
 
