@@ -322,6 +322,9 @@ main(int argc, char *argv[])
 	default:
 		fatalx("database: %s", err);
 	}
+	/* Housekeeping (server/sweep.c), beside the workers. */
+	if (sweep_start(&srv, err, sizeof(err)) == -1)
+		fatalx("sweep: %s", err);
 	/* Webhook notifications, from the outbox, beside the workers. */
 	if ((srv.notifier = notifier_start(srv.conf, err, sizeof(err))) == NULL)
 		fatalx("notifications: %s", err);
@@ -332,9 +335,6 @@ main(int argc, char *argv[])
 		if ((workers[i].base = event_base_new()) == NULL ||
 		    http_worker_init(&workers[i]) == -1)
 			fatalx("cannot set up worker %d", i);
-		/* Renewal: revoke superseded certificates (server/sweep.c). */
-		if (i == 0 && sweep_start(&workers[0]) == -1)
-			fatalx("cannot start the sweep");
 		if (pthread_create(&workers[i].thread, NULL, worker_main,
 		    &workers[i]) != 0)
 			fatalx("cannot start worker %d", i);
@@ -361,12 +361,11 @@ main(int argc, char *argv[])
 		event_base_loopbreak(workers[i].base);
 	for (i = 0; i < nworkers; i++) {
 		pthread_join(workers[i].thread, NULL);
-		if (i == 0)
-			sweep_stop(&workers[0]);
 		http_worker_free(&workers[i]);
 		event_base_free(workers[i].base);
 		db_close(workers[i].db);
 	}
+	sweep_stop();
 	notifier_stop(srv.notifier);
 	close(srv.listen_fd);
 	event_free(sigint);

@@ -1,18 +1,20 @@
 /*
- * The sweep: every SWEEP_SECONDS, on worker 0's event loop and database
- * connection, revoke superseded certificates whose grace has passed
- * (renewal.supersede_grace_days).  Any number of scepd processes may
- * share the database: a transaction-scoped advisory lock, tried and
- * never waited for, lets one of them run a round.  A round revokes at
- * most SWEEP_BATCH certificates under short lock and statement timeouts,
- * so the requests worker 0 serves between rounds wait little; a full
- * batch schedules the next round at once.
+ * The sweep: every SWEEP_SECONDS, on a thread of its own with its own
+ * database connection (server/bgthread.c), so no request waits for it:
+ * revoke superseded certificates whose grace has passed
+ * (renewal.supersede_grace_days), and every sweep_interval revoke
+ * certificates never bound and refresh each CA's CRL.  Any number of
+ * scepd processes may share the database: a transaction-scoped advisory
+ * lock, tried and never waited for, lets one of them run a round.  A
+ * round revokes at most SWEEP_BATCH certificates under short lock and
+ * statement timeouts; a full batch runs the next round at once.
  */
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
-#include <event2/event.h>
-
+#include "db/db.h"
+#include "server/bgthread.h"
 #include "server/log.h"
 #include "server/revocation/crl.h"
 #include "server/scepd.h"
@@ -21,17 +23,12 @@
 #define SWEEP_SECONDS	10
 #define SWEEP_BATCH	200
 
-/* One timer per process, on worker 0's base (touched by that thread only). */
-static struct event	*sweep_ev;
-
-static void
-schedule(long seconds, long usec)
-{
-	struct timeval	tv = { seconds, usec };
-
-	if (event_add(sweep_ev, &tv) == -1)
-		log_warnx("sweep: cannot schedule the next round");
-}
+/*
+ * The sweep's own context: a worker without an event loop, for the
+ * functions that take one (its database connection and the server).
+ */
+static struct worker	 sweeper;
+static struct bgthread	*sweep_thread;
 
 /*
  * Every sweep_interval: revoke certificates never bound within their
@@ -70,48 +67,51 @@ housekeeping(struct worker *w)
 	revocation_periodic(w);
 }
 
-static void
-sweep_round(evutil_socket_t fd, short what, void *arg)
+static long
+sweep_round(void *arg)
 {
 	struct worker	*w = arg;
 	char		 err[256];
 	int		 revoked = 0, busy = 0;
 
-	(void)fd;
-	(void)what;
 	housekeeping(w);
 	if (db_renewal_sweep(w->db, SWEEP_BATCH, &revoked, &busy, err,
 	    sizeof(err)) == -1) {
 		log_warnx("sweep: superseded certificates: %s", err);
-		schedule(SWEEP_SECONDS, 0);
-		return;
+		return SWEEP_SECONDS * 1000L;
 	}
 	if (revoked > 0)
 		log_info("sweep: revoked %d superseded certificate%s (grace "
 		    "over, reason superseded)", revoked, revoked == 1 ? "" : "s");
-	if (revoked == SWEEP_BATCH)
-		schedule(0, 100000);
-	else
-		schedule(SWEEP_SECONDS, 0);
+	return revoked == SWEEP_BATCH ? 100 : SWEEP_SECONDS * 1000L;
 }
 
 int
-sweep_start(struct worker *w)
+sweep_start(struct server *srv, char *err, size_t errlen)
 {
-	if (sweep_ev != NULL)
+	if (sweep_thread != NULL) {
+		snprintf(err, errlen, "the sweep runs already");
 		return -1;
-	if ((sweep_ev = evtimer_new(w->base, sweep_round, w)) == NULL)
+	}
+	memset(&sweeper, 0, sizeof(sweeper));
+	sweeper.srv = srv;
+	sweeper.id = -1;
+	if ((sweeper.db = db_open(srv->conf->database, err, errlen)) == NULL)
 		return -1;
-	schedule(1, 0);
+	if ((sweep_thread = bgthread_start(sweep_round, &sweeper, err,
+	    errlen)) == NULL) {
+		db_close(sweeper.db);
+		sweeper.db = NULL;
+		return -1;
+	}
 	return 0;
 }
 
 void
-sweep_stop(struct worker *w)
+sweep_stop(void)
 {
-	(void)w;
-	if (sweep_ev == NULL)
-		return;
-	event_free(sweep_ev);
-	sweep_ev = NULL;
+	bgthread_stop(sweep_thread);
+	sweep_thread = NULL;
+	db_close(sweeper.db);
+	sweeper.db = NULL;
 }

@@ -1,19 +1,21 @@
 /*
- * server/sweep.c: periodic housekeeping on worker 0's event loop, run by
- * one scepd process at a time (a PostgreSQL advisory lock): revoking
- * superseded certificates whose grace has passed.
+ * server/sweep.c: periodic housekeeping on a thread of its own, run by
+ * one scepd process at a time (PostgreSQL advisory locks): superseded and
+ * unused certificates, fresh CRLs.
  */
 #ifndef SCEPD_SWEEP_H
 #define SCEPD_SWEEP_H
 
-struct worker;
+#include <stddef.h>
+
+struct server;
 
 /*
- * Add the sweep timer to w's event base (before its thread runs); the
- * first round runs a second after start.  Returns 0 or -1.
+ * Start the sweep for srv, with a database connection of its own; the
+ * first round runs at once.  Returns 0, or -1 with err.
  */
-int	sweep_start(struct worker *w);
-/* Remove and free the timer, after w's loop has ended. */
-void	sweep_stop(struct worker *w);
+int	sweep_start(struct server *srv, char *err, size_t errlen);
+/* Let the round in progress finish, stop the thread. */
+void	sweep_stop(void);
 
 #endif /* SCEPD_SWEEP_H */

@@ -8,14 +8,13 @@
  * reply, and rows left when scepd stops are sent by the next start (or by
  * another scepd on the same database, once their lease is over).
  */
-#include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "db/db.h"
+#include "server/bgthread.h"
 #include "server/conf.h"
 #include "server/log.h"
 #include "server/outbound/notifier.h"
@@ -30,11 +29,7 @@
 struct notifier {
 	const struct conf	*conf;
 	struct db		*db;
-	pthread_t		 thread;
-	pthread_mutex_t		 mu;
-	pthread_cond_t		 cv;
-	int			 woken;
-	int			 stopping;
+	struct bgthread		*thread;
 };
 
 /* The pause before attempt number attempts + 1. */
@@ -102,34 +97,19 @@ deliver(const struct db_outbox_row *row, void *arg)
 	return 0;
 }
 
-static void *
-run(void *arg)
+/* One round: deliver what is due; a full batch may have more behind it. */
+static long
+round_once(void *arg)
 {
 	struct notifier	*n = arg;
-	struct timespec	 until;
 	char		 err[256];
 	int		 claimed;
 
-	pthread_mutex_lock(&n->mu);
-	while (!n->stopping) {
-		n->woken = 0;
-		pthread_mutex_unlock(&n->mu);
-		claimed = db_outbox_claim(n->db, BATCH, LEASE_SECONDS, deliver,
-		    n, err, sizeof(err));
-		if (claimed == -1)
-			log_warnx("webhook notify: outbox: %s", err);
-		pthread_mutex_lock(&n->mu);
-		/* A full batch may have more behind it: look again at once. */
-		if (claimed == BATCH || n->woken || n->stopping)
-			continue;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += IDLE_SECONDS;
-		while (!n->woken && !n->stopping &&
-		    pthread_cond_timedwait(&n->cv, &n->mu, &until) != ETIMEDOUT)
-			;
-	}
-	pthread_mutex_unlock(&n->mu);
-	return NULL;
+	claimed = db_outbox_claim(n->db, BATCH, LEASE_SECONDS, deliver, n, err,
+	    sizeof(err));
+	if (claimed == -1)
+		log_warnx("webhook notify: outbox: %s", err);
+	return claimed == BATCH ? 0 : IDLE_SECONDS * 1000L;
 }
 
 struct notifier *
@@ -146,13 +126,8 @@ notifier_start(const struct conf *c, char *err, size_t errlen)
 		free(n);
 		return NULL;
 	}
-	pthread_mutex_init(&n->mu, NULL);
-	pthread_cond_init(&n->cv, NULL);
-	if (pthread_create(&n->thread, NULL, run, n) != 0) {
-		snprintf(err, errlen, "cannot start the notification thread");
+	if ((n->thread = bgthread_start(round_once, n, err, errlen)) == NULL) {
 		db_close(n->db);
-		pthread_mutex_destroy(&n->mu);
-		pthread_cond_destroy(&n->cv);
 		free(n);
 		return NULL;
 	}
@@ -162,12 +137,8 @@ notifier_start(const struct conf *c, char *err, size_t errlen)
 void
 notifier_wake(struct notifier *n)
 {
-	if (n == NULL)
-		return;
-	pthread_mutex_lock(&n->mu);
-	n->woken = 1;
-	pthread_cond_signal(&n->cv);
-	pthread_mutex_unlock(&n->mu);
+	if (n != NULL)
+		bgthread_wake(n->thread);
 }
 
 void
@@ -175,13 +146,7 @@ notifier_stop(struct notifier *n)
 {
 	if (n == NULL)
 		return;
-	pthread_mutex_lock(&n->mu);
-	n->stopping = 1;
-	pthread_cond_signal(&n->cv);
-	pthread_mutex_unlock(&n->mu);
-	pthread_join(n->thread, NULL);
+	bgthread_stop(n->thread);
 	db_close(n->db);
-	pthread_mutex_destroy(&n->mu);
-	pthread_cond_destroy(&n->cv);
 	free(n);
 }
