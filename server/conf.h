@@ -50,6 +50,7 @@ struct conf {
 	char			*listen;	/* address, "127.0.0.1" */
 	int			 port;
 	int			 workers;	/* 0: one per core */
+	int			 pki_threads;	/* the PKIOperation pool */
 	char			*base_path;	/* "/scep" */
 	char			*database;	/* libpq conninfo */
 	char			*challenge_key;	/* hex: HMAC key for stored challenges */

@@ -23,6 +23,7 @@
 
 #include "server/http/caps.h"
 #include "server/http/http.h"
+#include "server/http/offload.h"
 #include "server/log.h"
 #include "server/outbound/notifier.h"
 #include "server/scepd.h"
@@ -322,6 +323,10 @@ main(int argc, char *argv[])
 	default:
 		fatalx("database: %s", err);
 	}
+	/* PKIOperations on threads of their own (server/http/offload.c). */
+	if ((srv.offload = offload_start(&srv, srv.conf->pki_threads, err,
+	    sizeof(err))) == NULL)
+		fatalx("PKIOperation threads: %s", err);
 	/* Housekeeping (server/sweep.c), beside the workers. */
 	if (sweep_start(&srv, err, sizeof(err)) == -1)
 		fatalx("sweep: %s", err);
@@ -356,15 +361,21 @@ main(int argc, char *argv[])
 		fatalx("cannot set up signal handling");
 	event_base_dispatch(main_base);
 
-	/* Each worker finishes the request it is in, then its loop ends. */
+	/*
+	 * The PKIOperations in hand are answered (queued ones with 503)
+	 * while the loops still run; each loop then sends what is due and
+	 * ends.
+	 */
+	offload_stop(srv.offload);
 	for (i = 0; i < nworkers; i++)
-		event_base_loopbreak(workers[i].base);
+		event_base_loopexit(workers[i].base, NULL);
 	for (i = 0; i < nworkers; i++) {
 		pthread_join(workers[i].thread, NULL);
 		http_worker_free(&workers[i]);
 		event_base_free(workers[i].base);
 		db_close(workers[i].db);
 	}
+	offload_free(srv.offload);
 	sweep_stop();
 	notifier_stop(srv.notifier);
 	close(srv.listen_fd);

@@ -21,6 +21,7 @@ struct server {
 	struct conf		*conf;		/* profiles hold their CA */
 	evutil_socket_t		 listen_fd;
 	struct notifier		*notifier;	/* webhook notifications */
+	struct offload		*offload;	/* the PKIOperation threads */
 };
 
 struct worker {
@@ -43,9 +44,13 @@ struct reply {
 	const char	*www_authenticate; /* for 401 */
 	const char	*allow;		/* for 405; default "GET, POST" */
 	int		 close;		/* close the connection after it */
+	int		 deferred;	/* sent later (server/http/offload.c) */
 };
 
 /* reply.c: short text answers for bad input (400, 404, ...) and our faults. */
 void	reply_text(struct reply *, int status, const char *text);
+/* Send r as the answer to req (on req's loop) and free r's body. */
+struct evhttp_request;
+void	reply_send(struct evhttp_request *, struct reply *);
 
 #endif /* SCEPD_SCEPD_H */

@@ -20,6 +20,8 @@
 struct slot {
 	struct evhttp_connection	*conn;	/* NULL: free */
 	char				 addr[64];
+	void				(*gone)(void *);	/* conncap_hold */
+	void				*gone_arg;
 };
 
 struct conncap {
@@ -62,7 +64,9 @@ on_close(struct evhttp_connection *conn, void *arg)
 
 	for (int i = 0; i < cc->max_total; i++)
 		if (cc->slots[i].conn == conn) {
-			cc->slots[i].conn = NULL;
+			if (cc->slots[i].gone != NULL)
+				cc->slots[i].gone(cc->slots[i].gone_arg);
+			memset(&cc->slots[i], 0, sizeof(cc->slots[i]));
 			return;
 		}
 }
@@ -103,4 +107,37 @@ conncap_admit(struct conncap *cc, struct evhttp_connection *conn,
 	snprintf(free_slot->addr, sizeof(free_slot->addr), "%s", addr);
 	evhttp_connection_set_closecb(conn, on_close, cc);
 	return 1;
+}
+
+/* The slot of an admitted connection, or NULL. */
+static struct slot *
+slot_of(struct conncap *cc, struct evhttp_connection *conn)
+{
+	for (int i = 0; i < cc->max_total; i++)
+		if (cc->slots[i].conn == conn)
+			return &cc->slots[i];
+	return NULL;
+}
+
+void
+conncap_hold(struct conncap *cc, struct evhttp_connection *conn,
+    void (*gone)(void *), void *arg)
+{
+	struct slot	*s;
+
+	if ((s = slot_of(cc, conn)) != NULL) {
+		s->gone = gone;
+		s->gone_arg = arg;
+	}
+}
+
+void
+conncap_release(struct conncap *cc, struct evhttp_connection *conn)
+{
+	struct slot	*s;
+
+	if ((s = slot_of(cc, conn)) != NULL) {
+		s->gone = NULL;
+		s->gone_arg = NULL;
+	}
 }

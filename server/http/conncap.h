@@ -19,4 +19,13 @@ void		 conncap_free(struct conncap *);
 int		 conncap_admit(struct conncap *, struct evhttp_connection *,
 		    const char **why);
 
+/*
+ * While an answer is being worked out elsewhere: call gone(arg) if the
+ * connection (admitted before) closes first.  conncap_release() ends
+ * that.  Both on the worker's loop.
+ */
+void		 conncap_hold(struct conncap *, struct evhttp_connection *,
+		    void (*gone)(void *), void *arg);
+void		 conncap_release(struct conncap *, struct evhttp_connection *);
+
 #endif /* SCEPD_CONNCAP_H */

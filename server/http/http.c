@@ -21,43 +21,13 @@
 #include "server/api/api_lifecycle.h"
 #include "server/api/mscep_admin.h"
 #include "server/http/conncap.h"
+#include "server/http/offload.h"
 #include "server/http/http.h"
 #include "server/log.h"
 #include "server/query.h"
 #include "server/revocation/responder.h"
 #include "server/scep/pkioperation.h"
 
-static void
-send_reply(struct evhttp_request *req, struct reply *r)
-{
-	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
-	struct evbuffer		*buf;
-
-	if (r->status == 405)
-		evhttp_add_header(h, "Allow", r->allow ? r->allow : "GET, POST");
-	if (r->www_authenticate != NULL)
-		evhttp_add_header(h, "WWW-Authenticate", r->www_authenticate);
-	/* Transient: the client retries the same request later. */
-	if (r->status == 503)
-		evhttp_add_header(h, "Retry-After", "10");
-	if (r->close)
-		evhttp_add_header(h, "Connection", "close");
-	if (r->content_type != NULL)
-		/* No parameters: Apple and sscep compare the whole string. */
-		evhttp_add_header(h, "Content-Type", r->content_type);
-	if ((buf = evbuffer_new()) == NULL ||
-	    evbuffer_add(buf, r->body, r->len) != 0) {
-		evbuffer_free(buf);
-		evhttp_send_error(req, 500, "Internal Server Error");
-	} else {
-		evhttp_send_reply(req, r->status, NULL, buf);
-		evbuffer_free(buf);
-	}
-	if (r->free_body == 1)
-		OPENSSL_free(r->body);
-	else if (r->free_body == 2)
-		free(r->body);
-}
 
 static const char *
 peer_name(struct evhttp_request *req, char *buf, size_t len)
@@ -101,6 +71,24 @@ scep_profile(const struct conf *c, const char *path)
 	return conf_profile(c, name, (size_t)(end - name));
 }
 
+/*
+ * The PKIOperation der (owned) goes to the pool (server/http/offload.c);
+ * its answer is sent from there.
+ */
+static void
+hand_over(struct worker *w, struct conf_profile *prof,
+    struct evhttp_request *req, unsigned char *der, size_t len,
+    const char *peer, struct reply *r)
+{
+	if (offload_pkioperation(w->srv->offload, w, prof, req, der, len,
+	    peer) == -1) {
+		log_warnx("%s PKIOperation: cannot queue it -> 503", peer);
+		reply_text(r, 503, "busy, retry later\n");
+		return;
+	}
+	r->deferred = 1;
+}
+
 static void
 pkioperation(struct worker *w, struct conf_profile *prof,
     struct evhttp_request *req, const struct scep_query *q, const char *peer,
@@ -118,8 +106,13 @@ pkioperation(struct worker *w, struct conf_profile *prof,
 			reply_text(r, 400, "empty PKIOperation body\n");
 			return;
 		}
-		scep_pkioperation(w, prof, evbuffer_pullup(in, -1),
-		    evbuffer_get_length(in), peer, r);
+		if ((der = malloc(evbuffer_get_length(in))) == NULL) {
+			reply_text(r, 500, "internal error\n");
+			return;
+		}
+		n = (long)evbuffer_get_length(in);
+		memcpy(der, evbuffer_pullup(in, -1), (size_t)n);
+		hand_over(w, prof, req, der, (size_t)n, peer, r);
 		return;
 	}
 	if (q->message == NULL || q->message_len == 0) {
@@ -139,8 +132,7 @@ pkioperation(struct worker *w, struct conf_profile *prof,
 		reply_text(r, 413, "message too large\n");
 		return;
 	}
-	scep_pkioperation(w, prof, der, (size_t)n, peer, r);
-	free(der);
+	hand_over(w, prof, req, der, (size_t)n, peer, r);
 }
 
 static void
@@ -228,7 +220,8 @@ handle(struct evhttp_request *req, void *arg)
 	}
 out:
 	scep_query_clear(&q);
-	send_reply(req, &r);
+	if (!r.deferred)
+		reply_send(req, &r);
 }
 
 int

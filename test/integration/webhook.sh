@@ -59,6 +59,9 @@ profile() {
 P
 }
 extra="profiles = (
+    { name = \"patient\"; challenge_mode = \"webhook\";
+      webhook = { url = \"http://127.0.0.1:$VPORT/patient\"; secret = \"$SECRET\";
+      timeout_ms = 10000; notify = false; }; },
 $(profile hook "http://127.0.0.1:$VPORT/hook" $SECRET)
 $(profile wrong "http://127.0.0.1:$VPORT/wrong" wrong-secret-0123456789)
 $(profile down "http://127.0.0.1:$DOWNPORT/down" $SECRET)
@@ -72,6 +75,9 @@ $(profile sid "http://127.0.0.1:$VPORT/sid" $SECRET \
       webhook = { url = \"http://127.0.0.1:$LATEPORT/late\"; secret = \"$SECRET\"; }; }
 );"
 setup_ca "$DIR" $DB ca "$extra" || { echo "cannot set up the CA"; summary; exit 1; }
+# One worker: what it answers while a validator keeps an enrollment
+# waiting shows that no loop waits (the PKIOperation runs on a pool thread).
+sed -i 's/^workers = 2;/workers = 1;/' "$DIR/scepd.conf"
 
 start_validator() {
 	python3 "$(dirname "$0")/../webhook_validator.py" --port "$1" \
@@ -317,6 +323,31 @@ static_note() {
 	[ -z "$(rec tid-static validate)" ]
 }
 check "static profile with webhook.url: issued notification, no validation" static_note
+
+# busy: while the validator sleeps 3 s on an enrollment, the one worker
+# answers GetCACaps and GetCACert; the enrollment ends with its certificate.
+has_validate() { [ -n "$(rec "$1" validate)" ]; }
+busy() {
+	grep -qx 'workers = 1;' "$DIR/scepd.conf" || { echo "not one worker"; return 1; }
+	k=$(key)
+	$T enroll -u "$URL/patient" --ca "$WORK/ca.pem" -k "$k" \
+	    --subject "/O=scepd test/CN=slow-busy" --challenge $CHAL --transid tid-busy \
+	    -o "$WORK/busy.pem" >"$WORK/busy.out" 2>&1 &
+	bpid=$!
+	wait_for 50 has_validate tid-busy || { wait $bpid; return 1; }
+	curl -fsS "$URL?operation=GetCACaps" | grep -qx AES &&
+	    curl -fsS -o /dev/null "$URL?operation=GetCACert"
+	answered=$?
+	[ -s "$WORK/busy.pem" ] && early=1 || early=0
+	rc=0
+	wait $bpid || rc=$?
+	cat "$WORK/busy.out"
+	[ $answered = 0 ] || { echo "GetCACaps/GetCACert failed"; return 1; }
+	[ $early = 0 ] || { echo "the enrollment was done before GetCACaps was answered"; return 1; }
+	[ $rc = 0 ] || { echo "the enrollment failed"; return 1; }
+	verify_cert "$WORK/busy.pem" "$DIR/ca.pem" "$k" "CN=slow-busy,O=scepd test"
+}
+check "one worker: GetCACaps and GetCACert answered while a validator holds an enrollment, which then succeeds" busy
 
 # A receiver that is down: the certificate is issued at once, the
 # notification waits in the outbox, is retried, survives a restart of

@@ -1,0 +1,243 @@
+/*
+ * The PKIOperation pool.  A worker's loop hands each PKIOperation (its
+ * DER, the profile and the peer) to a queue; one of the pool's threads,
+ * each with a database connection of its own, answers it exactly as a
+ * worker did (server/scep/pkioperation.c: decrypt, decide, the database
+ * transaction, the webhook), and activates an event on the worker's loop,
+ * which sends the reply.  A slow validator or database then holds up a
+ * pool thread, and the loops keep answering GetCACaps, GetCACert, CRLs
+ * and OCSP.  Blocking threads rather than libpq's asynchronous API: the
+ * whole operation stays one straight function, and the threads also
+ * spread the RSA work over the cores.
+ *
+ * The evhttp_request is touched only on its loop.  If the client closes
+ * the connection first, server/http/conncap.c tells the job (gone()) and
+ * the answer is dropped when it comes.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include <openssl/crypto.h>
+
+#include "db/db.h"
+#include "server/http/conncap.h"
+#include "server/http/offload.h"
+#include "server/log.h"
+#include "server/scep/pkioperation.h"
+#include "server/scepd.h"
+
+struct job {
+	struct worker			*w;	/* whose loop answers */
+	struct conf_profile		*prof;
+	struct evhttp_request		*req;	/* on w's loop only */
+	struct evhttp_connection	*conn;
+	unsigned char			*der;	/* owned */
+	size_t				 len;
+	char				 peer[80];
+	struct reply			 reply;
+	struct event			*done;	/* on w's loop */
+	int				 gone;	/* client closed (w's loop) */
+	struct job			*next;
+};
+
+struct pool_thread {
+	struct offload	*pool;
+	struct worker	 ctx;	/* a worker without a loop: srv and db */
+	pthread_t	 thread;
+};
+
+struct offload {
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv;
+	struct job		*head, *tail;
+	int			 stopping;
+	int			 nthreads;
+	struct pool_thread	*threads;
+};
+
+static void
+reply_free_body(struct reply *r)
+{
+	if (r->free_body == 1)
+		OPENSSL_free(r->body);
+	else if (r->free_body == 2)
+		free(r->body);
+	r->body = NULL;
+}
+
+/* On the worker's loop: the client is gone; drop the answer when it comes. */
+static void
+job_gone(void *arg)
+{
+	((struct job *)arg)->gone = 1;
+}
+
+/* On the worker's loop: send the answer, free the job. */
+static void
+job_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct job	*j = arg;
+
+	(void)fd;
+	(void)what;
+	if (j->gone) {
+		log_info("%s PKIOperation: the client left before its answer",
+		    j->peer);
+		reply_free_body(&j->reply);
+	} else {
+		conncap_release(j->w->conncap, j->conn);
+		reply_send(j->req, &j->reply);
+	}
+	event_free(j->done);
+	free(j->der);
+	free(j);
+}
+
+static struct job *
+take(struct offload *o)
+{
+	struct job	*j = o->head;
+
+	if (j != NULL && (o->head = j->next) == NULL)
+		o->tail = NULL;
+	return j;
+}
+
+static void *
+run(void *arg)
+{
+	struct pool_thread	*t = arg;
+	struct offload		*o = t->pool;
+	struct job		*j;
+	int			 stopping;
+
+	pthread_mutex_lock(&o->mu);
+	for (;;) {
+		while ((j = take(o)) == NULL && !o->stopping)
+			pthread_cond_wait(&o->cv, &o->mu);
+		if (j == NULL)
+			break;
+		stopping = o->stopping;
+		pthread_mutex_unlock(&o->mu);
+		if (stopping)
+			reply_text(&j->reply, 503, "shutting down, retry later\n");
+		else
+			scep_pkioperation(&t->ctx, j->prof, j->der, j->len,
+			    j->peer, &j->reply);
+		event_active(j->done, 0, 0);
+		pthread_mutex_lock(&o->mu);
+	}
+	pthread_mutex_unlock(&o->mu);
+	return NULL;
+}
+
+struct offload *
+offload_start(struct server *srv, int threads, char *err, size_t errlen)
+{
+	struct offload	*o;
+	int		 i;
+
+	if ((o = calloc(1, sizeof(*o))) == NULL ||
+	    (o->threads = calloc((size_t)threads, sizeof(*o->threads))) ==
+	    NULL) {
+		free(o);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&o->mu, NULL);
+	pthread_cond_init(&o->cv, NULL);
+	for (i = 0; i < threads; i++) {
+		struct pool_thread	*t = &o->threads[i];
+
+		t->pool = o;
+		t->ctx.srv = srv;
+		t->ctx.id = -1 - i;
+		if ((t->ctx.db = db_open(srv->conf->database, err,
+		    errlen)) == NULL)
+			break;
+		if (pthread_create(&t->thread, NULL, run, t) != 0) {
+			snprintf(err, errlen, "cannot start a PKIOperation "
+			    "thread");
+			db_close(t->ctx.db);
+			break;
+		}
+		o->nthreads++;
+	}
+	if (o->nthreads != threads) {
+		offload_stop(o);
+		offload_free(o);
+		return NULL;
+	}
+	return o;
+}
+
+int
+offload_pkioperation(struct offload *o, struct worker *w,
+    struct conf_profile *prof, struct evhttp_request *req,
+    unsigned char *der, size_t len, const char *peer)
+{
+	struct job	*j;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL ||
+	    (j->done = event_new(w->base, -1, 0, job_done, j)) == NULL) {
+		free(j);
+		free(der);
+		return -1;
+	}
+	j->w = w;
+	j->prof = prof;
+	j->req = req;
+	j->conn = evhttp_request_get_connection(req);
+	j->der = der;
+	j->len = len;
+	snprintf(j->peer, sizeof(j->peer), "%s", peer);
+	pthread_mutex_lock(&o->mu);
+	if (o->stopping) {
+		pthread_mutex_unlock(&o->mu);
+		event_free(j->done);
+		free(j);
+		free(der);
+		return -1;
+	}
+	conncap_hold(w->conncap, j->conn, job_gone, j);
+	if (o->tail != NULL)
+		o->tail->next = j;
+	else
+		o->head = j;
+	o->tail = j;
+	pthread_cond_signal(&o->cv);
+	pthread_mutex_unlock(&o->mu);
+	return 0;
+}
+
+void
+offload_stop(struct offload *o)
+{
+	if (o == NULL)
+		return;
+	pthread_mutex_lock(&o->mu);
+	o->stopping = 1;
+	pthread_cond_broadcast(&o->cv);
+	pthread_mutex_unlock(&o->mu);
+	for (int i = 0; i < o->nthreads; i++) {
+		pthread_join(o->threads[i].thread, NULL);
+		db_close(o->threads[i].ctx.db);
+	}
+	o->nthreads = 0;
+}
+
+void
+offload_free(struct offload *o)
+{
+	if (o == NULL)
+		return;
+	pthread_mutex_destroy(&o->mu);
+	pthread_cond_destroy(&o->cv);
+	free(o->threads);
+	free(o);
+}
