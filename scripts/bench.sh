@@ -19,6 +19,8 @@
 #                       BENCH_KEYS      request keys to share (32)
 #                       BENCH_WORKERS   scepd's workers (unset: workers = 0,
 #                                       one per CPU, as shipped)
+#                       BENCH_SLOW      enrollments at once on the slow
+#                                       validator (8)
 # Logs and everything made go to build/bench/.
 set -eu
 cd "$(dirname "$0")/.."
@@ -68,6 +70,7 @@ SECS=${BENCH_SECONDS:-10}
 NENROLL=${BENCH_ENROLL:-1200}
 ESECS=${BENCH_ENROLL_SECONDS:-10}
 NKEYS=${BENCH_KEYS:-32}
+NSLOW=${BENCH_SLOW:-8}
 WORKERS=${BENCH_WORKERS:-0}
 NSPARE=3	# never sent during the load; checked in full at the end
 NWARM=200
@@ -384,9 +387,9 @@ say "   exit status after SIGTERM: scepd $sd_exit, scepserver $ss_exit"
 # answers after 3 s (test/webhook_validator.py --mode slow), and it reaches
 # PostgreSQL through test/slow_pg_proxy.py, which holds every message a
 # client sends for 2 s while $out/pg-slow exists.  GetCACaps is timed one
-# request at a time (curl): idle, while 8 enrollments wait on the
+# request at a time (curl): idle, while BENCH_SLOW (8) enrollments wait on the
 # validator, and while 2 wait on the database; and the wall time of 1 and
-# of 8 concurrent enrollments on the slow validator.
+# of BENCH_SLOW concurrent enrollments on the slow validator.
 WAIT_PORT=18083 VAL_PORT=18383 PGP_PORT=18384
 WAIT_URL=http://127.0.0.1:$WAIT_PORT/scep
 HOOK_SECRET=bench-hook-secret-0123456789
@@ -475,9 +478,9 @@ slow_done() {	# TAG: wait for slow_enroll TAG; its wall time in ms, failures
 caps_times 100 idle
 slow_enroll 1 /hook hook1
 slow_done hook1
-slow_enroll 8 /hook hook8
+slow_enroll "$NSLOW" /hook hookN
 caps_times 20 validator
-slow_done hook8
+slow_done hookN
 touch "$out/pg-slow"
 slow_enroll 2 "" dbslow
 caps_times 5 database
@@ -512,7 +515,7 @@ echo
 echo "scepd vs micromdm scepserver $(dpkg-query -W -f '${Version}' scep 2>/dev/null || echo '?')  --  $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "machine: $(nproc) CPUs, $cpu, $(uname -sr), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
 echo "load:    load average $load0 before, $(cut -d' ' -f1-3 /proc/loadavg) after (above ~0.3 before: other work on the machine, figures unreliable)"
-echo "command: make bench (sh scripts/bench.sh)  BENCH_SECONDS=$SECS BENCH_ENROLL=$NENROLL BENCH_ENROLL_SECONDS=$ESECS BENCH_KEYS=$NKEYS BENCH_WORKERS=$WORKERS"
+echo "command: make bench (sh scripts/bench.sh)  BENCH_SECONDS=$SECS BENCH_ENROLL=$NENROLL BENCH_ENROLL_SECONDS=$ESECS BENCH_KEYS=$NKEYS BENCH_WORKERS=$WORKERS BENCH_SLOW=$NSLOW"
 echo "setup:   private netns, loopback; servers on CPU 1, load on CPU 0, PostgreSQL $(psql -X -qAt "$PGCONN" -c 'SHOW server_version' | cut -d' ' -f1) floating (fsync on);"
 echo "         scepd RA mode, $(sed -n 's/.* with \([0-9]*\) worker.*/\1/p' "$out/scepd.log" | head -n 1) workers (workers = $WORKERS); RSA-2048 CA/RA and request keys; AES-128, SHA-256"
 echo "         scepserver CA mode, file depot (no fsync); its CertRep uses DES-CBC and SHA-1 whatever the request"
@@ -555,7 +558,7 @@ echo "Server logs: scepd $sd_warn warn/error lines; scepserver $ss_err error lin
 echo
 echo "scepd alone, workers = 1: GetCACaps p50 / p99 / max ms and unanswered (one request at a time)"
 echo "  idle:                                        $(cat "$out/idle.lat")"
-echo "  8 enrollments waiting on a 3 s validator:    $(cat "$out/validator.lat")"
+echo "  $NSLOW enrollments waiting on a 3 s validator:    $(cat "$out/validator.lat")"
 echo "  2 enrollments, PostgreSQL held 2 s a statement: $(cat "$out/database.lat")"
-echo "  wall time, 1 / 8 concurrent enrollments on the 3 s validator: $(cut -d' ' -f1 "$out/hook1.wall") / $(cut -d' ' -f1 "$out/hook8.wall") ms"
+echo "  wall time, 1 / $NSLOW concurrent enrollments on the 3 s validator: $(cut -d' ' -f1 "$out/hook1.wall") / $(cut -d' ' -f1 "$out/hookN.wall") ms (pki_threads = 32)"
 } | tee "$out/table.txt"
