@@ -56,7 +56,7 @@ start)
 	fi
 	if ! as_owner "$bindir/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
 		as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" \
-		    -w -t 60 -o "-c listen_addresses='' -c unix_socket_directories='$dir/sock' -c fsync=on -c max_connections=200" \
+		    -w -t 60 -o "-c listen_addresses='' -c unix_socket_directories='$dir/sock' -c fsync=on -c max_connections=500" \
 		    start >/dev/null ||
 		    { tail -n 20 "$dir/postgres.log" >&2; exit 1; }
 	fi

@@ -44,7 +44,7 @@ static const struct setting server_settings[] = {
 	S("listen",		listen,		"127.0.0.1"),
 	I("port",		port,		8080, 0, 65535),
 	I("workers",		workers,	0, 0, 256),
-	I("pki_threads",	pki_threads,	32, 1, 1024),
+	I("pki_threads",	pki_threads,	64, 1, 1024),
 	S("base_path",		base_path,	"/scep"),
 	S("database",		database,	""),
 	S("challenge_key",	challenge_key,	""),

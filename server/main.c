@@ -26,6 +26,7 @@
 #include "server/http/offload.h"
 #include "server/log.h"
 #include "server/outbound/notifier.h"
+#include "server/revocation/crl_cache.h"
 #include "server/scepd.h"
 #include "server/sweep.h"
 
@@ -240,6 +241,7 @@ main(int argc, char *argv[])
 {
 	struct server	 srv;
 	struct worker	*workers = NULL;
+	struct db	*db;
 	struct event	*sigint = NULL, *sigterm = NULL;
 	const char	*conf_path = NULL, *listen_addr = NULL;
 	char		 err[256];
@@ -298,16 +300,19 @@ main(int argc, char *argv[])
 		fatalx("libevent without thread support");
 	if ((workers = calloc((size_t)nworkers, sizeof(*workers))) == NULL)
 		fatal("calloc");
-	/* Connect everything before listening: fail early and clearly. */
+	/*
+	 * The workers' loops never touch the database (docs/design.md,
+	 * "Threads"): the pool, the sweep and the notifier have connections
+	 * of their own.  Check it before listening: fail early and clearly.
+	 */
 	for (i = 0; i < nworkers; i++) {
 		workers[i].srv = &srv;
 		workers[i].id = i;
-		if ((workers[i].db = db_open(srv.conf->database, err,
-		    sizeof(err))) == NULL)
-			fatalx("database: %s", err);
 	}
+	if ((db = db_open(srv.conf->database, err, sizeof(err))) == NULL)
+		fatalx("database: %s", err);
 	/* A certificate handed out must survive a crash of PostgreSQL. */
-	switch (db_check_durability(workers[0].db, err, sizeof(err))) {
+	switch (db_check_durability(db, err, sizeof(err))) {
 	case 0:
 		break;
 	case 1:
@@ -315,7 +320,7 @@ main(int argc, char *argv[])
 	default:
 		fatalx("database: %s", err);
 	}
-	switch (db_schema_current(workers[0].db, err, sizeof(err))) {
+	switch (db_schema_current(db, err, sizeof(err))) {
 	case 0:
 		break;
 	case 1:
@@ -323,7 +328,10 @@ main(int argc, char *argv[])
 	default:
 		fatalx("database: %s", err);
 	}
-	/* PKIOperations on threads of their own (server/http/offload.c). */
+	db_close(db);
+	if ((srv.crls = crl_cache_new()) == NULL)
+		fatal("crl_cache_new");
+	/* What needs the database, on threads of their own (http/offload.c). */
 	if ((srv.offload = offload_start(&srv, srv.conf->pki_threads, err,
 	    sizeof(err))) == NULL)
 		fatalx("PKIOperation threads: %s", err);
@@ -373,11 +381,11 @@ main(int argc, char *argv[])
 		pthread_join(workers[i].thread, NULL);
 		http_worker_free(&workers[i]);
 		event_base_free(workers[i].base);
-		db_close(workers[i].db);
 	}
 	offload_free(srv.offload);
 	sweep_stop();
 	notifier_stop(srv.notifier);
+	crl_cache_free(srv.crls);
 	close(srv.listen_fd);
 	event_free(sigint);
 	event_free(sigterm);

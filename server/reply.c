@@ -3,6 +3,7 @@
  * ...) and for our own faults (500, 503), and sending a struct reply.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,27 @@ reply_text(struct reply *r, int status, const char *text)
 }
 
 void
+reply_header(struct reply *r, const char *name, const char *value)
+{
+	if (r->nhdr == REPLY_HEADERS)
+		return;
+	r->hdr[r->nhdr].name = name;
+	snprintf(r->hdr[r->nhdr].value, sizeof(r->hdr[0].value), "%s", value);
+	r->nhdr++;
+}
+
+void
+reply_clear(struct reply *r)
+{
+	if (r->free_body == 1)
+		OPENSSL_free(r->body);
+	else if (r->free_body == 2)
+		free(r->body);
+	r->body = NULL;
+	r->free_body = 0;
+}
+
+void
 reply_send(struct evhttp_request *req, struct reply *r)
 {
 	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
@@ -39,6 +61,8 @@ reply_send(struct evhttp_request *req, struct reply *r)
 		evhttp_add_header(h, "Retry-After", "10");
 	if (r->close)
 		evhttp_add_header(h, "Connection", "close");
+	for (int i = 0; i < r->nhdr; i++)
+		evhttp_add_header(h, r->hdr[i].name, r->hdr[i].value);
 	if (r->content_type != NULL)
 		/* No parameters: Apple and sscep compare the whole string. */
 		evhttp_add_header(h, "Content-Type", r->content_type);
@@ -50,8 +74,5 @@ reply_send(struct evhttp_request *req, struct reply *r)
 		evhttp_send_reply(req, r->status, NULL, buf);
 		evbuffer_free(buf);
 	}
-	if (r->free_body == 1)
-		OPENSSL_free(r->body);
-	else if (r->free_body == 2)
-		free(r->body);
+	reply_clear(r);
 }

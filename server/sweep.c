@@ -1,9 +1,11 @@
 /*
- * The sweep: every SWEEP_SECONDS, on a thread of its own with its own
- * database connection (server/bgthread.c), so no request waits for it:
+ * The sweep, on a thread of its own with its own database connection
+ * (server/bgthread.c), so no request waits for it: every second, bring
+ * each CA key's CRL up to date with status changes made by any process
+ * (into the cache the event loops answer from); every SWEEP_SECONDS,
  * revoke superseded certificates whose grace has passed
- * (renewal.supersede_grace_days), and every sweep_interval revoke
- * certificates never bound and refresh each CA's CRL.  Any number of
+ * (renewal.supersede_grace_days); every sweep_interval, revoke
+ * certificates never bound.  Any number of
  * scepd processes may share the database: a transaction-scoped advisory
  * lock, tried and never waited for, lets one of them run a round.  A
  * round revokes at most SWEEP_BATCH certificates under short lock and
@@ -20,6 +22,7 @@
 #include "server/scepd.h"
 #include "server/sweep.h"
 
+#define CRL_CHECK_MS	1000
 #define SWEEP_SECONDS	10
 #define SWEEP_BATCH	200
 
@@ -32,8 +35,7 @@ static struct bgthread	*sweep_thread;
 
 /*
  * Every sweep_interval: revoke certificates never bound within their
- * profile's unused_days (one process at a time, db_sweep_unused's lock),
- * and keep each CA's CRL fresh even when nobody fetches it.
+ * profile's unused_days (one process at a time, db_sweep_unused's lock).
  */
 static void
 housekeeping(struct worker *w)
@@ -64,26 +66,35 @@ housekeeping(struct worker *w)
 	}
 	/* With -v, one line a round (test/integration/lifecycle.sh waits for it). */
 	log_debug("sweep: unused certificates checked");
-	revocation_periodic(w);
 }
 
 static long
 sweep_round(void *arg)
 {
+	static time_t	 next;
 	struct worker	*w = arg;
+	time_t		 now = time(NULL);
 	char		 err[256];
 	int		 revoked = 0, busy = 0;
 
+	revocation_periodic(w);
+	if (now < next)
+		return CRL_CHECK_MS;
+	next = now + SWEEP_SECONDS;
 	housekeeping(w);
 	if (db_renewal_sweep(w->db, SWEEP_BATCH, &revoked, &busy, err,
 	    sizeof(err)) == -1) {
 		log_warnx("sweep: superseded certificates: %s", err);
-		return SWEEP_SECONDS * 1000L;
+		return CRL_CHECK_MS;
 	}
 	if (revoked > 0)
 		log_info("sweep: revoked %d superseded certificate%s (grace "
 		    "over, reason superseded)", revoked, revoked == 1 ? "" : "s");
-	return revoked == SWEEP_BATCH ? 100 : SWEEP_SECONDS * 1000L;
+	if (revoked == SWEEP_BATCH) {
+		next = 0;	/* more are due: the next round at once */
+		return 100;
+	}
+	return CRL_CHECK_MS;
 }
 
 int

@@ -61,6 +61,16 @@ wait_for() {
 	return 1
 }
 
+# settled CMD...: CMD succeeds within 3 s (wait_for), or fails with the
+# output of a last try.  For a CRL after a change made through another
+# process (scepctl, a second scepd): the CRL a scepd serves from memory
+# follows it within a second (docs/revocation.md).
+settled() {
+	wait_for 30 "$@" && return 0
+	"$@"
+	return 1
+}
+
 # psql against database $1 (a name on the private cluster).
 sql() {
 	db=$1

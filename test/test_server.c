@@ -341,7 +341,7 @@ conf_good_and_defaults(void **state)
 	assert_int_equal(c->max_body, 65536);
 	assert_int_equal(c->max_headers, 32768);
 	assert_int_equal(c->retransmission_window_hours, 24);
-	assert_int_equal(c->pki_threads, 32);
+	assert_int_equal(c->pki_threads, 64);
 	assert_true(c->profiles[0].algs.ciphers & P7_BIT(P7_CIPHER_AES128));
 	assert_false(c->profiles[0].algs.ciphers & P7_BIT(P7_CIPHER_DES));
 	assert_false(c->profiles[0].algs.digests & P7_BIT(P7_MD_MD5));

@@ -39,11 +39,9 @@
 
 /* POST /api/v1/profiles/<name>/challenges */
 static void
-api_mint(struct worker *w, struct evhttp_request *req, const char *name,
+api_mint(struct worker *w, const struct request *rq, const char *name,
     size_t namelen, const char *path, const char *peer, struct reply *r)
 {
-	struct evkeyvalq	*in = evhttp_request_get_input_headers(req);
-	struct evbuffer		*body = evhttp_request_get_input_buffer(req);
 	struct conf_profile	*p;
 	struct api_mint		 m;
 	json_t			*o;
@@ -58,14 +56,14 @@ api_mint(struct worker *w, struct evhttp_request *req, const char *name,
 
 	memset(&m, 0, sizeof(m));
 	chal[0] = '\0';
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+	if (rq->method != EVHTTP_REQ_POST) {
 		log_info("%s %s: method not allowed -> 405", peer, path);
 		r->allow = "POST";
 		api_json_error(r, 405, "use POST");
 		goto out;
 	}
 	/* Who asks comes first: no profile names for strangers. */
-	h = evhttp_find_header(in, "Authorization");
+	h = rq->authorization;
 	if (h == NULL || api_parse_bearer(h, tok, sizeof(tok)) == -1) {
 		log_info("%s POST %s: no bearer token -> 401", peer, path);
 		api_json_error(r, 401, "a bearer token is required");
@@ -100,18 +98,13 @@ api_mint(struct worker *w, struct evhttp_request *req, const char *name,
 		    "challenges (challenge_mode does not list \"dynamic\")");
 		goto out;
 	}
-	if ((len = evbuffer_get_length(body)) > API_MAX_BODY) {
+	if ((len = rq->body_len) > API_MAX_BODY) {
 		log_info("%s POST %s: token %s: body of %zu bytes -> 413", peer,
 		    path, who, len);
 		api_json_error(r, 413, "body too large");
 		goto out;
 	}
-	if ((data = len ? (const char *)evbuffer_pullup(body, -1) : "") ==
-	    NULL) {
-		log_warnx("%s POST %s: out of memory -> 500", peer, path);
-		api_json_error(r, 500, "internal error");
-		goto out;
-	}
+	data = (const char *)rq->body;
 	if (api_parse_mint(data, len, &m, err, sizeof(err)) == -1) {
 		log_info("%s POST %s: token %s: %s -> 400", peer, path, who, err);
 		api_json_error(r, 400, err);
@@ -152,22 +145,22 @@ out:
 }
 
 int
-api_handle(struct worker *w, struct evhttp_request *req, const char *path,
-    const char *peer, struct reply *r)
+api_handle(struct worker *w, const struct request *rq, struct reply *r)
 {
-	const char	*name, *end;
+	const char	*path = rq->path, *peer = rq->peer, *name, *end;
 
 	if (path == NULL)
 		return 0;
 	if (strncmp(path, API_PREFIX, strlen(API_PREFIX)) == 0) {
+		if (reply_to_pool(w, r))
+			return 1;
 		/* Answers that carry a secret must not be kept by caches. */
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Cache-Control", "no-store");
+		reply_header(r, "Cache-Control", "no-store");
 		name = path + strlen(MINT_PREFIX);
 		if (strncmp(path, MINT_PREFIX, strlen(MINT_PREFIX)) == 0 &&
 		    (end = strchr(name, '/')) != NULL && end > name &&
 		    strcmp(end, MINT_SUFFIX) == 0) {
-			api_mint(w, req, name, (size_t)(end - name), path, peer,
+			api_mint(w, rq, name, (size_t)(end - name), path, peer,
 			    r);
 			return 1;
 		}

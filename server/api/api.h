@@ -4,8 +4,6 @@
 
 #include <stddef.h>
 
-#include <event2/http.h>
-
 #include "server/scepd.h"
 
 /*
@@ -13,6 +11,5 @@
  * API path nobody serves.  Returns 1 if path is under /api/ (r filled),
  * else 0.
  */
-int	api_handle(struct worker *, struct evhttp_request *, const char *path,
-	    const char *peer, struct reply *r);
+int	api_handle(struct worker *, const struct request *, struct reply *);
 #endif /* SCEPD_API_API_H */

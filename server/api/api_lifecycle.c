@@ -32,6 +32,7 @@
 #include "server/api/api_lifecycle.h"
 #include "server/api/api_parse.h"
 #include "server/log.h"
+#include "server/revocation/crl_cache.h"
 
 #define DEVICES		"/api/v1/devices/"
 #define BINDINGS	"/api/v1/bindings"
@@ -42,18 +43,17 @@
 
 /* The token's name in actor ("api:<name>"), or a 401 in *r: 0 or -1. */
 static int
-authorize(struct worker *w, struct evhttp_request *req, char *actor,
+authorize(struct worker *w, const struct request *rq, char *actor,
     size_t len, const char *peer, struct reply *r)
 {
 	const char	*h;
 	char		 tok[256], name[96], err[256];
 	int		 rc;
 
-	h = evhttp_find_header(evhttp_request_get_input_headers(req),
-	    "Authorization");
+	h = rq->authorization;
 	if (h == NULL || api_parse_bearer(h, tok, sizeof(tok)) == -1) {
 		log_info("%s %s: no bearer token -> 401", peer,
-		    evhttp_request_get_uri(req));
+		    rq->uri);
 		r->www_authenticate = "Bearer realm=\"scepd\"";
 		api_json_error(r, 401, "bearer token required");
 		return -1;
@@ -67,7 +67,7 @@ authorize(struct worker *w, struct evhttp_request *req, char *actor,
 	}
 	if (rc != 0) {
 		log_info("%s %s: unknown or revoked token -> 401", peer,
-		    evhttp_request_get_uri(req));
+		    rq->uri);
 		r->www_authenticate = "Bearer realm=\"scepd\", error=\"invalid_token\"";
 		api_json_error(r, 401, "invalid token");
 		return -1;
@@ -78,10 +78,9 @@ authorize(struct worker *w, struct evhttp_request *req, char *actor,
 
 /* The request body as a JSON object, or a 400 in *r (NULL). */
 static json_t *
-body_json(struct evhttp_request *req, int required, struct reply *r)
+body_json(const struct request *rq, int required, struct reply *r)
 {
-	struct evbuffer	*in = evhttp_request_get_input_buffer(req);
-	size_t		 n = evbuffer_get_length(in);
+	size_t		 n = rq->body_len;
 	json_error_t	 jerr;
 	json_t		*j;
 
@@ -91,7 +90,7 @@ body_json(struct evhttp_request *req, int required, struct reply *r)
 		api_json_error(r, 413, "body too large");
 		return NULL;
 	}
-	j = json_loadb((const char *)evbuffer_pullup(in, -1), n,
+	j = json_loadb((const char *)rq->body, n,
 	    JSON_REJECT_DUPLICATES, &jerr);
 	if (j == NULL || !json_is_object(j)) {
 		json_decref(j);
@@ -149,10 +148,10 @@ valid_id(const char *s, size_t n)
 
 /* PUT|GET /api/v1/devices/<id> */
 static void
-devices(struct worker *w, struct evhttp_request *req, const char *id,
+devices(struct worker *w, const struct request *rq, const char *id,
     const char *actor, const char *peer, struct reply *r)
 {
-	enum evhttp_cmd_type	 cmd = evhttp_request_get_command(req);
+	enum evhttp_cmd_type	 cmd = rq->method;
 	struct db_device	 d;
 	json_t			*j = NULL, *st;
 	char			 err[256], t1[32], t2[32];
@@ -163,7 +162,7 @@ devices(struct worker *w, struct evhttp_request *req, const char *id,
 		return;
 	}
 	if (cmd == EVHTTP_REQ_PUT) {
-		if ((j = body_json(req, 1, r)) == NULL)
+		if ((j = body_json(rq, 1, r)) == NULL)
 			return;
 		st = json_object_get(j, "state");
 		if (!json_is_string(st)) {
@@ -190,6 +189,8 @@ devices(struct worker *w, struct evhttp_request *req, const char *id,
 		}
 		log_info("%s device %s -> %s by %s: %d certificate(s) changed",
 		    peer, id, json_string_value(st), actor, changed);
+		if (changed > 0)
+			crl_cache_forget(w->srv->crls);
 		json_decref(j);
 	} else if (cmd != EVHTTP_REQ_GET) {
 		r->allow = "GET, PUT";
@@ -256,7 +257,7 @@ binding_serial(struct worker *w, json_t *j, char serial[41], struct reply *r)
 
 /* POST /api/v1/bindings */
 static void
-bindings(struct worker *w, struct evhttp_request *req, const char *actor,
+bindings(struct worker *w, const struct request *rq, const char *actor,
     const char *peer, struct reply *r)
 {
 	struct db_cert_standing	 st;
@@ -266,12 +267,12 @@ bindings(struct worker *w, struct evhttp_request *req, const char *actor,
 	char			 serial[41], err[256];
 	int			 rc, revoke = 1;
 
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+	if (rq->method != EVHTTP_REQ_POST) {
 		r->allow = "POST";
 		api_json_error(r, 405, "POST");
 		return;
 	}
-	if ((j = body_json(req, 1, r)) == NULL)
+	if ((j = body_json(rq, 1, r)) == NULL)
 		return;
 	dev = json_object_get(j, "device_id");
 	if (!json_is_string(dev) || !valid_id(json_string_value(dev),
@@ -302,6 +303,8 @@ bindings(struct worker *w, struct evhttp_request *req, const char *actor,
 		    "no such certificate" : "database unavailable");
 		return;
 	}
+	if (res == DB_BIND_CLONE && revoke)
+		crl_cache_forget(w->srv->crls);
 	if (res == DB_BIND_CLONE)
 		log_warnx("%s binding: certificate %s is bound to device %s but "
 		    "was presented on %s: cloned credential%s", peer, serial,
@@ -321,10 +324,10 @@ bindings(struct worker *w, struct evhttp_request *req, const char *actor,
 
 /* GET /api/v1/certificates/<serial>, POST .../revoke|hold|release */
 static void
-certificates(struct worker *w, struct evhttp_request *req, const char *rest,
+certificates(struct worker *w, const struct request *rq, const char *rest,
     const char *actor, const char *peer, struct reply *r)
 {
-	enum evhttp_cmd_type	 cmd = evhttp_request_get_command(req);
+	enum evhttp_cmd_type	 cmd = rq->method;
 	struct db_cert_standing	 st;
 	enum db_cert_action	 a;
 	const char		*slash = strchr(rest, '/'), *verb;
@@ -355,7 +358,7 @@ certificates(struct worker *w, struct evhttp_request *req, const char *rest,
 			api_json_error(r, 405, "POST");
 			return;
 		}
-		if ((j = body_json(req, 0, r)) == NULL)
+		if ((j = body_json(rq, 0, r)) == NULL)
 			return;
 		rs = json_object_get(j, "reason");
 		if (a == DB_CERT_REVOKE && rs != NULL && (!json_is_string(rs) ||
@@ -380,6 +383,8 @@ certificates(struct worker *w, struct evhttp_request *req, const char *rest,
 		}
 		log_info("%s certificate %s %s by %s%s", peer, serial, verb,
 		    actor, changed ? "" : " (unchanged)");
+		if (changed)
+			crl_cache_forget(w->srv->crls);
 	} else if (cmd != EVHTTP_REQ_GET) {
 		r->allow = "GET";
 		api_json_error(r, 405, "GET");
@@ -395,11 +400,11 @@ certificates(struct worker *w, struct evhttp_request *req, const char *rest,
 }
 
 int
-api_lifecycle(struct worker *w, struct evhttp_request *req, const char *path,
-    const char *peer, struct reply *r)
+api_lifecycle(struct worker *w, const struct request *rq, struct reply *r)
 {
-	char	actor[128];
-	int	which;
+	const char	*path = rq->path, *peer = rq->peer;
+	char		 actor[128];
+	int		 which;
 
 	if (path == NULL)
 		return 0;
@@ -411,19 +416,20 @@ api_lifecycle(struct worker *w, struct evhttp_request *req, const char *path,
 		which = 2;
 	else
 		return 0;
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Cache-Control", "no-store");
-	if (authorize(w, req, actor, sizeof(actor), peer, r) == -1)
+	if (reply_to_pool(w, r))
+		return 1;
+	reply_header(r, "Cache-Control", "no-store");
+	if (authorize(w, rq, actor, sizeof(actor), peer, r) == -1)
 		return 1;
 	switch (which) {
 	case 0:
-		devices(w, req, path + strlen(DEVICES), actor, peer, r);
+		devices(w, rq, path + strlen(DEVICES), actor, peer, r);
 		break;
 	case 1:
-		bindings(w, req, actor, peer, r);
+		bindings(w, rq, actor, peer, r);
 		break;
 	default:
-		certificates(w, req, path + strlen(CERTS), actor, peer, r);
+		certificates(w, rq, path + strlen(CERTS), actor, peer, r);
 		break;
 	}
 	return 1;

@@ -2,15 +2,12 @@
 #ifndef SCEPD_API_API_LIFECYCLE_H
 #define SCEPD_API_API_LIFECYCLE_H
 
-#include <event2/http.h>
-
 #include "server/scepd.h"
 
 /*
  * /api/v1/devices/, /api/v1/bindings and /api/v1/certificates/ (returns
  * 1 if path is one of them, r filled).
  */
-int	api_lifecycle(struct worker *, struct evhttp_request *, const char *path,
-	    const char *peer, struct reply *r);
+int	api_lifecycle(struct worker *, const struct request *, struct reply *);
 
 #endif /* SCEPD_API_API_LIFECYCLE_H */

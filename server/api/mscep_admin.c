@@ -92,10 +92,9 @@ utf16le(const char *s, size_t *len)
 
 /* GET mscep_admin for profile name (NULL: ?profile= or the default). */
 static void
-mscep_admin(struct worker *w, struct evhttp_request *req, const char *name,
+mscep_admin(struct worker *w, const struct request *rq, const char *name,
     size_t namelen, const char *path, const char *peer, struct reply *r)
 {
-	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
 	struct evkeyvalq	 q;
 	struct conf_profile	*p;
 	const char		*h, *qs, *cs, *charset = NULL;
@@ -111,20 +110,19 @@ mscep_admin(struct worker *w, struct evhttp_request *req, const char *name,
 	/* Zeroed is an empty list to evhttp_find_header and clear. */
 	memset(&q, 0, sizeof(q));
 	chal[0] = pass[0] = '\0';
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+	if (rq->method != EVHTTP_REQ_GET) {
 		log_info("%s %s: method not allowed -> 405", peer, path);
 		r->allow = "GET";
 		reply_text(r, 405, "only GET\n");
 		goto out;
 	}
-	if ((qs = evhttp_uri_get_query(uri)) != NULL &&
+	if ((qs = rq->query) != NULL &&
 	    evhttp_parse_query_str(qs, &q) == -1) {
 		log_info("%s %s: malformed query string -> 400", peer, path);
 		reply_text(r, 400, "malformed query string\n");
 		goto out;
 	}
-	h = evhttp_find_header(evhttp_request_get_input_headers(req),
-	    "Authorization");
+	h = rq->authorization;
 	if (h == NULL || api_parse_basic(h, user, sizeof(user), pass,
 	    sizeof(pass)) == -1 || !api_name_valid(user)) {
 		log_info("%s GET %s: no or malformed credentials -> 401", peer,
@@ -256,16 +254,17 @@ mscep_route(const struct conf *c, const char *path, const char **name,
 }
 
 int
-mscep_handle(struct worker *w, struct evhttp_request *req, const char *path,
-    const char *peer, struct reply *r)
+mscep_handle(struct worker *w, const struct request *rq, struct reply *r)
 {
 	const char	*name;
 	size_t		 namelen;
 
-	if (path == NULL || !mscep_route(w->srv->conf, path, &name, &namelen))
+	if (rq->path == NULL || !mscep_route(w->srv->conf, rq->path, &name,
+	    &namelen))
 		return 0;
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Cache-Control", "no-store");
-	mscep_admin(w, req, name, namelen, path, peer, r);
+	if (reply_to_pool(w, r))
+		return 1;
+	reply_header(r, "Cache-Control", "no-store");
+	mscep_admin(w, rq, name, namelen, rq->path, rq->peer, r);
 	return 1;
 }

@@ -2,15 +2,12 @@
 #ifndef SCEPD_API_MSCEP_ADMIN_H
 #define SCEPD_API_MSCEP_ADMIN_H
 
-#include <event2/http.h>
-
 #include "server/scepd.h"
 
 /*
  * GET /certsrv/mscep_admin/ and <base>[/<profile>]/mscep_admin/:
  * returns 1 if path is one of them (r filled), else 0.
  */
-int	mscep_handle(struct worker *, struct evhttp_request *, const char *path,
-	    const char *peer, struct reply *r);
+int	mscep_handle(struct worker *, const struct request *, struct reply *);
 
 #endif /* SCEPD_API_MSCEP_ADMIN_H */

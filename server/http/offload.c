@@ -1,14 +1,16 @@
 /*
- * The PKIOperation pool.  A worker's loop hands each PKIOperation (its
- * DER, the profile and the peer) to a queue; one of the pool's threads,
- * each with a database connection of its own, answers it exactly as a
- * worker did (server/scep/pkioperation.c: decrypt, decide, the database
- * transaction, the webhook), and activates an event on the worker's loop,
+ * The pool (pki_threads threads).  A worker's loop hands each request
+ * that needs the database or a validator (a PKIOperation, OCSP, a CRL
+ * not in the cache, the admin API, mscep_admin; server/http/route.c
+ * decides) to a queue, as a struct request copied off evhttp; one of the
+ * pool's threads, each with a database connection of its own, routes it
+ * again and answers it, and activates an event on the worker's loop,
  * which sends the reply.  A slow validator or database then holds up a
- * pool thread, and the loops keep answering GetCACaps, GetCACert, CRLs
- * and OCSP.  Blocking threads rather than libpq's asynchronous API: the
- * whole operation stays one straight function, and the threads also
- * spread the RSA work over the cores.
+ * pool thread, and the loops keep answering GetCACaps, GetCACert and
+ * cached CRLs.  Blocking threads rather than libpq's asynchronous API:
+ * each operation stays one straight function with its transaction in
+ * one place, and the threads also spread the RSA work over the cores
+ * (docs/design.md, "Threads").
  *
  * The evhttp_request is touched only on its loop.  If the client closes
  * the connection first, server/http/conncap.c tells the job (gone()) and
@@ -27,18 +29,16 @@
 #include "db/db.h"
 #include "server/http/conncap.h"
 #include "server/http/offload.h"
+#include "server/http/request.h"
+#include "server/http/route.h"
 #include "server/log.h"
-#include "server/scep/pkioperation.h"
 #include "server/scepd.h"
 
 struct job {
 	struct worker			*w;	/* whose loop answers */
-	struct conf_profile		*prof;
 	struct evhttp_request		*req;	/* on w's loop only */
 	struct evhttp_connection	*conn;
-	unsigned char			*der;	/* owned */
-	size_t				 len;
-	char				 peer[80];
+	struct request			*rq;	/* owned */
 	struct reply			 reply;
 	struct event			*done;	/* on w's loop */
 	int				 gone;	/* client closed (w's loop) */
@@ -60,16 +60,6 @@ struct offload {
 	struct pool_thread	*threads;
 };
 
-static void
-reply_free_body(struct reply *r)
-{
-	if (r->free_body == 1)
-		OPENSSL_free(r->body);
-	else if (r->free_body == 2)
-		free(r->body);
-	r->body = NULL;
-}
-
 /* On the worker's loop: the client is gone; drop the answer when it comes. */
 static void
 job_gone(void *arg)
@@ -86,15 +76,15 @@ job_done(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (j->gone) {
-		log_info("%s PKIOperation: the client left before its answer",
-		    j->peer);
-		reply_free_body(&j->reply);
+		log_info("%s %s: the client left before its answer",
+		    j->rq->peer, j->rq->uri);
+		reply_clear(&j->reply);
 	} else {
 		conncap_release(j->w->conncap, j->conn);
 		reply_send(j->req, &j->reply);
 	}
 	event_free(j->done);
-	free(j->der);
+	request_free(j->rq);
 	free(j);
 }
 
@@ -127,8 +117,7 @@ run(void *arg)
 		if (stopping)
 			reply_text(&j->reply, 503, "shutting down, retry later\n");
 		else
-			scep_pkioperation(&t->ctx, j->prof, j->der, j->len,
-			    j->peer, &j->reply);
+			route(&t->ctx, j->rq, &j->reply);
 		event_active(j->done, 0, 0);
 		pthread_mutex_lock(&o->mu);
 	}
@@ -161,8 +150,7 @@ offload_start(struct server *srv, int threads, char *err, size_t errlen)
 		    errlen)) == NULL)
 			break;
 		if (pthread_create(&t->thread, NULL, run, t) != 0) {
-			snprintf(err, errlen, "cannot start a PKIOperation "
-			    "thread");
+			snprintf(err, errlen, "cannot start a pool thread");
 			db_close(t->ctx.db);
 			break;
 		}
@@ -177,31 +165,25 @@ offload_start(struct server *srv, int threads, char *err, size_t errlen)
 }
 
 int
-offload_pkioperation(struct offload *o, struct worker *w,
-    struct conf_profile *prof, struct evhttp_request *req,
-    unsigned char *der, size_t len, const char *peer)
+offload_request(struct offload *o, struct worker *w,
+    struct evhttp_request *req, struct request *rq)
 {
 	struct job	*j;
 
 	if ((j = calloc(1, sizeof(*j))) == NULL ||
 	    (j->done = event_new(w->base, -1, 0, job_done, j)) == NULL) {
 		free(j);
-		free(der);
 		return -1;
 	}
 	j->w = w;
-	j->prof = prof;
 	j->req = req;
 	j->conn = evhttp_request_get_connection(req);
-	j->der = der;
-	j->len = len;
-	snprintf(j->peer, sizeof(j->peer), "%s", peer);
+	j->rq = rq;
 	pthread_mutex_lock(&o->mu);
 	if (o->stopping) {
 		pthread_mutex_unlock(&o->mu);
 		event_free(j->done);
 		free(j);
-		free(der);
 		return -1;
 	}
 	conncap_hold(w->conncap, j->conn, job_gone, j);

@@ -3,8 +3,9 @@
  * the issuer's change counter (bumped by a trigger on every status
  * change) moved since the stored CRL, or the stored one is past half its
  * life.  One process at a time makes a CRL (row lock); the CRL number
- * only grows.  Served over HTTP (responder.c) and SCEP GetCRL
- * (server/scep/getcrl.c), refreshed by the sweep.
+ * only grows.  Served over HTTP (responder.c, from the cache when it
+ * can: crl_cache.c) and SCEP GetCRL (server/scep/getcrl.c), refreshed
+ * by the sweep thread every second.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 
 #include "server/log.h"
 #include "server/revocation/crl.h"
+#include "server/revocation/crl_cache.h"
 
 struct ca_key
 ca_key_current(const struct conf_profile *p)
@@ -88,23 +90,23 @@ crl_sign(const struct ca_key *k, const struct db_crl *crl, time_t now,
 }
 
 /*
- * A fresh CRL of CA key k into *der (malloc'd), with its number and
- * nextUpdate.  The stored CRL is the key's own (db/crl.c keys it by the
- * CA's name and key), so a re-keyed CA never serves one its old key
- * signed.  Returns 0 or -1 with err.
+ * A fresh CRL of CA key k into *out, kept in the cache too.  The stored
+ * CRL is the key's own (db/crl.c keys it by the CA's name and key), so a
+ * re-keyed CA never serves one its old key signed.  Returns 0 or -1 with
+ * err.
  */
 int
-crl_fresh(struct worker *w, const struct ca_key *k, unsigned char **der,
-    size_t *len, long long *number, time_t *this_update, time_t *next_update,
+crl_fresh(struct worker *w, const struct ca_key *k, struct crl_der *out,
     char *err, size_t errlen)
 {
 	struct db_crl		 crl;
 	unsigned char		*signed_der = NULL; /* owned, OPENSSL_malloc */
 	time_t			 now = time(NULL);
 	time_t			 life = (time_t)w->srv->conf->crl_validity_hours * 3600;
+	size_t			 len;
 	int			 made, rc = -1;
 
-	*der = NULL;
+	memset(out, 0, sizeof(*out));
 	if (db_crl_get(w->db, k->issuer, k->key, &crl, err, errlen) == -1)
 		return -1;
 	if (!crl_current(&crl, now, life)) {
@@ -115,9 +117,9 @@ crl_fresh(struct worker *w, const struct ca_key *k, unsigned char **der,
 			return -1;
 		if (crl_current(&crl, now, life))
 			made = 0;	/* made meanwhile */
-		else if (crl_sign(k, &crl, now, life, &signed_der, len, err,
+		else if (crl_sign(k, &crl, now, life, &signed_der, &len, err,
 		    errlen) == 0 && db_crl_store(w->db, k->issuer, k->key,
-		    crl.crl_number + 1, crl.changes, signed_der, *len, now,
+		    crl.crl_number + 1, crl.changes, signed_der, len, now,
 		    now + life, err, errlen) == 0)
 			made = 1;
 		else
@@ -144,12 +146,13 @@ crl_fresh(struct worker *w, const struct ca_key *k, unsigned char **der,
 		snprintf(err, errlen, "no CRL stored");
 		goto out;
 	}
-	*der = crl.der;
-	*len = crl.der_len;
+	out->der = crl.der;
+	out->len = crl.der_len;
 	crl.der = NULL;
-	*number = crl.crl_number;
-	*next_update = crl.next_update;
-	*this_update = crl.next_update - life;
+	out->number = crl.crl_number;
+	out->next_update = crl.next_update;
+	out->this_update = crl.next_update - life;
+	crl_cache_put(w->srv->crls, k->key, out);
 	rc = 0;
 out:
 	OPENSSL_free(signed_der);
@@ -188,24 +191,21 @@ revocation_periodic(struct worker *w)
 	const struct conf	*c = w->srv->conf;
 	const struct conf_profile *p;
 	struct ca_key		 k;
-	unsigned char		*der;
-	long long		 number;
-	time_t			 tu, nu;
-	size_t			 len;
+	struct crl_der		 crl;
 	char			 err[256];
 
 	/*
 	 * Keep every CA key's CRL fresh even when nobody fetches it, the
-	 * previous key's too while it is configured.
+	 * previous key's too while it is configured, and the cache the
+	 * loops answer from with it.
 	 */
 	for (int j = 0; j < CA_NKEYS(c); j++) {
 		if ((p = ca_key_nth(c, j, &k)) == NULL)
 			continue;
-		if (crl_fresh(w, &k, &der, &len, &number, &tu, &nu, err,
-		    sizeof(err)) == -1)
+		if (crl_fresh(w, &k, &crl, err, sizeof(err)) == -1)
 			log_warnx("CRL of profile %s%s: %s", p->policy.name,
 			    k.what, err);
 		else
-			free(der);
+			free(crl.der);
 	}
 }

@@ -10,6 +10,7 @@
 
 #include "pkcs7/pkcs7.h"
 #include "server/conf.h"
+#include "server/revocation/crl_cache.h"
 #include "server/scepd.h"
 
 /*
@@ -37,20 +38,19 @@ struct conf_profile *ca_key_nth(const struct conf *, int j, struct ca_key *);
 #define CA_NKEYS(c)	(2 * (c)->nprofiles)
 
 /*
- * A fresh CRL of CA key k into *der (malloc'd), with its number and
- * validity; made and stored first if the stored one is stale.  Returns 0
- * or -1 with err.
+ * A fresh CRL of CA key k into *out (free out->der); made and stored
+ * first if the stored one is stale; kept in w's server's cache.  Needs
+ * the database (w->db).  Returns 0 or -1 with err.
  */
-int	crl_fresh(struct worker *, const struct ca_key *k, unsigned char **der,
-	    size_t *len, long long *number, time_t *this_update,
-	    time_t *next_update, char *err, size_t errlen);
+int	crl_fresh(struct worker *, const struct ca_key *k, struct crl_der *out,
+	    char *err, size_t errlen);
 /*
  * The profile and CA key a CRL path names: <profile>.crl the current
  * key's, <profile>.previous.crl the previous key's.  NULL if none.
  */
 struct conf_profile *crl_lookup(const struct conf *, const char *name,
 	    size_t namelen, struct ca_key *);
-/* Keep every CA key's CRL fresh (the sweep's timer). */
+/* Keep every CA key's CRL fresh, in the database and the cache. */
 void	revocation_periodic(struct worker *);
 
 #endif /* SCEPD_REVOCATION_CRL_H */

@@ -3,18 +3,18 @@
  * (<base>/crl/<profile>.crl; SCEP GetCRL is server/scep/getcrl.c) and
  * the OCSP responder (/ocsp, RFC 6960, GET and POST).
  *
- * Both read PostgreSQL, so a status change made by any scepd process or
- * by scepctl is seen at once: OCSP looks each serial up, and a CRL is
- * made anew when it is stale (crl.c).
+ * OCSP looks each serial up in PostgreSQL, on a pool thread, so a
+ * status change made by any scepd process or by scepctl is seen at once.
+ * A CRL comes from the cache on the loop (crl_cache.c: current within a
+ * second of a change made elsewhere, at once for one made here), or else
+ * from the database on a pool thread, made anew when stale (crl.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include <event2/buffer.h>
 #include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
@@ -22,35 +22,48 @@
 #include "server/log.h"
 #include "server/query.h"
 #include "server/revocation/crl.h"
+#include "server/revocation/crl_cache.h"
 #include "server/revocation/responder.h"
 
 /* OCSP answers say how long they may be trusted: an hour at most. */
 #define OCSP_VALIDITY	3600
 
+static void
+http_date(struct reply *r, const char *name, time_t t)
+{
+	struct tm	tm;
+	char		date[64];
+
+	gmtime_r(&t, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	reply_header(r, name, date);
+}
+
 /* GET <base>/crl/<profile>[.previous].crl: DER, with caching headers. */
 static void
-crl_http(struct worker *w, struct evhttp_request *req, const char *name,
-    size_t namelen, const char *peer, struct reply *r)
+crl_http(struct worker *w, const struct request *rq, const char *name,
+    size_t namelen, struct reply *r)
 {
-	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
+	const struct conf	*c = w->srv->conf;
+	const char		*peer = rq->peer;
 	struct conf_profile	*p;
 	struct ca_key		 k;
-	unsigned char		*der;
-	const char		*inm;
-	long long		 number;
-	time_t			 this_update, next_update, now = time(NULL);
-	size_t			 len;
-	struct tm		 tm;
-	char			 err[256], etag[40], date[64], cc[64];
+	struct crl_der		 crl;
+	time_t			 now = time(NULL);
+	char			 err[256], etag[40], cc[64];
 	long			 maxage;
 
-	if ((p = crl_lookup(w->srv->conf, name, namelen, &k)) == NULL) {
+	memset(&crl, 0, sizeof(crl));
+	if ((p = crl_lookup(c, name, namelen, &k)) == NULL) {
 		log_info("%s CRL: no profile %.*s -> 404", peer, (int)namelen, name);
 		reply_text(r, 404, "no such CRL\n");
 		return;
 	}
-	if (crl_fresh(w, &k, &der, &len, &number, &this_update, &next_update,
-	    err, sizeof(err)) == -1) {
+	if (crl_cache_get(w->srv->crls, k.key, now,
+	    (time_t)c->crl_validity_hours * 3600, &crl) == -1 &&
+	    reply_to_pool(w, r))
+		return;
+	if (crl.der == NULL && crl_fresh(w, &k, &crl, err, sizeof(err)) == -1) {
 		log_openssl("CRL");
 		log_warnx("%s CRL %s%s: %s -> 503", peer, p->policy.name,
 		    k.what, err);
@@ -61,32 +74,27 @@ crl_http(struct worker *w, struct evhttp_request *req, const char *name,
 	 * Caches may keep it a minute at most: a status change must reach
 	 * relying parties quickly, and a new CRL is made at once.
 	 */
-	snprintf(etag, sizeof(etag), "\"crl-%lld\"", number);
-	maxage = next_update - now < 60 ? (long)(next_update - now) : 60;
+	snprintf(etag, sizeof(etag), "\"crl-%lld\"", crl.number);
+	maxage = crl.next_update - now < 60 ? (long)(crl.next_update - now) :
+	    60;
 	snprintf(cc, sizeof(cc), "public, max-age=%ld", maxage > 0 ? maxage : 0);
-	evhttp_add_header(h, "ETag", etag);
-	evhttp_add_header(h, "Cache-Control", cc);
-	gmtime_r(&this_update, &tm);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-	evhttp_add_header(h, "Last-Modified", date);
-	gmtime_r(&next_update, &tm);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-	evhttp_add_header(h, "Expires", date);
-	inm = evhttp_find_header(evhttp_request_get_input_headers(req),
-	    "If-None-Match");
-	if (inm != NULL && strcmp(inm, etag) == 0) {
-		free(der);
+	reply_header(r, "ETag", etag);
+	reply_header(r, "Cache-Control", cc);
+	http_date(r, "Last-Modified", crl.this_update);
+	http_date(r, "Expires", crl.next_update);
+	if (rq->if_none_match != NULL && strcmp(rq->if_none_match, etag) == 0) {
+		free(crl.der);
 		log_info("%s CRL %s%s %lld -> 304", peer, p->policy.name,
-		    k.what, number);
+		    k.what, crl.number);
 		r->status = 304;
 		return;
 	}
 	log_info("%s CRL %s%s %lld -> 200", peer, p->policy.name, k.what,
-	    number);
+	    crl.number);
 	r->status = 200;
 	r->content_type = "application/pkix-crl";
-	r->body = der;
-	r->len = len;
+	r->body = crl.der;
+	r->len = crl.len;
 	r->free_body = 2;
 }
 
@@ -224,12 +232,11 @@ out:
 }
 
 int
-revocation_http(struct worker *w, struct evhttp_request *req, const char *path,
-    const char *peer, struct reply *r)
+revocation_http(struct worker *w, const struct request *rq, struct reply *r)
 {
 	const struct conf	*c = w->srv->conf;
-	struct evbuffer		*in;
-	enum evhttp_cmd_type	 cmd = evhttp_request_get_command(req);
+	const char		*path = rq->path, *peer = rq->peer;
+	enum evhttp_cmd_type	 cmd = rq->method;
 	unsigned char		*der = NULL;
 	const char		*rest, *name;
 	size_t			 n = strlen(c->base_path), nlen;
@@ -249,19 +256,20 @@ revocation_http(struct worker *w, struct evhttp_request *req, const char *path,
 			    cmd != EVHTTP_REQ_GET ? "only GET\n" : "not found\n");
 			return 1;
 		}
-		crl_http(w, req, name, nlen - 4, peer, r);
+		crl_http(w, rq, name, nlen - 4, r);
 		return 1;
 	}
 	if (strcmp(path, "/ocsp") != 0 && strncmp(path, "/ocsp/", 6) != 0)
 		return 0;
-	if (cmd == EVHTTP_REQ_POST) {
-		in = evhttp_request_get_input_buffer(req);
-		ocsp_answer(w, evbuffer_pullup(in, -1), evbuffer_get_length(in),
-		    peer, r);
+	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_POST) {
+		reply_text(r, 405, "only GET and POST\n");	/* Allow: GET, POST */
 		return 1;
 	}
-	if (cmd != EVHTTP_REQ_GET) {
-		reply_text(r, 405, "only GET and POST\n");	/* Allow: GET, POST */
+	/* Each answer looks its serials up. */
+	if (reply_to_pool(w, r))
+		return 1;
+	if (cmd == EVHTTP_REQ_POST) {
+		ocsp_answer(w, rq->body, rq->body_len, peer, r);
 		return 1;
 	}
 	/* RFC 6960 A.1: GET /ocsp/<url-encoded base64 of the DER request>. */

@@ -45,10 +45,9 @@ getcrl_answer(struct scep_ctx *c, struct reply *r)
 {
 	const X509_NAME	*issuer = p7_req_get0_issuer(c->req);
 	struct ca_key	 k;
-	unsigned char	*crl = NULL, *der = NULL;
-	long long	 number;
-	time_t		 tu, nu;
-	size_t		 crllen, len;
+	struct crl_der	 crl;
+	unsigned char	*der = NULL;
+	size_t		 len;
 	char		 err[256];
 
 	/* RFC 8894 4.6: the CRL of the CA that issued the named certificate. */
@@ -60,22 +59,22 @@ getcrl_answer(struct scep_ctx *c, struct reply *r)
 		return;
 	}
 	k = getcrl_key(c);
-	if (crl_fresh(c->w, &k, &crl, &crllen, &number, &tu, &nu, err,
-	    sizeof(err)) == -1) {
+	if (crl_fresh(c->w, &k, &crl, err, sizeof(err)) == -1) {
 		log_warnx("%s GetCRL %s: %s -> 503", c->peer,
 		    p7_req_get0_transaction_id(c->req), err);
 		reply_text(r, 503, "CRL unavailable, retry later\n");
 		return;
 	}
-	if (p7_certrep_crl(c->prof->ca, c->req, crl, crllen, &der, &len) == -1) {
-		free(crl);
+	if (p7_certrep_crl(c->prof->ca, c->req, crl.der, crl.len, &der,
+	    &len) == -1) {
+		free(crl.der);
 		log_openssl("GetCRL");
 		reply_text(r, 500, "internal error\n");
 		return;
 	}
-	free(crl);
+	free(crl.der);
 	log_info("%s GetCRL %s: CRL %lld%s -> SUCCESS", c->peer,
-	    p7_req_get0_transaction_id(c->req), number, k.what);
+	    p7_req_get0_transaction_id(c->req), crl.number, k.what);
 	r->status = 200;
 	r->content_type = "application/x-pki-message";
 	r->body = der;

@@ -111,7 +111,7 @@ check "certificate carries CRL and OCSP URLs" sh -c "
 	openssl x509 -in '$WORK/dev-a.pem' -noout -ext crlDistributionPoints,authorityInfoAccess |
 	    grep -q 'scep/crl/default.crl' &&
 	openssl x509 -in '$WORK/dev-a.pem' -noout -ocsp_uri | grep -q /ocsp"
-check "issued, not yet bound: valid, not managed" expect dev-a valid false OK good
+check "issued, not yet bound: valid, not managed" settled expect dev-a valid false OK good
 row "issued, unbound" "valid / not managed / CRL OK / OCSP good"
 
 bind() { api POST /bindings "{\"serial\": \"$1\", \"device_id\": \"$2\"}"; }
@@ -122,7 +122,7 @@ check "first binding (PEM) binds to dev-a: 200, managed" sh -c "
 	[ \"\$(echo \"\$body\" | tail -n 1)\" = 200 ] &&
 	echo \"\$body\" | sed '\$d' | grep -q '\"binding\":\"new\"' &&
 	echo \"\$body\" | sed '\$d' | grep -q '\"managed\":true'"
-check "active + bound: valid, managed" expect dev-a valid true OK good
+check "active + bound: valid, managed" settled expect dev-a valid true OK good
 row "device active, bound" "valid / managed / CRL OK / OCSP good"
 check "binding again from the same device: 200, last use recorded" sh -c "
 	bind_out=\$(curl -s -X POST -H 'Authorization: Bearer $TOKEN' -w '\n%{http_code}' \
@@ -134,18 +134,18 @@ check "binding again from the same device: 200, last use recorded" sh -c "
 state() { api PUT "/devices/$1" "{\"state\": \"$2\"}" | tail -n 1; }
 check "device suspended (API)" sh -c "[ \"\$(curl -s -X PUT -H 'Authorization: Bearer $TOKEN' \
     --data '{\"state\":\"suspended\"}' -o /dev/null -w '%{http_code}' '$API/devices/dev-a')\" = 200 ]"
-check "suspended: valid, not managed" expect dev-a valid false OK good
+check "suspended: valid, not managed" settled expect dev-a valid false OK good
 row "device suspended" "valid / not managed / CRL OK / OCSP good"
 check "device deactivated (scepctl)" "$CTL" -c "$CONF" device set-state dev-a deactivated
-check "deactivated: on hold" expect dev-a hold false revoked revoked certificateHold
+check "deactivated: on hold" settled expect dev-a hold false revoked revoked certificateHold
 row "device deactivated" "hold / not managed / CRL certificateHold / OCSP revoked"
 check "device reactivated (API)" sh -c "[ \"\$(curl -s -X PUT -H 'Authorization: Bearer $TOKEN' \
     --data '{\"state\":\"active\"}' -o /dev/null -w '%{http_code}' '$API/devices/dev-a')\" = 200 ]"
-check "reactivated: hold released, managed again" expect dev-a valid true OK good
+check "reactivated: hold released, managed again" settled expect dev-a valid true OK good
 row "device reactivated" "valid / managed / off the CRL / OCSP good"
 check "device deleted (API)" sh -c "[ \"\$(curl -s -X PUT -H 'Authorization: Bearer $TOKEN' \
     --data '{\"state\":\"deleted\"}' -o /dev/null -w '%{http_code}' '$API/devices/dev-a')\" = 200 ]"
-check "deleted: revoked" expect dev-a revoked false revoked revoked cessationOfOperation
+check "deleted: revoked" settled expect dev-a revoked false revoked revoked cessationOfOperation
 row "device deleted" "revoked (cessationOfOperation) for good"
 check "a deleted device cannot come back: 409" sh -c "[ \"\$(curl -s -X PUT -H 'Authorization: Bearer $TOKEN' \
     --data '{\"state\":\"active\"}' -o /dev/null -w '%{http_code}' '$API/devices/dev-a')\" = 409 ]"
@@ -164,23 +164,23 @@ check "clone: binding from another device is 409 and revokes" sh -c "
 	grep -q '\"clone_seen_on\":\"dev-evil\"' '$WORK/clone.json' &&
 	grep -q 'cloned credential' '$WORK/scepd-$PORT.log'"
 check "cloned certificate: revoked keyCompromise everywhere" \
-    expect dev-b revoked false revoked revoked keyCompromise
+    settled expect dev-b revoked false revoked revoked keyCompromise
 row "clone seen (second device)" "409, revoked (keyCompromise)"
 
 # Revocation commands and their API twins.
 S3=$(enroll dev-c)
 check "scepctl cert hold" "$CTL" -c "$CONF" cert hold "$S3"
 check "held: CRL and OCSP say revoked (hold)" \
-    expect dev-c hold false revoked revoked certificateHold
+    settled expect dev-c hold false revoked revoked certificateHold
 check "scepctl cert release" "$CTL" -c "$CONF" cert release "$S3"
-check "released: valid everywhere" expect dev-c valid false OK good
+check "released: valid everywhere" settled expect dev-c valid false OK good
 check "API hold then release" sh -c "
 	[ \"\$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Authorization: Bearer $TOKEN' '$API/certificates/$S3/hold')\" = 200 ] &&
 	[ \"\$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Authorization: Bearer $TOKEN' '$API/certificates/$S3/release')\" = 200 ]"
 check "API revoke superseded" sh -c "
 	curl -s -X POST -H 'Authorization: Bearer $TOKEN' --data '{\"reason\":\"superseded\"}' \
 	    '$API/certificates/$S3/revoke' | grep -q '\"reason\":\"superseded\"'"
-check "revoked: everywhere, reason superseded" expect dev-c revoked false revoked revoked superseded
+check "revoked: everywhere, reason superseded" settled expect dev-c revoked false revoked revoked superseded
 check "revoking twice is harmless" "$CTL" -c "$CONF" cert revoke "$S3" --reason keyCompromise
 check "release of a revoked certificate is refused" \
     fails_with 1 "certificate $S3 is revoked" "$CTL" -c "$CONF" cert release "$S3"
@@ -193,20 +193,25 @@ check "OCSP for another CA's certificate: unauthorized" sh -c "
 	openssl req -x509 -newkey rsa:2048 -nodes -keyout '$WORK/o.key' -out '$WORK/o.pem' -subj /CN=other -days 1 2>/dev/null
 	openssl ocsp -issuer '$WORK/o.pem' -serial 0x11 -url http://127.0.0.1:$PORT/ocsp 2>&1 | grep -qi unauthorized"
 
-# Two processes: a change through one is seen at once through the other.
+# Two processes: a change through one is seen at once in the other's
+# OCSP answers, and within a second in its CRL.
 start_scepd "$CONF" $PORT2 || true
 S4=$(enroll dev-d)
-check "a change through one scepd is in the other's CRL and OCSP at once" sh -c "
-	curl -s -X POST -H 'Authorization: Bearer $TOKEN' '$API/certificates/$S4/hold' >/dev/null
-	curl -fsS http://127.0.0.1:$PORT2/scep/crl/default.crl | openssl crl -inform DER -noout -text |
-	    grep -q 'Serial Number: 0*$S4' &&
+crl_number_at() {
+	curl -fsS "http://127.0.0.1:$1/scep/crl/default.crl" |
+	    openssl crl -inform DER -noout -crlnumber | sed 's/.*=//; s/^0x//'
+}
+A=$(crl_number_at $PORT)
+check "hold through the first scepd's API" sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' \
+    -X POST -H 'Authorization: Bearer $TOKEN' '$API/certificates/$S4/hold')\" = 200 ]"
+check "the other scepd's OCSP says revoked at once" sh -c "
 	openssl ocsp -issuer '$WORK/ca.pem' -cert '$WORK/dev-d.pem' -url http://127.0.0.1:$PORT2/ocsp \
 	    -CAfile '$WORK/ca.pem' 2>&1 | grep -q ': revoked'"
-check "CRL numbers only grow" sh -c "
-	a=\$(curl -fsS http://127.0.0.1:$PORT/scep/crl/default.crl | openssl crl -inform DER -noout -crlnumber | sed 's/.*=//; s/^0x//')
-	curl -s -X POST -H 'Authorization: Bearer $TOKEN' '$API/certificates/$S4/release' >/dev/null
-	b=\$(curl -fsS http://127.0.0.1:$PORT2/scep/crl/default.crl | openssl crl -inform DER -noout -crlnumber | sed 's/.*=//; s/^0x//')
-	[ \$((0x\$b)) -gt \$((0x\$a)) ]"
+check "the other scepd's CRL lists it" settled sh -c "
+	curl -fsS http://127.0.0.1:$PORT2/scep/crl/default.crl | openssl crl -inform DER -noout -text |
+	    grep -q 'Serial Number: 0*$S4'"
+numbers_grew() { [ $((0x$(crl_number_at $PORT2))) -gt $((0x$A)) ]; }
+check "CRL numbers only grow" settled numbers_grew
 check "CRL is served with caching headers and 304 on If-None-Match" sh -c "
 	h=\$(curl -s -D - -o /dev/null http://127.0.0.1:$PORT/scep/crl/default.crl | tr -d '\r')
 	echo \"\$h\" | grep -qi '^Cache-Control: public, max-age=' &&
@@ -259,7 +264,7 @@ check "unused certificate revoked (privilegeWithdrawn), bound one kept" sh -c "
 	    ORDER BY serial = '$S5' DESC\" | tr '\n' ' ')
 	echo \"\$expect_out\"
 	[ \"\$expect_out\" = '$S5 revoked 9 $S6 valid -1 ' ]"
-check "swept certificate: CRL and OCSP say revoked" expect dev-e revoked false revoked revoked privilegeWithdrawn
+check "swept certificate: CRL and OCSP say revoked" settled expect dev-e revoked false revoked revoked privilegeWithdrawn
 row "never bound, 91 days later" "revoked (privilegeWithdrawn) by the sweep"
 
 # Two scepd processes whose clocks run 91 days ahead (libfaketime) race

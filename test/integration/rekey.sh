@@ -60,11 +60,14 @@ alive() { curl -fsS -o /dev/null "$URL?operation=GetCACaps"; }
 key1() {
 	enroll old-a && enroll old-b &&
 	openssl verify -CAfile "$WORK/old-ca.pem" "$WORK/old-a.pem" "$WORK/old-b.pem" &&
-	"$CTL" -c "$CONF" cert revoke "$(serial old-b)" --reason keyCompromise &&
+	"$CTL" -c "$CONF" cert revoke "$(serial old-b)" --reason keyCompromise
+}
+key1_crl() {
 	crl_get default.crl "$WORK/crl1.pem" &&
 	crl_verifies "$WORK/crl1.pem" "$WORK/old-ca.pem" && crl_lists "$WORK/crl1.pem" old-b
 }
-check "key 1 issues two certificates, revokes one, signs a CRL listing it" key1
+check "key 1 issues two certificates, revokes one (scepctl)" key1
+check "key 1 signs a CRL listing it" settled key1_crl
 # old-a as a row recorded before 007_ca_key.sql: no CA key; the re-key
 # must count it and record key 1 as its key.
 sql $DB "UPDATE scepd.certificates SET ca_key = NULL WHERE subject = 'CN=old-a'" >/dev/null
@@ -178,15 +181,16 @@ prev_crl() {
 check "the old CA's CRL (<base>/crl/default.previous.crl) verifies with the old CA, lists old-b" \
     prev_crl
 
-revoke_new() {
-	"$CTL" -c "$CONF" cert revoke "$(serial new-c)" || return 1
+revoked_new() {
 	crl_get default.crl "$WORK/crl3.pem" && crl_get default.previous.crl "$WORK/crl-prev2.pem" ||
 	    return 1
 	crl_verifies "$WORK/crl3.pem" "$WORK/new-ca.pem" && crl_lists "$WORK/crl3.pem" new-c &&
 	! crl_lists "$WORK/crl3.pem" old-b && ! crl_lists "$WORK/crl-prev2.pem" new-c &&
 	[ "$(ocsp_says new-c "$WORK/new-ca.pem")" = revoked ]
 }
-check "revoking new-c: on the new CA's CRL and OCSP, not on the old CA's CRL" revoke_new
+check "scepctl revokes new-c" "$CTL" -c "$CONF" cert revoke "$(serial new-c)"
+check "revoked new-c: on the new CA's CRL and OCSP, not on the old CA's CRL" \
+    settled revoked_new
 
 getcrl_old() {
 	$T getcrl -u "$URL" --ca "$WORK/recip.pem" -k "$WORK/old-b.key" \
