@@ -20,7 +20,7 @@
 #                       BENCH_WORKERS   scepd's workers (unset: workers = 0,
 #                                       one per CPU, as shipped)
 #                       BENCH_SLOW      enrollments at once on the slow
-#                                       validator (8)
+#                                       validator (50)
 # Logs and everything made go to build/bench/.
 set -eu
 cd "$(dirname "$0")/.."
@@ -70,7 +70,7 @@ SECS=${BENCH_SECONDS:-10}
 NENROLL=${BENCH_ENROLL:-1200}
 ESECS=${BENCH_ENROLL_SECONDS:-10}
 NKEYS=${BENCH_KEYS:-32}
-NSLOW=${BENCH_SLOW:-8}
+NSLOW=${BENCH_SLOW:-50}
 WORKERS=${BENCH_WORKERS:-0}
 NSPARE=3	# never sent during the load; checked in full at the end
 NWARM=200
@@ -434,26 +434,37 @@ taskset -c 1 "$BIN/scepd" -d -c "$out/wait/scepd.conf" -p $WAIT_PORT >"$out/wait
 echo $! >"$out/wait.pid"
 wait_up "$WAIT_URL" "$out/wait.pid" wait
 
-# caps_times N NAME: N GetCACaps one at a time (at most 60 s each):
-# "p50 p99 max failed" in ms over those answered; failed = no answer
-# (scepd's request_timeout closed the connection, or 60 s passed).
-caps_times() {
-	: >"$out/$2.times"
+# fast_times N NAME: N rounds, one request at a time (at most 60 s each),
+# of GetCACaps, GetCACert and the CRL (from scepd's memory): per answer
+# "p50 p99 max failed" in ms over those answered into $out/NAME.OP.lat;
+# failed = no answer (scepd's request_timeout closed the connection, or
+# 60 s passed).
+fast_times() {
+	for op in caps cacert crl; do : >"$out/$2.$op.times"; done
 	for _ in $(seq 1 "$1"); do
-		# curl -w writes the time of a failed request too: keep it apart.
-		if t=$(curl -fs -o /dev/null --max-time 60 -w '%{time_total}' \
-		    "$WAIT_URL?operation=GetCACaps"); then
-			echo "$t" >>"$out/$2.times"
-		else
-			echo failed >>"$out/$2.times"
-		fi
+		for op in caps cacert crl; do
+			case $op in
+			caps) u="$WAIT_URL?operation=GetCACaps" ;;
+			cacert) u="$WAIT_URL?operation=GetCACert" ;;
+			crl) u="$WAIT_URL/crl/hook.crl" ;;
+			esac
+			# curl -w writes the time of a failed request too: keep it apart.
+			if t=$(curl -fs -o /dev/null --max-time 60 -w '%{time_total}' "$u"); then
+				echo "$t" >>"$out/$2.$op.times"
+			else
+				echo failed >>"$out/$2.$op.times"
+			fi
+		done
 	done
-	grep -v failed "$out/$2.times" | sort -n | awk -v f="$(grep -c failed "$out/$2.times")" '
-	    { v[NR] = $1 * 1000 }
-	    END { if (NR == 0) { printf "- - - %d\n", f; exit }
-		i = int(NR * 0.99 + 0.999); if (i < 1) i = 1
-		printf "%.1f %.1f %.1f %d\n", v[int((NR + 1) / 2)], v[i], v[NR], f }' >"$out/$2.lat"
-	say "   GetCACaps $2 ($1 requests): p50/p99/max ms, failed: $(cat "$out/$2.lat")"
+	for op in caps cacert crl; do
+		grep -v failed "$out/$2.$op.times" | sort -n |
+		    awk -v f="$(grep -c failed "$out/$2.$op.times")" '
+		    { v[NR] = $1 * 1000 }
+		    END { if (NR == 0) { printf "- - - %d\n", f; exit }
+			i = int(NR * 0.99 + 0.999); if (i < 1) i = 1
+			printf "%.1f %.1f %.1f %d\n", v[int((NR + 1) / 2)], v[i], v[NR], f }' >"$out/$2.$op.lat"
+	done
+	say "   $2 ($1 rounds), p50/p99/max ms, failed: GetCACaps $(cat "$out/$2.caps.lat"); GetCACert $(cat "$out/$2.cacert.lat"); CRL $(cat "$out/$2.crl.lat")"
 }
 # slow_enroll N PROFILE TAG: N enrollments at once; prints the wall time (ms).
 slow_enroll() {
@@ -475,15 +486,17 @@ slow_done() {	# TAG: wait for slow_enroll TAG; its wall time in ms, failures
 	say "   $1: wall $(cut -d' ' -f1 "$out/$1.wall") ms, $n not SUCCESS"
 }
 
-caps_times 100 idle
+# The CRL is in memory once the sweep thread's first round has made it.
+up_tcp curl -fs -o /dev/null "$WAIT_URL/crl/hook.crl"
+fast_times 100 idle
 slow_enroll 1 /hook hook1
 slow_done hook1
 slow_enroll "$NSLOW" /hook hookN
-caps_times 20 validator
+fast_times 20 validator
 slow_done hookN
 touch "$out/pg-slow"
 slow_enroll 2 "" dbslow
-caps_times 5 database
+fast_times 5 database
 rm -f "$out/pg-slow"
 slow_done dbslow
 stop_pid "$out/wait.pid"
@@ -556,9 +569,16 @@ echo "Server logs: scepd $sd_warn warn/error lines; scepserver $ss_err error lin
 	    sed -n 's/.* err=\(.*\)/\1/p' | sort | uniq -c | sort -rn | head -n 2 |
 	    awk '{ n = $1; $1 = ""; printf "%s%d x%s", (NR == 1 ? ", besides replay refusals: " : ";"), n, $0 }')."
 echo
-echo "scepd alone, workers = 1: GetCACaps p50 / p99 / max ms and unanswered (one request at a time)"
-echo "  idle:                                        $(cat "$out/idle.lat")"
-echo "  $NSLOW enrollments waiting on a 3 s validator:    $(cat "$out/validator.lat")"
-echo "  2 enrollments, PostgreSQL held 2 s a statement: $(cat "$out/database.lat")"
-echo "  wall time, 1 / $NSLOW concurrent enrollments on the 3 s validator: $(cut -d' ' -f1 "$out/hook1.wall") / $(cut -d' ' -f1 "$out/hookN.wall") ms (pki_threads = 32)"
+echo "scepd alone, workers = 1: p50 / p99 / max ms and unanswered, one request at a time"
+printf '  %-48s %-20s %-20s %s\n' "while" GetCACaps GetCACert "CRL (cached)"
+for ph in idle validator database; do
+	case $ph in
+	idle) l="idle" ;;
+	validator) l="$NSLOW enrollments wait on a 3 s validator" ;;
+	database) l="2 enrollments, PostgreSQL held 2 s a statement" ;;
+	esac
+	printf '  %-48s %-20s %-20s %s\n' "$l" "$(cat "$out/$ph.caps.lat")" \
+	    "$(cat "$out/$ph.cacert.lat")" "$(cat "$out/$ph.crl.lat")"
+done
+echo "  wall time, 1 / $NSLOW concurrent enrollments on the 3 s validator: $(cut -d' ' -f1 "$out/hook1.wall") / $(cut -d' ' -f1 "$out/hookN.wall") ms (pki_threads = $(sed -n 's/.*pki_threads = \([0-9]*\).*/\1/p' "$out/wait.log" | head -n 1))"
 } | tee "$out/table.txt"

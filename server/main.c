@@ -352,9 +352,10 @@ main(int argc, char *argv[])
 		    &workers[i]) != 0)
 			fatalx("cannot start worker %d", i);
 	}
-	log_info("serving SCEP on http://%s:%d%s with %d worker%s (%s mode)",
-	    srv.conf->listen, bound_port, srv.conf->base_path, nworkers,
-	    nworkers > 1 ? "s" : "",
+	log_info("serving SCEP on http://%s:%d%s with %d worker%s and "
+	    "pki_threads = %d (%s mode)", srv.conf->listen, bound_port,
+	    srv.conf->base_path, nworkers, nworkers > 1 ? "s" : "",
+	    srv.conf->pki_threads,
 	    p7_ca_has_ra(srv.conf->profiles[0].ca) ? "RA" : "CA");
 	for (i = 1; i < srv.conf->nprofiles; i++)
 		log_info("profile %s on http://%s:%d%s/%s",
