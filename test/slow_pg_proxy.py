@@ -2,7 +2,9 @@
 """A TCP proxy in front of PostgreSQL's Unix socket that, while the file
 given by --switch exists, holds every message a client sends for --delay
 seconds before passing it on: "PostgreSQL delayed 2 s per statement" for
-scripts/bench.sh.  Loopback only; one thread per direction and connection.
+scripts/bench.sh.  With --delay 0 it holds them until the file is gone:
+a database that does not answer, for test/integration/stall.sh.  Loopback
+only; one thread per direction and connection.
 
 Usage: slow_pg_proxy.py --listen PORT --socket /path/.s.PGSQL.5432
                         --switch FILE [--delay 2]
@@ -22,6 +24,8 @@ def pump(src, dst, delay, switch):
                 break
             if delay and os.path.exists(switch):
                 time.sleep(delay)
+            while delay == 0 and switch and os.path.exists(switch):
+                time.sleep(0.05)
             dst.sendall(data)
     except OSError:
         pass
@@ -51,7 +55,7 @@ def main():
         # Only what the client sends waits: a statement, not its answer.
         threading.Thread(target=pump, args=(c, u, a.delay, a.switch),
                          daemon=True).start()
-        threading.Thread(target=pump, args=(u, c, 0, a.switch),
+        threading.Thread(target=pump, args=(u, c, None, None),
                          daemon=True).start()
 
 
