@@ -96,6 +96,16 @@ struct db_tx {
 int		 db_enroll_begin(struct db *, const struct db_tx *rq,
 		    int window_hours, struct db_prior *prior, char *err,
 		    size_t errlen);
+/*
+ * What db_enroll_begin() would report as *prior, read without a
+ * transaction or a lock: a look before slow work (asking a validator)
+ * that is not worth doing for a request already decided.  Only a hint:
+ * db_enroll_begin()'s answer, under the lock, is the one that counts.
+ * Returns 0 or -1 with err.
+ */
+int		 db_enroll_peek(struct db *, const struct db_tx *rq,
+		    int window_hours, struct db_prior *prior, char *err,
+		    size_t errlen);
 
 /* An issued certificate as recorded. */
 struct db_cert {

@@ -87,39 +87,24 @@ identity_complete(const struct db_tx *rq, char *err, size_t errlen)
 	return 0;
 }
 
-int
-db_enroll_begin(struct db *db, const struct db_tx *rq, int window_hours,
+/*
+ * Read into *prior what is recorded for rq's transactionID (in a
+ * transaction or not).  0, or -1 with err and *prior cleared.
+ */
+static int
+prior_read(struct db *db, const struct db_tx *rq, int window_hours,
     struct db_prior *prior, char *err, size_t errlen)
 {
 	struct db_params	 p;
 	PGresult		*res = NULL;
-	int			 i, begun = 0, rc = -1;
-
-	memset(prior, 0, sizeof(*prior));
-	prior->fail_info = -1;
-	if (identity_complete(rq, err, errlen) == -1)
-		goto out;
-	if (db_begin(db, 1, err, errlen) == -1)
-		goto out;
-	begun = 1;
+	int			 i, rc = -1;
 
 	/*
-	 * Concurrent copies of one request (a client retrying, two scepd
-	 * processes) wait here for each other until COMMIT or ROLLBACK, so
-	 * the second sees what the first recorded and at most one
-	 * certificate is issued.  Keyed on the transactionID alone: a
-	 * different signer key must also see the first one's row.
-	 */
-	if (db_xact_lock(db, DB_LOCK_TRANSACTION, rq->transaction_id, 0, err,
-	    errlen) == -1)
-		goto out;
-
-	/*
-	 * A fresh snapshot (READ COMMITTED), taken after the lock: one row
-	 * per transaction of this ID, newest first; the first whose whole
-	 * identity matches is the request's, if it is still waiting for
-	 * approval or was recorded within the window.  A NULL signer certificate is
-	 * a row recorded before migration 006, matched as it was then.
+	 * One row per transaction of this ID, newest first; the first whose
+	 * whole identity matches is the request's, if it is still waiting
+	 * for approval or was recorded within the window.  A NULL signer
+	 * certificate is a row recorded before migration 006, matched as it
+	 * was then.
 	 */
 	db_params_init(&p);
 	db_param_text(&p, rq->transaction_id);
@@ -157,10 +142,48 @@ out:
 	if (rc == -1) {
 		db_prior_clear(prior);
 		prior->fail_info = -1;
-		if (begun)
-			db_rollback(db);
 	}
 	return rc;
+}
+
+int
+db_enroll_peek(struct db *db, const struct db_tx *rq, int window_hours,
+    struct db_prior *prior, char *err, size_t errlen)
+{
+	memset(prior, 0, sizeof(*prior));
+	prior->fail_info = -1;
+	if (identity_complete(rq, err, errlen) == -1)
+		return -1;
+	if (db_ready(db, err, errlen) == -1)
+		return -1;
+	return prior_read(db, rq, window_hours, prior, err, errlen);
+}
+
+int
+db_enroll_begin(struct db *db, const struct db_tx *rq, int window_hours,
+    struct db_prior *prior, char *err, size_t errlen)
+{
+	memset(prior, 0, sizeof(*prior));
+	prior->fail_info = -1;
+	if (identity_complete(rq, err, errlen) == -1)
+		return -1;
+	if (db_begin(db, 1, err, errlen) == -1)
+		return -1;
+	/*
+	 * Concurrent copies of one request (a client retrying, two scepd
+	 * processes) wait here for each other until COMMIT or ROLLBACK, so
+	 * the second sees what the first recorded and at most one
+	 * certificate is issued.  Keyed on the transactionID alone: a
+	 * different signer key must also see the first one's row.  The
+	 * snapshot of prior_read() (READ COMMITTED) is taken after the lock.
+	 */
+	if (db_xact_lock(db, DB_LOCK_TRANSACTION, rq->transaction_id, 0, err,
+	    errlen) == -1 ||
+	    prior_read(db, rq, window_hours, prior, err, errlen) == -1) {
+		db_rollback(db);
+		return -1;
+	}
+	return 0;
 }
 
 /* Is this unique violation about the serial number? */

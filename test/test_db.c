@@ -487,6 +487,77 @@ test_key_mismatch(void **state)
 	db_prior_clear(&prior);
 }
 
+/* db_enroll_peek() for is's PKCSReq, signed by a self-signed certificate. */
+static int
+peek(struct db *db, const struct issued *is, struct db_prior *prior)
+{
+	struct db_tx	 rq;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.transaction_id = is->txid;
+	rq.message_type = 19;
+	rq.signer_cert_sha256 = self_signed;
+	rq.signer_key_sha256 = is->key;
+	rq.request_sha256 = is->req;
+	return db_enroll_peek(db, &rq, 24, prior, errbuf, sizeof(errbuf));
+}
+
+/*
+ * The look before the lock says what db_enroll_begin() would, and takes
+ * neither a transaction nor a lock: another connection holding the
+ * transactionID's lock does not hold it up.
+ */
+static void
+test_peek(void **state)
+{
+	struct state	*st = *state;
+	struct db_prior	 prior, locked;
+	struct issued	 is, other, unknown;
+	struct db	*db2, *db3;
+	char		 want[41], ci[1024];
+
+	issued_init(&is, 2);
+	norm(is.serial, want);
+	assert_non_null(db2 = db_open(st->conninfo, errbuf, sizeof(errbuf)));
+	/* Were the look to wait for the lock, it fails instead of hanging. */
+	snprintf(ci, sizeof(ci), "%s options='-c lock_timeout=5000'",
+	    st->conninfo);
+	assert_non_null(db3 = db_open(ci, errbuf, sizeof(errbuf)));
+	/* db2 holds the lock of is's transactionID meanwhile. */
+	assert_int_equal(begin(db2, is.txid, is.key, is.req, &locked, errbuf,
+	    sizeof(errbuf)), 0);
+	assert_int_equal(peek(db3, &is, &prior), 0);
+	assert_int_equal(prior.state, DB_TX_SUCCESS);
+	assert_int_equal(prior.key_mismatch, 0);
+	assert_string_equal(prior.serial, want);
+	assert_int_equal(prior.cert_der_len, sizeof(is.der));
+	assert_memory_equal(prior.cert_der, is.der, sizeof(is.der));
+	db_prior_clear(&prior);
+	db_rollback(db2);
+	db_prior_clear(&locked);
+	db_close(db2);
+	db_close(db3);
+
+	other = is;
+	other.key[0] ^= 0xff;
+	assert_int_equal(peek(st->db, &other, &prior), 0);
+	assert_int_equal(prior.key_mismatch, 1);
+	assert_int_equal(prior.state, DB_TX_NONE);
+	db_prior_clear(&prior);
+
+	issued_init(&unknown, 77);
+	assert_int_equal(peek(st->db, &unknown, &prior), 0);
+	assert_int_equal(prior.state, DB_TX_NONE);
+	assert_int_equal(prior.key_mismatch, 0);
+	assert_int_equal(prior.row_id, 0);
+	db_prior_clear(&prior);
+	/* No transaction was left open: BEGIN works. */
+	assert_int_equal(begin(st->db, unknown.txid, unknown.key, unknown.req,
+	    &prior, errbuf, sizeof(errbuf)), 0);
+	db_rollback(st->db);
+	db_prior_clear(&prior);
+}
+
 /* Same transactionID and key, another request. */
 static void
 test_other_request(void **state)
@@ -1810,6 +1881,7 @@ main(void)
 		cmocka_unit_test(test_issue_and_read),
 		cmocka_unit_test(test_replay),
 		cmocka_unit_test(test_key_mismatch),
+		cmocka_unit_test(test_peek),
 		cmocka_unit_test(test_other_request),
 		cmocka_unit_test(test_failure_pending),
 		cmocka_unit_test(test_retransmission_identity),
