@@ -100,6 +100,17 @@ scep_begin(struct scep_ctx *c, struct db_prior *prior, char *err,
 	return 0;
 }
 
+int
+scep_peek(struct scep_ctx *c, struct db_prior *prior, char *err,
+    size_t errlen)
+{
+	struct db_tx	rq;
+
+	tx_identity(c, &rq);
+	return db_enroll_peek(c->w->db, &rq,
+	    c->w->srv->conf->retransmission_window_hours, prior, err, errlen);
+}
+
 /* Fill and record the transaction row in the open database transaction. */
 int
 scep_record(struct scep_ctx *c, enum db_tx_state state, int fail_info,

@@ -17,6 +17,17 @@
 #include "server/scepd.h"
 
 /* One PKIOperation being answered. */
+/*
+ * The validator's answer for this request, asked before its transaction
+ * (webhook_validate_first()) and handed to policy/ inside it.
+ */
+struct scep_validation {
+	int			 asked;
+	enum policy_lookup	 lookup;
+	struct policy_binding	 binding;	/* owned until handed over */
+	char			 reason[200];
+};
+
 struct scep_ctx {
 	struct worker		*w;
 	struct conf_profile	*prof;
@@ -29,6 +40,7 @@ struct scep_ctx {
 	unsigned char		 csr[32];	/* CSR SHA-256 (zeros if none) */
 	long long		 tx_row;	/* transaction row, 0: none yet */
 	int			 queued;	/* a notification waits (webhook_queue) */
+	struct scep_validation	 validation;	/* asked before the lock */
 };
 
 /* The failInfo names for the log, "badAlg" ... "badCertId". */
@@ -41,6 +53,9 @@ const char *scep_msg_name(const struct scep_ctx *);
  * owns the transaction it opens.
  */
 int	scep_begin(struct scep_ctx *, struct db_prior *, char *err,
+	    size_t errlen);
+/* db_enroll_peek() for this request: scep_begin()'s *prior, unlocked. */
+int	scep_peek(struct scep_ctx *, struct db_prior *, char *err,
 	    size_t errlen);
 /* Record the request's transaction row in the open transaction. */
 int	scep_record(struct scep_ctx *, enum db_tx_state, int fail_info,

@@ -44,6 +44,49 @@ replay(struct scep_ctx *c, const struct db_prior *prior, struct reply *r)
 }
 
 /*
+ * RenewalReq, or a PKCSReq signed by a certificate we issued (how sscep
+ * -O and certmonger renew) when the profile allows renewal.
+ */
+static int
+is_renewal(const struct scep_ctx *c)
+{
+	return p7_req_message_type(c->req) == P7_MSG_RENEWALREQ ||
+	    (p7_req_signer_issued(c->req) && c->prof->policy.renewal.enabled);
+}
+
+/*
+ * Before the transaction: ask the validator now if the decision may need
+ * it, so that it holds neither a transaction nor the transactionID's
+ * lock while it thinks (docs/design.md).  Not for a renewal (its signer
+ * authenticates it), a request without a challenge, or one the database
+ * already decided (issued, held, or another key's transactionID), as an
+ * unlocked look tells; the locked read decides in the end.  0, or -1 on
+ * a database error.
+ */
+static int
+validate_first(struct scep_ctx *c, char *err, size_t errlen)
+{
+	const struct policy_profile	*p = &c->prof->policy;
+	struct db_prior			 prior;
+	char				 challenge[256];
+	int				 clen, webhook = 0, rc;
+
+	for (size_t i = 0; i < p->nchallenge_modes; i++)
+		webhook |= p->challenge_modes[i] == POLICY_CHALLENGE_WEBHOOK;
+	if (!webhook || is_renewal(c) || (clen = p7_req_challenge(c->req,
+	    challenge, sizeof(challenge))) < 0)
+		return 0;
+	if ((rc = scep_peek(c, &prior, err, errlen)) == 0 &&
+	    !prior.key_mismatch && prior.state != DB_TX_SUCCESS &&
+	    prior.state != DB_TX_PENDING)
+		webhook_validate_first(c, p7_req_get0_csr(c->req), challenge,
+		    (size_t)clen);
+	OPENSSL_cleanse(challenge, sizeof(challenge));
+	db_prior_clear(&prior);
+	return rc;
+}
+
+/*
  * What enroll_decide() returns when the transaction must end before the
  * answer: a request held for approval is answered as a CertPoll, which
  * takes the transactionID's lock anew.
@@ -86,12 +129,7 @@ enroll_decide(struct scep_ctx *c, const struct db_prior *prior,
 		goto out;
 	}
 
-	/*
-	 * RenewalReq, or a PKCSReq signed by a certificate we issued (how
-	 * sscep -O and certmonger renew) when the profile allows renewal.
-	 */
-	renewal = p7_req_message_type(c->req) == P7_MSG_RENEWALREQ ||
-	    (p7_req_signer_issued(c->req) && c->prof->policy.renewal.enabled);
+	renewal = is_renewal(c);
 	if (renewal && renew_signer(c, &signer, o->renewed_serial,
 	    sizeof(o->renewed_serial), o->err, sizeof(o->err)) == -1) {
 		log_warnx("%s %s %s: database: %s -> 503", c->peer,
@@ -188,14 +226,17 @@ enroll_request(struct scep_ctx *c, struct reply *r)
 
 	memset(&prior, 0, sizeof(prior));
 	memset(&o, 0, sizeof(o));
-	if (scep_begin(c, &prior, o.err, sizeof(o.err)) == -1) {
+	if (validate_first(c, o.err, sizeof(o.err)) == -1 ||
+	    scep_begin(c, &prior, o.err, sizeof(o.err)) == -1) {
 		log_warnx("%s %s %s: database: %s -> 503", c->peer,
 		    scep_msg_name(c), p7_req_get0_transaction_id(c->req),
 		    o.err);
 		reply_text(r, 503, "database unavailable, retry later\n");
+		webhook_validation_clear(c);
 		return;
 	}
 	poll = enroll_decide(c, &prior, &o, r);
+	webhook_validation_clear(c);
 	/* The one end of the transaction: a SUCCESS only after its COMMIT. */
 	if (enroll_keeps(&o) && db_commit(c->w->db, o.err, sizeof(o.err)) == 0)
 		o.committed = 1;

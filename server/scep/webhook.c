@@ -212,12 +212,12 @@ out:
 	return rc;
 }
 
-enum policy_lookup
-webhook_validate(void *ctx, const struct policy_profile *p, X509_REQ *csr,
+/* POST the validate request and read its answer (docs/webhook.md). */
+static enum policy_lookup
+ask(struct scep_ctx *c, const struct policy_profile *p, X509_REQ *csr,
     const char *challenge, size_t len, struct policy_binding *out,
     char *reason, size_t reasonlen)
 {
-	struct scep_ctx			*c = ctx;
 	struct webhook_validate_req	 vr;
 	struct csr_facts		 f;
 	struct httpc_reply		 reply;
@@ -298,6 +298,46 @@ out:
 	httpc_reply_clear(&reply);
 	csr_facts_clear(&f);
 	return l;
+}
+
+void
+webhook_validate_first(struct scep_ctx *c, X509_REQ *csr,
+    const char *challenge, size_t len)
+{
+	struct scep_validation	*v = &c->validation;
+
+	v->lookup = ask(c, &c->prof->policy, csr, challenge, len, &v->binding,
+	    v->reason, sizeof(v->reason));
+	v->asked = 1;
+}
+
+void
+webhook_validation_clear(struct scep_ctx *c)
+{
+	policy_binding_clear(&c->validation.binding);
+	memset(&c->validation, 0, sizeof(c->validation));
+}
+
+enum policy_lookup
+webhook_validate(void *ctx, const struct policy_profile *p, X509_REQ *csr,
+    const char *challenge, size_t len, struct policy_binding *out,
+    char *reason, size_t reasonlen)
+{
+	struct scep_ctx		*c = ctx;
+	struct scep_validation	*v = &c->validation;
+
+	/*
+	 * Asked before the transaction began: hand the answer over.  Not
+	 * asked (the look before the lock saw a decided request, which the
+	 * locked read then did not): ask now, under the lock.
+	 */
+	if (!v->asked)
+		return ask(c, p, csr, challenge, len, out, reason, reasonlen);
+	*out = v->binding;
+	memset(&v->binding, 0, sizeof(v->binding));
+	if (v->lookup != POLICY_LOOKUP_OK)
+		snprintf(reason, reasonlen, "%s", v->reason);
+	return v->lookup;
 }
 
 int

@@ -12,7 +12,20 @@
 #include "policy/policy.h"
 #include "server/scep/core.h"
 
-/* ctx is the struct scep_ctx. */
+/*
+ * Ask the profile's validator about csr and challenge now, before the
+ * request's transaction and its transactionID lock (so a slow validator
+ * holds neither), and keep the answer in c->validation.
+ */
+void	webhook_validate_first(struct scep_ctx *c, X509_REQ *csr,
+	    const char *challenge, size_t len);
+/* Free what c->validation holds. */
+void	webhook_validation_clear(struct scep_ctx *c);
+/*
+ * struct policy_ops validate (ctx is the struct scep_ctx): the answer
+ * webhook_validate_first() kept, or, if it was not asked, the validator's
+ * answer now.
+ */
 enum policy_lookup webhook_validate(void *ctx, const struct policy_profile *,
 	    X509_REQ *csr, const char *challenge, size_t len,
 	    struct policy_binding *out, char *reason, size_t reasonlen);

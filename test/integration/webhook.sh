@@ -324,30 +324,52 @@ static_note() {
 }
 check "static profile with webhook.url: issued notification, no validation" static_note
 
-# busy: while the validator sleeps 3 s on an enrollment, the one worker
-# answers GetCACaps and GetCACert; the enrollment ends with its certificate.
+# while_validating NAME CMD...: an enrollment (CN=slow-NAME, transactionID
+# tid-NAME) on the profile whose validator sleeps 3 s; once the validator
+# has it, CMD runs; CMD must succeed while the enrollment still waits, and
+# the enrollment must then end with its certificate.
 has_validate() { [ -n "$(rec "$1" validate)" ]; }
-busy() {
-	grep -qx 'workers = 1;' "$DIR/scepd.conf" || { echo "not one worker"; return 1; }
+while_validating() {
+	wv=$1
+	shift
 	k=$(key)
 	$T enroll -u "$URL/patient" --ca "$WORK/ca.pem" -k "$k" \
-	    --subject "/O=scepd test/CN=slow-busy" --challenge $CHAL --transid tid-busy \
-	    -o "$WORK/busy.pem" >"$WORK/busy.out" 2>&1 &
-	bpid=$!
-	wait_for 50 has_validate tid-busy || { wait $bpid; return 1; }
+	    --subject "/O=scepd test/CN=slow-$wv" --challenge $CHAL --transid "tid-$wv" \
+	    -o "$WORK/$wv.pem" >"$WORK/$wv.out" 2>&1 &
+	wpid=$!
+	wait_for 50 has_validate "tid-$wv" || { wait $wpid; return 1; }
+	during=0
+	"$@" || during=$?
+	[ -s "$WORK/$wv.pem" ] && early=1 || early=0
+	rc=0
+	wait $wpid || rc=$?
+	cat "$WORK/$wv.out"
+	[ $during = 0 ] || { echo "failed while the validator thought: $*"; return 1; }
+	[ $early = 0 ] || { echo "the enrollment was done before $* ran"; return 1; }
+	[ $rc = 0 ] || { echo "the enrollment failed"; return 1; }
+	verify_cert "$WORK/$wv.pem" "$DIR/ca.pem" "$k" "CN=slow-$wv,O=scepd test"
+}
+
+# busy: the one worker answers GetCACaps and GetCACert meanwhile.
+fast_answers() {
+	grep -qx 'workers = 1;' "$DIR/scepd.conf" || { echo "not one worker"; return 1; }
 	curl -fsS "$URL?operation=GetCACaps" | grep -qx AES &&
 	    curl -fsS -o /dev/null "$URL?operation=GetCACert"
-	answered=$?
-	[ -s "$WORK/busy.pem" ] && early=1 || early=0
-	rc=0
-	wait $bpid || rc=$?
-	cat "$WORK/busy.out"
-	[ $answered = 0 ] || { echo "GetCACaps/GetCACert failed"; return 1; }
-	[ $early = 0 ] || { echo "the enrollment was done before GetCACaps was answered"; return 1; }
-	[ $rc = 0 ] || { echo "the enrollment failed"; return 1; }
-	verify_cert "$WORK/busy.pem" "$DIR/ca.pem" "$k" "CN=slow-busy,O=scepd test"
 }
-check "one worker: GetCACaps and GetCACert answered while a validator holds an enrollment, which then succeeds" busy
+check "one worker: GetCACaps and GetCACert answered while a validator holds an enrollment, which then succeeds" \
+    while_validating busy fast_answers
+
+# unlocked: meanwhile scepd holds no transactionID lock (advisory lock
+# space 2 of db/local.h, two-key form) in its database: the validator is
+# asked before the transaction begins.
+no_tid_lock() {
+	n=$(sql $DB "SELECT count(*) FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_database d
+	    ON d.oid = l.database WHERE d.datname = '$DB' AND l.locktype = 'advisory'
+	    AND l.classid = 2 AND l.objsubid = 2")
+	[ "$n" = 0 ] || { echo "$n transactionID lock(s) held"; return 1; }
+}
+check "no transactionID lock is held while the validator thinks; the enrollment then succeeds" \
+    while_validating unlocked no_tid_lock
 
 # A receiver that is down: the certificate is issued at once, the
 # notification waits in the outbox, is retried, survives a restart of
