@@ -41,7 +41,8 @@ Endpoints (HOST is 127.0.0.1:PORT):
     certificate's key.  Answers 200 {"token_type": "Bearer", "expires_in":
     N, "ext_expires_in": N, "access_token": "<random>"}; errors as Entra
     words them, {"error", "error_description": "AADSTSnnn: ..."}: unknown
-    tenant 400 invalid_request AADSTS90002, unknown client 400
+    tenant 400 invalid_request AADSTS90002, not a POST of a form with each
+    field once 400 invalid_request AADSTS900144, unknown client 400
     unauthorized_client AADSTS700016, bad scope 400 invalid_scope
     AADSTS70011, bad grant_type 400 unsupported_grant_type AADSTS70003,
     wrong secret 401 invalid_client AADSTS7000215, no credential 401
@@ -728,6 +729,10 @@ class Handler(BaseHTTPRequestHandler):
             if len(v) > 1:
                 self.problem("form field %s given %d times" % (k, len(v)))
         f = {k: v[0] for k, v in form.items()}
+        if self.problems:
+            aad(400, "invalid_request", "AADSTS900144: The request body must "
+                "be a form of each parameter once: %s." %
+                "; ".join(self.problems))
         if tenant != args.tenant:
             self.problem("unknown tenant %s" % tenant)
             aad(400, "invalid_request", "AADSTS90002: Tenant '%s' not found. "
@@ -772,9 +777,6 @@ class Handler(BaseHTTPRequestHandler):
             aad(401, "invalid_client", "AADSTS7000218: The request body "
                 "must contain the following parameter: 'client_assertion' "
                 "or 'client_secret'.")
-        if self.problems:
-            aad(400, "invalid_request", "AADSTS900144: " +
-                "; ".join(self.problems))
         token = secrets.token_urlsafe(48)
         with lock:
             life = st["token_lifetime"]
