@@ -68,9 +68,11 @@ Endpoints (HOST is 127.0.0.1:PORT):
     GUID.
 
   POST SCEPBASE/ScepActions/validateRequest, .../successNotification,
-       .../failureNotification
+       .../failureNotification  (endpoints named by the last part)
     Headers: Authorization: Bearer <Intune-audience token> (a Graph token,
-    an unknown, expired or already refused one is a 401 and a problem),
+    an unknown or expired one, or one used again after a 401 is a 401 and
+    a problem; the first 401 for a token the fake refused on its own, by
+    fail_next unauthorized or expire_tokens, is no problem),
     api-version: 2018-02-20, client-request-id: a GUID not seen before,
     Content-Type: application/json (charset=utf-8 allowed).  Bodies:
       {"request": {"transactionId", "certificateRequest", "callerInfo"}}
@@ -90,7 +92,8 @@ Endpoints (HOST is 127.0.0.1:PORT):
     validateRequest of the same transactionId and certificateRequest that
     was answered Success, and only one notification per such validation.
     Unknown fields are problems.  Answers 200 {"code": "Success",
-    "errorDescription": ""} or the scripted code with a description; a
+    "errorDescription": ""} or, for validateRequest and
+    successNotification, the scripted code with a description; a
     request that breaks a rule: 400 {"code": "Unknown", "errorDescription":
     <the problems>}.
 
@@ -150,8 +153,9 @@ Control (no authentication, not delayed, recorded as endpoint "control"):
     "revoke": [{"serialNumber", "issuerName", "caConfiguration",
                 optional "requestContext"}]  queue revocation requests
     "reset": true                       back to the start: codes, failures,
-        delay, bases, flags, counts, problems, validations, queue and
-        uploads (tokens stay valid; applied before the other keys)
+        delay, token lifetime, flags, counts, problems, validations,
+        queue, uploads and the default bases (a moved base given up stays
+        closed); tokens stay valid.  Applied before the other keys.
     Codes are the validation error codes: Success, Unknown,
     CertificateRequestDecodingFailed, ChallengePasswordMissing, ... (CODES
     below).  Answers 200 {"ok": true}, or 400 {"error"} naming a bad key.
