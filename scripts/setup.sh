@@ -7,11 +7,12 @@ set -eu
 # Run: the PostgreSQL server (a private cluster under var/).
 # Test: cmocka, the real SCEP clients (micromdm scepclient, certmonger,
 # strongSwan pki with the curl fetcher plugin), dbus for certmonger,
-# clang for the fuzz targets, python3 for the test webhook validator.
+# clang for the fuzz targets, python3 for the test webhook validator and the
+# fake Intune, jq for the scripts that read JSON answers.
 pkgs="build-essential pkg-config libssl-dev libevent-dev libpq-dev
 libconfig-dev libjansson-dev postgresql postgresql-client openssl
 libcmocka-dev scep certmonger strongswan-pki libstrongswan-extra-plugins
-dbus curl clang python3 faketime wrk"
+dbus curl clang python3 jq faketime wrk"
 
 missing=""
 for p in $pkgs; do
