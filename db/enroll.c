@@ -87,13 +87,14 @@ identity_complete(const struct db_tx *rq, char *err, size_t errlen)
 	return 0;
 }
 
-int
+enum db_rc
 db_enroll_begin(struct db *db, const struct db_tx *rq, int window_hours,
     struct db_prior *prior, char *err, size_t errlen)
 {
 	struct db_params	 p;
 	PGresult		*res = NULL;
-	int			 i, begun = 0, rc = -1;
+	int			 i, begun = 0;
+	enum db_rc		 rc = DB_ERROR;
 
 	memset(prior, 0, sizeof(*prior));
 	prior->fail_info = -1;
@@ -151,10 +152,10 @@ db_enroll_begin(struct db *db, const struct db_tx *rq, int window_hours,
 			prior->row_id = atoll(PQgetvalue(res, i, 6));
 		}
 	}
-	rc = 0;
+	rc = DB_OK;
 out:
 	PQclear(res);
-	if (rc == -1) {
+	if (rc == DB_ERROR) {
 		db_prior_clear(prior);
 		prior->fail_info = -1;
 		if (begun)
@@ -177,14 +178,14 @@ serial_taken(PGresult *res)
 	    strcmp(constraint, "certificates_issuer_serial_key") == 0);
 }
 
-int
+enum db_rc
 db_cert_insert(struct db *db, const struct db_cert *c, char *err,
     size_t errlen)
 {
 	struct db_params	 p;
 	PGresult		*res = NULL;
 	char			 serial[DB_SERIAL_MAX + 1];
-	int			 rc = -1;
+	enum db_rc		 rc = DB_ERROR;
 
 	if (db_in_tx(db, err, errlen) == -1)
 		goto out;
@@ -230,25 +231,25 @@ db_cert_insert(struct db *db, const struct db_cert *c, char *err,
 		    NULL, 0);
 		if (db_check(db, res, PGRES_COMMAND_OK, err, errlen) == -1)
 			goto out;
-		rc = 1;
+		rc = DB_REFUSED;
 	} else if (db_check(db, res, PGRES_COMMAND_OK, err, errlen) == -1)
 		goto out;
 	PQclear(res);
 	res = db_exec(db, "RELEASE SAVEPOINT db_cert_insert", NULL, 0);
 	if (db_check(db, res, PGRES_COMMAND_OK, err, errlen) == -1) {
-		rc = -1;
+		rc = DB_ERROR;
 		goto out;
 	}
-	if (rc != 1)
-		rc = 0;
+	if (rc != DB_REFUSED)
+		rc = DB_OK;
 out:
 	PQclear(res);
-	if (rc == -1)
+	if (rc == DB_ERROR)
 		db_rollback(db);
 	return rc;
 }
 
-int
+enum db_rc
 db_tx_record(struct db *db, const struct db_tx *tx, long long *row_id,
     char *err, size_t errlen)
 {
@@ -256,7 +257,7 @@ db_tx_record(struct db *db, const struct db_tx *tx, long long *row_id,
 	PGresult		*res = NULL;
 	const char		*state;
 	char			 serial[DB_SERIAL_MAX + 1];
-	int			 rc = -1;
+	enum db_rc		 rc = DB_ERROR;
 
 	if (db_in_tx(db, err, errlen) == -1)
 		goto out;
@@ -313,21 +314,21 @@ db_tx_record(struct db *db, const struct db_tx *tx, long long *row_id,
 		goto out;
 	}
 	*row_id = atoll(PQgetvalue(res, 0, 0));
-	rc = 0;
+	rc = DB_OK;
 out:
 	PQclear(res);
-	if (rc == -1)
+	if (rc == DB_ERROR)
 		db_rollback(db);
 	return rc;
 }
 
-int
+enum db_rc
 db_audit(struct db *db, const char *actor, const char *action,
     const char *object, const char *detail, char *err, size_t errlen)
 {
 	struct db_params	 p;
 	PGresult		*res = NULL;
-	int			 rc = -1;
+	enum db_rc		 rc = DB_ERROR;
 
 	if (db_in_tx(db, err, errlen) == -1)
 		goto out;
@@ -344,10 +345,10 @@ db_audit(struct db *db, const char *actor, const char *action,
 	    "detail) VALUES ($1, $2, $3, $4)", &p, 0);
 	if (db_check(db, res, PGRES_COMMAND_OK, err, errlen) == -1)
 		goto out;
-	rc = 0;
+	rc = DB_OK;
 out:
 	PQclear(res);
-	if (rc == -1)
+	if (rc == DB_ERROR)
 		db_rollback(db);
 	return rc;
 }

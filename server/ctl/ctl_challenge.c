@@ -88,7 +88,7 @@ ctl_token_create(const struct conf *c, int argc, char **argv)
 	unsigned char	 sha[32];
 	char		 tok[API_TOKEN_LEN + 1], who[96], err[256];
 	const char	*name = token_name(argc, argv, "create");
-	int		 rc;
+	enum db_rc	 rc;
 
 	if (token_new(tok) == -1 ||
 	    !EVP_Digest(tok, strlen(tok), sha, NULL, EVP_sha256(), NULL))
@@ -97,9 +97,9 @@ ctl_token_create(const struct conf *c, int argc, char **argv)
 	rc = db_token_create(db, name, sha, actor(who, sizeof(who)), err,
 	    sizeof(err));
 	db_close(db);
-	if (rc == -1)
+	if (rc == DB_ERROR)
 		fatalx("token create: %s", err);
-	if (rc == 1) {
+	if (rc == DB_REFUSED) {
 		OPENSSL_cleanse(tok, sizeof(tok));
 		fprintf(stderr, "scepctl: a token called %s exists (revoked "
 		    "tokens keep their name): choose another name\n", name);

@@ -179,7 +179,7 @@ scep_issue(struct scep_ctx *c, X509_REQ *csr, const struct policy_plan *plan,
 	struct db_cert		 dc;
 	unsigned char		 serial[P7_SERIAL_LEN];
 	const char		*tid = p7_req_get0_transaction_id(c->req);
-	int			 rc = 1;
+	enum db_rc		 rc = DB_REFUSED;
 
 	memset(d, 0, sizeof(*d));
 	memset(&spec, 0, sizeof(spec));
@@ -195,7 +195,7 @@ scep_issue(struct scep_ctx *c, X509_REQ *csr, const struct policy_plan *plan,
 	spec.crl_url = plan->crl_url;
 	spec.ocsp_url = plan->ocsp_url;
 	spec.ca_issuers_url = plan->ca_issuers_url;
-	for (int attempt = 0; rc == 1 && attempt < 3; attempt++) {
+	for (int attempt = 0; rc == DB_REFUSED && attempt < 3; attempt++) {
 		X509_free(crt);
 		crt = NULL;
 		p7_cert_desc_clear(d);
@@ -223,10 +223,11 @@ scep_issue(struct scep_ctx *c, X509_REQ *csr, const struct policy_plan *plan,
 		dc.transaction_id = tid;
 		dc.profile = c->prof->policy.name;
 		dc.device_id = plan->device_id;
-		if ((rc = db_cert_insert(c->w->db, &dc, err, errlen)) == -1)
+		if ((rc = db_cert_insert(c->w->db, &dc, err, errlen)) ==
+		    DB_ERROR)
 			goto fail;
 	}
-	if (rc != 0) {
+	if (rc != DB_OK) {
 		snprintf(err, errlen, "three serial collisions in a row");
 		goto fail;
 	}
