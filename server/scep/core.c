@@ -94,7 +94,7 @@ scep_begin(struct scep_ctx *c, struct db_prior *prior, char *err,
 	tx_identity(c, &rq);
 	if (db_enroll_begin(c->w->db, &rq,
 	    c->w->srv->conf->retransmission_window_hours, prior, err,
-	    errlen) == -1)
+	    errlen) == DB_ERROR)
 		return -1;
 	c->tx_row = prior->row_id;
 	return 0;
@@ -113,7 +113,8 @@ scep_record(struct scep_ctx *c, enum db_tx_state state, int fail_info,
 	tx.cert_serial = serial;
 	tx.profile = c->prof->policy.name;
 	tx.peer = c->addr;
-	return db_tx_record(c->w->db, &tx, &c->tx_row, err, errlen);
+	return db_tx_record(c->w->db, &tx, &c->tx_row, err, errlen) == DB_OK ?
+	    0 : -1;
 }
 
 /*
@@ -127,7 +128,8 @@ scep_record_failure(struct scep_ctx *c, enum p7_fail_info fi,
 {
 	if (scep_record(c, DB_TX_FAILURE, (int)fi, NULL, err, errlen) == -1 ||
 	    db_audit(c->w->db, c->actor, "refuse",
-	    p7_req_get0_transaction_id(c->req), reason, err, errlen) == -1)
+	    p7_req_get0_transaction_id(c->req), reason, err, errlen) ==
+	    DB_ERROR)
 		return -1;
 	return 0;
 }
@@ -147,7 +149,7 @@ supersede(struct scep_ctx *c, const char *old_serial,
 		return -1;
 	}
 	if (db_renewal_supersede(c->w->db, old_serial, new_serial,
-	    rn->supersede_grace_days, c->actor, err, errlen) == -1)
+	    rn->supersede_grace_days, c->actor, err, errlen) == DB_ERROR)
 		return -1;
 	if (rn->supersede_grace_days == 0)
 		log_info("%s %s %s: serial %s superseded by %s and revoked",
@@ -235,7 +237,7 @@ scep_issue(struct scep_ctx *c, X509_REQ *csr, const struct policy_plan *plan,
 	    (renewed_serial != NULL &&
 	    supersede(c, renewed_serial, d->serial, err, errlen) == -1) ||
 	    db_audit(c->w->db, c->actor, renewed_serial ? "renew" : "issue",
-	    d->serial, d->subject, err, errlen) == -1)
+	    d->serial, d->subject, err, errlen) == DB_ERROR)
 		goto fail;
 	return crt;
 fail:
