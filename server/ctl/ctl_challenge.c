@@ -119,15 +119,15 @@ ctl_token_revoke(const struct conf *c, int argc, char **argv)
 	struct db	*db;
 	char		 who[96], err[256];
 	const char	*name = token_name(argc, argv, "revoke");
-	int		 rc;
+	enum db_rc	 rc;
 
 	db = ctl_connect(c);
 	rc = db_token_revoke(db, name, actor(who, sizeof(who)), err,
 	    sizeof(err));
 	db_close(db);
-	if (rc == -1)
+	if (rc == DB_ERROR)
 		fatalx("token revoke: %s", err);
-	if (rc == 1) {
+	if (rc == DB_NOT_FOUND) {
 		fprintf(stderr, "scepctl: no live token called %s\n", name);
 		return 1;
 	}
@@ -170,7 +170,8 @@ ctl_token_list(const struct conf *c, int argc, char **argv)
 	db = ctl_connect(c);
 	printf("%-24s %-20s %-20s %-20s %s\n", "NAME", "CREATED", "LAST USED",
 	    "REVOKED", "CREATED BY");
-	if (db_token_list(db, print_token, NULL, err, sizeof(err)) == -1)
+	if (db_token_list(db, print_token, NULL, err, sizeof(err)) ==
+	    DB_ERROR)
 		fatalx("token list: %s", err);
 	db_close(db);
 	return 0;
