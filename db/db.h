@@ -21,9 +21,8 @@ struct db;
  */
 enum db_rc {
 	DB_OK = 0,		/* done */
-	DB_ERROR = -1,		/* failed, err says why; an open transaction
-				   is rolled back unless the function says
-				   otherwise */
+	DB_ERROR = -1,		/* failed, err says why (each function says
+				   what becomes of an open transaction) */
 	DB_NOT_FOUND = 1,	/* the object does not exist */
 	DB_REFUSED = 2,		/* not possible: the name, serial or MAC is
 				   taken, the change is not allowed, or the
