@@ -12,15 +12,15 @@
 
 /*
  * Run sql with $1 issuer and $2 ca_key: *n is the count(*) it selects
- * (want PGRES_TUPLES_OK) or the rows it changed.  Returns 0 or -1.
+ * (want PGRES_TUPLES_OK) or the rows it changed.  Returns DB_OK or DB_ERROR.
  */
-static int
+static enum db_rc
 by_issuer_key(struct db *db, const char *sql, int want, const char *issuer,
     const char *ca_key, long long *n, char *err, size_t errlen)
 {
 	struct db_params	 p;
 	PGresult		*res;
-	int			 rc = -1;
+	enum db_rc		 rc = DB_ERROR;
 
 	*n = 0;
 	db_params_init(&p);
@@ -31,13 +31,13 @@ by_issuer_key(struct db *db, const char *sql, int want, const char *issuer,
 		goto out;
 	*n = strtoll(want == PGRES_TUPLES_OK ? PQgetvalue(res, 0, 0) :
 	    PQcmdTuples(res), NULL, 10);
-	rc = 0;
+	rc = DB_OK;
 out:
 	PQclear(res);
 	return rc;
 }
 
-int
+enum db_rc
 db_ca_key_live(struct db *db, const char *issuer, const char *ca_key,
     long long *n, char *err, size_t errlen)
 {
@@ -47,7 +47,7 @@ db_ca_key_live(struct db *db, const char *issuer, const char *ca_key,
 	    PGRES_TUPLES_OK, issuer, ca_key, n, err, errlen);
 }
 
-int
+enum db_rc
 db_ca_key_claim(struct db *db, const char *issuer, const char *ca_key,
     long long *n, char *err, size_t errlen)
 {

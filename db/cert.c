@@ -85,9 +85,9 @@ out:
 
 /*
  * One walk over the certificates; *seen counts the rows given to cb.
- * Returns 0 or -1 with err.
+ * Returns DB_OK or DB_ERROR.
  */
-static int
+static enum db_rc
 walk(struct db *db, const struct db_params *p,
     int (*cb)(const struct db_cert_row *, void *), void *arg, int *seen,
     char *err, size_t errlen)
@@ -102,7 +102,7 @@ walk(struct db *db, const struct db_params *p,
 	    " LIMIT $1", p->n, p->types, p->values, p->lengths, p->formats,
 	    0)) {
 		db_seterr(err, errlen, "%s", PQerrorMessage(db->conn));
-		return -1;
+		return DB_ERROR;
 	}
 	/* Single row mode: one row in memory at a time, however many. */
 	(void)PQsetSingleRowMode(db->conn);
@@ -135,16 +135,17 @@ walk(struct db *db, const struct db_params *p,
 		}
 		PQclear(res);
 	}
-	return failed ? -1 : 0;
+	return failed ? DB_ERROR : DB_OK;
 }
 
-int
+enum db_rc
 db_cert_list(struct db *db, int limit,
     int (*cb)(const struct db_cert_row *, void *), void *arg, char *err,
     size_t errlen)
 {
 	struct db_params	 p;
-	int			 idle, seen = 0, rc = -1;
+	int			 idle, seen = 0;
+	enum db_rc		 rc = DB_ERROR;
 
 	if (limit < 0) {
 		db_seterr(err, errlen, "negative limit");
@@ -164,7 +165,7 @@ db_cert_list(struct db *db, int limit,
 	 * The server closed the connection before the first row (restart,
 	 * terminated backend): as db_exec(), reconnect and try once more.
 	 */
-	if (rc == -1 && idle && seen == 0 &&
+	if (rc == DB_ERROR && idle && seen == 0 &&
 	    PQstatus(db->conn) == CONNECTION_BAD &&
 	    db_ready(db, err, errlen) == 0)
 		rc = walk(db, &p, cb, arg, &seen, err, errlen);
@@ -172,14 +173,14 @@ out:
 	return rc;
 }
 
-int
+enum db_rc
 db_cert_get(struct db *db, const char *serial, struct db_cert_row *row,
     char *err, size_t errlen)
 {
 	struct db_params	 p;
 	PGresult		*res = NULL;
 	char			 norm[DB_SERIAL_MAX + 1];
-	int			 rc = -1;
+	enum db_rc		 rc = DB_ERROR;
 
 	memset(row, 0, sizeof(*row));
 	if (db_serial_norm(serial, norm) == -1) {
@@ -193,12 +194,12 @@ db_cert_get(struct db *db, const char *serial, struct db_cert_row *row,
 	if (db_check(db, res, PGRES_TUPLES_OK, err, errlen) == -1)
 		goto out;
 	if (PQntuples(res) == 0) {
-		rc = 1;
+		rc = DB_NOT_FOUND;
 		goto out;
 	}
 	if (row_fill(res, 0, row, err, errlen) == -1)
 		goto out;
-	rc = 0;
+	rc = DB_OK;
 out:
 	PQclear(res);
 	return rc;

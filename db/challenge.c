@@ -90,7 +90,7 @@ unique_violation(PGresult *res, const char *constraint)
 	    strcmp(name, constraint) == 0;
 }
 
-int
+enum db_rc
 db_challenge_create(struct db *db, const struct db_challenge_new *c,
     long long *id, time_t *expires_at, char *err, size_t errlen)
 {
@@ -99,7 +99,8 @@ db_challenge_create(struct db *db, const struct db_challenge_new *c,
 	char			*sans = NULL;	/* owned */
 	char			 detail[512];
 	time_t			 exp;
-	int			 none, rc = -1;
+	int			 none;
+	enum db_rc		 rc = DB_ERROR;
 
 	if (c->profile == NULL || c->mac == NULL || c->actor == NULL ||
 	    c->ttl_minutes <= 0) {
@@ -145,7 +146,7 @@ db_challenge_create(struct db *db, const struct db_challenge_new *c,
 	    "SELECT c.id, extract(epoch FROM c.expires_at)::bigint FROM c",
 	    &p, 1);
 	if (unique_violation(res, "challenges_mac_key")) {
-		rc = 1;
+		rc = DB_REFUSED;
 		goto out;
 	}
 	if (db_check(db, res, PGRES_TUPLES_OK, err, errlen) == -1)
@@ -159,7 +160,7 @@ db_challenge_create(struct db *db, const struct db_challenge_new *c,
 		*id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	if (expires_at != NULL)
 		*expires_at = exp;
-	rc = 0;
+	rc = DB_OK;
 out:
 	PQclear(res);
 	free(sans);
@@ -199,14 +200,14 @@ dup_or_null(PGresult *res, int col, char **out)
 	return (*out = strdup(PQgetvalue(res, 0, col))) == NULL ? -1 : 0;
 }
 
-int
+enum db_rc
 db_challenge_consume(struct db *db, const char *profile,
     const unsigned char mac[32], const char *transaction_id,
     struct db_challenge_use *use, char *err, size_t errlen)
 {
 	struct db_params	 p;
 	PGresult		*res = NULL;
-	int			 rc = -1;
+	enum db_rc		 rc = DB_ERROR;
 
 	memset(use, 0, sizeof(*use));
 	if (db_in_tx(db, err, errlen) == -1)
@@ -247,7 +248,7 @@ db_challenge_consume(struct db *db, const char *profile,
 			    "its binding", use->id);
 			goto out;
 		}
-		rc = 0;
+		rc = DB_OK;
 		goto out;
 	}
 
@@ -265,7 +266,7 @@ db_challenge_consume(struct db *db, const char *profile,
 		goto out;
 	if (PQntuples(res) == 0) {
 		use->state = DB_CHALLENGE_UNKNOWN;
-		rc = 0;
+		rc = DB_OK;
 		goto out;
 	}
 	use->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -283,10 +284,10 @@ db_challenge_consume(struct db *db, const char *profile,
 		}
 	} else
 		use->state = DB_CHALLENGE_EXPIRED;
-	rc = 0;
+	rc = DB_OK;
 out:
 	PQclear(res);
-	if (rc == -1) {
+	if (rc == DB_ERROR) {
 		db_challenge_use_clear(use);
 		db_rollback(db);
 	}

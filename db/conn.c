@@ -272,11 +272,11 @@ db_in_tx(struct db *db, char *err, size_t errlen)
 	}
 }
 
-int
+enum db_rc
 db_commit(struct db *db, char *err, size_t errlen)
 {
 	PGresult	*res = NULL;
-	int		 rc = -1;
+	enum db_rc	 rc = DB_ERROR;
 
 	if (db_in_tx(db, err, errlen) == -1)
 		goto out;
@@ -300,10 +300,10 @@ db_commit(struct db *db, char *err, size_t errlen)
 		    PQcmdStatus(res));
 		goto out;
 	}
-	rc = 0;
+	rc = DB_OK;
 out:
 	PQclear(res);
-	if (rc == -1)
+	if (rc == DB_ERROR)
 		db_rollback(db);
 	return rc;
 }
@@ -330,11 +330,11 @@ db_rollback(struct db *db)
 	}
 }
 
-int
+enum db_rc
 db_check_durability(struct db *db, char *err, size_t errlen)
 {
 	PGresult	*res = NULL;
-	int		 rc = -1;
+	enum db_rc	 rc = DB_ERROR;
 
 	res = db_exec(db, "SELECT pg_catalog.current_setting('fsync'), "
 	    "pg_catalog.current_setting('full_page_writes')", NULL, 1);
@@ -347,16 +347,16 @@ db_check_durability(struct db *db, char *err, size_t errlen)
 	if (strcmp(PQgetvalue(res, 0, 0), "on") != 0) {
 		db_seterr(err, errlen, "the server runs with fsync = %s",
 		    PQgetvalue(res, 0, 0));
-		rc = 1;
+		rc = DB_REFUSED;
 		goto out;
 	}
 	if (strcmp(PQgetvalue(res, 0, 1), "on") != 0) {
 		db_seterr(err, errlen, "the server runs with "
 		    "full_page_writes = %s", PQgetvalue(res, 0, 1));
-		rc = 1;
+		rc = DB_REFUSED;
 		goto out;
 	}
-	rc = 0;
+	rc = DB_OK;
 out:
 	PQclear(res);
 	return rc;

@@ -53,13 +53,13 @@ state_fill(PGresult *res, struct db_crl *crl, char *err, size_t errlen)
 	return 0;
 }
 
-int
+enum db_rc
 db_crl_get(struct db *db, const char *issuer, const char *ca_key,
     struct db_crl *crl, char *err, size_t errlen)
 {
 	struct db_params	 p;
 	PGresult		*res;
-	int			 rc = -1;
+	enum db_rc		 rc = DB_ERROR;
 
 	memset(crl, 0, sizeof(*crl));
 	db_params_init(&p);
@@ -70,25 +70,25 @@ db_crl_get(struct db *db, const char *issuer, const char *ca_key,
 	if (db_check(db, res, PGRES_TUPLES_OK, err, errlen) == -1 ||
 	    state_fill(res, crl, err, errlen) == -1)
 		goto out;
-	rc = 0;
+	rc = DB_OK;
 out:
 	PQclear(res);
-	if (rc == -1)
+	if (rc == DB_ERROR)
 		db_crl_clear(crl);
 	return rc;
 }
 
-int
+enum db_rc
 db_crl_begin(struct db *db, const char *issuer, const char *ca_key,
     struct db_crl *crl, char *err, size_t errlen)
 {
 	struct db_params	 p, name;
 	PGresult		*res = NULL;
-	int			 rc = -1;
+	enum db_rc		 rc = DB_ERROR;
 
 	memset(crl, 0, sizeof(*crl));
 	if (db_begin(db, 1, err, errlen) == -1)
-		return -1;
+		return DB_ERROR;
 	/* The row exists from now on; its lock makes one CRL maker at a time. */
 	db_params_init(&p);
 	db_param_text(&p, issuer);
@@ -147,17 +147,17 @@ db_crl_begin(struct db *db, const char *issuer, const char *ca_key,
 		e->reason = atoi(PQgetvalue(res, i, 2));
 		crl->nentries++;
 	}
-	rc = 0;
+	rc = DB_OK;
 out:
 	PQclear(res);
-	if (rc == -1) {
+	if (rc == DB_ERROR) {
 		db_crl_clear(crl);
 		db_rollback(db);
 	}
 	return rc;
 }
 
-int
+enum db_rc
 db_crl_store(struct db *db, const char *issuer, const char *ca_key,
     long long number,
     long long seen_changes, const unsigned char *der, size_t len,
@@ -165,10 +165,10 @@ db_crl_store(struct db *db, const char *issuer, const char *ca_key,
 {
 	struct db_params	 p;
 	PGresult		*res;
-	int			 rc = -1;
+	enum db_rc		 rc = DB_ERROR;
 
 	if (db_in_tx(db, err, errlen) == -1)
-		return -1;
+		return DB_ERROR;
 	db_params_init(&p);
 	db_param_text(&p, issuer);
 	db_param_int(&p, number);
@@ -189,12 +189,12 @@ db_crl_store(struct db *db, const char *issuer, const char *ca_key,
 		db_seterr(err, errlen, "CRL number %lld is not new", number);
 		goto out;
 	}
-	if (db_commit(db, err, errlen) == -1)
+	if (db_commit(db, err, errlen) == DB_ERROR)
 		goto out;
-	rc = 0;
+	rc = DB_OK;
 out:
 	PQclear(res);
-	if (rc == -1)
+	if (rc == DB_ERROR)
 		db_rollback(db);
 	return rc;
 }

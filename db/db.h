@@ -14,33 +14,50 @@
 struct db;
 
 /*
+ * What every db_* function that reports a status returns (those that
+ * return a count, a pointer or nothing say so).  Each function's comment
+ * names the values it can return; err is set for DB_ERROR only, except
+ * where a function says otherwise.
+ */
+enum db_rc {
+	DB_OK = 0,		/* done */
+	DB_ERROR = -1,		/* failed, err says why (each function says
+				   what becomes of an open transaction) */
+	DB_NOT_FOUND = 1,	/* the object does not exist */
+	DB_REFUSED = 2,		/* not possible: the name, serial or MAC is
+				   taken, the change is not allowed, or the
+				   database is unfit to serve (err says why) */
+};
+
+/*
  * Connect with a libpq conninfo string (empty: libpq's environment
- * defaults).  Returns NULL and explains in err on failure.
+ * defaults).  Returns the connection, or NULL and explains in err on
+ * failure.
  */
 struct db	*db_open(const char *conninfo, char *err, size_t errlen);
 void		 db_close(struct db *);
 
 /*
- * 0 if the server runs with fsync and
- * full_page_writes on, 1 if not (err says which; scepd refuses to
- * start), -1 on error.
+ * DB_OK if the server runs with fsync and full_page_writes on,
+ * DB_REFUSED if not (err says which; scepd refuses to start), DB_ERROR.
  */
-int		 db_check_durability(struct db *, char *err, size_t errlen);
+enum db_rc	 db_check_durability(struct db *, char *err, size_t errlen);
 
 /*
  * Apply the schema migrations compiled into scepd (db/schema/NNN_*.sql)
  * that the database has not seen yet, each in its own transaction,
  * recorded in scepd.schema_migrations.  Safe to run again and from
  * several processes at once (advisory lock).  *applied is the number
- * applied now.  Returns 0 or -1 with err.
+ * applied now.  Returns DB_OK or DB_ERROR.
  */
-int		 db_migrate(struct db *, int *applied, char *err, size_t errlen);
+enum db_rc	 db_migrate(struct db *, int *applied, char *err, size_t errlen);
 
 /*
- * 0 if every compiled-in migration is applied, 1 if some are missing,
- * -1 on error.  scepd refuses to serve an outdated schema.
+ * DB_OK if every compiled-in migration is applied, DB_REFUSED if some
+ * are missing (err says which), DB_ERROR.  scepd refuses to serve an
+ * outdated schema.
  */
-int		 db_schema_current(struct db *, char *err, size_t errlen);
+enum db_rc	 db_schema_current(struct db *, char *err, size_t errlen);
 
 /* Transaction states recorded in scepd.transactions. */
 enum db_tx_state {
@@ -88,12 +105,12 @@ struct db_tx {
  * rq's (a retransmission).  A renewal that keeps key, CSR and
  * transactionID but is signed by the issued certificate is not the same
  * request.  Leaves the transaction open on success; on error it is rolled
- * back.  Returns 0 or -1 with err.  *prior is overwritten (clear it first
+ * back.  Returns DB_OK or DB_ERROR.  *prior is overwritten (clear it first
  * if reused) and is all zero except fail_info -1 when nothing is known.
  * A connection the server closed is reset once here, before BEGIN; the
  * transaction runs at READ COMMITTED with synchronous_commit on.
  */
-int		 db_enroll_begin(struct db *, const struct db_tx *rq,
+enum db_rc	 db_enroll_begin(struct db *, const struct db_tx *rq,
 		    int window_hours, struct db_prior *prior, char *err,
 		    size_t errlen);
 /*
@@ -101,9 +118,9 @@ int		 db_enroll_begin(struct db *, const struct db_tx *rq,
  * transaction or a lock: a look before slow work (asking a validator)
  * that is not worth doing for a request already decided.  Only a hint:
  * db_enroll_begin()'s answer, under the lock, is the one that counts.
- * Returns 0 or -1 with err.
+ * Returns DB_OK or DB_ERROR with err.
  */
-int		 db_enroll_peek(struct db *, const struct db_tx *rq,
+enum db_rc	 db_enroll_peek(struct db *, const struct db_tx *rq,
 		    int window_hours, struct db_prior *prior, char *err,
 		    size_t errlen);
 
@@ -126,12 +143,13 @@ struct db_cert {
 
 /*
  * Inside the open enrollment transaction: insert the certificate.
- * Returns 0, 1 if the serial is already taken (the transaction stays
- * usable: the insert ran under a savepoint; draw a new serial), or -1
- * with err (the transaction is rolled back; db_rollback() is harmless).
+ * Returns DB_OK, DB_REFUSED if the serial is already taken (the
+ * transaction stays usable: the insert ran under a savepoint; draw a
+ * new serial), or DB_ERROR (the transaction is rolled back;
+ * db_rollback() is harmless).
  * The serial is stored normalised: upper-case hex, no leading zeros.
  */
-int		 db_cert_insert(struct db *, const struct db_cert *,
+enum db_rc	 db_cert_insert(struct db *, const struct db_cert *,
 		    char *err, size_t errlen);
 
 /*
@@ -140,31 +158,32 @@ int		 db_cert_insert(struct db *, const struct db_cert *,
  * otherwise the row *row_id (db_prior.row_id, db_pending.row_id) gets
  * the new state, outcome, profile and peer and keeps its request
  * identity.  A recorded SUCCESS is never overwritten (that is an error).
- * Returns 0 or -1 with err; on -1 the transaction is rolled back.
+ * Returns DB_OK or DB_ERROR (the transaction is rolled back).
  */
-int		 db_tx_record(struct db *, const struct db_tx *,
+enum db_rc	 db_tx_record(struct db *, const struct db_tx *,
 		    long long *row_id, char *err, size_t errlen);
 
 /*
  * Inside the open transaction: append an audit row.  actor is who did it
  * ("scep:<peer>", "scepctl:<user>"), action a verb ("issue", ...),
  * object what it was done to (a serial), detail free text; object and
- * detail may be NULL.  Returns 0 or -1 (rolled back).
+ * detail may be NULL.  Returns DB_OK or DB_ERROR (rolled back).
  */
-int		 db_audit(struct db *, const char *actor, const char *action,
+enum db_rc	 db_audit(struct db *, const char *actor, const char *action,
 		    const char *object, const char *detail,
 		    char *err, size_t errlen);
 
 /*
  * COMMIT (with synchronous_commit on) or ROLLBACK the open transaction.
- * db_commit returns 0 only when the server confirmed the COMMIT; -1 if
+ * db_commit returns DB_OK only when the server confirmed the COMMIT;
+ * DB_ERROR if
  * no transaction was open, it had failed (the server answers ROLLBACK),
  * COMMIT failed, or the connection broke during COMMIT: then err starts
  * with "commit in doubt" and the outcome is unknown, so the client must
  * not be told SUCCESS.  db_rollback() does nothing
  * when no transaction is open.
  */
-int		 db_commit(struct db *, char *err, size_t errlen);
+enum db_rc	 db_commit(struct db *, char *err, size_t errlen);
 void		 db_rollback(struct db *);
 
 /* A certificate row as read back (scepctl cert list|show). */
@@ -186,20 +205,21 @@ void		 db_cert_row_clear(struct db_cert_row *);
  * Call cb for each certificate, newest first (at most limit rows; 0 means
  * all).  A non-zero return from cb stops the walk.  The row is only
  * valid during the call.  Rows are fetched one at a time (libpq single
- * row mode), so memory does not grow with the table.  Returns 0 or -1.
+ * row mode), so memory does not grow with the table.  Returns DB_OK or
+ * DB_ERROR.
  */
-int		 db_cert_list(struct db *, int limit,
+enum db_rc	 db_cert_list(struct db *, int limit,
 		    int (*cb)(const struct db_cert_row *, void *), void *arg,
 		    char *err, size_t errlen);
 
 /*
  * Read one certificate by serial: hex, any case, leading zeros, a "0x"
  * prefix and colons between octets ignored (serials are stored
- * upper-case without leading zeros, "0" for zero).  Returns 0 and fills
- * *row (free with db_cert_row_clear()), 1 if there is none, -1 with err
- * (also for a string that is not a serial).
+ * upper-case without leading zeros, "0" for zero).  Returns DB_OK and
+ * fills *row (free with db_cert_row_clear()), DB_NOT_FOUND if there is
+ * none, DB_ERROR (also for a string that is not a serial).
  */
-int		 db_cert_get(struct db *, const char *serial,
+enum db_rc	 db_cert_get(struct db *, const char *serial,
 		    struct db_cert_row *row, char *err, size_t errlen);
 
 /* --- One-time challenges and API tokens (db/challenge.c, db/token.c) --- */
@@ -223,11 +243,11 @@ struct db_challenge_new {
 /*
  * Store a new challenge that expires ttl_minutes from now by the
  * database's clock, and its audit row, in one statement.  *id and
- * *expires_at (may be NULL) are set.  Returns 0, 1 if the MAC is
- * already stored (draw another challenge), or -1 with err.  Runs
+ * *expires_at (may be NULL) are set.  Returns DB_OK, DB_REFUSED if the
+ * MAC is already stored (draw another challenge), or DB_ERROR.  Runs
  * outside any transaction.
  */
-int		 db_challenge_create(struct db *, const struct db_challenge_new *,
+enum db_rc	 db_challenge_create(struct db *, const struct db_challenge_new *,
 		    long long *id, time_t *expires_at, char *err, size_t errlen);
 
 enum db_challenge_state {
@@ -237,7 +257,7 @@ enum db_challenge_state {
 	DB_CHALLENGE_EXPIRED,
 };
 
-/* What db_challenge_consume() found. */
+/* What db_challenge_consume() found, when it returns DB_OK. */
 struct db_challenge_use {
 	enum db_challenge_state	 state;
 	long long		 id;		/* unless UNKNOWN */
@@ -257,35 +277,38 @@ void		 db_challenge_use_clear(struct db_challenge_use *);
  * once however many transactions (in however many processes) try at
  * once: a concurrent consumer waits for this transaction and then finds
  * it used; a rollback un-consumes it.  Expiry is judged by the
- * database's clock.  Returns 0 with *use filled (free with
- * db_challenge_use_clear()), or -1 with err (rolled back).
+ * database's clock.  Returns DB_OK with *use filled, use->state saying
+ * what was found (free with db_challenge_use_clear()), or DB_ERROR
+ * (rolled back).
  */
-int		 db_challenge_consume(struct db *, const char *profile,
+enum db_rc	 db_challenge_consume(struct db *, const char *profile,
 		    const unsigned char mac[32], const char *transaction_id,
 		    struct db_challenge_use *use, char *err, size_t errlen);
 
 /*
  * Store a new API token by its SHA-256 under name ([A-Za-z0-9._-]{1,64}),
- * with its audit row.  Returns 0, 1 if the name is taken (also by a
- * revoked token), -1 with err.
+ * with its audit row.  Returns DB_OK, DB_REFUSED if the name is taken
+ * (also by a revoked token), DB_ERROR.
  */
-int		 db_token_create(struct db *, const char *name,
+enum db_rc	 db_token_create(struct db *, const char *name,
 		    const unsigned char sha256[32], const char *actor,
 		    char *err, size_t errlen);
 
 /*
- * Revoke the token called name, with its audit row.  Returns 0, 1 if
- * there is no such token or it is already revoked, -1 with err.
+ * Revoke the token called name, with its audit row.  Returns DB_OK,
+ * DB_NOT_FOUND if there is no such token or it is already revoked,
+ * DB_ERROR.
  */
-int		 db_token_revoke(struct db *, const char *name,
+enum db_rc	 db_token_revoke(struct db *, const char *name,
 		    const char *actor, char *err, size_t errlen);
 
 /*
  * The token whose SHA-256 is sha256, if it is not revoked: copies its
- * name into name and records the use (last_used_at).  Returns 0, 1 if
- * there is none (or it is revoked, or name is too small), -1 with err.
+ * name into name and records the use (last_used_at).  Returns DB_OK,
+ * DB_NOT_FOUND if there is none (or it is revoked, or name is too
+ * small), DB_ERROR.
  */
-int		 db_token_check(struct db *, const unsigned char sha256[32],
+enum db_rc	 db_token_check(struct db *, const unsigned char sha256[32],
 		    char *name, size_t namelen, char *err, size_t errlen);
 
 struct db_token_row {
@@ -298,9 +321,10 @@ struct db_token_row {
 
 /*
  * Call cb for each token, by name (revoked ones too).  The row is only
- * valid during the call; a non-zero return stops.  Returns 0 or -1.
+ * valid during the call; a non-zero return stops.  Returns DB_OK or
+ * DB_ERROR.
  */
-int		 db_token_list(struct db *,
+enum db_rc	 db_token_list(struct db *,
 		    int (*cb)(const struct db_token_row *, void *), void *arg,
 		    char *err, size_t errlen);
 
@@ -329,10 +353,10 @@ struct db_hold {
 /*
  * Inside the open enrollment transaction, after db_tx_record() stored
  * the row as pending: keep the request and mark it undecided (also
- * clearing an earlier rejection).  Returns 0 or -1 with err (rolled
+ * clearing an earlier rejection).  Returns DB_OK or DB_ERROR (rolled
  * back).
  */
-int		 db_pending_hold(struct db *, const struct db_hold *,
+enum db_rc	 db_pending_hold(struct db *, const struct db_hold *,
 		    char *err, size_t errlen);
 
 /* One transaction as CertPoll sees it (db_pending_get()). */
@@ -358,10 +382,10 @@ void		 db_pending_clear(struct db_pending *);	/* frees, zeroes */
  * transactionID): the newest transaction recorded for transaction_id
  * with this signer key, and with this request hash unless it is NULL.
  * Keyed on the transactionID alone, not on IssuerAndSubject (RFC 8894
- * 3.3.3).  Returns 0 and fills *p (clear with db_pending_clear()), 1 if
- * there is none, -1 with err (rolled back).
+ * 3.3.3).  Returns DB_OK and fills *p (clear with db_pending_clear()),
+ * DB_NOT_FOUND if there is none, DB_ERROR (rolled back).
  */
-int		 db_pending_get(struct db *, const char *transaction_id,
+enum db_rc	 db_pending_get(struct db *, const char *transaction_id,
 		    const unsigned char signer_key_sha256[32],
 		    const unsigned char *request_sha256, struct db_pending *p,
 		    char *err, size_t errlen);
@@ -370,10 +394,10 @@ int		 db_pending_get(struct db *, const char *transaction_id,
  * Inside the open transaction: the newest approved request of
  * transaction_id and this signer key that is not issued yet, or was
  * issued within the last window_hours (certmonger sends a new CSR for
- * the same key with every retry).  Returns 0 and fills *p, 1 if there
- * is none, -1 with err (rolled back).
+ * the same key with every retry).  Returns DB_OK and fills *p,
+ * DB_NOT_FOUND if there is none, DB_ERROR (rolled back).
  */
-int		 db_pending_approved(struct db *, const char *transaction_id,
+enum db_rc	 db_pending_approved(struct db *, const char *transaction_id,
 		    const unsigned char signer_key_sha256[32], int window_hours,
 		    struct db_pending *p, char *err, size_t errlen);
 
@@ -392,9 +416,9 @@ struct db_pending_row {
 /*
  * Call cb for each request held and not yet issued or rejected, oldest
  * first; a non-zero return stops the walk.  The row is valid during the
- * call only.  Returns 0 or -1 with err.
+ * call only.  Returns DB_OK or DB_ERROR.
  */
-int		 db_pending_list(struct db *,
+enum db_rc	 db_pending_list(struct db *,
 		    int (*cb)(const struct db_pending_row *, void *), void *arg,
 		    char *err, size_t errlen);
 
@@ -402,8 +426,8 @@ int		 db_pending_list(struct db *,
  * In a transaction of its own: approve (state stays pending until the
  * next CertPoll issues) or reject (state failure, failInfo badRequest,
  * reason kept) every undecided request of transaction_id, with an audit
- * row by actor ("scepctl:<user>").  Returns the number of requests
- * decided (0: none undecided), or -1 with err.
+ * row by actor ("scepctl:<user>").  Returns a count, not a db_rc: the
+ * number of requests decided (0: none undecided), or -1 with err.
  */
 int		 db_pending_decide(struct db *, const char *transaction_id,
 		    int approve, const char *actor, const char *reason,
@@ -427,19 +451,20 @@ void		 db_signer_clear(struct db_signer *);	/* frees, zeroes */
  * Inside the open enrollment transaction: read the certificate serial
  * and lock its row until COMMIT, so two renewals of one certificate
  * run one after the other and the second sees the first's supersede.
- * Returns 0 and fills *s (clear with db_signer_clear()), 1 if there is
- * none, -1 with err (rolled back).
+ * Returns DB_OK and fills *s (clear with db_signer_clear()),
+ * DB_NOT_FOUND if there is none, DB_ERROR (rolled back).
  */
-int		 db_renewal_signer(struct db *, const char *serial,
+enum db_rc	 db_renewal_signer(struct db *, const char *serial,
 		    struct db_signer *s, char *err, size_t errlen);
 
 /*
  * Inside the open enrollment transaction: old_serial is superseded by
  * new_serial and is to be revoked (CRLReason superseded) after
- * grace_days, at once when 0.  Fails (-1 with err, rolled back) when
- * old_serial is not a valid certificate or was already superseded.
+ * grace_days, at once when 0.  Returns DB_OK, or DB_ERROR (rolled back)
+ * also when old_serial is not a valid certificate or was already
+ * superseded.
  */
-int		 db_renewal_supersede(struct db *, const char *old_serial,
+enum db_rc	 db_renewal_supersede(struct db *, const char *old_serial,
 		    const char *new_serial, int grace_days, const char *actor,
 		    char *err, size_t errlen);
 
@@ -449,31 +474,25 @@ int		 db_renewal_supersede(struct db *, const char *old_serial,
  * limit superseded certificates whose grace has passed, with an audit
  * row each.  *revoked is how many; *busy is 1 when another process held
  * the lock.  Bounded by lock and statement timeouts so a request on the
- * same connection never waits long.  Returns 0 or -1 with err.
+ * same connection never waits long.  Returns DB_OK or DB_ERROR.
  */
-int		 db_renewal_sweep(struct db *, int limit, int *revoked,
+enum db_rc	 db_renewal_sweep(struct db *, int limit, int *revoked,
 		    int *busy, char *err, size_t errlen);
 
 
 /* --- Devices, bindings, revocation, CRL (db/lifecycle.c, db/crl.c) --- */
 
 /*
- * Results of the lifecycle calls besides 0 (done) and -1 (error, err
- * set): the object does not exist, or the change is not possible (a
- * deleted device cannot come back, a revoked certificate cannot be held
- * or released).
- */
-#define DB_NOT_FOUND	1
-#define DB_REFUSED	2
-
-/*
  * Set a device's lifecycle state ("active", "suspended", "deactivated",
  * "deleted") and its certificates' status with it (005_lifecycle.sql has
  * the table), with an audit row naming actor; commits.  *changed is the
- * number of certificates whose status changed.
+ * number of certificates whose status changed.  Returns DB_OK,
+ * DB_NOT_FOUND, DB_REFUSED (a deleted device cannot come back, a bad
+ * state), or DB_ERROR; err is set for all but DB_OK.
  */
-int	db_device_set_state(struct db *, const char *device_id, const char *state,
-	    const char *actor, int *changed, char *err, size_t errlen);
+enum db_rc	db_device_set_state(struct db *, const char *device_id,
+	    const char *state, const char *actor, int *changed, char *err,
+	    size_t errlen);
 
 /* A device as read back. */
 struct db_device {
@@ -483,9 +502,9 @@ struct db_device {
 	time_t	 updated_at;
 	int	 certificates;		/* issued for or bound to it */
 };
-/* 0 and *d filled, DB_NOT_FOUND, or -1. */
-int	db_device_get(struct db *, const char *device_id, struct db_device *d,
-	    char *err, size_t errlen);
+/* DB_OK and *d filled, DB_NOT_FOUND, or DB_ERROR. */
+enum db_rc	db_device_get(struct db *, const char *device_id,
+	    struct db_device *d, char *err, size_t errlen);
 
 /* What cert revoke/hold/release do. */
 enum db_cert_action { DB_CERT_REVOKE, DB_CERT_HOLD, DB_CERT_RELEASE };
@@ -493,11 +512,14 @@ enum db_cert_action { DB_CERT_REVOKE, DB_CERT_HOLD, DB_CERT_RELEASE };
 /*
  * Revoke (with an RFC 5280 reason), hold or release one certificate,
  * with an audit row; commits.  Revoking twice is harmless: *changed
- * says whether anything changed.  Returns 0, DB_NOT_FOUND, DB_REFUSED
- * (release or hold of a revoked certificate, or a bad reason), or -1.
+ * says whether anything changed.  Returns DB_OK, DB_NOT_FOUND (also for
+ * a string that is not a serial), DB_REFUSED (release or hold of a
+ * revoked certificate, or a bad reason), or DB_ERROR; err is set for
+ * all but DB_OK.
  */
-int	db_cert_set_status(struct db *, const char *serial, enum db_cert_action,
-	    int reason, const char *actor, int *changed, char *err, size_t errlen);
+enum db_rc	db_cert_set_status(struct db *, const char *serial,
+	    enum db_cert_action, int reason, const char *actor,
+	    int *changed, char *err, size_t errlen);
 
 /* A certificate's standing, for relying parties. */
 struct db_cert_standing {
@@ -523,30 +545,39 @@ enum db_bind_result { DB_BIND_NEW, DB_BIND_SAME, DB_BIND_CLONE };
  * A relying party saw the certificate on device_id: the first call binds
  * it, a call naming another device is a clone (recorded, and with
  * revoke_on_clone the certificate is revoked with keyCompromise).  Every
- * call records the time of use; commits.  Returns 0 with *result and *st
- * filled (managed is judged for device_id), DB_NOT_FOUND, or -1.
+ * call records the time of use; commits.  Returns DB_OK with *result
+ * and *st filled (managed is judged for device_id), DB_NOT_FOUND (err
+ * set), DB_REFUSED (err set), or DB_ERROR.
  */
-int	db_cert_bind(struct db *, const char *serial, const char *device_id,
-	    int revoke_on_clone, const char *actor, enum db_bind_result *result,
+enum db_rc	db_cert_bind(struct db *, const char *serial,
+	    const char *device_id, int revoke_on_clone, const char *actor,
+	    enum db_bind_result *result, struct db_cert_standing *st, char *err,
+	    size_t errlen);
+
+/*
+ * Read a certificate's standing: DB_OK, DB_NOT_FOUND (also for a string
+ * that is not a serial; err not set), or DB_ERROR.
+ */
+enum db_rc	db_cert_standing(struct db *, const char *serial,
 	    struct db_cert_standing *st, char *err, size_t errlen);
 
-/* Read a certificate's standing: 0, DB_NOT_FOUND, or -1. */
-int	db_cert_standing(struct db *, const char *serial,
-	    struct db_cert_standing *st, char *err, size_t errlen);
-
-/* The serial of the certificate with this DER, for callers holding a PEM. */
-int	db_cert_serial_by_der(struct db *, const unsigned char *der, size_t len,
-	    char serial[41], char *err, size_t errlen);
+/*
+ * The serial of the certificate with this DER, for callers holding a PEM:
+ * DB_OK, DB_NOT_FOUND (err not set), or DB_ERROR.
+ */
+enum db_rc	db_cert_serial_by_der(struct db *, const unsigned char *der,
+	    size_t len, char serial[41], char *err, size_t errlen);
 
 /*
  * The unused-certificate sweep of one profile: revoke the valid
  * certificates never bound within days of issuance, as of at (the tests
  * move this clock).  Serialised across processes by an advisory lock:
- * when another process holds it, returns 0 with *ran = 0 at once.
- * Commits.  *revoked counts what it revoked.
+ * when another process holds it, returns DB_OK with *ran = 0 at once.
+ * Commits.  *revoked counts what it revoked.  Returns DB_OK or DB_ERROR.
  */
-int	db_sweep_unused(struct db *, const char *profile, int days, time_t at,
-	    const char *actor, int *ran, int *revoked, char *err, size_t errlen);
+enum db_rc	db_sweep_unused(struct db *, const char *profile, int days,
+	    time_t at, const char *actor, int *ran, int *revoked, char *err,
+	    size_t errlen);
 
 /* One entry of a CRL. */
 struct db_revoked {
@@ -577,31 +608,31 @@ struct db_crl {
 void	db_crl_clear(struct db_crl *);
 
 /*
- * Read the last CRL of the CA key (no lock, no transaction).  Returns 0 (crl
- * filled; der NULL if none yet) or -1.
+ * Read the last CRL of the CA key (no lock, no transaction).  Returns
+ * DB_OK (crl filled; der NULL if none yet) or DB_ERROR.
  */
-int	db_crl_get(struct db *, const char *issuer, const char *ca_key,
+enum db_rc	db_crl_get(struct db *, const char *issuer, const char *ca_key,
 	    struct db_crl *crl, char *err, size_t errlen);
 
 /*
  * Start making a new CRL of the CA key: BEGIN, lock its row (one
  * maker at a time, in any process), read the state and every certificate
  * of that key (or recorded without one) on hold or revoked that has not
- * expired.  Leaves the transaction open:
- * finish with db_crl_store() or db_rollback().
+ * expired.  Returns DB_OK and leaves the transaction open (finish with
+ * db_crl_store() or db_rollback()), or DB_ERROR.
  */
-int	db_crl_begin(struct db *, const char *issuer, const char *ca_key,
-	    struct db_crl *crl, char *err, size_t errlen);
+enum db_rc	db_crl_begin(struct db *, const char *issuer,
+	    const char *ca_key, struct db_crl *crl, char *err, size_t errlen);
 
 /*
  * Store the CRL made after db_crl_begin() and commit: number is the
  * CRL number it carries (crl->crl_number + 1), seen_changes the change
- * counter it reflects.
+ * counter it reflects.  Returns DB_OK or DB_ERROR.
  */
-int	db_crl_store(struct db *, const char *issuer, const char *ca_key,
-	    long long number, long long seen_changes, const unsigned char *der,
-	    size_t len, time_t this_update, time_t next_update, char *err,
-	    size_t errlen);
+enum db_rc	db_crl_store(struct db *, const char *issuer,
+	    const char *ca_key, long long number, long long seen_changes,
+	    const unsigned char *der, size_t len, time_t this_update,
+	    time_t next_update, char *err, size_t errlen);
 
 /*
  * db/ca_key.c: before a CA key is replaced (scepctl ca init).
@@ -609,12 +640,13 @@ int	db_crl_store(struct db *, const char *issuer, const char *ca_key,
  * recorded without a key) that are valid or on hold and unexpired.
  * db_ca_key_claim records ca_key as the key of the certificates of
  * issuer recorded without one (they can only be the key's being
- * replaced) and commits; *n is how many.  Both return 0 or -1.
+ * replaced) and commits; *n is how many.  Both return DB_OK or
+ * DB_ERROR.
  */
-int	db_ca_key_live(struct db *, const char *issuer, const char *ca_key,
-	    long long *n, char *err, size_t errlen);
-int	db_ca_key_claim(struct db *, const char *issuer, const char *ca_key,
-	    long long *n, char *err, size_t errlen);
+enum db_rc	db_ca_key_live(struct db *, const char *issuer,
+	    const char *ca_key, long long *n, char *err, size_t errlen);
+enum db_rc	db_ca_key_claim(struct db *, const char *issuer,
+	    const char *ca_key, long long *n, char *err, size_t errlen);
 
 /* --- The notification outbox (db/outbox.c, 008_outbox.sql) --- */
 
@@ -631,9 +663,9 @@ struct db_outbox_row {
 /*
  * Inside the open enrollment transaction: queue a notification (kind
  * "issued" or "refused"), to be sent once the transaction commits.
- * Returns 0 or -1 with err (rolled back).
+ * Returns DB_OK or DB_ERROR (rolled back).
  */
-int		 db_outbox_add(struct db *, const char *profile,
+enum db_rc	 db_outbox_add(struct db *, const char *profile,
 		    const char *kind, const char *transaction_id,
 		    const char *body, char *err, size_t errlen);
 
@@ -641,22 +673,22 @@ int		 db_outbox_add(struct db *, const char *profile,
  * Claim up to limit due notifications, oldest first, for lease_seconds
  * (no other sender sees them meanwhile; unreported ones come back after
  * it) and call cb for each; the row is valid during the call only, and a
- * non-zero return stops the walk.  Its own transaction.  Returns the
- * number claimed, or -1 with err.
+ * non-zero return stops the walk.  Its own transaction.  Returns a
+ * count, not a db_rc: the number claimed, or -1 with err.
  */
 int		 db_outbox_claim(struct db *, int limit, int lease_seconds,
 		    int (*cb)(const struct db_outbox_row *, void *), void *arg,
 		    char *err, size_t errlen);
 
-/* A claimed notification was delivered.  Returns 0 or -1 with err. */
-int		 db_outbox_sent(struct db *, long long id, char *err,
+/* A claimed notification was delivered.  Returns DB_OK or DB_ERROR. */
+enum db_rc	 db_outbox_sent(struct db *, long long id, char *err,
 		    size_t errlen);
 
 /*
  * A claimed notification could not be delivered: count the attempt, keep
- * why, and try again in retry_seconds.  Returns 0 or -1 with err.
+ * why, and try again in retry_seconds.  Returns DB_OK or DB_ERROR.
  */
-int		 db_outbox_failed(struct db *, long long id, const char *why,
+enum db_rc	 db_outbox_failed(struct db *, long long id, const char *why,
 		    int retry_seconds, char *err, size_t errlen);
 
 #endif /* SCEPD_DB_H */

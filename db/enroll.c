@@ -97,7 +97,8 @@ prior_read(struct db *db, const struct db_tx *rq, int window_hours,
 {
 	struct db_params	 p;
 	PGresult		*res = NULL;
-	int			 i, rc = -1;
+	enum db_rc		 rc = DB_ERROR;
+	int			 i;
 
 	/*
 	 * One row per transaction of this ID, newest first; the first whose
@@ -136,39 +137,37 @@ prior_read(struct db *db, const struct db_tx *rq, int window_hours,
 			prior->row_id = atoll(PQgetvalue(res, i, 6));
 		}
 	}
-	rc = 0;
+	rc = DB_OK;
 out:
 	PQclear(res);
-	if (rc == -1) {
+	if (rc == DB_ERROR) {
 		db_prior_clear(prior);
 		prior->fail_info = -1;
 	}
 	return rc;
 }
 
-int
+enum db_rc
 db_enroll_peek(struct db *db, const struct db_tx *rq, int window_hours,
     struct db_prior *prior, char *err, size_t errlen)
 {
 	memset(prior, 0, sizeof(*prior));
 	prior->fail_info = -1;
-	if (identity_complete(rq, err, errlen) == -1)
-		return -1;
-	if (db_ready(db, err, errlen) == -1)
-		return -1;
+	if (identity_complete(rq, err, errlen) == -1 ||
+	    db_ready(db, err, errlen) == -1)
+		return DB_ERROR;
 	return prior_read(db, rq, window_hours, prior, err, errlen);
 }
 
-int
+enum db_rc
 db_enroll_begin(struct db *db, const struct db_tx *rq, int window_hours,
     struct db_prior *prior, char *err, size_t errlen)
 {
 	memset(prior, 0, sizeof(*prior));
 	prior->fail_info = -1;
-	if (identity_complete(rq, err, errlen) == -1)
-		return -1;
-	if (db_begin(db, 1, err, errlen) == -1)
-		return -1;
+	if (identity_complete(rq, err, errlen) == -1 ||
+	    db_begin(db, 1, err, errlen) == -1)
+		return DB_ERROR;
 	/*
 	 * Concurrent copies of one request (a client retrying, two scepd
 	 * processes) wait here for each other until COMMIT or ROLLBACK, so
@@ -179,11 +178,11 @@ db_enroll_begin(struct db *db, const struct db_tx *rq, int window_hours,
 	 */
 	if (db_xact_lock(db, DB_LOCK_TRANSACTION, rq->transaction_id, 0, err,
 	    errlen) == -1 ||
-	    prior_read(db, rq, window_hours, prior, err, errlen) == -1) {
+	    prior_read(db, rq, window_hours, prior, err, errlen) != DB_OK) {
 		db_rollback(db);
-		return -1;
+		return DB_ERROR;
 	}
-	return 0;
+	return DB_OK;
 }
 
 /* Is this unique violation about the serial number? */
@@ -200,14 +199,14 @@ serial_taken(PGresult *res)
 	    strcmp(constraint, "certificates_issuer_serial_key") == 0);
 }
 
-int
+enum db_rc
 db_cert_insert(struct db *db, const struct db_cert *c, char *err,
     size_t errlen)
 {
 	struct db_params	 p;
 	PGresult		*res = NULL;
 	char			 serial[DB_SERIAL_MAX + 1];
-	int			 rc = -1;
+	enum db_rc		 rc = DB_ERROR;
 
 	if (db_in_tx(db, err, errlen) == -1)
 		goto out;
@@ -253,25 +252,25 @@ db_cert_insert(struct db *db, const struct db_cert *c, char *err,
 		    NULL, 0);
 		if (db_check(db, res, PGRES_COMMAND_OK, err, errlen) == -1)
 			goto out;
-		rc = 1;
+		rc = DB_REFUSED;
 	} else if (db_check(db, res, PGRES_COMMAND_OK, err, errlen) == -1)
 		goto out;
 	PQclear(res);
 	res = db_exec(db, "RELEASE SAVEPOINT db_cert_insert", NULL, 0);
 	if (db_check(db, res, PGRES_COMMAND_OK, err, errlen) == -1) {
-		rc = -1;
+		rc = DB_ERROR;
 		goto out;
 	}
-	if (rc != 1)
-		rc = 0;
+	if (rc != DB_REFUSED)
+		rc = DB_OK;
 out:
 	PQclear(res);
-	if (rc == -1)
+	if (rc == DB_ERROR)
 		db_rollback(db);
 	return rc;
 }
 
-int
+enum db_rc
 db_tx_record(struct db *db, const struct db_tx *tx, long long *row_id,
     char *err, size_t errlen)
 {
@@ -279,7 +278,7 @@ db_tx_record(struct db *db, const struct db_tx *tx, long long *row_id,
 	PGresult		*res = NULL;
 	const char		*state;
 	char			 serial[DB_SERIAL_MAX + 1];
-	int			 rc = -1;
+	enum db_rc		 rc = DB_ERROR;
 
 	if (db_in_tx(db, err, errlen) == -1)
 		goto out;
@@ -336,21 +335,21 @@ db_tx_record(struct db *db, const struct db_tx *tx, long long *row_id,
 		goto out;
 	}
 	*row_id = atoll(PQgetvalue(res, 0, 0));
-	rc = 0;
+	rc = DB_OK;
 out:
 	PQclear(res);
-	if (rc == -1)
+	if (rc == DB_ERROR)
 		db_rollback(db);
 	return rc;
 }
 
-int
+enum db_rc
 db_audit(struct db *db, const char *actor, const char *action,
     const char *object, const char *detail, char *err, size_t errlen)
 {
 	struct db_params	 p;
 	PGresult		*res = NULL;
-	int			 rc = -1;
+	enum db_rc		 rc = DB_ERROR;
 
 	if (db_in_tx(db, err, errlen) == -1)
 		goto out;
@@ -367,10 +366,10 @@ db_audit(struct db *db, const char *actor, const char *action,
 	    "detail) VALUES ($1, $2, $3, $4)", &p, 0);
 	if (db_check(db, res, PGRES_COMMAND_OK, err, errlen) == -1)
 		goto out;
-	rc = 0;
+	rc = DB_OK;
 out:
 	PQclear(res);
-	if (rc == -1)
+	if (rc == DB_ERROR)
 		db_rollback(db);
 	return rc;
 }

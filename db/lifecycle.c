@@ -13,40 +13,40 @@
 #include "db/local.h"
 
 /* SQLSTATEs the lifecycle functions raise. */
-static int
+static enum db_rc
 lifecycle_error(PGresult *res)
 {
 	const char	*state;
 
 	if (res == NULL ||
 	    (state = PQresultErrorField(res, PG_DIAG_SQLSTATE)) == NULL)
-		return -1;
+		return DB_ERROR;
 	if (strcmp(state, "P0002") == 0)
 		return DB_NOT_FOUND;
 	if (strcmp(state, "55000") == 0 || strcmp(state, "22023") == 0)
 		return DB_REFUSED;
-	return -1;
+	return DB_ERROR;
 }
 
 /*
  * Run one statement returning one row in its own transaction and commit.
- * Returns 0 with *resp (the caller clears it), DB_NOT_FOUND, DB_REFUSED
- * or -1; err is set for all but 0.
+ * Returns DB_OK with *resp (the caller clears it), DB_NOT_FOUND, DB_REFUSED
+ * or DB_ERROR; err is set for all but DB_OK.
  */
-static int
+static enum db_rc
 run_one(struct db *db, const char *sql, const struct db_params *p,
     PGresult **resp, char *err, size_t errlen)
 {
 	PGresult	*res = NULL;
-	int		 rc;
+	enum db_rc	 rc;
 
 	*resp = NULL;
 	if (db_begin(db, 1, err, errlen) == -1)
-		return -1;
+		return DB_ERROR;
 	res = db_exec(db, sql, p, 0);
 	if (db_check(db, res, PGRES_TUPLES_OK, err, errlen) == -1) {
 		/* Our own refusals: their one-line message is the reason. */
-		if ((rc = lifecycle_error(res)) != -1 &&
+		if ((rc = lifecycle_error(res)) != DB_ERROR &&
 		    PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) != NULL)
 			db_seterr(err, errlen, "%s",
 			    PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
@@ -58,23 +58,23 @@ run_one(struct db *db, const char *sql, const struct db_params *p,
 		db_seterr(err, errlen, "expected one row, got %d", PQntuples(res));
 		PQclear(res);
 		db_rollback(db);
-		return -1;
+		return DB_ERROR;
 	}
-	if (db_commit(db, err, errlen) == -1) {
+	if (db_commit(db, err, errlen) == DB_ERROR) {
 		PQclear(res);
-		return -1;
+		return DB_ERROR;
 	}
 	*resp = res;
-	return 0;
+	return DB_OK;
 }
 
-int
+enum db_rc
 db_device_set_state(struct db *db, const char *device_id, const char *state,
     const char *actor, int *changed, char *err, size_t errlen)
 {
 	struct db_params	 p;
 	PGresult		*res;
-	int			 rc;
+	enum db_rc		 rc;
 
 	*changed = 0;
 	db_params_init(&p);
@@ -83,20 +83,20 @@ db_device_set_state(struct db *db, const char *device_id, const char *state,
 	db_param_text(&p, actor);
 	rc = run_one(db, "SELECT scepd.device_set_state($1, $2, $3)", &p, &res,
 	    err, errlen);
-	if (rc == 0) {
+	if (rc == DB_OK) {
 		*changed = atoi(PQgetvalue(res, 0, 0));
 		PQclear(res);
 	}
 	return rc;
 }
 
-int
+enum db_rc
 db_device_get(struct db *db, const char *device_id, struct db_device *d,
     char *err, size_t errlen)
 {
 	struct db_params	 p;
 	PGresult		*res;
-	int			 rc = -1;
+	enum db_rc		 rc = DB_ERROR;
 
 	memset(d, 0, sizeof(*d));
 	db_params_init(&p);
@@ -120,13 +120,13 @@ db_device_get(struct db *db, const char *device_id, struct db_device *d,
 		goto out;
 	}
 	d->certificates = atoi(PQgetvalue(res, 0, 4));
-	rc = 0;
+	rc = DB_OK;
 out:
 	PQclear(res);
 	return rc;
 }
 
-int
+enum db_rc
 db_cert_set_status(struct db *db, const char *serial, enum db_cert_action a,
     int reason, const char *actor, int *changed, char *err, size_t errlen)
 {
@@ -134,7 +134,7 @@ db_cert_set_status(struct db *db, const char *serial, enum db_cert_action a,
 	struct db_params	 p;
 	PGresult		*res;
 	char			 norm[DB_SERIAL_MAX + 1];
-	int			 rc;
+	enum db_rc		 rc;
 
 	*changed = 0;
 	if (db_serial_norm(serial, norm) == -1) {
@@ -148,7 +148,7 @@ db_cert_set_status(struct db *db, const char *serial, enum db_cert_action a,
 	db_param_text(&p, actor);
 	rc = run_one(db, "SELECT scepd.cert_set_status($1, $2, $3::integer, $4)",
 	    &p, &res, err, errlen);
-	if (rc == 0) {
+	if (rc == DB_OK) {
 		*changed = strcmp(PQgetvalue(res, 0, 0), "changed") == 0;
 		PQclear(res);
 	}
@@ -197,14 +197,14 @@ standing_fill(PGresult *res, int col, struct db_cert_standing *st, char *err,
 	return 0;
 }
 
-int
+enum db_rc
 db_cert_standing(struct db *db, const char *serial,
     struct db_cert_standing *st, char *err, size_t errlen)
 {
 	struct db_params	 p;
 	PGresult		*res;
 	char			 norm[DB_SERIAL_MAX + 1];
-	int			 rc = -1;
+	enum db_rc		 rc = DB_ERROR;
 
 	memset(st, 0, sizeof(*st));
 	if (db_serial_norm(serial, norm) == -1)
@@ -224,13 +224,13 @@ db_cert_standing(struct db *db, const char *serial,
 		goto out;
 	st->managed = strcmp(st->status, "valid") == 0 &&
 	    strcmp(st->device_state, "active") == 0 && st->bound_at != 0;
-	rc = 0;
+	rc = DB_OK;
 out:
 	PQclear(res);
 	return rc;
 }
 
-int
+enum db_rc
 db_cert_bind(struct db *db, const char *serial, const char *device_id,
     int revoke_on_clone, const char *actor, enum db_bind_result *result,
     struct db_cert_standing *st, char *err, size_t errlen)
@@ -238,7 +238,7 @@ db_cert_bind(struct db *db, const char *serial, const char *device_id,
 	struct db_params	 p;
 	PGresult		*res;
 	char			 norm[DB_SERIAL_MAX + 1], kind[8];
-	int			 rc;
+	enum db_rc		 rc;
 
 	if (db_serial_norm(serial, norm) == -1) {
 		db_seterr(err, errlen, "bad serial number %s", serial);
@@ -251,27 +251,27 @@ db_cert_bind(struct db *db, const char *serial, const char *device_id,
 	db_param_text(&p, actor);
 	rc = run_one(db, "SELECT b.result FROM scepd.cert_bind($1, $2, "
 	    "$3::boolean, $4) b", &p, &res, err, errlen);
-	if (rc != 0)
+	if (rc != DB_OK)
 		return rc;
 	snprintf(kind, sizeof(kind), "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
 	*result = strcmp(kind, "new") == 0 ? DB_BIND_NEW :
 	    strcmp(kind, "same") == 0 ? DB_BIND_SAME : DB_BIND_CLONE;
-	if ((rc = db_cert_standing(db, norm, st, err, errlen)) != 0)
+	if ((rc = db_cert_standing(db, norm, st, err, errlen)) != DB_OK)
 		return rc;
 	/* Managed as seen from this device: a clone never is. */
 	if (*result == DB_BIND_CLONE)
 		st->managed = 0;
-	return 0;
+	return DB_OK;
 }
 
-int
+enum db_rc
 db_cert_serial_by_der(struct db *db, const unsigned char *der, size_t len,
     char serial[41], char *err, size_t errlen)
 {
 	struct db_params	 p;
 	PGresult		*res;
-	int			 rc = -1;
+	enum db_rc		 rc = DB_ERROR;
 
 	serial[0] = '\0';
 	db_params_init(&p);
@@ -285,31 +285,32 @@ db_cert_serial_by_der(struct db *db, const unsigned char *der, size_t len,
 		goto out;
 	}
 	snprintf(serial, 41, "%s", PQgetvalue(res, 0, 0));
-	rc = 0;
+	rc = DB_OK;
 out:
 	PQclear(res);
 	return rc;
 }
 
-int
+enum db_rc
 db_sweep_unused(struct db *db, const char *profile, int days, time_t at,
     const char *actor, int *ran, int *revoked, char *err, size_t errlen)
 {
 	struct db_params	 p;
 	PGresult		*res = NULL;
-	int			 locked, rc = -1;
+	int			 locked;
+	enum db_rc		 rc = DB_ERROR;
 
 	*ran = 0;
 	*revoked = 0;
 	if (db_begin(db, 1, err, errlen) == -1)
-		return -1;
+		return DB_ERROR;
 	/* One sweeper at a time across every scepd; the others skip. */
 	if ((locked = db_xact_lock(db, DB_LOCK_UNUSED_SWEEP, profile, 1, err,
 	    errlen)) == -1)
 		goto out;
 	if (locked == 0) {
 		db_rollback(db);
-		rc = 0;
+		rc = DB_OK;
 		goto out;
 	}
 	db_params_init(&p);
@@ -322,15 +323,15 @@ db_sweep_unused(struct db *db, const char *profile, int days, time_t at,
 	if (db_check(db, res, PGRES_TUPLES_OK, err, errlen) == -1)
 		goto out;
 	*revoked = atoi(PQgetvalue(res, 0, 0));
-	if (db_commit(db, err, errlen) == -1) {
+	if (db_commit(db, err, errlen) == DB_ERROR) {
 		*revoked = 0;
 		goto out;
 	}
 	*ran = 1;
-	rc = 0;
+	rc = DB_OK;
 out:
 	PQclear(res);
-	if (rc == -1)
+	if (rc == DB_ERROR)
 		db_rollback(db);
 	return rc;
 }

@@ -71,7 +71,7 @@ apply(struct db *db, const struct db_schema_file *f, char *err,
 	    "(version, name) VALUES ($1, $2)", &p, 0);
 	if (db_check(db, res, PGRES_COMMAND_OK, err, errlen) == -1)
 		goto out;
-	if (db_commit(db, err, errlen) == -1)
+	if (db_commit(db, err, errlen) == DB_ERROR)
 		goto out;
 	rc = 1;
 out:
@@ -81,12 +81,13 @@ out:
 	return rc;
 }
 
-int
+enum db_rc
 db_migrate(struct db *db, int *applied, char *err, size_t errlen)
 {
 	struct db_params	 p;
 	PGresult		*res = NULL;
-	int			 i, n = 0, r, locked = 0, rc = -1;
+	int			 i, n = 0, r, locked = 0;
+	enum db_rc		 rc = DB_ERROR;
 
 	if (applied != NULL)
 		*applied = 0;
@@ -121,7 +122,7 @@ db_migrate(struct db *db, int *applied, char *err, size_t errlen)
 			goto out;
 		n += r;
 	}
-	rc = 0;
+	rc = DB_OK;
 out:
 	PQclear(res);
 	if (locked && PQstatus(db->conn) == CONNECTION_OK) {
@@ -138,11 +139,12 @@ out:
 	return rc;
 }
 
-int
+enum db_rc
 db_schema_current(struct db *db, char *err, size_t errlen)
 {
 	PGresult	*res = NULL;
-	int		 i, j, found, rc = -1;
+	int		 i, j, found;
+	enum db_rc	 rc = DB_ERROR;
 
 	if (files_sane(err, errlen) == -1)
 		goto out;
@@ -152,7 +154,7 @@ db_schema_current(struct db *db, char *err, size_t errlen)
 		goto out;
 	if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
 		db_seterr(err, errlen, "no schema: run the migrations");
-		rc = 1;
+		rc = DB_REFUSED;
 		goto out;
 	}
 	PQclear(res);
@@ -168,11 +170,11 @@ db_schema_current(struct db *db, char *err, size_t errlen)
 		if (!found) {
 			db_seterr(err, errlen, "migration %s is not applied",
 			    db_schema_files[i].name);
-			rc = 1;
+			rc = DB_REFUSED;
 			goto out;
 		}
 	}
-	rc = 0;
+	rc = DB_OK;
 out:
 	PQclear(res);
 	return rc;

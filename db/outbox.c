@@ -10,13 +10,13 @@
 
 #include "db/local.h"
 
-int
+enum db_rc
 db_outbox_add(struct db *db, const char *profile, const char *kind,
     const char *transaction_id, const char *body, char *err, size_t errlen)
 {
 	struct db_params	 p;
 	PGresult		*res = NULL;
-	int			 rc = -1;
+	enum db_rc		 rc = DB_ERROR;
 
 	if (db_in_tx(db, err, errlen) == -1)
 		goto out;
@@ -34,10 +34,10 @@ db_outbox_add(struct db *db, const char *profile, const char *kind,
 	    "transaction_id, body) VALUES ($1, $2, $3, $4)", &p, 0);
 	if (db_check(db, res, PGRES_COMMAND_OK, err, errlen) == -1)
 		goto out;
-	rc = 0;
+	rc = DB_OK;
 out:
 	PQclear(res);
-	if (rc == -1)
+	if (rc == DB_ERROR)
 		db_rollback(db);
 	return rc;
 }
@@ -89,13 +89,16 @@ out:
 	return n;
 }
 
-/* Run one UPDATE of a claimed row: 0, or -1 if it failed or hit nothing. */
-static int
+/*
+ * Run one UPDATE of a claimed row: DB_OK, or DB_ERROR if it failed or hit
+ * nothing.
+ */
+static enum db_rc
 update_row(struct db *db, const char *sql, const struct db_params *p,
     char *err, size_t errlen)
 {
 	PGresult	*res;
-	int		 rc = -1;
+	enum db_rc	 rc = DB_ERROR;
 
 	res = db_exec(db, sql, p, 0);
 	if (db_check(db, res, PGRES_COMMAND_OK, err, errlen) == -1)
@@ -104,13 +107,13 @@ update_row(struct db *db, const char *sql, const struct db_params *p,
 		db_seterr(err, errlen, "no such notification waits");
 		goto out;
 	}
-	rc = 0;
+	rc = DB_OK;
 out:
 	PQclear(res);
 	return rc;
 }
 
-int
+enum db_rc
 db_outbox_sent(struct db *db, long long id, char *err, size_t errlen)
 {
 	struct db_params	 p;
@@ -122,7 +125,7 @@ db_outbox_sent(struct db *db, long long id, char *err, size_t errlen)
 	    "sent_at IS NULL", &p, err, errlen);
 }
 
-int
+enum db_rc
 db_outbox_failed(struct db *db, long long id, const char *why,
     int retry_seconds, char *err, size_t errlen)
 {
@@ -130,7 +133,7 @@ db_outbox_failed(struct db *db, long long id, const char *why,
 
 	if (retry_seconds <= 0) {
 		db_seterr(err, errlen, "bad retry time");
-		return -1;
+		return DB_ERROR;
 	}
 	db_params_init(&p);
 	db_param_int(&p, id);

@@ -11,13 +11,13 @@
 
 #include "db/local.h"
 
-int
+enum db_rc
 db_pending_hold(struct db *db, const struct db_hold *h, char *err,
     size_t errlen)
 {
 	struct db_params	 p;
 	PGresult		*res = NULL;
-	int			 rc = -1;
+	enum db_rc		 rc = DB_ERROR;
 
 	if (db_in_tx(db, err, errlen) == -1)
 		goto out;
@@ -44,10 +44,10 @@ db_pending_hold(struct db *db, const struct db_hold *h, char *err,
 		    "pending", h->transaction_id);
 		goto out;
 	}
-	rc = 0;
+	rc = DB_OK;
 out:
 	PQclear(res);
-	if (rc == -1)
+	if (rc == DB_ERROR)
 		db_rollback(db);
 	return rc;
 }
@@ -157,13 +157,13 @@ out:
 	"WHERE t.transaction_id = $1 AND t.signer_key_sha256 = $2 AND "	\
 	cond " ORDER BY t.updated_at DESC, t.id DESC LIMIT 1"
 
-/* Run a NEWEST_SQL: 0 and *p filled, 1 if none, -1 (rolled back). */
-static int
+/* Run a NEWEST_SQL: DB_OK and *p filled, DB_NOT_FOUND, DB_ERROR. */
+static enum db_rc
 newest(struct db *db, const char *sql, const struct db_params *pp,
     struct db_pending *p, char *err, size_t errlen)
 {
 	PGresult	*res = NULL;
-	int		 rc = -1;
+	enum db_rc	 rc = DB_ERROR;
 
 	memset(p, 0, sizeof(*p));
 	p->fail_info = -1;
@@ -173,22 +173,22 @@ newest(struct db *db, const char *sql, const struct db_params *pp,
 	if (db_check(db, res, PGRES_TUPLES_OK, err, errlen) == -1)
 		goto out;
 	if (PQntuples(res) == 0) {
-		rc = 1;
+		rc = DB_NOT_FOUND;
 		goto out;
 	}
 	if (pending_fill(res, p, err, errlen) == -1)
 		goto out;
-	rc = 0;
+	rc = DB_OK;
 out:
 	PQclear(res);
-	if (rc == -1) {
+	if (rc == DB_ERROR) {
 		db_pending_clear(p);
 		db_rollback(db);
 	}
 	return rc;
 }
 
-int
+enum db_rc
 db_pending_get(struct db *db, const char *transaction_id,
     const unsigned char signer_key_sha256[32],
     const unsigned char *request_sha256, struct db_pending *p, char *err,
@@ -207,7 +207,7 @@ db_pending_get(struct db *db, const char *transaction_id,
 	    "t.request_sha256 = $3::bytea)"), &pp, p, err, errlen);
 }
 
-int
+enum db_rc
 db_pending_approved(struct db *db, const char *transaction_id,
     const unsigned char signer_key_sha256[32], int window_hours,
     struct db_pending *p, char *err, size_t errlen)
@@ -225,14 +225,15 @@ db_pending_approved(struct db *db, const char *transaction_id,
 	    errlen);
 }
 
-int
+enum db_rc
 db_pending_list(struct db *db,
     int (*cb)(const struct db_pending_row *, void *), void *arg, char *err,
     size_t errlen)
 {
 	struct db_pending_row	 row;
 	PGresult		*res = NULL;
-	int			 i, rc = -1;
+	int			 i;
+	enum db_rc		 rc = DB_ERROR;
 
 	res = db_exec(db, "SELECT transaction_id, coalesce(profile, ''), "
 	    "coalesce(request_subject, ''), coalesce(peer, ''), "
@@ -263,7 +264,7 @@ db_pending_list(struct db *db,
 		if (cb(&row, arg) != 0)
 			break;
 	}
-	rc = 0;
+	rc = DB_OK;
 out:
 	PQclear(res);
 	return rc;
@@ -319,8 +320,8 @@ db_pending_decide(struct db *db, const char *transaction_id, int approve,
 		goto out;
 	}
 	if (db_audit(db, actor, approve ? "approve" : "reject",
-	    transaction_id, reason, err, errlen) == -1 ||
-	    db_commit(db, err, errlen) == -1)
+	    transaction_id, reason, err, errlen) == DB_ERROR ||
+	    db_commit(db, err, errlen) == DB_ERROR)
 		goto out;
 	rc = n;
 out:

@@ -25,7 +25,7 @@ db_signer_clear(struct db_signer *s)
 	memset(s, 0, sizeof(*s));
 }
 
-int
+enum db_rc
 db_renewal_signer(struct db *db, const char *serial, struct db_signer *s,
     char *err, size_t errlen)
 {
@@ -33,7 +33,7 @@ db_renewal_signer(struct db *db, const char *serial, struct db_signer *s,
 	PGresult		*res = NULL;
 	char			 norm[DB_SERIAL_MAX + 1];
 	const char		*status;
-	int			 rc = -1;
+	enum db_rc		 rc = DB_ERROR;
 
 	memset(s, 0, sizeof(*s));
 	if (db_in_tx(db, err, errlen) == -1)
@@ -55,7 +55,7 @@ db_renewal_signer(struct db *db, const char *serial, struct db_signer *s,
 	if (db_check(db, res, PGRES_TUPLES_OK, err, errlen) == -1)
 		goto out;
 	if (PQntuples(res) == 0) {
-		rc = 1;
+		rc = DB_NOT_FOUND;
 		goto out;
 	}
 	status = PQgetvalue(res, 0, 0);
@@ -77,17 +77,17 @@ db_renewal_signer(struct db *db, const char *serial, struct db_signer *s,
 		db_seterr(err, errlen, "certificate %s: bad row", norm);
 		goto out;
 	}
-	rc = 0;
+	rc = DB_OK;
 out:
 	PQclear(res);
-	if (rc == -1) {
+	if (rc == DB_ERROR) {
 		db_signer_clear(s);
 		db_rollback(db);
 	}
 	return rc;
 }
 
-int
+enum db_rc
 db_renewal_supersede(struct db *db, const char *old_serial,
     const char *new_serial, int grace_days, const char *actor, char *err,
     size_t errlen)
@@ -96,7 +96,7 @@ db_renewal_supersede(struct db *db, const char *old_serial,
 	PGresult		*res = NULL;
 	char			 old[DB_SERIAL_MAX + 1], new[DB_SERIAL_MAX + 1];
 	char			 detail[128];
-	int			 rc = -1;
+	enum db_rc		 rc = DB_ERROR;
 
 	if (db_in_tx(db, err, errlen) == -1)
 		goto out;
@@ -140,32 +140,33 @@ db_renewal_supersede(struct db *db, const char *old_serial,
 		    "(reason 4 superseded) after %d day%s", new, grace_days,
 		    grace_days == 1 ? "" : "s");
 	if (db_audit(db, actor != NULL ? actor : "scepd", "supersede", old,
-	    detail, err, errlen) == -1)
+	    detail, err, errlen) == DB_ERROR)
 		goto out;
-	rc = 0;
+	rc = DB_OK;
 out:
 	PQclear(res);
-	if (rc == -1)
+	if (rc == DB_ERROR)
 		db_rollback(db);
 	return rc;
 }
 
-int
+enum db_rc
 db_renewal_sweep(struct db *db, int limit, int *revoked, int *busy,
     char *err, size_t errlen)
 {
 	struct db_params	 p;
 	PGresult		*res = NULL;
-	int			 locked, rc = -1;
+	int			 locked;
+	enum db_rc		 rc = DB_ERROR;
 
 	*revoked = 0;
 	*busy = 0;
 	if (limit <= 0) {
 		db_seterr(err, errlen, "bad limit");
-		return -1;
+		return DB_ERROR;
 	}
 	if (db_begin(db, 1, err, errlen) == -1)
-		return -1;
+		return DB_ERROR;
 	/* Never hold up the requests that share this connection for long. */
 	res = db_exec(db, "SET LOCAL lock_timeout = '1s'", NULL, 0);
 	if (db_check(db, res, PGRES_COMMAND_OK, err, errlen) == -1)
@@ -183,7 +184,7 @@ db_renewal_sweep(struct db *db, int limit, int *revoked, int *busy,
 	if (locked == 0) {
 		*busy = 1;
 		db_rollback(db);
-		rc = 0;
+		rc = DB_OK;
 		goto out;
 	}
 
@@ -210,14 +211,14 @@ db_renewal_sweep(struct db *db, int limit, int *revoked, int *busy,
 	if (db_check(db, res, PGRES_TUPLES_OK, err, errlen) == -1)
 		goto out;
 	*revoked = atoi(PQgetvalue(res, 0, 0));
-	if (db_commit(db, err, errlen) == -1) {
+	if (db_commit(db, err, errlen) == DB_ERROR) {
 		*revoked = 0;
 		goto out;
 	}
-	rc = 0;
+	rc = DB_OK;
 out:
 	PQclear(res);
-	if (rc == -1)
+	if (rc == DB_ERROR)
 		db_rollback(db);
 	return rc;
 }

@@ -11,7 +11,7 @@
 
 #include "db/local.h"
 
-int
+enum db_rc
 db_token_create(struct db *db, const char *name,
     const unsigned char sha256[32], const char *actor, char *err,
     size_t errlen)
@@ -19,7 +19,7 @@ db_token_create(struct db *db, const char *name,
 	struct db_params	 p;
 	PGresult		*res = NULL;
 	const char		*state, *constraint;
-	int			 rc = -1;
+	enum db_rc		 rc = DB_ERROR;
 
 	if (name == NULL || actor == NULL) {
 		db_seterr(err, errlen, "token without name or actor");
@@ -41,7 +41,7 @@ db_token_create(struct db *db, const char *name,
 	    PG_DIAG_CONSTRAINT_NAME)) != NULL) {
 		if (strcmp(state, "23505") == 0 &&
 		    strcmp(constraint, "api_tokens_name_key") == 0) {
-			rc = 1;
+			rc = DB_REFUSED;
 			goto out;
 		}
 		if (strcmp(state, "23514") == 0 &&
@@ -53,19 +53,19 @@ db_token_create(struct db *db, const char *name,
 	}
 	if (db_check(db, res, PGRES_COMMAND_OK, err, errlen) == -1)
 		goto out;
-	rc = 0;
+	rc = DB_OK;
 out:
 	PQclear(res);
 	return rc;
 }
 
-int
+enum db_rc
 db_token_revoke(struct db *db, const char *name, const char *actor,
     char *err, size_t errlen)
 {
 	struct db_params	 p;
 	PGresult		*res = NULL;
-	int			 rc = -1;
+	enum db_rc		 rc = DB_ERROR;
 
 	if (name == NULL || actor == NULL) {
 		db_seterr(err, errlen, "token without name or actor");
@@ -83,20 +83,20 @@ db_token_revoke(struct db *db, const char *name, const char *actor,
 	if (db_check(db, res, PGRES_COMMAND_OK, err, errlen) == -1)
 		goto out;
 	/* One audit row per revoked token: none means nothing to revoke. */
-	rc = strcmp(PQcmdTuples(res), "1") == 0 ? 0 : 1;
+	rc = strcmp(PQcmdTuples(res), "1") == 0 ? DB_OK : DB_NOT_FOUND;
 out:
 	PQclear(res);
 	return rc;
 }
 
-int
+enum db_rc
 db_token_check(struct db *db, const unsigned char sha256[32], char *name,
     size_t namelen, char *err, size_t errlen)
 {
 	struct db_params	 p;
 	PGresult		*res = NULL;
 	const char		*v;
-	int			 rc = -1;
+	enum db_rc		 rc = DB_ERROR;
 
 	db_params_init(&p);
 	db_param_bytea(&p, sha256, 32);
@@ -107,29 +107,30 @@ db_token_check(struct db *db, const unsigned char sha256[32], char *name,
 	if (db_check(db, res, PGRES_TUPLES_OK, err, errlen) == -1)
 		goto out;
 	if (PQntuples(res) != 1) {
-		rc = 1;
+		rc = DB_NOT_FOUND;
 		goto out;
 	}
 	v = PQgetvalue(res, 0, 0);
 	if (strlen(v) >= namelen) {
-		rc = 1;
+		rc = DB_NOT_FOUND;
 		goto out;
 	}
 	memcpy(name, v, strlen(v) + 1);
-	rc = 0;
+	rc = DB_OK;
 out:
 	PQclear(res);
 	return rc;
 }
 
-int
+enum db_rc
 db_token_list(struct db *db, int (*cb)(const struct db_token_row *, void *),
     void *arg, char *err, size_t errlen)
 {
 	struct db_token_row	 row;
 	PGresult		*res = NULL;
 	const char		*v;
-	int			 i, rc = -1;
+	int			 i;
+	enum db_rc		 rc = DB_ERROR;
 
 	res = db_exec(db, "SELECT name, created_by, "
 	    "extract(epoch FROM created_at)::bigint, "
@@ -156,7 +157,7 @@ db_token_list(struct db *db, int (*cb)(const struct db_token_row *, void *),
 		if (cb(&row, arg) != 0)
 			break;
 	}
-	rc = 0;
+	rc = DB_OK;
 out:
 	PQclear(res);
 	return rc;

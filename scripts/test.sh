@@ -96,17 +96,29 @@ for p in $passes; do
 	run_pass "$p"
 done
 
+# script_test SCRIPT [ARG...]: sh SCRIPT as one test, its output in
+# build/<name>.log: the last line when it passes, the last 20 when not.
+script_test() {
+	log=build/$(basename "$1" .sh).log
+	if sh "$@" >"$log" 2>&1; then
+		echo "  ok    $(tail -n 1 "$log")"
+		total_pass=$((total_pass + 1))
+	else
+		echo "  FAIL  $1"
+		tail -n 20 "$log" | sed 's/^/        | /'
+		total_fail=$((total_fail + 1))
+	fi
+}
+
 # No cycle among server/'s files and parts, nor between policy/'s files
 # (from the objects the plain pass built), as one test.
 echo "== dependencies"
-if sh scripts/deps.sh build >build/deps.log 2>&1; then
-	echo "  ok    $(tail -n 1 build/deps.log)"
-	total_pass=$((total_pass + 1))
-else
-	echo "  FAIL  scripts/deps.sh"
-	tail -n 20 build/deps.log | sed 's/^/        | /'
-	total_fail=$((total_fail + 1))
-fi
+script_test scripts/deps.sh build
+
+# db/'s statuses are compared against their enum db_rc names (db/db.h),
+# as one test.
+echo "== db_rc names"
+script_test scripts/db_rc.sh
 
 # Every parser of network input has a fuzz target; a short run of each
 # from the real client vectors, as one test.

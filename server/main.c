@@ -313,17 +313,17 @@ main(int argc, char *argv[])
 		fatalx("database: %s", err);
 	/* A certificate handed out must survive a crash of PostgreSQL. */
 	switch (db_check_durability(db, err, sizeof(err))) {
-	case 0:
+	case DB_OK:
 		break;
-	case 1:
+	case DB_REFUSED:
 		fatalx("database: %s: refusing to issue certificates", err);
 	default:
 		fatalx("database: %s", err);
 	}
 	switch (db_schema_current(db, err, sizeof(err))) {
-	case 0:
+	case DB_OK:
 		break;
-	case 1:
+	case DB_REFUSED:
 		fatalx("database schema is not current: run scepctl db migrate");
 	default:
 		fatalx("database: %s", err);

@@ -55,7 +55,8 @@ housekeeping(struct worker *w)
 		if (p->unused_days == 0)
 			continue;
 		if (db_sweep_unused(w->db, p->policy.name, p->unused_days, now,
-		    "scepd:sweep", &ran, &revoked, err, sizeof(err)) == -1)
+		    "scepd:sweep", &ran, &revoked, err, sizeof(err)) ==
+		    DB_ERROR)
 			log_warnx("sweep: unused certificates of profile %s: %s",
 			    p->policy.name, err);
 		else if (revoked > 0)
@@ -83,7 +84,7 @@ sweep_round(void *arg)
 	next = now + SWEEP_SECONDS;
 	housekeeping(w);
 	if (db_renewal_sweep(w->db, SWEEP_BATCH, &revoked, &busy, err,
-	    sizeof(err)) == -1) {
+	    sizeof(err)) == DB_ERROR) {
 		log_warnx("sweep: superseded certificates: %s", err);
 		return CRL_CHECK_MS;
 	}

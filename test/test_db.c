@@ -143,7 +143,7 @@ norm(const char *in, char out[41])
 }
 
 /* Insert is's certificate, issued by the CA issuer with key ca_key. */
-static int
+static enum db_rc
 insert_cert_of(struct db *db, const struct issued *is, const char *serial,
     const char *issuer, const char *ca_key)
 {
@@ -166,7 +166,7 @@ insert_cert_of(struct db *db, const struct issued *is, const char *serial,
 }
 
 /* Recorded without a CA key, as before 007_ca_key.sql. */
-static int
+static enum db_rc
 insert_cert(struct db *db, const struct issued *is, const char *serial)
 {
 	return insert_cert_of(db, is, serial, "CN=Test CA", NULL);
@@ -179,7 +179,7 @@ static const unsigned char self_signed[32];
  * db_enroll_begin() for a PKCSReq (19) of transactionID txid, signer key
  * key and request req, signed by a self-signed certificate.
  */
-static int
+static enum db_rc
 begin(struct db *db, const char *txid, const unsigned char *key,
     const unsigned char *req, struct db_prior *prior, char *err,
     size_t errlen)
@@ -196,7 +196,7 @@ begin(struct db *db, const char *txid, const unsigned char *key,
 }
 
 /* Record is's PKCSReq in row *row (0: a new row). */
-static int
+static enum db_rc
 record(struct db *db, const struct issued *is, long long *row,
     enum db_tx_state state, int fail_info, const char *serial)
 {
@@ -224,14 +224,14 @@ issue_of(struct db *db, const struct issued *is, const char *issuer,
 	struct db_prior	 prior;
 
 	assert_int_equal(begin(db, is->txid, is->key, is->req,
-	    &prior, errbuf, sizeof(errbuf)), 0);
+	    &prior, errbuf, sizeof(errbuf)), DB_OK);
 	assert_int_equal(prior.state, DB_TX_NONE);
-	assert_int_equal(insert_cert_of(db, is, NULL, issuer, ca_key), 0);
+	assert_int_equal(insert_cert_of(db, is, NULL, issuer, ca_key), DB_OK);
 	assert_int_equal(record(db, is, &prior.row_id,
-	    DB_TX_SUCCESS, -1, is->serial), 0);
+	    DB_TX_SUCCESS, -1, is->serial), DB_OK);
 	assert_int_equal(db_audit(db, "scep:127.0.0.1", "issue", is->serial,
-	    "CN=device", errbuf, sizeof(errbuf)), 0);
-	assert_int_equal(db_commit(db, errbuf, sizeof(errbuf)), 0);
+	    "CN=device", errbuf, sizeof(errbuf)), DB_OK);
+	assert_int_equal(db_commit(db, errbuf, sizeof(errbuf)), DB_OK);
 	db_prior_clear(&prior);
 }
 
@@ -243,7 +243,7 @@ issue(struct db *db, const struct issued *is)
 
 struct migrate_arg {
 	const char	*conninfo;
-	int		 rc;
+	enum db_rc	 rc;
 	int		 applied;
 };
 
@@ -254,7 +254,7 @@ migrate_thread(void *p)
 	struct db		*db;
 	char			 err[256];
 
-	a->rc = -1;
+	a->rc = DB_ERROR;
 	if ((db = db_open(a->conninfo, err, sizeof(err))) == NULL)
 		return NULL;
 	a->rc = db_migrate(db, &a->applied, err, sizeof(err));
@@ -272,7 +272,7 @@ test_migrate(void **state)
 	int			 i, applied = -1;
 
 	assert_int_equal(db_schema_current(st->db, errbuf, sizeof(errbuf)),
-	    1);
+	    DB_REFUSED);
 	memset(a, 0, sizeof(a));
 	for (i = 0; i < 2; i++) {
 		a[i].conninfo = st->conninfo;
@@ -281,15 +281,15 @@ test_migrate(void **state)
 	}
 	for (i = 0; i < 2; i++)
 		assert_int_equal(pthread_join(t[i], NULL), 0);
-	assert_int_equal(a[0].rc, 0);
-	assert_int_equal(a[1].rc, 0);
+	assert_int_equal(a[0].rc, DB_OK);
+	assert_int_equal(a[1].rc, DB_OK);
 	assert_int_equal(a[0].applied + a[1].applied, db_schema_nfiles);
 
 	assert_int_equal(db_migrate(st->db, &applied, errbuf,
-	    sizeof(errbuf)), 0);
+	    sizeof(errbuf)), DB_OK);
 	assert_int_equal(applied, 0);
 	assert_int_equal(db_schema_current(st->db, errbuf, sizeof(errbuf)),
-	    0);
+	    DB_OK);
 	assert_int_equal(admin_num(st,
 	    "SELECT count(*) FROM scepd.schema_migrations", NULL),
 	    db_schema_nfiles);
@@ -298,7 +298,7 @@ test_migrate(void **state)
 	admin_num(st, "DELETE FROM scepd.schema_migrations WHERE version = "
 	    "(SELECT max(version) FROM scepd.schema_migrations)", NULL);
 	assert_int_equal(db_schema_current(st->db, errbuf, sizeof(errbuf)),
-	    1);
+	    DB_REFUSED);
 	{
 		char	sql[256];
 
@@ -309,7 +309,7 @@ test_migrate(void **state)
 		admin_num(st, sql, NULL);
 	}
 	assert_int_equal(db_schema_current(st->db, errbuf, sizeof(errbuf)),
-	    0);
+	    DB_OK);
 }
 
 static void
@@ -318,7 +318,7 @@ test_durability(void **state)
 	struct state	*st = *state;
 
 	assert_int_equal(db_check_durability(st->db, errbuf, sizeof(errbuf)),
-	    0);
+	    DB_OK);
 }
 
 static void
@@ -330,7 +330,7 @@ test_begin_unknown(void **state)
 
 	issued_init(&is, 1);
 	assert_int_equal(begin(st->db, is.txid, is.key, is.req,
-	    &prior, errbuf, sizeof(errbuf)), 0);
+	    &prior, errbuf, sizeof(errbuf)), DB_OK);
 	assert_int_equal(prior.state, DB_TX_NONE);
 	assert_int_equal(prior.key_mismatch, 0);
 	assert_null(prior.cert_der);
@@ -338,9 +338,9 @@ test_begin_unknown(void **state)
 	db_prior_clear(&prior);
 
 	/* Nothing to commit: not a success. */
-	assert_int_equal(db_commit(st->db, errbuf, sizeof(errbuf)), -1);
+	assert_int_equal(db_commit(st->db, errbuf, sizeof(errbuf)), DB_ERROR);
 	assert_int_equal(begin(st->db, "", is.key, is.req,
-	    &prior, errbuf, sizeof(errbuf)), -1);
+	    &prior, errbuf, sizeof(errbuf)), DB_ERROR);
 }
 
 struct list_arg {
@@ -381,7 +381,7 @@ test_issue_and_read(void **state)
 	norm(is.serial, want);
 
 	assert_int_equal(db_cert_get(st->db, is.serial, &row, errbuf,
-	    sizeof(errbuf)), 0);
+	    sizeof(errbuf)), DB_OK);
 	assert_string_equal(row.serial, want);
 	assert_string_equal(row.subject, "CN=device");
 	assert_string_equal(row.sans, "DNS:device.example");
@@ -397,13 +397,13 @@ test_issue_and_read(void **state)
 	/* Any spelling of the same number. */
 	snprintf(upper, sizeof(upper), "0x0000%s", want);
 	assert_int_equal(db_cert_get(st->db, upper, &row, errbuf,
-	    sizeof(errbuf)), 0);
+	    sizeof(errbuf)), DB_OK);
 	assert_string_equal(row.serial, want);
 	db_cert_row_clear(&row);
 	assert_int_equal(db_cert_get(st->db, "12345", &row, errbuf,
-	    sizeof(errbuf)), 1);
+	    sizeof(errbuf)), DB_NOT_FOUND);
 	assert_int_equal(db_cert_get(st->db, "not-hex", &row, errbuf,
-	    sizeof(errbuf)), -1);
+	    sizeof(errbuf)), DB_ERROR);
 
 	/* Stored normalised, audited once. */
 	assert_int_equal(admin_num(st, "SELECT count(*) FROM "
@@ -421,7 +421,7 @@ test_issue_and_read(void **state)
 	memset(&la, 0, sizeof(la));
 	la.ordered = 1;
 	assert_int_equal(db_cert_list(st->db, 0, list_cb, &la, errbuf,
-	    sizeof(errbuf)), 0);
+	    sizeof(errbuf)), DB_OK);
 	assert_int_equal(la.n, admin_num(st,
 	    "SELECT count(*) FROM scepd.certificates", NULL));
 	assert_string_equal(la.first, want);
@@ -429,16 +429,16 @@ test_issue_and_read(void **state)
 
 	memset(&la, 0, sizeof(la));
 	assert_int_equal(db_cert_list(st->db, 1, list_cb, &la, errbuf,
-	    sizeof(errbuf)), 0);
+	    sizeof(errbuf)), DB_OK);
 	assert_int_equal(la.n, 1);
 	memset(&la, 0, sizeof(la));
 	la.stop_after = 1;
 	assert_int_equal(db_cert_list(st->db, 0, list_cb, &la, errbuf,
-	    sizeof(errbuf)), 0);
+	    sizeof(errbuf)), DB_OK);
 	assert_int_equal(la.n, 1);
 	/* The walk left the connection usable. */
 	assert_int_equal(db_cert_get(st->db, want, &row, errbuf,
-	    sizeof(errbuf)), 0);
+	    sizeof(errbuf)), DB_OK);
 	db_cert_row_clear(&row);
 }
 
@@ -454,7 +454,7 @@ test_replay(void **state)
 	issued_init(&is, 2);
 	norm(is.serial, want);
 	assert_int_equal(begin(st->db, is.txid, is.key, is.req,
-	    &prior, errbuf, sizeof(errbuf)), 0);
+	    &prior, errbuf, sizeof(errbuf)), DB_OK);
 	assert_int_equal(prior.key_mismatch, 0);
 	assert_int_equal(prior.state, DB_TX_SUCCESS);
 	assert_string_equal(prior.serial, want);
@@ -463,7 +463,7 @@ test_replay(void **state)
 	assert_memory_equal(prior.cert_der, is.der, sizeof(is.der));
 	/* A SUCCESS is never overwritten. */
 	assert_int_equal(record(st->db, &is, &prior.row_id,
-	    DB_TX_FAILURE, 2, NULL), -1);
+	    DB_TX_FAILURE, 2, NULL), DB_ERROR);
 	db_rollback(st->db);
 	db_prior_clear(&prior);
 }
@@ -479,7 +479,7 @@ test_key_mismatch(void **state)
 	issued_init(&is, 2);
 	is.key[0] ^= 0xff;
 	assert_int_equal(begin(st->db, is.txid, is.key, is.req,
-	    &prior, errbuf, sizeof(errbuf)), 0);
+	    &prior, errbuf, sizeof(errbuf)), DB_OK);
 	assert_int_equal(prior.key_mismatch, 1);
 	assert_int_equal(prior.state, DB_TX_NONE);
 	assert_null(prior.cert_der);
@@ -488,7 +488,7 @@ test_key_mismatch(void **state)
 }
 
 /* db_enroll_peek() for is's PKCSReq, signed by a self-signed certificate. */
-static int
+static enum db_rc
 peek(struct db *db, const struct issued *is, struct db_prior *prior)
 {
 	struct db_tx	 rq;
@@ -525,8 +525,8 @@ test_peek(void **state)
 	assert_non_null(db3 = db_open(ci, errbuf, sizeof(errbuf)));
 	/* db2 holds the lock of is's transactionID meanwhile. */
 	assert_int_equal(begin(db2, is.txid, is.key, is.req, &locked, errbuf,
-	    sizeof(errbuf)), 0);
-	assert_int_equal(peek(db3, &is, &prior), 0);
+	    sizeof(errbuf)), DB_OK);
+	assert_int_equal(peek(db3, &is, &prior), DB_OK);
 	assert_int_equal(prior.state, DB_TX_SUCCESS);
 	assert_int_equal(prior.key_mismatch, 0);
 	assert_string_equal(prior.serial, want);
@@ -540,20 +540,20 @@ test_peek(void **state)
 
 	other = is;
 	other.key[0] ^= 0xff;
-	assert_int_equal(peek(st->db, &other, &prior), 0);
+	assert_int_equal(peek(st->db, &other, &prior), DB_OK);
 	assert_int_equal(prior.key_mismatch, 1);
 	assert_int_equal(prior.state, DB_TX_NONE);
 	db_prior_clear(&prior);
 
 	issued_init(&unknown, 77);
-	assert_int_equal(peek(st->db, &unknown, &prior), 0);
+	assert_int_equal(peek(st->db, &unknown, &prior), DB_OK);
 	assert_int_equal(prior.state, DB_TX_NONE);
 	assert_int_equal(prior.key_mismatch, 0);
 	assert_int_equal(prior.row_id, 0);
 	db_prior_clear(&prior);
 	/* No transaction was left open: BEGIN works. */
 	assert_int_equal(begin(st->db, unknown.txid, unknown.key, unknown.req,
-	    &prior, errbuf, sizeof(errbuf)), 0);
+	    &prior, errbuf, sizeof(errbuf)), DB_OK);
 	db_rollback(st->db);
 	db_prior_clear(&prior);
 }
@@ -569,7 +569,7 @@ test_other_request(void **state)
 	issued_init(&is, 2);
 	is.req[5] ^= 0x01;
 	assert_int_equal(begin(st->db, is.txid, is.key, is.req,
-	    &prior, errbuf, sizeof(errbuf)), 0);
+	    &prior, errbuf, sizeof(errbuf)), DB_OK);
 	assert_int_equal(prior.key_mismatch, 0);
 	assert_int_equal(prior.state, DB_TX_NONE);
 	db_rollback(st->db);
@@ -586,31 +586,31 @@ test_failure_pending(void **state)
 
 	issued_init(&is, 4);
 	assert_int_equal(begin(st->db, is.txid, is.key, is.req,
-	    &prior, errbuf, sizeof(errbuf)), 0);
+	    &prior, errbuf, sizeof(errbuf)), DB_OK);
 	assert_int_equal(record(st->db, &is, &prior.row_id,
-	    DB_TX_FAILURE, 2, NULL), 0);
-	assert_int_equal(db_commit(st->db, errbuf, sizeof(errbuf)), 0);
+	    DB_TX_FAILURE, 2, NULL), DB_OK);
+	assert_int_equal(db_commit(st->db, errbuf, sizeof(errbuf)), DB_OK);
 	assert_int_equal(begin(st->db, is.txid, is.key, is.req,
-	    &prior, errbuf, sizeof(errbuf)), 0);
+	    &prior, errbuf, sizeof(errbuf)), DB_OK);
 	assert_int_equal(prior.state, DB_TX_FAILURE);
 	assert_int_equal(prior.fail_info, 2);
 	db_rollback(st->db);
 
 	issued_init(&pend, 5);
 	assert_int_equal(begin(st->db, pend.txid, pend.key,
-	    pend.req, &prior, errbuf, sizeof(errbuf)), 0);
+	    pend.req, &prior, errbuf, sizeof(errbuf)), DB_OK);
 	assert_int_equal(record(st->db, &pend, &prior.row_id,
-	    DB_TX_PENDING, -1, NULL), 0);
-	assert_int_equal(db_commit(st->db, errbuf, sizeof(errbuf)), 0);
+	    DB_TX_PENDING, -1, NULL), DB_OK);
+	assert_int_equal(db_commit(st->db, errbuf, sizeof(errbuf)), DB_OK);
 	assert_int_equal(begin(st->db, pend.txid, pend.key,
-	    pend.req, &prior, errbuf, sizeof(errbuf)), 0);
+	    pend.req, &prior, errbuf, sizeof(errbuf)), DB_OK);
 	assert_int_equal(prior.state, DB_TX_PENDING);
-	assert_int_equal(insert_cert(st->db, &pend, NULL), 0);
+	assert_int_equal(insert_cert(st->db, &pend, NULL), DB_OK);
 	assert_int_equal(record(st->db, &pend, &prior.row_id, DB_TX_SUCCESS, -1,
-	    pend.serial), 0);
-	assert_int_equal(db_commit(st->db, errbuf, sizeof(errbuf)), 0);
+	    pend.serial), DB_OK);
+	assert_int_equal(db_commit(st->db, errbuf, sizeof(errbuf)), DB_OK);
 	assert_int_equal(begin(st->db, pend.txid, pend.key,
-	    pend.req, &prior, errbuf, sizeof(errbuf)), 0);
+	    pend.req, &prior, errbuf, sizeof(errbuf)), DB_OK);
 	assert_int_equal(prior.state, DB_TX_SUCCESS);
 	assert_non_null(prior.cert_der);
 	db_rollback(st->db);
@@ -634,7 +634,7 @@ begin_as(struct db *db, const struct issued *is, int message_type,
 	rq.signer_key_sha256 = is->key;
 	rq.request_sha256 = is->req;
 	assert_int_equal(db_enroll_begin(db, &rq, window_hours, prior, errbuf,
-	    sizeof(errbuf)), 0);
+	    sizeof(errbuf)), DB_OK);
 }
 
 /*
@@ -680,7 +680,7 @@ test_retransmission_identity(void **state)
 	begin_as(st->db, &is, 19, issued_cert, 24, &prior);
 	assert_int_equal(prior.state, DB_TX_NONE);
 	assert_int_equal(prior.row_id, 0);
-	assert_int_equal(insert_cert(st->db, &renewed, NULL), 0);
+	assert_int_equal(insert_cert(st->db, &renewed, NULL), DB_OK);
 	memset(&tx, 0, sizeof(tx));
 	tx.transaction_id = is.txid;
 	tx.message_type = 19;
@@ -691,9 +691,9 @@ test_retransmission_identity(void **state)
 	tx.fail_info = -1;
 	tx.cert_serial = renewed.serial;
 	assert_int_equal(db_tx_record(st->db, &tx, &prior.row_id, errbuf,
-	    sizeof(errbuf)), 0);
+	    sizeof(errbuf)), DB_OK);
 	assert_true(prior.row_id > row);
-	assert_int_equal(db_commit(st->db, errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(db_commit(st->db, errbuf, sizeof(errbuf)), DB_OK);
 	db_prior_clear(&prior);
 	assert_int_equal(admin_num(st, "SELECT count(*) FROM "
 	    "scepd.transactions WHERE transaction_id = $1", is.txid), 2);
@@ -749,9 +749,9 @@ test_retransmission_pending(void **state)
 	issued_init(&is, 48);
 	begin_as(st->db, &is, 19, self_signed, 24, &prior);
 	assert_int_equal(record(st->db, &is, &prior.row_id,
-	    DB_TX_PENDING, -1, NULL), 0);
+	    DB_TX_PENDING, -1, NULL), DB_OK);
 	row = prior.row_id;
-	assert_int_equal(db_commit(st->db, errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(db_commit(st->db, errbuf, sizeof(errbuf)), DB_OK);
 	db_prior_clear(&prior);
 	admin_num(st, "UPDATE scepd.transactions SET created_at = "
 	    "created_at - interval '30 days' WHERE transaction_id = $1",
@@ -775,25 +775,25 @@ test_serial_collision(void **state)
 	issued_init(&taken, 2);	/* committed by test_issue_and_read */
 	issued_init(&is, 6);
 	assert_int_equal(begin(st->db, is.txid, is.key, is.req,
-	    &prior, errbuf, sizeof(errbuf)), 0);
+	    &prior, errbuf, sizeof(errbuf)), DB_OK);
 	/* Another spelling of the taken serial collides too. */
 	norm(taken.serial, other);
-	assert_int_equal(insert_cert(st->db, &is, other), 1);
-	assert_int_equal(insert_cert(st->db, &is, taken.serial), 1);
+	assert_int_equal(insert_cert(st->db, &is, other), DB_REFUSED);
+	assert_int_equal(insert_cert(st->db, &is, taken.serial), DB_REFUSED);
 	/* Still usable: draw a new serial. */
-	assert_int_equal(insert_cert(st->db, &is, NULL), 0);
+	assert_int_equal(insert_cert(st->db, &is, NULL), DB_OK);
 	assert_int_equal(record(st->db, &is, &prior.row_id,
-	    DB_TX_SUCCESS, -1, is.serial), 0);
-	assert_int_equal(db_commit(st->db, errbuf, sizeof(errbuf)), 0);
+	    DB_TX_SUCCESS, -1, is.serial), DB_OK);
+	assert_int_equal(db_commit(st->db, errbuf, sizeof(errbuf)), DB_OK);
 	db_prior_clear(&prior);
 
 	assert_int_equal(db_cert_get(st->db, is.serial, &row, errbuf,
-	    sizeof(errbuf)), 0);
+	    sizeof(errbuf)), DB_OK);
 	assert_string_equal(row.transaction_id, is.txid);
 	db_cert_row_clear(&row);
 	/* The taken one is untouched. */
 	assert_int_equal(db_cert_get(st->db, taken.serial, &row, errbuf,
-	    sizeof(errbuf)), 0);
+	    sizeof(errbuf)), DB_OK);
 	assert_string_equal(row.transaction_id, taken.txid);
 	db_cert_row_clear(&row);
 }
@@ -810,23 +810,23 @@ test_rollback(void **state)
 	audits = admin_num(st, "SELECT count(*) FROM scepd.audit", NULL);
 	issued_init(&is, 7);
 	assert_int_equal(begin(st->db, is.txid, is.key, is.req,
-	    &prior, errbuf, sizeof(errbuf)), 0);
-	assert_int_equal(insert_cert(st->db, &is, NULL), 0);
+	    &prior, errbuf, sizeof(errbuf)), DB_OK);
+	assert_int_equal(insert_cert(st->db, &is, NULL), DB_OK);
 	assert_int_equal(record(st->db, &is, &prior.row_id,
-	    DB_TX_SUCCESS, -1, is.serial), 0);
+	    DB_TX_SUCCESS, -1, is.serial), DB_OK);
 	assert_int_equal(db_audit(st->db, "scep:127.0.0.1", "issue",
-	    is.serial, NULL, errbuf, sizeof(errbuf)), 0);
+	    is.serial, NULL, errbuf, sizeof(errbuf)), DB_OK);
 	db_rollback(st->db);
 	db_rollback(st->db);	/* harmless */
 
 	assert_int_equal(db_cert_get(st->db, is.serial, &row, errbuf,
-	    sizeof(errbuf)), 1);
+	    sizeof(errbuf)), DB_NOT_FOUND);
 	assert_int_equal(admin_num(st, "SELECT count(*) FROM scepd.audit",
 	    NULL), audits);
 	assert_int_equal(admin_num(st, "SELECT count(*) FROM "
 	    "scepd.transactions WHERE transaction_id = $1", is.txid), 0);
 	assert_int_equal(begin(st->db, is.txid, is.key, is.req,
-	    &prior, errbuf, sizeof(errbuf)), 0);
+	    &prior, errbuf, sizeof(errbuf)), DB_OK);
 	assert_int_equal(prior.state, DB_TX_NONE);
 	db_rollback(st->db);
 }
@@ -841,30 +841,30 @@ test_commit_refused(void **state)
 
 	issued_init(&is, 8);
 	assert_int_equal(begin(st->db, is.txid, is.key, is.req,
-	    &prior, errbuf, sizeof(errbuf)), 0);
+	    &prior, errbuf, sizeof(errbuf)), DB_OK);
 	/* SUCCESS pointing at no certificate: foreign key violation. */
 	assert_int_equal(record(st->db, &is, &prior.row_id,
-	    DB_TX_SUCCESS, -1, "ABCDEF"), -1);
+	    DB_TX_SUCCESS, -1, "ABCDEF"), DB_ERROR);
 	assert_non_null(strstr(errbuf, "23503"));
-	assert_int_equal(db_commit(st->db, errbuf, sizeof(errbuf)), -1);
+	assert_int_equal(db_commit(st->db, errbuf, sizeof(errbuf)), DB_ERROR);
 	assert_int_equal(admin_num(st, "SELECT count(*) FROM "
 	    "scepd.transactions WHERE transaction_id = $1", is.txid), 0);
 	/* Bad input is refused before SQL. */
 	assert_int_equal(begin(st->db, is.txid, is.key, is.req,
-	    &prior, errbuf, sizeof(errbuf)), 0);
-	assert_int_equal(insert_cert(st->db, &is, "xyz"), -1);
-	assert_int_equal(db_commit(st->db, errbuf, sizeof(errbuf)), -1);
+	    &prior, errbuf, sizeof(errbuf)), DB_OK);
+	assert_int_equal(insert_cert(st->db, &is, "xyz"), DB_ERROR);
+	assert_int_equal(db_commit(st->db, errbuf, sizeof(errbuf)), DB_ERROR);
 	/* Nothing open: db_cert_insert refuses too. */
-	assert_int_equal(insert_cert(st->db, &is, NULL), -1);
+	assert_int_equal(insert_cert(st->db, &is, NULL), DB_ERROR);
 	assert_int_equal(db_audit(st->db, "a", "b", NULL, NULL, errbuf,
-	    sizeof(errbuf)), -1);
+	    sizeof(errbuf)), DB_ERROR);
 }
 
 struct begin_arg {
 	struct db		*db;
 	const struct issued	*is;
 	struct db_prior		 prior;
-	int			 rc;
+	enum db_rc		 rc;
 };
 
 static void *
@@ -901,7 +901,7 @@ test_concurrent(void **state)
 		fail_msg("db_open: %s", errbuf);
 
 	assert_int_equal(begin(st->db, is.txid, is.key, is.req,
-	    &prior, errbuf, sizeof(errbuf)), 0);
+	    &prior, errbuf, sizeof(errbuf)), DB_OK);
 	assert_int_equal(prior.state, DB_TX_NONE);
 	assert_int_equal(pthread_create(&t, NULL, begin_thread, &b), 0);
 	/* Wait until the second is seen blocked on the advisory lock. */
@@ -912,13 +912,13 @@ test_concurrent(void **state)
 			usleep(10000);
 	}
 	assert_int_equal(waiting, 1);
-	assert_int_equal(insert_cert(st->db, &is, NULL), 0);
+	assert_int_equal(insert_cert(st->db, &is, NULL), DB_OK);
 	assert_int_equal(record(st->db, &is, &prior.row_id,
-	    DB_TX_SUCCESS, -1, is.serial), 0);
-	assert_int_equal(db_commit(st->db, errbuf, sizeof(errbuf)), 0);
+	    DB_TX_SUCCESS, -1, is.serial), DB_OK);
+	assert_int_equal(db_commit(st->db, errbuf, sizeof(errbuf)), DB_OK);
 	assert_int_equal(pthread_join(t, NULL), 0);
 
-	assert_int_equal(b.rc, 0);
+	assert_int_equal(b.rc, DB_OK);
 	assert_int_equal(b.prior.state, DB_TX_SUCCESS);
 	assert_int_equal(b.prior.cert_der_len, sizeof(is.der));
 	assert_memory_equal(b.prior.cert_der, is.der, sizeof(is.der));
@@ -983,12 +983,12 @@ test_reset_idle(void **state)
 
 	kill_victim(st);
 	assert_int_equal(db_cert_get(db, is.serial, &row, errbuf,
-	    sizeof(errbuf)), 0);
+	    sizeof(errbuf)), DB_OK);
 	db_cert_row_clear(&row);
 
 	kill_victim(st);
 	assert_int_equal(begin(db, is.txid, is.key, is.req,
-	    &prior, errbuf, sizeof(errbuf)), 0);
+	    &prior, errbuf, sizeof(errbuf)), DB_OK);
 	assert_int_equal(prior.state, DB_TX_SUCCESS);
 	db_rollback(db);
 	db_prior_clear(&prior);
@@ -996,15 +996,15 @@ test_reset_idle(void **state)
 	kill_victim(st);
 	memset(&la, 0, sizeof(la));
 	assert_int_equal(db_cert_list(db, 0, list_cb, &la, errbuf,
-	    sizeof(errbuf)), 0);
+	    sizeof(errbuf)), DB_OK);
 	assert_true(la.n > 0);
 
 	kill_victim(st);
-	assert_int_equal(db_schema_current(db, errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(db_schema_current(db, errbuf, sizeof(errbuf)), DB_OK);
 
 	/* search_path is empty again on the new session. */
 	kill_victim(st);
-	assert_int_equal(db_migrate(db, NULL, errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(db_migrate(db, NULL, errbuf, sizeof(errbuf)), DB_OK);
 	db_close(db);
 }
 
@@ -1021,23 +1021,23 @@ test_reset_in_tx(void **state)
 	db = open_victim(st);
 
 	assert_int_equal(begin(db, is.txid, is.key, is.req,
-	    &prior, errbuf, sizeof(errbuf)), 0);
-	assert_int_equal(insert_cert(db, &is, NULL), 0);
+	    &prior, errbuf, sizeof(errbuf)), DB_OK);
+	assert_int_equal(insert_cert(db, &is, NULL), DB_OK);
 	kill_victim(st);
 	assert_int_equal(record(db, &is, &prior.row_id,
-	    DB_TX_SUCCESS, -1, is.serial), -1);
-	assert_int_equal(db_commit(db, errbuf, sizeof(errbuf)), -1);
+	    DB_TX_SUCCESS, -1, is.serial), DB_ERROR);
+	assert_int_equal(db_commit(db, errbuf, sizeof(errbuf)), DB_ERROR);
 	db_rollback(db);
 
 	/* Killed between the last statement and COMMIT: in doubt. */
 	assert_int_equal(begin(db, is.txid, is.key, is.req,
-	    &prior, errbuf, sizeof(errbuf)), 0);
+	    &prior, errbuf, sizeof(errbuf)), DB_OK);
 	assert_int_equal(prior.state, DB_TX_NONE);
-	assert_int_equal(insert_cert(db, &is, NULL), 0);
+	assert_int_equal(insert_cert(db, &is, NULL), DB_OK);
 	assert_int_equal(record(db, &is, &prior.row_id,
-	    DB_TX_SUCCESS, -1, is.serial), 0);
+	    DB_TX_SUCCESS, -1, is.serial), DB_OK);
 	kill_victim(st);
-	assert_int_equal(db_commit(db, errbuf, sizeof(errbuf)), -1);
+	assert_int_equal(db_commit(db, errbuf, sizeof(errbuf)), DB_ERROR);
 	assert_non_null(strstr(errbuf, "commit in doubt"));
 
 	/* Recovered: the retry finds nothing and can issue. */
@@ -1059,9 +1059,9 @@ hold(struct db *db, const struct issued *is, const char *device)
 
 	fill(sig, sizeof(sig), 77);
 	assert_int_equal(begin(db, is->txid, is->key, is->req,
-	    &prior, errbuf, sizeof(errbuf)), 0);
+	    &prior, errbuf, sizeof(errbuf)), DB_OK);
 	assert_int_equal(record(db, is, &prior.row_id,
-	    DB_TX_PENDING, -1, NULL), 0);
+	    DB_TX_PENDING, -1, NULL), DB_OK);
 	memset(&h, 0, sizeof(h));
 	h.row_id = prior.row_id;
 	h.transaction_id = is->txid;
@@ -1071,21 +1071,21 @@ hold(struct db *db, const struct issued *is, const char *device)
 	h.signer_der_len = sizeof(sig);
 	h.request_subject = "CN=held";
 	h.device_id = device;
-	assert_int_equal(db_pending_hold(db, &h, errbuf, sizeof(errbuf)), 0);
-	assert_int_equal(db_commit(db, errbuf, sizeof(errbuf)), 0);
+	assert_int_equal(db_pending_hold(db, &h, errbuf, sizeof(errbuf)), DB_OK);
+	assert_int_equal(db_commit(db, errbuf, sizeof(errbuf)), DB_OK);
 	db_prior_clear(&prior);
 }
 
 /* db_pending_get in a transaction of its own; returns its result. */
-static int
+static enum db_rc
 poll_get(struct db *db, const struct issued *is, const unsigned char *key,
     const unsigned char *req, struct db_pending *p)
 {
 	struct db_prior	 prior;
-	int		 t;
+	enum db_rc	 t;
 
 	assert_int_equal(begin(db, is->txid, key, req != NULL ? req :
-	    is->req, &prior, errbuf, sizeof(errbuf)), 0);
+	    is->req, &prior, errbuf, sizeof(errbuf)), DB_OK);
 	t = db_pending_get(db, is->txid, key, req, p, errbuf, sizeof(errbuf));
 	db_rollback(db);
 	db_prior_clear(&prior);
@@ -1122,7 +1122,7 @@ test_pending_approve(void **state)
 	issued_init(&is, 40);
 	hold(st->db, &is, "dev-40");
 	/* What CertPoll sees: pending, with the request to issue later. */
-	assert_int_equal(poll_get(st->db, &is, is.key, NULL, &p), 0);
+	assert_int_equal(poll_get(st->db, &is, is.key, NULL, &p), DB_OK);
 	assert_int_equal(p.state, DB_TX_PENDING);
 	assert_int_equal(p.approval, DB_APPROVAL_PENDING);
 	assert_int_equal(p.fail_info, -1);
@@ -1134,16 +1134,16 @@ test_pending_approve(void **state)
 	db_pending_clear(&p);
 	/* Another key's poll finds nothing (the caller answers badRequest). */
 	fill(other, sizeof(other), 41);
-	assert_int_equal(poll_get(st->db, &is, other, NULL, &p), 1);
+	assert_int_equal(poll_get(st->db, &is, other, NULL, &p), DB_NOT_FOUND);
 	/* By exact request hash, too. */
-	assert_int_equal(poll_get(st->db, &is, is.key, is.req, &p), 0);
+	assert_int_equal(poll_get(st->db, &is, is.key, is.req, &p), DB_OK);
 	db_pending_clear(&p);
 
 	want.txid = is.txid;
 	want.approval = "pending";
 	want.seen = 0;
 	assert_int_equal(db_pending_list(st->db, count_held, &want, errbuf,
-	    sizeof(errbuf)), 0);
+	    sizeof(errbuf)), DB_OK);
 	assert_int_equal(want.seen, 1);
 
 	assert_int_equal(db_pending_decide(st->db, is.txid, 1,
@@ -1153,7 +1153,7 @@ test_pending_approve(void **state)
 	    "scepctl:test", NULL, errbuf, sizeof(errbuf)), 0);
 	assert_int_equal(db_pending_decide(st->db, is.txid, 0,
 	    "scepctl:test", "late", errbuf, sizeof(errbuf)), 0);
-	assert_int_equal(poll_get(st->db, &is, is.key, NULL, &p), 0);
+	assert_int_equal(poll_get(st->db, &is, is.key, NULL, &p), DB_OK);
 	assert_int_equal(p.state, DB_TX_PENDING);
 	assert_int_equal(p.approval, DB_APPROVAL_APPROVED);
 	db_pending_clear(&p);
@@ -1177,7 +1177,7 @@ test_pending_reject(void **state)
 	hold(st->db, &is, NULL);
 	assert_int_equal(db_pending_decide(st->db, is.txid, 0,
 	    "scepctl:test", "unknown device", errbuf, sizeof(errbuf)), 1);
-	assert_int_equal(poll_get(st->db, &is, is.key, NULL, &p), 0);
+	assert_int_equal(poll_get(st->db, &is, is.key, NULL, &p), DB_OK);
 	assert_int_equal(p.state, DB_TX_FAILURE);
 	assert_int_equal(p.approval, DB_APPROVAL_REJECTED);
 	assert_int_equal(p.fail_info, 2);
@@ -1187,7 +1187,7 @@ test_pending_reject(void **state)
 
 	/* Sent again and held again: undecided, the rejection cleared. */
 	hold(st->db, &is, NULL);
-	assert_int_equal(poll_get(st->db, &is, is.key, NULL, &p), 0);
+	assert_int_equal(poll_get(st->db, &is, is.key, NULL, &p), DB_OK);
 	assert_int_equal(p.state, DB_TX_PENDING);
 	assert_int_equal(p.approval, DB_APPROVAL_PENDING);
 	assert_null(p.reason);
@@ -1196,9 +1196,9 @@ test_pending_reject(void **state)
 	/* Only a row recorded as pending can be held. */
 	issued_init(&is, 43);
 	assert_int_equal(begin(st->db, is.txid, is.key, is.req,
-	    &prior, errbuf, sizeof(errbuf)), 0);
+	    &prior, errbuf, sizeof(errbuf)), DB_OK);
 	assert_int_equal(record(st->db, &is, &prior.row_id, DB_TX_FAILURE,
-	    2, NULL), 0);
+	    2, NULL), DB_OK);
 	memset(&h, 0, sizeof(h));
 	h.row_id = prior.row_id;
 	h.transaction_id = is.txid;
@@ -1207,10 +1207,10 @@ test_pending_reject(void **state)
 	h.signer_der = is.der;
 	h.signer_der_len = sizeof(is.der);
 	assert_int_equal(db_pending_hold(st->db, &h, errbuf, sizeof(errbuf)),
-	    -1);
+	    DB_ERROR);
 	assert_non_null(strstr(errbuf, "is not recorded as pending"));
 	db_prior_clear(&prior);
-	assert_int_equal(db_commit(st->db, errbuf, sizeof(errbuf)), -1);
+	assert_int_equal(db_commit(st->db, errbuf, sizeof(errbuf)), DB_ERROR);
 }
 
 static void
@@ -1230,9 +1230,9 @@ test_supersede(void **state)
 	norm(new.serial, n);
 
 	assert_int_equal(begin(st->db, new.txid, new.key, new.req,
-	    &prior, errbuf, sizeof(errbuf)), 0);
+	    &prior, errbuf, sizeof(errbuf)), DB_OK);
 	assert_int_equal(db_renewal_signer(st->db, old.serial, &s, errbuf,
-	    sizeof(errbuf)), 0);
+	    sizeof(errbuf)), DB_OK);
 	assert_string_equal(s.status, "valid");
 	assert_null(s.superseded_by);
 	assert_null(s.device_id);
@@ -1242,10 +1242,10 @@ test_supersede(void **state)
 	assert_memory_equal(s.der, old.der, sizeof(old.der));
 	db_signer_clear(&s);
 	assert_int_equal(db_renewal_signer(st->db, "ABCDEF0123", &s, errbuf,
-	    sizeof(errbuf)), 1);
+	    sizeof(errbuf)), DB_NOT_FOUND);
 	assert_int_equal(db_renewal_supersede(st->db, old.serial, new.serial,
-	    0, "scep:test", errbuf, sizeof(errbuf)), 0);
-	assert_int_equal(db_commit(st->db, errbuf, sizeof(errbuf)), 0);
+	    0, "scep:test", errbuf, sizeof(errbuf)), DB_OK);
+	assert_int_equal(db_commit(st->db, errbuf, sizeof(errbuf)), DB_OK);
 	db_prior_clear(&prior);
 	assert_int_equal(admin_num(st, "SELECT count(*) FROM "
 	    "scepd.certificates WHERE serial = $1 AND status = 'revoked' AND "
@@ -1256,21 +1256,21 @@ test_supersede(void **state)
 
 	/* Renewed once: a second supersede of it fails and rolls back. */
 	assert_int_equal(begin(st->db, new.txid, new.key, new.req,
-	    &prior, errbuf, sizeof(errbuf)), 0);
+	    &prior, errbuf, sizeof(errbuf)), DB_OK);
 	assert_int_equal(db_renewal_supersede(st->db, old.serial, new.serial,
-	    0, "scep:test", errbuf, sizeof(errbuf)), -1);
+	    0, "scep:test", errbuf, sizeof(errbuf)), DB_ERROR);
 	assert_non_null(strstr(errbuf, "renewed already"));
-	assert_int_equal(db_commit(st->db, errbuf, sizeof(errbuf)), -1);
+	assert_int_equal(db_commit(st->db, errbuf, sizeof(errbuf)), DB_ERROR);
 	db_prior_clear(&prior);
 
 	/* With a grace: still valid, revoked by the sweep once it is due. */
 	issued_init(&next, 46);
 	issue(st->db, &next);
 	assert_int_equal(begin(st->db, next.txid, next.key,
-	    next.req, &prior, errbuf, sizeof(errbuf)), 0);
+	    next.req, &prior, errbuf, sizeof(errbuf)), DB_OK);
 	assert_int_equal(db_renewal_supersede(st->db, new.serial, next.serial,
-	    7, "scep:test", errbuf, sizeof(errbuf)), 0);
-	assert_int_equal(db_commit(st->db, errbuf, sizeof(errbuf)), 0);
+	    7, "scep:test", errbuf, sizeof(errbuf)), DB_OK);
+	assert_int_equal(db_commit(st->db, errbuf, sizeof(errbuf)), DB_OK);
 	db_prior_clear(&prior);
 	assert_int_equal(admin_num(st, "SELECT count(*) FROM "
 	    "scepd.certificates WHERE serial = $1 AND status = 'valid' AND "
@@ -1297,7 +1297,7 @@ test_sweep(void **state)
 	admin_num(st, "SELECT 1 FROM pg_advisory_xact_lock(2, "
 	    "hashtext('renewal'))", NULL);
 	assert_int_equal(db_renewal_sweep(st->db, 10, &revoked, &busy, errbuf,
-	    sizeof(errbuf)), 0);
+	    sizeof(errbuf)), DB_OK);
 	assert_int_equal(busy, 0);
 	assert_int_equal(revoked, 0);
 	res = PQexec(st->admin, "ROLLBACK");
@@ -1311,14 +1311,14 @@ test_sweep(void **state)
 	admin_num(st, "SELECT 1 FROM pg_advisory_xact_lock(3, "
 	    "hashtext('renewal'))", NULL);
 	assert_int_equal(db_renewal_sweep(st->db, 10, &revoked, &busy, errbuf,
-	    sizeof(errbuf)), 0);
+	    sizeof(errbuf)), DB_OK);
 	assert_int_equal(busy, 1);
 	assert_int_equal(revoked, 0);
 	res = PQexec(st->admin, "ROLLBACK");
 	PQclear(res);
 
 	assert_int_equal(db_renewal_sweep(st->db, 10, &revoked, &busy, errbuf,
-	    sizeof(errbuf)), 0);
+	    sizeof(errbuf)), DB_OK);
 	assert_int_equal(busy, 0);
 	assert_int_equal(revoked, 1);
 	assert_int_equal(admin_num(st, "SELECT count(*) FROM "
@@ -1328,10 +1328,10 @@ test_sweep(void **state)
 	    "WHERE actor = 'scepd:sweep' AND object = $1", n), 1);
 	/* Nothing due any more. */
 	assert_int_equal(db_renewal_sweep(st->db, 10, &revoked, &busy, errbuf,
-	    sizeof(errbuf)), 0);
+	    sizeof(errbuf)), DB_OK);
 	assert_int_equal(revoked, 0);
 	assert_int_equal(db_renewal_sweep(st->db, 0, &revoked, &busy, errbuf,
-	    sizeof(errbuf)), -1);
+	    sizeof(errbuf)), DB_ERROR);
 }
 
 /* --- CA keys (007_ca_key.sql) ------------------------------------------ */
@@ -1344,7 +1344,7 @@ crl_entries(struct db *db, const char *key, char *out, size_t len)
 
 	out[0] = '\0';
 	assert_int_equal(db_crl_begin(db, "CN=Rekey CA", key, &crl, errbuf,
-	    sizeof(errbuf)), 0);
+	    sizeof(errbuf)), DB_OK);
 	for (size_t i = 0; i < crl.nentries; i++) {
 		strncat(out, crl.entries[i].serial, len - strlen(out) - 2);
 		strncat(out, " ", len - strlen(out) - 1);
@@ -1380,7 +1380,7 @@ test_ca_keys(void **state)
 	issue_of(st->db, &c, "CN=Rekey CA", "k2");
 	issue_of(st->db, &l, "CN=Rekey CA", NULL);
 	assert_int_equal(db_ca_key_live(st->db, "CN=Rekey CA", "k1", &n,
-	    errbuf, sizeof(errbuf)), 0);
+	    errbuf, sizeof(errbuf)), DB_OK);
 	assert_int_equal(n, 3);		/* a, b and the unclaimed l */
 	admin_num(st, "UPDATE scepd.certificates SET status = 'revoked', "
 	    "revocation_reason = 1, revoked_at = now() WHERE serial = $1", sb);
@@ -1401,29 +1401,29 @@ test_ca_keys(void **state)
 
 	/* k1's CRL is k1's only; k2's next number goes beyond it. */
 	assert_int_equal(db_crl_begin(st->db, "CN=Rekey CA", "k1", &crl,
-	    errbuf, sizeof(errbuf)), 0);
+	    errbuf, sizeof(errbuf)), DB_OK);
 	assert_int_equal(db_crl_store(st->db, "CN=Rekey CA", "k1",
 	    crl.crl_number + 5, crl.changes, (const unsigned char *)"\x30\x00",
-	    2, 1700000000, 1800000000, errbuf, sizeof(errbuf)), 0);
+	    2, 1700000000, 1800000000, errbuf, sizeof(errbuf)), DB_OK);
 	n = crl.crl_number + 5;
 	db_crl_clear(&crl);
 	assert_int_equal(db_crl_get(st->db, "CN=Rekey CA", "k2", &crl, errbuf,
-	    sizeof(errbuf)), 0);
+	    sizeof(errbuf)), DB_OK);
 	assert_null(crl.der);
 	db_crl_clear(&crl);
 	assert_int_equal(db_crl_get(st->db, "CN=Rekey CA", "k1", &crl, errbuf,
-	    sizeof(errbuf)), 0);
+	    sizeof(errbuf)), DB_OK);
 	assert_non_null(crl.der);
 	db_crl_clear(&crl);
 	assert_int_equal(db_crl_begin(st->db, "CN=Rekey CA", "k2", &crl,
-	    errbuf, sizeof(errbuf)), 0);
+	    errbuf, sizeof(errbuf)), DB_OK);
 	assert_int_equal(crl.crl_number, n);
 	db_crl_clear(&crl);
 	db_rollback(st->db);
 
 	/* Claiming: l becomes k1's, and leaves k2's CRL. */
 	assert_int_equal(db_ca_key_claim(st->db, "CN=Rekey CA", "k1", &n,
-	    errbuf, sizeof(errbuf)), 0);
+	    errbuf, sizeof(errbuf)), DB_OK);
 	assert_int_equal(n, 1);
 	assert_int_equal(admin_num(st, "SELECT count(*) FROM "
 	    "scepd.certificates WHERE serial = $1 AND ca_key = 'k1'", sl), 1);
@@ -1431,10 +1431,10 @@ test_ca_keys(void **state)
 	crl_entries(st->db, "k2", got, sizeof(got));
 	assert_string_equal(got, want);
 	assert_int_equal(db_ca_key_live(st->db, "CN=Rekey CA", "k1", &n,
-	    errbuf, sizeof(errbuf)), 0);
+	    errbuf, sizeof(errbuf)), DB_OK);
 	assert_int_equal(n, 2);		/* a valid, l on hold */
 	assert_int_equal(db_ca_key_live(st->db, "CN=Rekey CA", "k2", &n,
-	    errbuf, sizeof(errbuf)), 0);
+	    errbuf, sizeof(errbuf)), DB_OK);
 	assert_int_equal(n, 0);
 }
 
@@ -1478,9 +1478,9 @@ outbox_add(struct db *db, const char *tid, int commit)
 {
 	assert_int_equal(db_begin(db, 1, errbuf, sizeof(errbuf)), 0);
 	assert_int_equal(db_outbox_add(db, "hook", "issued", tid,
-	    "{\"type\": \"issued\"}", errbuf, sizeof(errbuf)), 0);
+	    "{\"type\": \"issued\"}", errbuf, sizeof(errbuf)), DB_OK);
 	if (commit)
-		assert_int_equal(db_commit(db, errbuf, sizeof(errbuf)), 0);
+		assert_int_equal(db_commit(db, errbuf, sizeof(errbuf)), DB_OK);
 	else
 		db_rollback(db);
 }
@@ -1502,7 +1502,7 @@ test_outbox(void **state)
 	outbox_add(st->db, "ob-1", 1);
 	/* Outside a transaction: refused. */
 	assert_int_equal(db_outbox_add(st->db, "hook", "issued", "x", "{}",
-	    errbuf, sizeof(errbuf)), -1);
+	    errbuf, sizeof(errbuf)), DB_ERROR);
 
 	assert_int_equal(claim(st->db, 8, &c), 1);
 	assert_string_equal(c.tid[0], "ob-1");
@@ -1513,7 +1513,7 @@ test_outbox(void **state)
 
 	/* A failure counts and comes back once its pause is over. */
 	assert_int_equal(db_outbox_failed(st->db, c.id[0], "HTTP 500", 30,
-	    errbuf, sizeof(errbuf)), 0);
+	    errbuf, sizeof(errbuf)), DB_OK);
 	assert_int_equal(claim(st->db, 8, &d), 0);
 	assert_int_equal(admin_num(st, "SELECT count(*) FROM scepd.outbox "
 	    "WHERE transaction_id = $1 AND attempts = 1 AND "
@@ -1526,12 +1526,12 @@ test_outbox(void **state)
 
 	/* Sent: done, and only once. */
 	assert_int_equal(db_outbox_sent(st->db, c.id[0], errbuf,
-	    sizeof(errbuf)), 0);
+	    sizeof(errbuf)), DB_OK);
 	assert_int_equal(db_outbox_sent(st->db, c.id[0], errbuf,
-	    sizeof(errbuf)), -1);
+	    sizeof(errbuf)), DB_ERROR);
 	assert_non_null(strstr(errbuf, "no such notification waits"));
 	assert_int_equal(db_outbox_failed(st->db, c.id[0], "late", 30,
-	    errbuf, sizeof(errbuf)), -1);
+	    errbuf, sizeof(errbuf)), DB_ERROR);
 	admin_num(st, "UPDATE scepd.outbox SET next_at = now() - "
 	    "interval '1 second' WHERE transaction_id = $1", "ob-1");
 	assert_int_equal(claim(st->db, 8, &d), 0);
@@ -1561,7 +1561,7 @@ chal_begin(struct db *db, const char *txid)
 	fill(key, sizeof(key), 77);
 	fill(req, sizeof(req), (int)strlen(txid));
 	assert_int_equal(begin(db, txid, key, req, &prior, errbuf,
-	    sizeof(errbuf)), 0);
+	    sizeof(errbuf)), DB_OK);
 	db_prior_clear(&prior);
 }
 
@@ -1572,8 +1572,8 @@ chal_consume(struct db *db, const char *profile, const unsigned char *mac,
 {
 	chal_begin(db, txid);
 	assert_int_equal(db_challenge_consume(db, profile, mac, txid, use,
-	    errbuf, sizeof(errbuf)), 0);
-	assert_int_equal(db_commit(db, errbuf, sizeof(errbuf)), 0);
+	    errbuf, sizeof(errbuf)), DB_OK);
+	assert_int_equal(db_commit(db, errbuf, sizeof(errbuf)), DB_OK);
 	return use->state;
 }
 
@@ -1607,7 +1607,7 @@ test_challenge_once(void **state)
 	c.sans = sans;
 	c.nsans = 2;
 	assert_int_equal(db_challenge_create(st->db, &c, &id, &exp, errbuf,
-	    sizeof(errbuf)), 0);
+	    sizeof(errbuf)), DB_OK);
 	assert_true(id > 0);
 	/* The database's clock: within a minute of ours in this test. */
 	assert_true(exp >= now + 3600 - 60 && exp <= now + 3600 + 60);
@@ -1620,7 +1620,7 @@ test_challenge_once(void **state)
 
 	/* The same MAC again: the caller draws another challenge. */
 	assert_int_equal(db_challenge_create(st->db, &c, NULL, NULL, errbuf,
-	    sizeof(errbuf)), 1);
+	    sizeof(errbuf)), DB_REFUSED);
 
 	/* First use: OK with the binding. */
 	assert_int_equal(chal_consume(st->db, "default", mac, "TX-CHAL-1",
@@ -1666,7 +1666,7 @@ test_challenge_states(void **state)
 	fill(mac, sizeof(mac), 102);
 	chal_new(&c, mac);
 	assert_int_equal(db_challenge_create(st->db, &c, &id, NULL, errbuf,
-	    sizeof(errbuf)), 0);
+	    sizeof(errbuf)), DB_OK);
 	assert_int_equal(chal_consume(st->db, "other", mac, "TX-CHAL-4",
 	    &use), DB_CHALLENGE_UNKNOWN);
 	db_challenge_use_clear(&use);
@@ -1682,7 +1682,7 @@ test_challenge_states(void **state)
 	fill(mac, sizeof(mac), 103);
 	chal_new(&c, mac);
 	assert_int_equal(db_challenge_create(st->db, &c, &id, NULL, errbuf,
-	    sizeof(errbuf)), 0);
+	    sizeof(errbuf)), DB_OK);
 	snprintf(ids, sizeof(ids), "%lld", id);
 	admin_num(st, "UPDATE scepd.challenges SET created_at = now() - "
 	    "interval '2 hours', expires_at = now() - interval '1 second' "
@@ -1698,10 +1698,10 @@ test_challenge_states(void **state)
 	fill(mac, sizeof(mac), 104);
 	chal_new(&c, mac);
 	assert_int_equal(db_challenge_create(st->db, &c, NULL, NULL, errbuf,
-	    sizeof(errbuf)), 0);
+	    sizeof(errbuf)), DB_OK);
 	chal_begin(st->db, "TX-CHAL-7");
 	assert_int_equal(db_challenge_consume(st->db, "default", mac,
-	    "TX-CHAL-7", &use, errbuf, sizeof(errbuf)), 0);
+	    "TX-CHAL-7", &use, errbuf, sizeof(errbuf)), DB_OK);
 	assert_int_equal(use.state, DB_CHALLENGE_OK);
 	db_challenge_use_clear(&use);
 	db_rollback(st->db);
@@ -1711,30 +1711,30 @@ test_challenge_states(void **state)
 
 	/* Outside a transaction: refused. */
 	assert_int_equal(db_challenge_consume(st->db, "default", mac,
-	    "TX-CHAL-9", &use, errbuf, sizeof(errbuf)), -1);
+	    "TX-CHAL-9", &use, errbuf, sizeof(errbuf)), DB_ERROR);
 
 	/* Bad bindings never reach the table. */
 	fill(mac, sizeof(mac), 105);
 	chal_new(&c, mac);
 	c.device_id = "dev\r1";
 	assert_int_equal(db_challenge_create(st->db, &c, NULL, NULL, errbuf,
-	    sizeof(errbuf)), -1);
+	    sizeof(errbuf)), DB_ERROR);
 	chal_new(&c, mac);
 	c.sans = bad_san;
 	c.nsans = 1;
 	assert_int_equal(db_challenge_create(st->db, &c, NULL, NULL, errbuf,
-	    sizeof(errbuf)), -1);
+	    sizeof(errbuf)), DB_ERROR);
 	chal_new(&c, mac);
 	c.ttl_minutes = 0;
 	assert_int_equal(db_challenge_create(st->db, &c, NULL, NULL, errbuf,
-	    sizeof(errbuf)), -1);
+	    sizeof(errbuf)), DB_ERROR);
 }
 
 struct race_arg {
 	const char		*conninfo;
 	const unsigned char	*mac;
 	char			 txid[32];
-	int			 rc;
+	enum db_rc		 rc;
 	enum db_challenge_state	 state;
 };
 
@@ -1748,16 +1748,16 @@ race_thread(void *p)
 	unsigned char		 key[32], req[32];
 	char			 err[256];
 
-	a->rc = -1;
+	a->rc = DB_ERROR;
 	memset(key, 0x42, sizeof(key));
 	memset(req, 0x43, sizeof(req));
 	if ((db = db_open(a->conninfo, err, sizeof(err))) == NULL)
 		return NULL;
 	if (begin(db, a->txid, key, req, &prior, err,
-	    sizeof(err)) == 0) {
+	    sizeof(err)) == DB_OK) {
 		db_prior_clear(&prior);
 		if (db_challenge_consume(db, "default", a->mac, a->txid, &use,
-		    err, sizeof(err)) == 0) {
+		    err, sizeof(err)) == DB_OK) {
 			a->state = use.state;
 			db_challenge_use_clear(&use);
 			/* Hold the row a moment: the others must wait. */
@@ -1783,7 +1783,7 @@ test_challenge_race(void **state)
 	fill(mac, sizeof(mac), 106);
 	chal_new(&c, mac);
 	assert_int_equal(db_challenge_create(st->db, &c, NULL, NULL, errbuf,
-	    sizeof(errbuf)), 0);
+	    sizeof(errbuf)), DB_OK);
 	for (i = 0; i < 16; i++) {
 		memset(&a[i], 0, sizeof(a[i]));
 		a[i].conninfo = st->conninfo;
@@ -1794,7 +1794,7 @@ test_challenge_race(void **state)
 	}
 	for (i = 0; i < 16; i++) {
 		assert_int_equal(pthread_join(t[i], NULL), 0);
-		assert_int_equal(a[i].rc, 0);
+		assert_int_equal(a[i].rc, DB_OK);
 		ok += a[i].state == DB_CHALLENGE_OK;
 		used += a[i].state == DB_CHALLENGE_USED;
 	}
@@ -1826,13 +1826,13 @@ test_token(void **state)
 	fill(sha2, sizeof(sha2), 202);
 	fill(none, sizeof(none), 203);
 	assert_int_equal(db_token_create(st->db, "mdm-1", sha, "test:tok",
-	    errbuf, sizeof(errbuf)), 0);
+	    errbuf, sizeof(errbuf)), DB_OK);
 	assert_int_equal(db_token_create(st->db, "mdm-1", sha2, "test:tok",
-	    errbuf, sizeof(errbuf)), 1);
+	    errbuf, sizeof(errbuf)), DB_REFUSED);
 	assert_int_equal(db_token_create(st->db, "bad name", sha2, "test:tok",
-	    errbuf, sizeof(errbuf)), -1);
+	    errbuf, sizeof(errbuf)), DB_ERROR);
 	assert_int_equal(db_token_create(st->db, "mdm:2", sha2, "test:tok",
-	    errbuf, sizeof(errbuf)), -1);
+	    errbuf, sizeof(errbuf)), DB_ERROR);
 	assert_int_equal(admin_num(st, "SELECT count(*) FROM scepd.audit "
 	    "WHERE action = 'token-create' AND object = 'token:mdm-1'", NULL),
 	    1);
@@ -1840,34 +1840,34 @@ test_token(void **state)
 	assert_int_equal(admin_num(st, "SELECT count(*) FROM scepd.api_tokens "
 	    "WHERE last_used_at IS NOT NULL", NULL), 0);
 	assert_int_equal(db_token_check(st->db, sha, name, sizeof(name), errbuf,
-	    sizeof(errbuf)), 0);
+	    sizeof(errbuf)), DB_OK);
 	assert_string_equal(name, "mdm-1");
 	assert_int_equal(admin_num(st, "SELECT count(*) FROM scepd.api_tokens "
 	    "WHERE last_used_at IS NOT NULL", NULL), 1);
 	assert_int_equal(db_token_check(st->db, none, name, sizeof(name),
-	    errbuf, sizeof(errbuf)), 1);
+	    errbuf, sizeof(errbuf)), DB_NOT_FOUND);
 	/* A name that does not fit is a refusal, not an overflow. */
 	assert_int_equal(db_token_check(st->db, sha, name, 3, errbuf,
-	    sizeof(errbuf)), 1);
+	    sizeof(errbuf)), DB_NOT_FOUND);
 
 	assert_int_equal(db_token_revoke(st->db, "mdm-1", "test:tok", errbuf,
-	    sizeof(errbuf)), 0);
+	    sizeof(errbuf)), DB_OK);
 	assert_int_equal(db_token_revoke(st->db, "mdm-1", "test:tok", errbuf,
-	    sizeof(errbuf)), 1);
+	    sizeof(errbuf)), DB_NOT_FOUND);
 	assert_int_equal(db_token_revoke(st->db, "nope", "test:tok", errbuf,
-	    sizeof(errbuf)), 1);
+	    sizeof(errbuf)), DB_NOT_FOUND);
 	assert_int_equal(db_token_check(st->db, sha, name, sizeof(name), errbuf,
-	    sizeof(errbuf)), 1);
+	    sizeof(errbuf)), DB_NOT_FOUND);
 	assert_int_equal(admin_num(st, "SELECT count(*) FROM scepd.audit "
 	    "WHERE action = 'token-revoke' AND object = 'token:mdm-1'", NULL),
 	    1);
 	/* A revoked name stays taken. */
 	assert_int_equal(db_token_create(st->db, "mdm-1", sha2, "test:tok",
-	    errbuf, sizeof(errbuf)), 1);
+	    errbuf, sizeof(errbuf)), DB_REFUSED);
 	assert_int_equal(db_token_create(st->db, "mdm-2", sha2, "test:tok",
-	    errbuf, sizeof(errbuf)), 0);
+	    errbuf, sizeof(errbuf)), DB_OK);
 	assert_int_equal(db_token_list(st->db, token_cb, &n, errbuf,
-	    sizeof(errbuf)), 0);
+	    sizeof(errbuf)), DB_OK);
 	assert_int_equal(n, 2 * 10 + 1);	/* mdm-1 revoked, mdm-2 live */
 }
 

@@ -43,7 +43,7 @@ api_token_auth(struct worker *w, const char *tok, char *name, size_t namelen,
     char *err, size_t errlen)
 {
 	unsigned char	 sha[32];
-	int		 rc;
+	enum db_rc	 rc;
 
 	if (!api_token_wellformed(tok))
 		return 1;
@@ -53,5 +53,5 @@ api_token_auth(struct worker *w, const char *tok, char *name, size_t namelen,
 	}
 	rc = db_token_check(w->db, sha, name, namelen, err, errlen);
 	OPENSSL_cleanse(sha, sizeof(sha));
-	return rc;
+	return rc == DB_OK ? 0 : rc == DB_NOT_FOUND ? 1 : -1;
 }

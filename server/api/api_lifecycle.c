@@ -155,7 +155,8 @@ devices(struct worker *w, const struct request *rq, const char *id,
 	struct db_device	 d;
 	json_t			*j = NULL, *st;
 	char			 err[256], t1[32], t2[32];
-	int			 rc, changed;
+	int			 changed;
+	enum db_rc		 rc;
 
 	if (!valid_id(id, strlen(id))) {
 		api_json_error(r, 400, "bad device id");
@@ -173,12 +174,12 @@ devices(struct worker *w, const struct request *rq, const char *id,
 		}
 		rc = db_device_set_state(w->db, id, json_string_value(st), actor,
 		    &changed, err, sizeof(err));
-		if (rc == DB_NOT_FOUND || rc == DB_REFUSED || rc == -1) {
+		if (rc == DB_NOT_FOUND || rc == DB_REFUSED || rc == DB_ERROR) {
 			log_info("%s device %s -> %s: %s", peer, id,
 			    json_string_value(st), rc == DB_NOT_FOUND ?
 			    "unknown device" : err);
 			json_decref(j);
-			if (rc == -1)
+			if (rc == DB_ERROR)
 				api_json_error(r, 503, "database unavailable");
 			else if (rc == DB_NOT_FOUND)
 				api_json_error(r, 404, "no such device");
@@ -198,7 +199,7 @@ devices(struct worker *w, const struct request *rq, const char *id,
 		return;
 	}
 	rc = db_device_get(w->db, id, &d, err, sizeof(err));
-	if (rc != 0) {
+	if (rc != DB_OK) {
 		api_json_error(r, rc == DB_NOT_FOUND ? 404 : 503, rc == DB_NOT_FOUND ?
 		    "no such device" : "database unavailable");
 		return;
@@ -219,7 +220,8 @@ binding_serial(struct worker *w, json_t *j, char serial[41], struct reply *r)
 	X509		*crt;
 	unsigned char	*der = NULL;
 	char		 err[256];
-	int		 len, rc;
+	int		 len;
+	enum db_rc	 rc;
 
 	if (json_is_string(sn) && strlen(json_string_value(sn)) < 41) {
 		snprintf(serial, 41, "%s", json_string_value(sn));
@@ -248,7 +250,7 @@ binding_serial(struct worker *w, json_t *j, char serial[41], struct reply *r)
 		api_json_error(r, 404, "not a certificate this CA issued");
 		return -1;
 	}
-	if (rc == -1) {
+	if (rc == DB_ERROR) {
 		api_json_error(r, 503, "database unavailable");
 		return -1;
 	}
@@ -265,7 +267,8 @@ bindings(struct worker *w, const struct request *rq, const char *actor,
 	enum db_bind_result	 res;
 	json_t			*j, *dev, *o;
 	char			 serial[41], err[256];
-	int			 rc, revoke = 1;
+	int			 revoke = 1;
+	enum db_rc		 rc;
 
 	if (rq->method != EVHTTP_REQ_POST) {
 		r->allow = "POST";
@@ -287,7 +290,8 @@ bindings(struct worker *w, const struct request *rq, const char *actor,
 		return;
 	}
 	/* The certificate's profile decides what a clone costs it. */
-	if ((rc = db_cert_standing(w->db, serial, &st, err, sizeof(err))) != 0) {
+	if ((rc = db_cert_standing(w->db, serial, &st, err, sizeof(err))) !=
+	    DB_OK) {
 		json_decref(j);
 		api_json_error(r, rc == DB_NOT_FOUND ? 404 : 503, rc == DB_NOT_FOUND ?
 		    "no such certificate" : "database unavailable");
@@ -297,7 +301,7 @@ bindings(struct worker *w, const struct request *rq, const char *actor,
 		revoke = p->revoke_on_clone;
 	rc = db_cert_bind(w->db, serial, json_string_value(dev), revoke, actor,
 	    &res, &st, err, sizeof(err));
-	if (rc != 0) {
+	if (rc != DB_OK) {
 		json_decref(j);
 		api_json_error(r, rc == DB_NOT_FOUND ? 404 : 503, rc == DB_NOT_FOUND ?
 		    "no such certificate" : "database unavailable");
@@ -333,7 +337,8 @@ certificates(struct worker *w, const struct request *rq, const char *rest,
 	const char		*slash = strchr(rest, '/'), *verb;
 	json_t			*j, *rs;
 	char			 serial[41], err[256];
-	int			 rc, reason = 0, changed;
+	int			 reason = 0, changed;
+	enum db_rc		 rc;
 
 	if ((size_t)(slash ? slash - rest : (long)strlen(rest)) >= sizeof(serial)) {
 		api_json_error(r, 404, "no such certificate");
@@ -372,7 +377,7 @@ certificates(struct worker *w, const struct request *rq, const char *rest,
 		json_decref(j);
 		rc = db_cert_set_status(w->db, serial, a, reason, actor, &changed,
 		    err, sizeof(err));
-		if (rc != 0) {
+		if (rc != DB_OK) {
 			log_info("%s certificate %s %s: %s", peer, serial, verb,
 			    rc == DB_NOT_FOUND ? "unknown" : err);
 			api_json_error(r, rc == DB_NOT_FOUND ? 404 : rc == DB_REFUSED ?
@@ -391,7 +396,7 @@ certificates(struct worker *w, const struct request *rq, const char *rest,
 		return;
 	}
 	rc = db_cert_standing(w->db, serial, &st, err, sizeof(err));
-	if (rc != 0) {
+	if (rc != DB_OK) {
 		api_json_error(r, rc == DB_NOT_FOUND ? 404 : 503, rc == DB_NOT_FOUND ?
 		    "no such certificate" : "database unavailable");
 		return;

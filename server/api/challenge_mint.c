@@ -38,7 +38,8 @@ challenge_mint(struct db *db, const struct conf *conf,
 {
 	struct db_challenge_new	 nc;
 	unsigned char		 mac[32];
-	int			 attempt, rc = 1;
+	int			 attempt;
+	enum db_rc		 rc = DB_REFUSED;
 
 	if (conf->challenge_key == NULL || conf->challenge_key[0] == '\0') {
 		snprintf(err, errlen, "no challenge_key configured");
@@ -56,20 +57,20 @@ challenge_mint(struct db *db, const struct conf *conf,
 	nc.ttl_minutes = ttl_minutes;
 	nc.actor = actor;
 	/* A MAC already stored means 128 random bits repeated: draw again. */
-	for (attempt = 0; rc == 1 && attempt < 3; attempt++) {
+	for (attempt = 0; rc == DB_REFUSED && attempt < 3; attempt++) {
 		if (policy_challenge_new(out, outlen) == -1 ||
 		    policy_challenge_mac(conf->hmac_key, p->policy.name, out,
 		    strlen(out), mac) == -1) {
 			snprintf(err, errlen, "cannot make a random challenge");
-			rc = -1;
+			rc = DB_ERROR;
 			break;
 		}
 		rc = db_challenge_create(db, &nc, id, expires_at, err, errlen);
 	}
-	if (rc == 1)
+	if (rc == DB_REFUSED)
 		snprintf(err, errlen, "three challenge collisions in a row");
 	OPENSSL_cleanse(mac, sizeof(mac));
-	if (rc != 0)
+	if (rc != DB_OK)
 		OPENSSL_cleanse(out, outlen);
-	return rc == 0 ? 0 : -1;
+	return rc == DB_OK ? 0 : -1;
 }

@@ -88,7 +88,7 @@ ctl_token_create(const struct conf *c, int argc, char **argv)
 	unsigned char	 sha[32];
 	char		 tok[API_TOKEN_LEN + 1], who[96], err[256];
 	const char	*name = token_name(argc, argv, "create");
-	int		 rc;
+	enum db_rc	 rc;
 
 	if (token_new(tok) == -1 ||
 	    !EVP_Digest(tok, strlen(tok), sha, NULL, EVP_sha256(), NULL))
@@ -97,9 +97,9 @@ ctl_token_create(const struct conf *c, int argc, char **argv)
 	rc = db_token_create(db, name, sha, actor(who, sizeof(who)), err,
 	    sizeof(err));
 	db_close(db);
-	if (rc == -1)
+	if (rc == DB_ERROR)
 		fatalx("token create: %s", err);
-	if (rc == 1) {
+	if (rc == DB_REFUSED) {
 		OPENSSL_cleanse(tok, sizeof(tok));
 		fprintf(stderr, "scepctl: a token called %s exists (revoked "
 		    "tokens keep their name): choose another name\n", name);
@@ -119,15 +119,15 @@ ctl_token_revoke(const struct conf *c, int argc, char **argv)
 	struct db	*db;
 	char		 who[96], err[256];
 	const char	*name = token_name(argc, argv, "revoke");
-	int		 rc;
+	enum db_rc	 rc;
 
 	db = ctl_connect(c);
 	rc = db_token_revoke(db, name, actor(who, sizeof(who)), err,
 	    sizeof(err));
 	db_close(db);
-	if (rc == -1)
+	if (rc == DB_ERROR)
 		fatalx("token revoke: %s", err);
-	if (rc == 1) {
+	if (rc == DB_NOT_FOUND) {
 		fprintf(stderr, "scepctl: no live token called %s\n", name);
 		return 1;
 	}
@@ -170,7 +170,8 @@ ctl_token_list(const struct conf *c, int argc, char **argv)
 	db = ctl_connect(c);
 	printf("%-24s %-20s %-20s %-20s %s\n", "NAME", "CREATED", "LAST USED",
 	    "REVOKED", "CREATED BY");
-	if (db_token_list(db, print_token, NULL, err, sizeof(err)) == -1)
+	if (db_token_list(db, print_token, NULL, err, sizeof(err)) ==
+	    DB_ERROR)
 		fatalx("token list: %s", err);
 	db_close(db);
 	return 0;

@@ -51,7 +51,8 @@ set_status(const struct conf *c, int argc, char **argv,
 	};
 	struct db	*db;
 	char		 err[256];
-	int		 ch, reason = P7_CRL_REASON_UNSPECIFIED, changed, rc;
+	int		 ch, reason = P7_CRL_REASON_UNSPECIFIED, changed;
+	enum db_rc	 rc;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -76,7 +77,7 @@ set_status(const struct conf *c, int argc, char **argv,
 	    &changed, err, sizeof(err));
 	db_close(db);
 	switch (rc) {
-	case 0:
+	case DB_OK:
 		printf("%s: %s\n", argv[optind], !changed ? "unchanged" :
 		    action == DB_CERT_REVOKE ? "revoked" :
 		    action == DB_CERT_HOLD ? "on hold" : "released");
@@ -118,7 +119,7 @@ ctl_cert_status(const struct conf *c, int argc, char **argv)
 	struct db_cert_standing	 st;
 	struct db		*db;
 	char			 err[256], t1[32], t2[32], t3[32];
-	int			 rc;
+	enum db_rc		 rc;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: scepctl cert status SERIAL\n");
@@ -131,7 +132,7 @@ ctl_cert_status(const struct conf *c, int argc, char **argv)
 		fprintf(stderr, "scepctl: no certificate with serial %s\n", argv[1]);
 		return 1;
 	}
-	if (rc == -1)
+	if (rc == DB_ERROR)
 		fatalx("cert status: %s", err);
 	printf("serial:       %s\nstatus:       %s%s%s\nrevoked at:   %s\n"
 	    "device:       %s%s%s%s\nbound at:     %s\nlast used:    %s\n"
@@ -156,7 +157,8 @@ ctl_device_set_state(const struct conf *c, int argc, char **argv)
 {
 	struct db	*db;
 	char		 err[256];
-	int		 rc, changed;
+	int		 changed;
+	enum db_rc	 rc;
 
 	if (argc != 3) {
 		fprintf(stderr, "usage: scepctl device set-state ID "
@@ -168,7 +170,7 @@ ctl_device_set_state(const struct conf *c, int argc, char **argv)
 	    sizeof(err));
 	db_close(db);
 	switch (rc) {
-	case 0:
+	case DB_OK:
 		printf("device %s: %s, %d certificate%s changed\n", argv[1],
 		    argv[2], changed, changed == 1 ? "" : "s");
 		return 0;
@@ -190,7 +192,7 @@ ctl_device_show(const struct conf *c, int argc, char **argv)
 	struct db_device	 d;
 	struct db		*db;
 	char			 err[256], t1[32], t2[32];
-	int			 rc;
+	enum db_rc		 rc;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: scepctl device show ID\n");
@@ -203,7 +205,7 @@ ctl_device_show(const struct conf *c, int argc, char **argv)
 		fprintf(stderr, "scepctl: no device %s\n", argv[1]);
 		return 1;
 	}
-	if (rc == -1)
+	if (rc == DB_ERROR)
 		fatalx("device show: %s", err);
 	printf("device:       %s\nstate:        %s\ncertificates: %d\n"
 	    "created:      %s\nupdated:      %s\n", d.id, d.state, d.certificates,
@@ -247,7 +249,7 @@ ctl_sweep_unused(const struct conf *c, int argc, char **argv)
 		if (p->unused_days == 0)
 			continue;
 		if (db_sweep_unused(db, p->policy.name, p->unused_days, at,
-		    actor(), &ran, &revoked, err, sizeof(err)) == -1)
+		    actor(), &ran, &revoked, err, sizeof(err)) == DB_ERROR)
 			fatalx("sweep: %s", err);
 		if (!ran)
 			printf("profile %s: another process is sweeping\n",

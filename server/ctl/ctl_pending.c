@@ -64,7 +64,8 @@ ctl_pending_list(const struct conf *c, int argc, char **argv)
 	db = ctl_connect(c);
 	printf("%-42s %-12s %-8s %-20s %-15s %s\n", "TRANSACTION ID", "PROFILE",
 	    "STATE", "RECEIVED", "PEER", "SUBJECT");
-	if (db_pending_list(db, print_row, &n, err, sizeof(err)) == -1)
+	if (db_pending_list(db, print_row, &n, err, sizeof(err)) ==
+	    DB_ERROR)
 		fatalx("pending list: %s", err);
 	db_close(db);
 	if (n == 0)

@@ -69,7 +69,8 @@ ctl_ca_retire(const struct conf *c, const struct conf_profile *p, int no_ra,
 	if (p7_ca_file_ident(p->ca_cert, &issuer, key, err, sizeof(err)) == -1)
 		fatalx("ca init: %s", err);
 	db = ctl_connect(c);
-	if (db_ca_key_live(db, issuer, key, &live, err, sizeof(err)) == -1)
+	if (db_ca_key_live(db, issuer, key, &live, err, sizeof(err)) ==
+	    DB_ERROR)
 		fatalx("ca init: database: %s", err);
 	if (live > 0 && !force)
 		fatalx("ca init: %lld certificate%s issued by the CA key in %s "
@@ -79,7 +80,8 @@ ctl_ca_retire(const struct conf *c, const struct conf_profile *p, int no_ra,
 		    "answerable)", live, live == 1 ? "" : "s", p->ca_cert,
 		    live == 1 ? "is" : "are", live == 1 ? "it" : "them");
 	/* Rows without a CA key can only be this key's: say so for good. */
-	if (db_ca_key_claim(db, issuer, key, &claimed, err, sizeof(err)) == -1)
+	if (db_ca_key_claim(db, issuer, key, &claimed, err, sizeof(err)) ==
+	    DB_ERROR)
 		fatalx("ca init: database: %s", err);
 	db_close(db);
 	snprintf(suffix, suffixlen, "%.16s", key);

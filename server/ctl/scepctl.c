@@ -171,7 +171,7 @@ db_migrate_cmd(const struct conf *c)
 	char		 err[256];
 	int		 applied;
 
-	if (db_migrate(db, &applied, err, sizeof(err)) == -1)
+	if (db_migrate(db, &applied, err, sizeof(err)) == DB_ERROR)
 		fatalx("db migrate: %s", err);
 	printf("%d migration%s applied\n", applied, applied == 1 ? "" : "s");
 	db_close(db);
@@ -219,7 +219,8 @@ cert_list(const struct conf *c, int argc, char **argv)
 	db = ctl_connect(c);
 	printf("%-36s %-7s %-20s  %s\n", "SERIAL", "STATUS", "NOT AFTER",
 	    "SUBJECT");
-	if (db_cert_list(db, limit, print_row, NULL, err, sizeof(err)) == -1)
+	if (db_cert_list(db, limit, print_row, NULL, err, sizeof(err)) ==
+	    DB_ERROR)
 		fatalx("cert list: %s", err);
 	db_close(db);
 	return 0;
@@ -237,7 +238,8 @@ cert_show(const struct conf *c, int argc, char **argv)
 	const unsigned char	*p;
 	X509			*crt;
 	char			 err[256], t1[32], t2[32], t3[32];
-	int			 ch, pem = 0, rc;
+	int			 ch, pem = 0;
+	enum db_rc		 rc;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -248,9 +250,10 @@ cert_show(const struct conf *c, int argc, char **argv)
 	if (optind + 1 != argc)
 		usage();
 	db = ctl_connect(c);
-	if ((rc = db_cert_get(db, argv[optind], &r, err, sizeof(err))) == -1)
+	if ((rc = db_cert_get(db, argv[optind], &r, err, sizeof(err))) ==
+	    DB_ERROR)
 		fatalx("cert show: %s", err);
-	if (rc == 1) {
+	if (rc == DB_NOT_FOUND) {
 		fprintf(stderr, "scepctl: no certificate with serial %s\n",
 		    argv[optind]);
 		db_close(db);

@@ -81,7 +81,8 @@ deliver(const struct db_outbox_row *row, void *arg)
 		log_info("webhook notify %s %s -> delivered (%ld ms, delivery "
 		    "%d)", row->kind, row->transaction_id, log_ms_since(&t0),
 		    row->attempts + 1);
-		if (db_outbox_sent(n->db, row->id, dberr, sizeof(dberr)) == -1)
+		if (db_outbox_sent(n->db, row->id, dberr, sizeof(dberr)) ==
+		    DB_ERROR)
 			log_warnx("webhook notify %s %s: cannot mark it sent: %s",
 			    row->kind, row->transaction_id, dberr);
 		return 0;
@@ -91,7 +92,7 @@ deliver(const struct db_outbox_row *row, void *arg)
 	    "next attempt in %d s", row->kind, row->transaction_id, err,
 	    log_ms_since(&t0), wait);
 	if (db_outbox_failed(n->db, row->id, err, wait, dberr,
-	    sizeof(dberr)) == -1)
+	    sizeof(dberr)) == DB_ERROR)
 		log_warnx("webhook notify %s %s: cannot record the failure: %s",
 		    row->kind, row->transaction_id, dberr);
 	return 0;

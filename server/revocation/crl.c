@@ -107,20 +107,21 @@ crl_fresh(struct worker *w, const struct ca_key *k, struct crl_der *out,
 	int			 made, rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (db_crl_get(w->db, k->issuer, k->key, &crl, err, errlen) == -1)
+	if (db_crl_get(w->db, k->issuer, k->key, &crl, err, errlen) ==
+	    DB_ERROR)
 		return -1;
 	if (!crl_current(&crl, now, life)) {
 		db_crl_clear(&crl);
 		/* Under the row lock: another process may have just made it. */
 		if (db_crl_begin(w->db, k->issuer, k->key, &crl, err,
-		    errlen) == -1)
+		    errlen) == DB_ERROR)
 			return -1;
 		if (crl_current(&crl, now, life))
 			made = 0;	/* made meanwhile */
 		else if (crl_sign(k, &crl, now, life, &signed_der, &len, err,
 		    errlen) == 0 && db_crl_store(w->db, k->issuer, k->key,
 		    crl.crl_number + 1, crl.changes, signed_der, len, now,
-		    now + life, err, errlen) == 0)
+		    now + life, err, errlen) == DB_OK)
 			made = 1;
 		else
 			made = -1;
@@ -138,7 +139,7 @@ crl_fresh(struct worker *w, const struct ca_key *k, struct crl_der *out,
 			    crl.nentries, crl.nentries == 1 ? "y" : "ies");
 			db_crl_clear(&crl);
 			if (db_crl_get(w->db, k->issuer, k->key, &crl, err,
-			    errlen) == -1)
+			    errlen) == DB_ERROR)
 				goto out;
 		}
 	}

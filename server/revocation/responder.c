@@ -105,7 +105,7 @@ ocsp_status(struct worker *w, const struct ca_key *k, const char *serial,
 {
 	struct db_cert_standing	 s;
 	time_t			 now = time(NULL);
-	int			 rc;
+	enum db_rc		 rc;
 
 	memset(st, 0, sizeof(*st));
 	st->this_update = now;
@@ -113,7 +113,8 @@ ocsp_status(struct worker *w, const struct ca_key *k, const char *serial,
 	st->status = P7_OCSP_UNKNOWN;
 	if (serial == NULL)
 		return 0;
-	if ((rc = db_cert_standing(w->db, serial, &s, err, errlen)) == -1)
+	if ((rc = db_cert_standing(w->db, serial, &s, err, errlen)) ==
+	    DB_ERROR)
 		return -1;
 	/*
 	 * A serial of another CA of ours, or of another key of this CA's

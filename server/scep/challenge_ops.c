@@ -42,7 +42,8 @@ ops_consume_challenge(void *ctx, const struct policy_profile *p,
 		goto out;
 	}
 	if (db_challenge_consume(c->w->db, p->name, mac,
-	    p7_req_get0_transaction_id(c->req), &use, err, sizeof(err)) == -1) {
+	    p7_req_get0_transaction_id(c->req), &use, err, sizeof(err)) ==
+	    DB_ERROR) {
 		snprintf(reason, reasonlen, "database: %s", err);
 		goto out;
 	}

@@ -94,7 +94,7 @@ scep_begin(struct scep_ctx *c, struct db_prior *prior, char *err,
 	tx_identity(c, &rq);
 	if (db_enroll_begin(c->w->db, &rq,
 	    c->w->srv->conf->retransmission_window_hours, prior, err,
-	    errlen) == -1)
+	    errlen) == DB_ERROR)
 		return -1;
 	c->tx_row = prior->row_id;
 	return 0;
@@ -108,7 +108,8 @@ scep_peek(struct scep_ctx *c, struct db_prior *prior, char *err,
 
 	tx_identity(c, &rq);
 	return db_enroll_peek(c->w->db, &rq,
-	    c->w->srv->conf->retransmission_window_hours, prior, err, errlen);
+	    c->w->srv->conf->retransmission_window_hours, prior, err,
+	    errlen) == DB_OK ? 0 : -1;
 }
 
 /* Fill and record the transaction row in the open database transaction. */
@@ -124,7 +125,8 @@ scep_record(struct scep_ctx *c, enum db_tx_state state, int fail_info,
 	tx.cert_serial = serial;
 	tx.profile = c->prof->policy.name;
 	tx.peer = c->addr;
-	return db_tx_record(c->w->db, &tx, &c->tx_row, err, errlen);
+	return db_tx_record(c->w->db, &tx, &c->tx_row, err, errlen) == DB_OK ?
+	    0 : -1;
 }
 
 /*
@@ -138,7 +140,8 @@ scep_record_failure(struct scep_ctx *c, enum p7_fail_info fi,
 {
 	if (scep_record(c, DB_TX_FAILURE, (int)fi, NULL, err, errlen) == -1 ||
 	    db_audit(c->w->db, c->actor, "refuse",
-	    p7_req_get0_transaction_id(c->req), reason, err, errlen) == -1)
+	    p7_req_get0_transaction_id(c->req), reason, err, errlen) ==
+	    DB_ERROR)
 		return -1;
 	return 0;
 }
@@ -158,7 +161,7 @@ supersede(struct scep_ctx *c, const char *old_serial,
 		return -1;
 	}
 	if (db_renewal_supersede(c->w->db, old_serial, new_serial,
-	    rn->supersede_grace_days, c->actor, err, errlen) == -1)
+	    rn->supersede_grace_days, c->actor, err, errlen) == DB_ERROR)
 		return -1;
 	if (rn->supersede_grace_days == 0)
 		log_info("%s %s %s: serial %s superseded by %s and revoked",
@@ -190,7 +193,7 @@ scep_issue(struct scep_ctx *c, X509_REQ *csr, const struct policy_plan *plan,
 	struct db_cert		 dc;
 	unsigned char		 serial[P7_SERIAL_LEN];
 	const char		*tid = p7_req_get0_transaction_id(c->req);
-	int			 rc = 1;
+	enum db_rc		 rc = DB_REFUSED;
 
 	memset(d, 0, sizeof(*d));
 	memset(&spec, 0, sizeof(spec));
@@ -206,7 +209,7 @@ scep_issue(struct scep_ctx *c, X509_REQ *csr, const struct policy_plan *plan,
 	spec.crl_url = plan->crl_url;
 	spec.ocsp_url = plan->ocsp_url;
 	spec.ca_issuers_url = plan->ca_issuers_url;
-	for (int attempt = 0; rc == 1 && attempt < 3; attempt++) {
+	for (int attempt = 0; rc == DB_REFUSED && attempt < 3; attempt++) {
 		X509_free(crt);
 		crt = NULL;
 		p7_cert_desc_clear(d);
@@ -234,10 +237,11 @@ scep_issue(struct scep_ctx *c, X509_REQ *csr, const struct policy_plan *plan,
 		dc.transaction_id = tid;
 		dc.profile = c->prof->policy.name;
 		dc.device_id = plan->device_id;
-		if ((rc = db_cert_insert(c->w->db, &dc, err, errlen)) == -1)
+		if ((rc = db_cert_insert(c->w->db, &dc, err, errlen)) ==
+		    DB_ERROR)
 			goto fail;
 	}
-	if (rc != 0) {
+	if (rc != DB_OK) {
 		snprintf(err, errlen, "three serial collisions in a row");
 		goto fail;
 	}
@@ -245,7 +249,7 @@ scep_issue(struct scep_ctx *c, X509_REQ *csr, const struct policy_plan *plan,
 	    (renewed_serial != NULL &&
 	    supersede(c, renewed_serial, d->serial, err, errlen) == -1) ||
 	    db_audit(c->w->db, c->actor, renewed_serial ? "renew" : "issue",
-	    d->serial, d->subject, err, errlen) == -1)
+	    d->serial, d->subject, err, errlen) == DB_ERROR)
 		goto fail;
 	return crt;
 fail:

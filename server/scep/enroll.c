@@ -238,7 +238,8 @@ enroll_request(struct scep_ctx *c, struct reply *r)
 	poll = enroll_decide(c, &prior, &o, r);
 	webhook_validation_clear(c);
 	/* The one end of the transaction: a SUCCESS only after its COMMIT. */
-	if (enroll_keeps(&o) && db_commit(c->w->db, o.err, sizeof(o.err)) == 0)
+	if (enroll_keeps(&o) &&
+	    db_commit(c->w->db, o.err, sizeof(o.err)) == DB_OK)
 		o.committed = 1;
 	else
 		db_rollback(c->w->db);

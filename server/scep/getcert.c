@@ -35,7 +35,7 @@ getcert_answer(struct scep_ctx *c, struct reply *r)
 	const unsigned char	*p;
 	char			 err[256] = "";
 	const char		*why = NULL;
-	int			 t;
+	enum db_rc		 t;
 
 	memset(&row, 0, sizeof(row));
 	if (sn == NULL || !p7_ca_is_own_name(c->prof->ca, issuer)) {
@@ -49,7 +49,8 @@ getcert_answer(struct scep_ctx *c, struct reply *r)
 		why = "not a serial number this CA issues";
 		goto badcertid;
 	}
-	if ((t = db_cert_get(c->w->db, hex, &row, err, sizeof(err))) == -1) {
+	if ((t = db_cert_get(c->w->db, hex, &row, err, sizeof(err))) ==
+	    DB_ERROR) {
 		log_warnx("%s %s %s: database: %s -> 503", c->peer,
 		    scep_msg_name(c), tid, err);
 		reply_text(r, 503, "database unavailable, retry later\n");
@@ -57,7 +58,8 @@ getcert_answer(struct scep_ctx *c, struct reply *r)
 	}
 	p = row.der;
 	/* Issued by this CA's key: never another CA's, nor the old key's. */
-	if (t == 1 || (crt = d2i_X509(NULL, &p, (long)row.der_len)) == NULL ||
+	if (t == DB_NOT_FOUND ||
+	    (crt = d2i_X509(NULL, &p, (long)row.der_len)) == NULL ||
 	    !p7_ca_issued(c->prof->ca, crt)) {
 		why = "no such certificate";
 		goto badcertid;

@@ -32,7 +32,7 @@ getcrl_key(struct scep_ctx *c)
 	if (p->prev_ca != NULL && sn != NULL &&
 	    (bn = ASN1_INTEGER_to_BN(sn, NULL)) != NULL &&
 	    (hex = BN_bn2hex(bn)) != NULL &&
-	    db_cert_standing(c->w->db, hex, &s, err, sizeof(err)) == 0)
+	    db_cert_standing(c->w->db, hex, &s, err, sizeof(err)) == DB_OK)
 		prev = strcmp(s.issuer, p->prev_issuer) == 0 &&
 		    strcmp(s.ca_key, p->prev_key_id) == 0;
 	OPENSSL_free(hex);

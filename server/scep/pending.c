@@ -79,9 +79,9 @@ pending_store(struct scep_ctx *c, const struct policy_plan *plan, char *err,
 	if (scep_record(c, DB_TX_PENDING, -1, NULL, err, errlen) == -1)
 		goto out;
 	h.row_id = c->tx_row;
-	if (db_pending_hold(c->w->db, &h, err, errlen) == -1 ||
+	if (db_pending_hold(c->w->db, &h, err, errlen) == DB_ERROR ||
 	    db_audit(c->w->db, c->actor, "hold", tid, subject, err,
-	    errlen) == -1)
+	    errlen) == DB_ERROR)
 		goto out;
 	rc = 0;
 out:
@@ -195,19 +195,19 @@ certpoll_decide(struct scep_ctx *c, const struct db_prior *prior,
 {
 	const char		*tid = p7_req_get0_transaction_id(c->req);
 	enum p7_fail_info	 fi;
-	int			 t;
+	enum db_rc		 t;
 
 	o->step = ENROLL_ANSWERED;
 	/* A CertPoll has no request: its newest transaction. */
 	if ((t = db_pending_get(c->w->db, tid, c->key,
 	    is_zero(c->csr, sizeof(c->csr)) ? NULL : c->csr, p, o->err,
-	    sizeof(o->err))) == -1) {
+	    sizeof(o->err))) == DB_ERROR) {
 		log_warnx("%s %s %s: database: %s -> 503", c->peer,
 		    scep_msg_name(c), tid, o->err);
 		reply_text(r, 503, "database unavailable, retry later\n");
 		return;
 	}
-	if (t == 1) {
+	if (t == DB_NOT_FOUND) {
 		/* RFC 8894 4.4: the transaction is the signer key's. */
 		if (prior->key_mismatch) {
 			log_info("%s %s %s: transaction of another signer key "
@@ -289,7 +289,8 @@ pending_certpoll(struct scep_ctx *c, struct reply *r)
 	}
 	certpoll_decide(c, &prior, &p, &o, r);
 	/* The one end of the transaction: a SUCCESS only after its COMMIT. */
-	if (enroll_keeps(&o) && db_commit(c->w->db, o.err, sizeof(o.err)) == 0)
+	if (enroll_keeps(&o) &&
+	    db_commit(c->w->db, o.err, sizeof(o.err)) == DB_OK)
 		o.committed = 1;
 	else
 		db_rollback(c->w->db);
@@ -307,7 +308,8 @@ pending_approved(struct scep_ctx *c, struct reply *r, char *err,
 	X509_REQ		*held = NULL;	/* owned */
 	struct db_pending	 p;
 	const unsigned char	*q;
-	int			 t, rc = -1;
+	enum db_rc		 t;
+	int			 rc = -1;
 
 	memset(&p, 0, sizeof(p));
 	if (csr == NULL) {
@@ -316,10 +318,10 @@ pending_approved(struct scep_ctx *c, struct reply *r, char *err,
 	}
 	if ((t = db_pending_approved(c->w->db, p7_req_get0_transaction_id(c->req),
 	    c->key, c->w->srv->conf->retransmission_window_hours, &p, err,
-	    errlen)) == -1)
+	    errlen)) == DB_ERROR)
 		goto out;
 	rc = PENDING_TWIN_NONE;
-	if (t == 1 || (q = p.request_der) == NULL)
+	if (t == DB_NOT_FOUND || (q = p.request_der) == NULL)
 		goto out;
 	if ((held = d2i_X509_REQ(NULL, &q, (long)p.request_der_len)) == NULL)
 		goto out;

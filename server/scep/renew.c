@@ -63,7 +63,8 @@ renew_signer(struct scep_ctx *c, struct policy_signer *s, char *serial,
 	X509			*signer = p7_req_get0_signer(c->req);
 	struct db_signer	 ds;
 	char			 hex[64];
-	int			 t, rc = -1;
+	enum db_rc		 t;
+	int			 rc = -1;
 
 	memset(s, 0, sizeof(*s));
 	memset(&ds, 0, sizeof(ds));
@@ -82,12 +83,14 @@ renew_signer(struct scep_ctx *c, struct policy_signer *s, char *serial,
 		rc = 0;
 		goto out;
 	}
-	if ((t = db_renewal_signer(c->w->db, hex, &ds, err, errlen)) == -1)
+	if ((t = db_renewal_signer(c->w->db, hex, &ds, err, errlen)) ==
+	    DB_ERROR)
 		goto out;
-	if (t == 1 || !same_der(signer, ds.der, ds.der_len)) {
+	if (t == DB_NOT_FOUND || !same_der(signer, ds.der, ds.der_len)) {
 		log_info("%s %s %s: renewal signer serial %s is not in our "
 		    "records%s", c->peer, scep_msg_name(c), tid, hex,
-		    t == 1 ? "" : " (a different certificate has it)");
+		    t == DB_NOT_FOUND ? "" :
+		    " (a different certificate has it)");
 		rc = 0;
 		goto out;
 	}

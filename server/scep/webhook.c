@@ -388,7 +388,7 @@ webhook_queue(struct scep_ctx *c, X509 *issued, const char *reason,
 		goto out;
 	}
 	if (db_outbox_add(c->w->db, p->name, what, tid, body, err,
-	    errlen) == -1)
+	    errlen) == DB_ERROR)
 		goto out;
 	c->queued = 1;
 	rc = 0;
