@@ -20,8 +20,9 @@ enum policy_challenge_mode {
 	POLICY_CHALLENGE_STATIC = 0,	/* one shared secret per profile */
 	POLICY_CHALLENGE_DYNAMIC,	/* one-time, minted by the API */
 	POLICY_CHALLENGE_WEBHOOK,	/* delegated to a validator */
+	POLICY_CHALLENGE_INTUNE,	/* delegated to Microsoft Intune */
 };
-#define POLICY_CHALLENGE_NMODES	3	/* a profile lists each at most once */
+#define POLICY_CHALLENGE_NMODES	4	/* a profile lists each at most once */
 
 enum policy_approval {
 	POLICY_APPROVAL_AUTO = 0,
@@ -132,7 +133,8 @@ enum policy_lookup {
 
 /*
  * Provided by server/: consume a one-time challenge (atomically, inside
- * the enrollment's database transaction) and ask a webhook.  reason is
+ * the enrollment's database transaction) and ask a delegated validator
+ * (the webhook, or Intune for challenge_mode "intune").  reason is
  * filled for the log when the answer is not OK.
  */
 struct policy_ops {

@@ -23,6 +23,7 @@ static const char *const mode_names[POLICY_CHALLENGE_NMODES] = {
 	[POLICY_CHALLENGE_STATIC] = "static",
 	[POLICY_CHALLENGE_DYNAMIC] = "dynamic",
 	[POLICY_CHALLENGE_WEBHOOK] = "webhook",
+	[POLICY_CHALLENGE_INTUNE] = "intune",
 };
 
 const char *

@@ -85,6 +85,16 @@ static const struct setting profile_settings[] = {
 	    NULL },
 	S("challenge",		policy.static_challenge, ""),
 	I("challenge_ttl",	policy.challenge_ttl_minutes, 60, 1, 60 * 24 * 30),
+	S("intune.tenant",	intune.tenant, ""),
+	S("intune.client_id",	intune.client_id, ""),
+	P("intune.client_secret_file", intune.client_secret_file, ""),
+	P("intune.client_certificate", intune.client_certificate, ""),
+	P("intune.client_key",	intune.client_key, ""),
+	S("intune.provider_name", intune.provider_name, "scepd"),
+	S("intune.authority",	intune.authority,
+	    "https://login.microsoftonline.com"),
+	S("intune.graph",	intune.graph, "https://graph.microsoft.com"),
+	I("intune.timeout_ms",	intune.timeout_ms, 10000, 100, 60000),
 	S("webhook.url",	policy.webhook.url, ""),
 	S("webhook.secret",	policy.webhook.secret, ""),
 	I("webhook.timeout_ms",	policy.webhook.timeout_ms, 5000, 100, 60000),
@@ -123,7 +133,8 @@ static const struct setting profile_settings[] = {
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
 /* Groups whose members are all in the tables. */
-static const char *const groups[] = { "ca", "limits", "webhook", "renewal",
+static const char *const groups[] = { "ca", "limits", "webhook", "intune",
+    "renewal",
     "template", "binding", "crl" };
 
 static const char	*default_ciphers[] = { "aes128", "aes192", "aes256", "3des" };
@@ -307,7 +318,8 @@ load_challenge_modes(const char *path, config_setting_t *s,
 		goto out;
 	if (l.n == 0) {
 		log_warnx("%s:%d: \"challenge_mode\" must name at least one of "
-		    "\"static\", \"dynamic\", \"webhook\"", path, line);
+		    "\"static\", \"dynamic\", \"webhook\", \"intune\"", path,
+		    line);
 		errors++;
 	}
 	p->nchallenge_modes = 0;
@@ -316,8 +328,8 @@ load_challenge_modes(const char *path, config_setting_t *s,
 
 		if (policy_challenge_mode_from_name(l.v[i], &m) == -1) {
 			log_warnx("%s:%d: \"challenge_mode\": \"%s\" is not one "
-			    "of \"static\", \"dynamic\", \"webhook\"", path,
-			    line, l.v[i]);
+			    "of \"static\", \"dynamic\", \"webhook\", "
+			    "\"intune\"", path, line, l.v[i]);
 			errors++;
 		} else if (policy_profile_has_mode(p, m)) {
 			log_warnx("%s:%d: \"challenge_mode\" lists \"%s\" twice",
@@ -531,6 +543,42 @@ hex_decode(const char *hex, unsigned char *out, size_t len)
 }
 
 /* Load profile p from group (NULL: the default profile at the top level). */
+/* challenge_mode "intune": alone, with whom to sign in as (docs/mdm.md). */
+static int
+check_intune(const char *where, const struct conf_profile *p)
+{
+	const struct conf_intune	*in = &p->intune;
+	int				 errors = 0, secret, cert;
+
+	if (!policy_profile_has_mode(&p->policy, POLICY_CHALLENGE_INTUNE))
+		return 0;
+	if (p->policy.nchallenge_modes != 1) {
+		log_warnx("%s: challenge_mode \"intune\" must be the only mode: "
+		    "only Intune can read its challenges", where);
+		errors++;
+	}
+	if (in->tenant[0] == '\0' || in->client_id[0] == '\0') {
+		log_warnx("%s: challenge_mode \"intune\" needs intune.tenant and "
+		    "intune.client_id", where);
+		errors++;
+	}
+	secret = in->client_secret_file[0] != '\0';
+	cert = in->client_certificate[0] != '\0' || in->client_key[0] != '\0';
+	if (secret == cert || (cert && (in->client_certificate[0] == '\0' ||
+	    in->client_key[0] == '\0'))) {
+		log_warnx("%s: intune needs either client_secret_file or both "
+		    "client_certificate and client_key", where);
+		errors++;
+	}
+	if (strncmp(in->authority, "https://", 8) != 0 ||
+	    strncmp(in->graph, "https://", 8) != 0) {
+		log_warnx("%s: intune.authority and intune.graph must be "
+		    "https:// URLs", where);
+		errors++;
+	}
+	return errors;
+}
+
 /* A certificate and its key: both set or both "" (1 error, or 0). */
 static int
 together(const char *where, const char *an, const char *a, const char *bn,
@@ -636,6 +684,7 @@ load_profile(const char *path, config_t *cfg, config_setting_t *group,
 			errors++;
 		}
 	}
+	errors += check_intune(where, p);
 	if (policy_profile_has_mode(&p->policy, POLICY_CHALLENGE_WEBHOOK) &&
 	    p->policy.webhook.url == NULL) {
 		log_warnx("%s: challenge_mode \"webhook\" needs webhook.url and "

@@ -15,6 +15,23 @@
 #include "pkcs7/pkcs7.h"
 #include "policy/policy.h"
 
+/*
+ * A profile's Microsoft Intune connection (challenge_mode "intune",
+ * docs/mdm.md): the Entra app scepd signs in as and where to reach it.
+ * Empty strings are unset.
+ */
+struct conf_intune {
+	char	*tenant;		/* directory (tenant) ID or domain */
+	char	*client_id;		/* the app registration's ID */
+	char	*client_secret_file;	/* path; or the two below */
+	char	*client_certificate;	/* path, PEM */
+	char	*client_key;		/* path, PEM */
+	char	*provider_name;		/* callerInfo, for Intune's console */
+	char	*authority;		/* https://login.microsoftonline.com */
+	char	*graph;			/* https://graph.microsoft.com */
+	int	 timeout_ms;		/* per call */
+};
+
 struct conf_profile {
 	struct policy_profile	 policy;	/* decisions; name is in here */
 	char			*ca_cert;	/* paths, relative to the file */
@@ -30,6 +47,7 @@ struct conf_profile {
 	char			*previous_key;
 	int			 revoke_on_clone; /* a clone seen: revoke */
 	int			 unused_days;	/* revoke if never bound; 0: off */
+	struct conf_intune	 intune;
 	int			 legacy;	/* allow single DES and MD5 */
 	struct p7_algs		 algs;		/* allowed ciphers and digests */
 	/* Filled at start-up by server/main.c, not by conf_load(). */
@@ -42,6 +60,7 @@ struct conf_profile {
 	char			*prev_issuer;	/* as issuer, of prev_ca */
 	char			 prev_key_id[P7_CA_KEY_LEN + 1];
 	struct p7_ocsp_signer	*ocsp_signer;	/* NULL: the CA key signs */
+	struct intune		*intune_client;	/* challenge_mode "intune" */
 	char			 caps[256];	/* GetCACaps body */
 };
 

@@ -25,6 +25,7 @@
 #include "server/http/http.h"
 #include "server/http/offload.h"
 #include "server/log.h"
+#include "server/outbound/intune.h"
 #include "server/outbound/notifier.h"
 #include "server/revocation/crl_cache.h"
 #include "server/scepd.h"
@@ -284,6 +285,14 @@ main(int argc, char *argv[])
 			    "(single DES) cannot be loaded");
 	if (load_cas(srv.conf) == -1)
 		exit(1);
+	for (i = 0; i < srv.conf->nprofiles; i++) {
+		struct conf_profile	*p = &srv.conf->profiles[i];
+
+		if (policy_profile_has_mode(&p->policy,
+		    POLICY_CHALLENGE_INTUNE) && (p->intune_client =
+		    intune_new(&p->intune, err, sizeof(err))) == NULL)
+			fatalx("profile %s: %s", p->policy.name, err);
+	}
 	if (check) {
 		printf("%s: configuration OK\n", conf_path);
 		goto done;
@@ -387,6 +396,8 @@ main(int argc, char *argv[])
 	sweep_stop();
 	notifier_stop(srv.notifier);
 	crl_cache_free(srv.crls);
+	for (i = 0; i < srv.conf->nprofiles; i++)
+		intune_free(srv.conf->profiles[i].intune_client);
 	close(srv.listen_fd);
 	event_free(sigint);
 	event_free(sigterm);

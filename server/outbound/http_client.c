@@ -217,6 +217,16 @@ httpc_post(const char *url, const struct httpc_header *hdrs, size_t nhdrs,
     const void *body, size_t len, int timeout_ms, size_t max_reply,
     struct httpc_reply *out, char *err, size_t errlen)
 {
+	return httpc_request(HTTPC_POST, url, "application/json", hdrs, nhdrs,
+	    body, len, timeout_ms, max_reply, out, err, errlen);
+}
+
+enum httpc_result
+httpc_request(enum httpc_method method, const char *url,
+    const char *content_type, const struct httpc_header *hdrs, size_t nhdrs,
+    const void *body, size_t len, int timeout_ms, size_t max_reply,
+    struct httpc_reply *out, char *err, size_t errlen)
+{
 	struct evhttp_uri		*uri = NULL;	/* owned */
 	struct event_base		*base = NULL;	/* owned */
 	struct evdns_base		*dns = NULL;	/* owned */
@@ -308,14 +318,16 @@ httpc_post(const char *url, const struct httpc_header *hdrs, size_t nhdrs,
 	evhttp_request_set_error_cb(req, on_error);
 	h = evhttp_request_get_output_headers(req);
 	if (evhttp_add_header(h, "Host", hostport) == -1 ||
-	    evhttp_add_header(h, "Content-Type", "application/json") == -1 ||
+	    (content_type != NULL && evhttp_add_header(h, "Content-Type",
+	    content_type) == -1) ||
 	    evhttp_add_header(h, "User-Agent", "scepd") == -1 ||
 	    evhttp_add_header(h, "Connection", "close") == -1)
 		goto out;
 	for (size_t i = 0; i < nhdrs; i++)
 		if (evhttp_add_header(h, hdrs[i].name, hdrs[i].value) == -1)
 			goto out;
-	if (evbuffer_add(evhttp_request_get_output_buffer(req), body, len) != 0)
+	if (len > 0 && evbuffer_add(evhttp_request_get_output_buffer(req),
+	    body, len) != 0)
 		goto out;
 
 	tv.tv_sec = timeout_ms / 1000;
@@ -323,7 +335,8 @@ httpc_post(const char *url, const struct httpc_header *hdrs, size_t nhdrs,
 	if (evtimer_add(timer, &tv) == -1)
 		goto out;
 	/* On failure evhttp_make_request frees req itself. */
-	if (evhttp_make_request(evcon, req, EVHTTP_REQ_POST, target) == -1) {
+	if (evhttp_make_request(evcon, req, method == HTTPC_GET ?
+	    EVHTTP_REQ_GET : EVHTTP_REQ_POST, target) == -1) {
 		req = NULL;
 		snprintf(err, errlen, "cannot start the request");
 		goto out;

@@ -1,6 +1,6 @@
 /*
- * A minimal blocking HTTP/1.1 POST client (http_client.c), for the
- * webhook (server/scep/webhook.c).
+ * A minimal blocking HTTP/1.1 client (http_client.c), for the webhook
+ * (server/scep/webhook.c) and Intune (intune.c).
  */
 #ifndef SCEPD_OUTBOUND_HTTP_CLIENT_H
 #define SCEPD_OUTBOUND_HTTP_CLIENT_H
@@ -39,6 +39,16 @@ struct httpc_reply {
 enum httpc_result httpc_post(const char *url, const struct httpc_header *,
 	    size_t nheaders, const void *body, size_t len, int timeout_ms,
 	    size_t max_reply, struct httpc_reply *out, char *err, size_t errlen);
+enum httpc_method { HTTPC_GET, HTTPC_POST };
+/*
+ * As httpc_post, with the method and the Content-Type given (NULL: no
+ * Content-Type header, as for a GET without a body).
+ */
+enum httpc_result httpc_request(enum httpc_method, const char *url,
+	    const char *content_type, const struct httpc_header *,
+	    size_t nheaders, const void *body, size_t len, int timeout_ms,
+	    size_t max_reply, struct httpc_reply *out, char *err,
+	    size_t errlen);
 void	httpc_reply_clear(struct httpc_reply *);
 const char *httpc_result_name(enum httpc_result);
 

@@ -19,7 +19,7 @@
 /* One PKIOperation being answered. */
 /*
  * The validator's answer for this request, asked before its transaction
- * (webhook_validate_first()) and handed to policy/ inside it.
+ * (server/scep/delegate.c) and handed to policy/ inside it.
  */
 struct scep_validation {
 	int			 asked;

@@ -16,7 +16,9 @@
 #include "server/log.h"
 #include "server/scep/challenge_ops.h"
 #include "server/scep/core.h"
+#include "server/scep/delegate.h"
 #include "server/scep/enroll.h"
+#include "server/scep/intune_ops.h"
 #include "server/scep/outcome.h"
 #include "server/scep/pending.h"
 #include "server/scep/renew.h"
@@ -66,21 +68,17 @@ is_renewal(const struct scep_ctx *c)
 static int
 validate_first(struct scep_ctx *c, char *err, size_t errlen)
 {
-	const struct policy_profile	*p = &c->prof->policy;
 	struct db_prior			 prior;
 	char				 challenge[256];
-	int				 clen, webhook = 0, rc;
+	int				 clen, rc;
 
-	for (size_t i = 0; i < p->nchallenge_modes; i++)
-		webhook |= p->challenge_modes[i] == POLICY_CHALLENGE_WEBHOOK;
-	if (!webhook || is_renewal(c) || (clen = p7_req_challenge(c->req,
+	if (!delegate_used(c) || is_renewal(c) || (clen = p7_req_challenge(c->req,
 	    challenge, sizeof(challenge))) < 0)
 		return 0;
 	if ((rc = scep_peek(c, &prior, err, errlen)) == 0 &&
 	    !prior.key_mismatch && prior.state != DB_TX_SUCCESS &&
 	    prior.state != DB_TX_PENDING)
-		webhook_validate_first(c, p7_req_get0_csr(c->req), challenge,
-		    (size_t)clen);
+		delegate_first(c, challenge, (size_t)clen);
 	OPENSSL_cleanse(challenge, sizeof(challenge));
 	db_prior_clear(&prior);
 	return rc;
@@ -164,7 +162,7 @@ enroll_decide(struct scep_ctx *c, const struct db_prior *prior,
 	pr.signer = renewal ? &signer : NULL;
 	pr.now = time(NULL);
 	ops.consume_challenge = ops_consume_challenge;
-	ops.validate = webhook_validate;
+	ops.validate = delegate_validate;
 	ops.ctx = c;
 	if (policy_decide(&c->prof->policy, &ops, &pr, &o->v) == -1) {
 		OPENSSL_cleanse(challenge, sizeof(challenge));
@@ -208,6 +206,14 @@ enroll_decide(struct scep_ctx *c, const struct db_prior *prior,
 		    o->err, sizeof(o->err));
 		o->failed = o->crt == NULL || webhook_queue(c, o->crt, NULL,
 		    o->err, sizeof(o->err)) == -1;
+		/*
+		 * Intune must know of a certificate before it leaves; its
+		 * refusal rolls the certificate back (docs/mdm.md).
+		 */
+		if (!o->failed && policy_profile_has_mode(&c->prof->policy,
+		    POLICY_CHALLENGE_INTUNE))
+			o->failed = intune_notify_issued(c, o->crt, o->err,
+			    sizeof(o->err)) == -1;
 		break;
 	}
 out:
@@ -232,17 +238,22 @@ enroll_request(struct scep_ctx *c, struct reply *r)
 		    scep_msg_name(c), p7_req_get0_transaction_id(c->req),
 		    o.err);
 		reply_text(r, 503, "database unavailable, retry later\n");
-		webhook_validation_clear(c);
+		delegate_clear(c);
 		return;
 	}
 	poll = enroll_decide(c, &prior, &o, r);
-	webhook_validation_clear(c);
 	/* The one end of the transaction: a SUCCESS only after its COMMIT. */
 	if (enroll_keeps(&o) &&
 	    db_commit(c->w->db, o.err, sizeof(o.err)) == DB_OK)
 		o.committed = 1;
 	else
 		db_rollback(c->w->db);
+	/* Intune validated what scepd then refused: tell it why. */
+	if (o.step == ENROLL_REFUSED && c->validation.asked &&
+	    c->validation.lookup == POLICY_LOOKUP_OK &&
+	    policy_profile_has_mode(&c->prof->policy, POLICY_CHALLENGE_INTUNE))
+		intune_notify_refused(c, o.v.reason);
+	delegate_clear(c);
 	if (poll == ENROLL_POLL)
 		pending_certpoll(c, r);
 	else

@@ -311,35 +311,6 @@ webhook_validate_first(struct scep_ctx *c, X509_REQ *csr,
 	v->asked = 1;
 }
 
-void
-webhook_validation_clear(struct scep_ctx *c)
-{
-	policy_binding_clear(&c->validation.binding);
-	memset(&c->validation, 0, sizeof(c->validation));
-}
-
-enum policy_lookup
-webhook_validate(void *ctx, const struct policy_profile *p, X509_REQ *csr,
-    const char *challenge, size_t len, struct policy_binding *out,
-    char *reason, size_t reasonlen)
-{
-	struct scep_ctx		*c = ctx;
-	struct scep_validation	*v = &c->validation;
-
-	/*
-	 * Asked before the transaction began: hand the answer over.  Not
-	 * asked (the look before the lock saw a decided request, which the
-	 * locked read then did not): ask now, under the lock.
-	 */
-	if (!v->asked)
-		return ask(c, p, csr, challenge, len, out, reason, reasonlen);
-	*out = v->binding;
-	memset(&v->binding, 0, sizeof(v->binding));
-	if (v->lookup != POLICY_LOOKUP_OK)
-		snprintf(reason, reasonlen, "%s", v->reason);
-	return v->lookup;
-}
-
 int
 webhook_queue(struct scep_ctx *c, X509 *issued, const char *reason,
     char *err, size_t errlen)

@@ -1,6 +1,6 @@
 /*
- * The webhook as the SCEP operations use it (webhook.c): struct
- * policy_ops validate, and the notification of a decision.
+ * The webhook as the SCEP operations use it (webhook.c): the validator
+ * (through delegate.c), and the notification of a decision.
  */
 #ifndef SCEPD_SCEP_WEBHOOK_H
 #define SCEPD_SCEP_WEBHOOK_H
@@ -19,16 +19,6 @@
  */
 void	webhook_validate_first(struct scep_ctx *c, X509_REQ *csr,
 	    const char *challenge, size_t len);
-/* Free what c->validation holds. */
-void	webhook_validation_clear(struct scep_ctx *c);
-/*
- * struct policy_ops validate (ctx is the struct scep_ctx): the answer
- * webhook_validate_first() kept, or, if it was not asked, the validator's
- * answer now.
- */
-enum policy_lookup webhook_validate(void *ctx, const struct policy_profile *,
-	    X509_REQ *csr, const char *challenge, size_t len,
-	    struct policy_binding *out, char *reason, size_t reasonlen);
 /*
  * In the open transaction of a decision: queue the profile's notification
  * of it (issued, or NULL for a refusal with its reason), if the profile

@@ -34,8 +34,6 @@ check "start scepd" start_scepd "$D/scepd.conf" $PORT
 [ "$failed" -eq 0 ] || { summary; exit 1; }
 
 ctl() { "$CTL" -c "$D/scepd.conf" "$@"; }
-certs() { sql $DB "SELECT count(*) FROM scepd.certificates $1"; }
-key() { echo "$WORK/k$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n').pem"; }
 # The transactionID sceptool derives from a key: hex SHA-1 of the SPKI.
 tid_of() {
 	openssl pkey -in "$1" -pubout -outform DER | openssl dgst -sha1 -r |

@@ -31,8 +31,6 @@ start_scepd "$CONF" $PORT || exit 1
 $T getca -u "$URL" -o "$WORK/getca.pem" >/dev/null
 openssl x509 -in "$WORK/getca.pem" -out "$WORK/recipient.pem"	# the RA
 
-certs() { sql $DB "SELECT count(*) FROM scepd.certificates $1"; }
-key() { echo "$WORK/k$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n').pem"; }
 # status ARGS...: the HTTP status of a curl request, body in $WORK/body.
 status() { curl -s -o "$WORK/body" -D "$WORK/headers" -w '%{http_code}' "$@"; }
 # json_field NAME: a string field of $WORK/body.

@@ -66,9 +66,7 @@ CONF
 setup_intermediate || { echo "cannot set up the intermediate CA"; exit 1; }
 start_scepd "$INT/scepd.conf" $INTPORT || exit 1
 
-certs() { sql $DB "SELECT count(*) FROM scepd.certificates $1"; }
 # key: a fresh key file name (sceptool creates the key); works inside $().
-key() { echo "$WORK/k$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n').pem"; }
 
 # --- HTTP surface --------------------------------------------------------
 

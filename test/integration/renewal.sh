@@ -43,7 +43,6 @@ profiles = (
 check "start scepd" start_scepd "$D/scepd.conf" $PORT
 [ "$failed" -eq 0 ] || { summary; exit 1; }
 
-key() { echo "$WORK/k$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n').pem"; }
 serial_of() { openssl x509 -in "$1" -noout -serial | sed 's/^serial=//; s/^0*//'; }
 status_of() {
 	sql $DB "SELECT status || ':' || coalesce(revocation_reason::text, '-') || ':' ||

@@ -99,8 +99,6 @@ start_validator $BADTLSPORT "$WORK/badtls.pem" "$WORK/badtls.key" || { summary; 
 start_scepd "$DIR/scepd.conf" $PORT || { summary; exit 1; }
 $T getca -u "$URL" -o "$WORK/ca.pem" >/dev/null || { echo "getca failed"; summary; exit 1; }
 
-certs() { sql $DB "SELECT count(*) FROM scepd.certificates $1"; }
-key() { echo "$WORK/k$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n').pem"; }
 # rec TID TYPE: the validator's records for a transaction, one JSON a line.
 rec() {
 	python3 - "$REC" "$1" "$2" <<'PY'
@@ -121,47 +119,6 @@ for k in sys.argv[2:]:
 print(v if not isinstance(v,(list,dict)) else json.dumps(v))' "$@"
 }
 
-# ok PROFILE CN TID [sceptool options]: SUCCESS, verified, one row.
-ok() {
-	prof=$1 cn=$2 tid=$3
-	shift 3
-	k=$WORK/$cn.key
-	$T enroll -u "$URL/$prof" --ca "$WORK/ca.pem" -k "$k" \
-	    --subject "/O=scepd test/CN=$cn" --challenge $CHAL --transid "$tid" \
-	    -o "$WORK/$cn.pem" "$@" || return 1
-	verify_cert "$WORK/$cn.pem" "$DIR/ca.pem" "$k" "CN=$cn,O=scepd test" || return 1
-	[ "$(certs "WHERE subject = 'CN=$cn,O=scepd test'")" = 1 ]
-}
-# not_issued WANT PROFILE CN TID [sceptool options]: an enrollment that
-# must end with sceptool exit WANT (2 FAILURE, 4 HTTP error) and no
-# certificate row; its output is in $WORK/CN.out.
-not_issued() {
-	want=$1 prof=$2 cn=$3 tid=$4
-	shift 4
-	rc=0
-	$T enroll -u "$URL/$prof" --ca "$WORK/ca.pem" -k "$(key)" \
-	    --subject "/O=scepd test/CN=$cn" --challenge $CHAL --transid "$tid" \
-	    "$@" >"$WORK/$cn.out" 2>&1 || rc=$?
-	cat "$WORK/$cn.out"
-	[ $rc = "$want" ] || { echo "exit $rc, want $want"; return 1; }
-	[ "$(certs "WHERE subject LIKE 'CN=$cn,%'")" = 0 ] ||
-	    { echo "a certificate row exists"; return 1; }
-}
-# refused PROFILE CN TID [sceptool options]: FAILURE badRequest, no row.
-refused() {
-	not_issued 2 "$@" || return 1
-	grep -q "failInfo=badRequest" "$WORK/$2.out"
-}
-# unavailable PROFILE CN TID [sceptool options]: HTTP 503, no certificate,
-# nothing recorded for TID, logged as a 503, and scepd still answers.
-unavailable() {
-	not_issued 4 "$@" || return 1
-	grep -q '^HTTP 503 ' "$WORK/$2.out" || return 1
-	[ "$(sql $DB "SELECT count(*) FROM scepd.transactions WHERE transaction_id = '$3'")" = 0 ] ||
-	    { echo "a transaction was recorded"; return 1; }
-	grep -F "$3" "$LOG" | grep -q -- '-> 503$' || { echo "no 503 logged"; return 1; }
-	curl -fsS -o /dev/null "$URL?operation=GetCACaps" || { echo "scepd no longer answers"; return 1; }
-}
 # delivered TYPE TID: within 10 s, scepd logs the notification of TID
 # as delivered (notifications go out after the reply, from the outbox).
 delivered() {

@@ -1,0 +1,140 @@
+/*
+ * challenge_mode "intune" in the enrollment flow (docs/mdm.md, "Intune").
+ * Only Intune can read its challenges, so every PKCSReq of the profile is
+ * put to validateRequest, before the transaction and the transactionID's
+ * lock like the webhook (scep/enroll.c); a certificate leaves only after
+ * successNotification answered Success, which is asked inside the
+ * transaction so that a refusal there rolls the certificate back.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/x509.h>
+
+#include "server/log.h"
+#include "server/outbound/intune.h"
+#include "server/scep/intune_ops.h"
+
+/*
+ * The HRESULT of a failure notification: E_FAIL, with the reason in the
+ * description (Intune's console shows both).
+ */
+#define HRESULT_REFUSED	0x80004005L
+
+/* c's CSR in DER (OPENSSL_free), or NULL. */
+static unsigned char *
+csr_der(const struct scep_ctx *c, size_t *len)
+{
+	unsigned char	*der = NULL;
+	int		 n;
+
+	if ((n = i2d_X509_REQ(p7_req_get0_csr(c->req), &der)) <= 0)
+		return NULL;
+	*len = (size_t)n;
+	return der;
+}
+
+void
+intune_validate_first(struct scep_ctx *c)
+{
+	struct scep_validation	*v = &c->validation;
+	const char		*tid = p7_req_get0_transaction_id(c->req);
+	struct timespec		 t0;
+	unsigned char		*der;
+	enum intune_rc		 rc = INTUNE_ERROR;
+	char			 code[64] = "", err[300] = "";
+	size_t			 len = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	v->asked = 1;
+	if ((der = csr_der(c, &len)) == NULL)
+		snprintf(err, sizeof(err), "cannot encode the CSR");
+	else
+		rc = intune_validate(c->prof->intune_client, tid, der, len,
+		    code, sizeof(code), err, sizeof(err));
+	OPENSSL_free(der);
+	switch (rc) {
+	case INTUNE_OK:
+		v->lookup = POLICY_LOOKUP_OK;
+		break;
+	case INTUNE_REFUSED:
+		v->lookup = POLICY_LOOKUP_DENIED;
+		snprintf(v->reason, sizeof(v->reason), "Intune: %s: %s", code,
+		    err);
+		break;
+	default:
+		v->lookup = POLICY_LOOKUP_ERROR;
+		snprintf(v->reason, sizeof(v->reason), "Intune: %s", err);
+		break;
+	}
+	log_info("%s %s %s: Intune validateRequest -> %s%s%s (%ld ms)",
+	    c->peer, scep_msg_name(c), tid, rc == INTUNE_OK ? "Success" :
+	    rc == INTUNE_REFUSED ? code : "error", err[0] ? ": " : "", err,
+	    log_ms_since(&t0));
+}
+
+int
+intune_notify_issued(struct scep_ctx *c, X509 *crt, char *err, size_t errlen)
+{
+	const char		*tid = p7_req_get0_transaction_id(c->req);
+	struct intune_issued	 n;
+	struct p7_cert_desc	 d;
+	struct timespec		 t0;
+	unsigned char		*der;
+	enum intune_rc		 rc = INTUNE_ERROR;
+	char			 code[64] = "", why[300] = "", thumb[41];
+	size_t			 len = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	memset(&d, 0, sizeof(d));
+	if ((der = csr_der(c, &len)) == NULL ||
+	    p7_cert_describe(crt, &d) == -1)
+		snprintf(why, sizeof(why), "cannot describe the certificate");
+	else {
+		for (size_t i = 0; i < sizeof(d.sha1); i++)
+			snprintf(thumb + 2 * i, 3, "%02X", d.sha1[i]);
+		memset(&n, 0, sizeof(n));
+		n.tid = tid;
+		n.csr = der;
+		n.csrlen = len;
+		n.thumbprint = thumb;
+		n.serial = d.serial;
+		n.not_after = d.not_after;
+		n.issuer = d.issuer;
+		rc = intune_success(c->prof->intune_client, &n, code,
+		    sizeof(code), why, sizeof(why));
+	}
+	log_info("%s %s %s: Intune successNotification serial %s -> %s%s%s "
+	    "(%ld ms)", c->peer, scep_msg_name(c), tid, d.serial[0] ?
+	    d.serial : "?", rc == INTUNE_OK ? "Success" : rc == INTUNE_REFUSED ?
+	    code : "error", why[0] ? ": " : "", why, log_ms_since(&t0));
+	if (rc != INTUNE_OK)
+		snprintf(err, errlen, "Intune did not confirm the certificate "
+		    "(%s%s%s): not delivered", rc == INTUNE_REFUSED ? code :
+		    "error", why[0] ? ": " : "", why);
+	OPENSSL_free(der);
+	p7_cert_desc_clear(&d);
+	return rc == INTUNE_OK ? 0 : -1;
+}
+
+void
+intune_notify_refused(struct scep_ctx *c, const char *reason)
+{
+	const char	*tid = p7_req_get0_transaction_id(c->req);
+	unsigned char	*der;
+	enum intune_rc	 rc = INTUNE_ERROR;
+	char		 code[64] = "", err[300] = "";
+	size_t		 len = 0;
+
+	if ((der = csr_der(c, &len)) != NULL)
+		rc = intune_failure(c->prof->intune_client, tid, der, len,
+		    HRESULT_REFUSED, reason, code, sizeof(code), err,
+		    sizeof(err));
+	OPENSSL_free(der);
+	log_info("%s %s %s: Intune failureNotification -> %s%s%s", c->peer,
+	    scep_msg_name(c), tid, rc == INTUNE_OK ? "Success" :
+	    rc == INTUNE_REFUSED ? code : "error", err[0] ? ": " : "", err);
+}
