@@ -56,20 +56,16 @@ intune_validate_first(struct scep_ctx *c)
 		rc = intune_validate(c->prof->intune_client, tid, der, len,
 		    code, sizeof(code), err, sizeof(err));
 	OPENSSL_free(der);
-	switch (rc) {
-	case INTUNE_OK:
-		v->lookup = POLICY_LOOKUP_OK;
-		break;
-	case INTUNE_REFUSED:
-		v->lookup = POLICY_LOOKUP_DENIED;
-		snprintf(v->reason, sizeof(v->reason), "Intune: %s: %s", code,
-		    err);
-		break;
-	default:
-		v->lookup = POLICY_LOOKUP_ERROR;
-		snprintf(v->reason, sizeof(v->reason), "Intune: %s", err);
-		break;
-	}
+	v->lookup = rc == INTUNE_OK ? POLICY_LOOKUP_OK : rc == INTUNE_REFUSED ?
+	    POLICY_LOOKUP_DENIED : POLICY_LOOKUP_ERROR;
+	/*
+	 * Cut to fit if need be (the reason is for the log); the result is
+	 * looked at so that -O1's format-truncation check knows it is.
+	 */
+	if (rc != INTUNE_OK && snprintf(v->reason, sizeof(v->reason),
+	    "Intune: %s%s%s", rc == INTUNE_REFUSED ? code : "",
+	    rc == INTUNE_REFUSED ? ": " : "", err) < 0)
+		v->reason[0] = '\0';
 	log_info("%s %s %s: Intune validateRequest -> %s%s%s (%ld ms)",
 	    c->peer, scep_msg_name(c), tid, rc == INTUNE_OK ? "Success" :
 	    rc == INTUNE_REFUSED ? code : "error", err[0] ? ": " : "", err,
