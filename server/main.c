@@ -396,8 +396,6 @@ main(int argc, char *argv[])
 	sweep_stop();
 	notifier_stop(srv.notifier);
 	crl_cache_free(srv.crls);
-	for (i = 0; i < srv.conf->nprofiles; i++)
-		intune_free(srv.conf->profiles[i].intune_client);
 	close(srv.listen_fd);
 	event_free(sigint);
 	event_free(sigterm);
@@ -405,6 +403,8 @@ main(int argc, char *argv[])
 	free(workers);
 	log_info("stopped");
 done:
+	for (i = 0; i < srv.conf->nprofiles; i++)
+		intune_free(srv.conf->profiles[i].intune_client);
 	free_cas(srv.conf);
 	conf_free(srv.conf);
 	return 0;
