@@ -120,6 +120,7 @@ cleanup() {
 	stop_pid "$out/wait.pid"
 	stop_pid "$out/validator.pid"
 	stop_pid "$out/pgproxy.pid"
+	stop_pid "$out/intune.pid"
 	sh "$top/scripts/pg.sh" stop "$out/pg" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
@@ -416,6 +417,28 @@ up_tcp() {
 up_tcp psql -X -qAt "host=127.0.0.1 port=$PGP_PORT dbname=bench_wait user=$pguser sslmode=disable" -c 'SELECT 1'
 up_tcp curl -s -o /dev/null "http://127.0.0.1:$VAL_PORT/"
 mkdir -p "$out/wait"
+# A local Intune (test/fake_intune.py) whose every call takes 500 ms, over
+# TLS from a throw-away CA that scepd trusts through SSL_CERT_FILE.
+I_PORT=18385
+I_TENANT=00000000-1111-2222-3333-444444444444
+I_CID=aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=bench Intune CA" \
+    -keyout "$out/wait/itls-ca.key" -out "$out/wait/itls-ca.pem" >>"$log" 2>&1
+openssl req -new -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+    -keyout "$out/wait/itls.key" -out "$out/wait/itls.csr" >>"$log" 2>&1
+printf 'subjectAltName=IP:127.0.0.1\n' >"$out/wait/itls.ext"
+openssl x509 -req -in "$out/wait/itls.csr" -CA "$out/wait/itls-ca.pem" \
+    -CAkey "$out/wait/itls-ca.key" -CAcreateserial -days 2 \
+    -extfile "$out/wait/itls.ext" -out "$out/wait/itls.pem" >>"$log" 2>&1
+echo bench-intune-secret >"$out/wait/intune.secret"
+python3 "$top/test/fake_intune.py" --port $I_PORT --cert "$out/wait/itls.pem" \
+    --key "$out/wait/itls.key" --tenant $I_TENANT --client-id $I_CID \
+    --client-secret-file "$out/wait/intune.secret" >"$out/intune.log" 2>&1 &
+echo $! >"$out/intune.pid"
+up_tcp curl -fs --cacert "$out/wait/itls-ca.pem" -o /dev/null "https://127.0.0.1:$I_PORT/_control/state"
+curl -fs --cacert "$out/wait/itls-ca.pem" -H 'Content-Type: application/json' \
+    --data '{"delay_ms": 500}' "https://127.0.0.1:$I_PORT/_control" >/dev/null ||
+    die "fake Intune: cannot set its delay"
 cp "$out/scepd/ca.pem" "$out/scepd/ca.key" "$out/scepd/ra.pem" "$out/scepd/ra.key" "$out/wait/"
 cat >"$out/wait/scepd.conf" <<CONF
 # Written by scripts/bench.sh: one worker, a slow validator, a slow database.
@@ -427,10 +450,15 @@ challenge = "$CHAL";
 validity_days = 30;
 profiles = ( { name = "hook"; challenge_mode = "webhook";
     webhook = { url = "http://127.0.0.1:$VAL_PORT/hook"; secret = "$HOOK_SECRET";
-    timeout_ms = 20000; notify = false; }; } );
+    timeout_ms = 20000; notify = false; }; },
+  { name = "intune"; challenge_mode = "intune";
+    intune = { tenant = "$I_TENANT"; client_id = "$I_CID";
+    client_secret_file = "intune.secret"; authority = "https://127.0.0.1:$I_PORT";
+    graph = "https://127.0.0.1:$I_PORT"; timeout_ms = 20000; }; } );
 CONF
 "$BIN/scepctl" -c "$out/wait/scepd.conf" db migrate >>"$log" 2>&1 || die "bench_wait: db migrate failed"
-taskset -c 1 "$BIN/scepd" -d -c "$out/wait/scepd.conf" -p $WAIT_PORT >"$out/wait.log" 2>&1 &
+SSL_CERT_FILE=$out/wait/itls-ca.pem taskset -c 1 "$BIN/scepd" -d -c "$out/wait/scepd.conf" \
+    -p $WAIT_PORT >"$out/wait.log" 2>&1 &
 echo $! >"$out/wait.pid"
 wait_up "$WAIT_URL" "$out/wait.pid" wait
 
@@ -499,6 +527,12 @@ slow_enroll 2 "" dbslow
 fast_times 5 database
 rm -f "$out/pg-slow"
 slow_done dbslow
+slow_enroll 1 /intune intune1
+slow_done intune1
+slow_enroll "$NSLOW" /intune intuneN
+fast_times 20 intune
+slow_done intuneN
+stop_pid "$out/intune.pid"
 stop_pid "$out/wait.pid"
 stop_pid "$out/validator.pid"
 stop_pid "$out/pgproxy.pid"
@@ -571,14 +605,16 @@ echo "Server logs: scepd $sd_warn warn/error lines; scepserver $ss_err error lin
 echo
 echo "scepd alone, workers = 1: p50 / p99 / max ms and unanswered, one request at a time"
 printf '  %-48s %-20s %-20s %s\n' "while" GetCACaps GetCACert "CRL (cached)"
-for ph in idle validator database; do
+for ph in idle validator database intune; do
 	case $ph in
 	idle) l="idle" ;;
 	validator) l="$NSLOW enrollments wait on a 3 s validator" ;;
 	database) l="2 enrollments, PostgreSQL held 2 s a statement" ;;
+	intune) l="$NSLOW Intune enrollments, 500 ms a call" ;;
 	esac
 	printf '  %-48s %-20s %-20s %s\n' "$l" "$(cat "$out/$ph.caps.lat")" \
 	    "$(cat "$out/$ph.cacert.lat")" "$(cat "$out/$ph.crl.lat")"
 done
 echo "  wall time, 1 / $NSLOW concurrent enrollments on the 3 s validator: $(cut -d' ' -f1 "$out/hook1.wall") / $(cut -d' ' -f1 "$out/hookN.wall") ms (pki_threads = $(sed -n 's/.*pki_threads = \([0-9]*\).*/\1/p' "$out/wait.log" | head -n 1))"
+echo "  wall time, 1 / $NSLOW concurrent Intune enrollments, every Intune call 500 ms: $(cut -d' ' -f1 "$out/intune1.wall") / $(cut -d' ' -f1 "$out/intuneN.wall") ms, not SUCCESS: $(cut -d' ' -f2 "$out/intuneN.wall")"
 } | tee "$out/table.txt"
