@@ -162,7 +162,8 @@ known(const char *group, const char *name, int in_profile)
 	if (!in_profile && known_in(server_settings, NELEM(server_settings), full))
 		return 1;
 	if (group == NULL) {
-		if (in_profile && strcmp(name, "name") == 0)
+		if ((in_profile && strcmp(name, "name") == 0) ||
+		    strcmp(name, "path") == 0)
 			return 1;
 		if (!in_profile && strcmp(name, "profiles") == 0)
 			return 1;
@@ -542,6 +543,37 @@ hex_decode(const char *hex, unsigned char *out, size_t len)
 	return 0;
 }
 
+/*
+ * "path" of one profile, from its own group only: inherited, it would
+ * put every profile at the same place.  Its form is checked here, where
+ * it may clash with other routes by check_paths().
+ */
+static int
+load_path(const char *path, config_setting_t *group, const char *name,
+    char **out)
+{
+	config_setting_t	*s = config_setting_get_member(group, "path");
+	const char		*v = NULL;
+	size_t			 n;
+	int			 errors = 0;
+
+	if (s != NULL && (v = config_setting_get_string(s)) == NULL) {
+		log_warnx("%s:%d: profile %s: \"path\" must be a string", path,
+		    config_setting_source_line(s), name);
+		errors++;
+	} else if (v != NULL && (v[0] != '/' || (n = strlen(v)) < 2 ||
+	    v[n - 1] == '/' || strpbrk(v, "?#") != NULL)) {
+		log_warnx("%s:%d: profile %s: \"path\" \"%s\" must start with "
+		    "/, not end with one, and hold no ? or # (e.g. "
+		    "/certsrv/mscep/mscep.dll)", path,
+		    config_setting_source_line(s), name, v);
+		errors++;
+	}
+	if ((*out = strdup(errors || v == NULL ? "" : v)) == NULL)
+		fatal("strdup");
+	return errors;
+}
+
 /* Load profile p from group (NULL: the default profile at the top level). */
 /* challenge_mode "intune": alone, with whom to sign in as (docs/mdm.md). */
 static int
@@ -616,6 +648,7 @@ load_profile(const char *path, config_t *cfg, config_setting_t *group,
 	if ((p->policy.name = strdup(name)) == NULL)
 		fatal("strdup");
 	snprintf(where, sizeof(where), "%s (profile %s)", path, name);
+	errors += load_path(path, group ? group : root, name, &p->path);
 	/* A named profile inherits the top level; the top level has none. */
 	for (size_t i = 0; i < NELEM(profile_settings); i++)
 		errors += load_setting(where, group ? group : root,
@@ -693,6 +726,8 @@ load_profile(const char *path, config_t *cfg, config_setting_t *group,
 	}
 	return errors;
 }
+
+static int	check_paths(const struct conf *);
 
 struct conf *
 conf_load(const char *path, int flags)
@@ -775,7 +810,8 @@ conf_load(const char *path, int flags)
 		log_warnx("%s: \"base_path\" must start with / and not end with "
 		    "one (e.g. /scep)", path);
 		errors++;
-	}
+	} else if (errors == 0)
+		errors += check_paths(c);
 	if (errors > 0) {
 		log_warnx("%s: %d error%s", path, errors, errors > 1 ? "s" : "");
 		conf_free(c);
@@ -816,6 +852,7 @@ conf_free(struct conf *c)
 		free_strings(profile_settings, NELEM(profile_settings),
 		    &c->profiles[i], 1);
 		policy_profile_clear(&c->profiles[i].policy);
+		free(c->profiles[i].path);
 	}
 	free(c->profiles);
 	free(c->path);
@@ -832,6 +869,116 @@ conf_profile(const struct conf *c, const char *name, size_t namelen)
 		    memcmp(c->profiles[i].policy.name, name, namelen) == 0)
 			return &c->profiles[i];
 	return NULL;
+}
+
+/* The profile <base>[/<profile>][/pkiclient.exe] names, or NULL. */
+static struct conf_profile *
+base_route(const struct conf *c, const char *path)
+{
+	const char	*name, *end;
+	size_t		 n = strlen(c->base_path);
+
+	if (strncmp(path, c->base_path, n) != 0)
+		return NULL;
+	path += n;
+	if (path[0] == '\0' || strcmp(path, "/") == 0 ||
+	    strcmp(path, "/pkiclient.exe") == 0)
+		return &c->profiles[0];
+	if (path[0] != '/')
+		return NULL;
+	name = path + 1;
+	if ((end = strchr(name, '/')) == NULL)
+		end = name + strlen(name);
+	else if (strcmp(end, "/") != 0 && strcmp(end, "/pkiclient.exe") != 0)
+		return NULL;
+	if (end == name)
+		return NULL;
+	return conf_profile(c, name, (size_t)(end - name));
+}
+
+/* 1 if path is p's own path, or that with /pkiclient.exe appended. */
+static int
+own_path(const struct conf_profile *p, const char *path)
+{
+	size_t	n = strlen(p->path);
+
+	return n > 0 && strncmp(path, p->path, n) == 0 &&
+	    (path[n] == '\0' || strcmp(path + n, "/pkiclient.exe") == 0);
+}
+
+struct conf_profile *
+conf_profile_at(const struct conf *c, const char *path)
+{
+	if (path == NULL)
+		return NULL;
+	for (int i = 0; i < c->nprofiles; i++)
+		if (own_path(&c->profiles[i], path))
+			return &c->profiles[i];
+	return base_route(c, path);
+}
+
+/* 1 if path is prefix or below it ("/ocsp": "/ocsp", "/ocsp/x"). */
+static int
+at_or_under(const char *path, const char *prefix)
+{
+	size_t	n = strlen(prefix);
+
+	return strncmp(path, prefix, n) == 0 &&
+	    (path[n] == '\0' || path[n] == '/');
+}
+
+/*
+ * What else answers at profile i's own path v (pk: v/pkiclient.exe), or
+ * NULL: another profile's path, <base> routing, the admin API, OCSP, the
+ * CRLs, mscep_admin (server/http/route.c tries the last four first).
+ */
+static const char *
+path_taken(const struct conf *c, int i, const char *v, const char *pk)
+{
+	char	crl[256];
+	size_t	n = strlen(v);
+
+	for (int j = 0; j < i; j++)
+		if (own_path(&c->profiles[j], v) ||
+		    own_path(&c->profiles[j], pk) ||
+		    own_path(&c->profiles[i], c->profiles[j].path))
+			return "another profile's \"path\"";
+	if (base_route(c, v) != NULL || base_route(c, pk) != NULL)
+		return "a profile's <base_path>/<name> route";
+	if (at_or_under(v, "/api"))
+		return "the admin API (/api/)";
+	if (at_or_under(v, "/ocsp"))
+		return "the OCSP responder (/ocsp)";
+	snprintf(crl, sizeof(crl), "%s/crl", c->base_path);
+	if (at_or_under(v, crl))
+		return "the CRLs (<base_path>/crl/)";
+	if (at_or_under(v, "/certsrv/mscep_admin") ||
+	    (n >= 12 && strcmp(v + n - 12, "/mscep_admin") == 0))
+		return "mscep_admin";
+	return NULL;
+}
+
+/* Each profile's own path is its own. */
+static int
+check_paths(const struct conf *c)
+{
+	char		 pk[512];
+	const char	*why;
+	int		 errors = 0;
+
+	for (int i = 0; i < c->nprofiles; i++) {
+		const char	*v = c->profiles[i].path;
+
+		if (v[0] == '\0')
+			continue;
+		snprintf(pk, sizeof(pk), "%s/pkiclient.exe", v);
+		if ((why = path_taken(c, i, v, pk)) != NULL) {
+			log_warnx("%s (profile %s): \"path\" \"%s\" is taken by "
+			    "%s", c->path, c->profiles[i].policy.name, v, why);
+			errors++;
+		}
+	}
+	return errors;
 }
 
 const char *

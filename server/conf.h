@@ -4,8 +4,10 @@
  *
  * The top level holds the server-wide settings and the default profile
  * (served at base_path).  Each element of the list "profiles" is another
- * profile, served at base_path/<name>; a setting it does not give is
- * taken from the top level, so a profile states only how it differs.
+ * profile, served at base_path/<name> and, if it sets "path", there too
+ * (a drop-in for NDES's /certsrv/mscep/mscep.dll); a setting it does not
+ * give is taken from the top level, so a profile states only how it
+ * differs ("path" is the exception: it is never inherited).
  */
 #ifndef SCEPD_CONF_H
 #define SCEPD_CONF_H
@@ -34,6 +36,8 @@ struct conf_intune {
 
 struct conf_profile {
 	struct policy_profile	 policy;	/* decisions; name is in here */
+	char			*path;		/* served here too ("path"), or
+						 * "": <base>/<name> only */
 	char			*ca_cert;	/* paths, relative to the file */
 	char			*ca_key;
 	char			*ra_cert;	/* "" in CA mode */
@@ -106,5 +110,12 @@ void		 conf_free(struct conf *);
 /* The profile called name ("default" or "" for the default), or NULL. */
 struct conf_profile *conf_profile(const struct conf *, const char *name,
 		    size_t namelen);
+
+/*
+ * The profile a request path names: a profile's own path, <base>, and
+ * <base>/<profile>, each also with /pkiclient.exe appended (Windows
+ * appends it).  NULL if it names none.
+ */
+struct conf_profile *conf_profile_at(const struct conf *, const char *path);
 
 #endif /* SCEPD_CONF_H */

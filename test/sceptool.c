@@ -7,7 +7,8 @@
  * pki) cannot: every cipher, digest and SignerInfo algorithm, GET in the
  * Apple, certmonger and sscep escapings, X.509 v1 signers, renewal signed by
  * an issued certificate, odd messageTypes and transactionIDs, CertPoll,
- * GetCert, GetCRL, and small mutations for the hostile-input tests
+ * GetCert, GetCRL, requests shaped like Apple's (--apple: BER
+ * indefinite lengths), and small mutations for the hostile-input tests
  * (test/integration/protocol.sh).  Every CertRep is checked strictly
  * against RFC 8894 3.2.1 and what the real clients require of it.
  *
@@ -172,6 +173,7 @@ struct opts {
 	const char	*issuer;
 	const char	*file;
 	int		 lenient;
+	int		 apple;		/* --apple */
 };
 
 /* What a CertRep is checked against (RFC 8894 3.2.1, 3.3.2). */
@@ -1014,6 +1016,34 @@ out:
 	return x;
 }
 
+/* CN=<random UUID>, the subject of Apple's throwaway signer. */
+static X509_NAME *
+random_uuid_name(void)
+{
+	unsigned char	 b[16];
+	char		 s[40];
+	size_t		 o = 0;
+	X509_NAME	*n;
+
+	if (RAND_bytes(b, sizeof(b)) != 1)
+		return NULL;
+	b[6] = (b[6] & 0x0f) | 0x40;
+	b[8] = (b[8] & 0x3f) | 0x80;
+	for (size_t i = 0; i < sizeof(b); i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			s[o++] = '-';
+		snprintf(s + o, 3, "%02X", b[i]);
+		o += 2;
+	}
+	if ((n = X509_NAME_new()) == NULL ||
+	    !X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
+	    (unsigned char *)s, -1, -1, 0)) {
+		X509_NAME_free(n);
+		return NULL;
+	}
+	return n;
+}
+
 /* A throwaway RSA key and certificate for the mutations. */
 static int
 make_throwaway(EVP_PKEY **key, X509 **crt)
@@ -1141,16 +1171,21 @@ out:
 	return rc;
 }
 
-/* Uppercase hex SHA-1 of the DER SubjectPublicKeyInfo (Apple, strongSwan). */
+/*
+ * Uppercase hex SHA-1 of the DER SubjectPublicKeyInfo (strongSwan), or
+ * with key_bits of the key inside it, for RSA the PKCS#1 RSAPublicKey
+ * (Apple's SecSCEP hashes SecKeyCopyPublicBytes()).
+ */
 static char *
-key_transid(EVP_PKEY *key)
+key_transid(EVP_PKEY *key, int key_bits)
 {
 	unsigned char	*der = NULL, md[EVP_MAX_MD_SIZE];
 	unsigned int	 mdlen, i;
 	char		*s = NULL;
 	int		 len;
 
-	if ((len = i2d_PUBKEY(key, &der)) <= 0)
+	if ((len = key_bits ? i2d_PublicKey(key, &der) :
+	    i2d_PUBKEY(key, &der)) <= 0)
 		return NULL;
 	if (EVP_Digest(der, len, md, &mdlen, EVP_sha1(), NULL) &&
 	    (s = malloc(mdlen * 2 + 1)) != NULL)
@@ -1301,7 +1336,9 @@ build_pkimessage(const struct opts *o, struct req_params *rp,
 			    ostr_mutate(ct, m_padding, pad) == -1)
 				goto out;
 		}
-		if ((len = i2d_PKCS7(env, &envder)) <= 0)
+		/* Apple's EnvelopedData: BER, indefinite lengths. */
+		if ((len = o->apple ? i2d_PKCS7_NDEF(env, &envder) :
+		    i2d_PKCS7(env, &envder)) <= 0)
 			goto out;
 		econt = envder;
 		econtlen = len;
@@ -1348,7 +1385,8 @@ build_pkimessage(const struct opts *o, struct req_params *rp,
 			    p7->d.sign->signer_info));
 	}
 
-	if ((len = i2d_PKCS7(p7, &der)) <= 0)
+	if ((len = o->apple ? i2d_PKCS7_NDEF(p7, &der) :
+	    i2d_PKCS7(p7, &der)) <= 0)
 		goto out;
 	if (mut & MUT_TRUNCATE) {
 		if (o->trunc_len < (size_t)len)
@@ -1957,6 +1995,7 @@ cmd_pkiop(const struct opts *o, int op)
 	X509			*oldcert = NULL;
 	EVP_PKEY		*key = NULL, *signkey = NULL;
 	X509_NAME		*subj = NULL, *issuer = NULL;
+	X509_NAME		*uuid_name = NULL;	/* --apple's signer */
 	X509_REQ		*csr = NULL;
 	ASN1_INTEGER		*sn = NULL;
 	BIGNUM			*bn = NULL;
@@ -2009,7 +2048,13 @@ cmd_pkiop(const struct opts *o, int op)
 		signer = oldcert;
 		oldcert = NULL;
 	} else {
-		if ((signer = make_selfsigned(key, subj, o->v1_signer)) == NULL)
+		if (o->apple) {
+			X509_NAME_free(uuid_name);
+			if ((uuid_name = random_uuid_name()) == NULL)
+				goto out;
+		}
+		if ((signer = make_selfsigned(key, o->apple ? uuid_name : subj,
+		    o->v1_signer)) == NULL)
 			goto out;
 		signkey = key;
 		if (!EVP_PKEY_up_ref(key))
@@ -2058,7 +2103,7 @@ cmd_pkiop(const struct opts *o, int op)
 	/* Attributes. */
 	if (o->transid != NULL)
 		rp.transid = o->transid;
-	else if ((transid = key_transid(key ? key : signkey)) == NULL)
+	else if ((transid = key_transid(key ? key : signkey, o->apple)) == NULL)
 		goto out;
 	else
 		rp.transid = transid;
@@ -2111,6 +2156,7 @@ out:
 	EVP_PKEY_free(signkey);
 	X509_NAME_free(subj);
 	X509_NAME_free(issuer);
+	X509_NAME_free(uuid_name);
 	X509_REQ_free(csr);
 	ASN1_INTEGER_free(sn);
 	BN_free(bn);
@@ -2231,6 +2277,9 @@ usage(void)
 "  --signer-cert C --signer-key K   sign with an issued cert (renewal)\n"
 "  --v1-signer          self-signed signer as X.509 v1 (certmonger)\n"
 "  --save-request F --save-reply F --no-send -o, --out F\n"
+"  --apple              look like Apple's SecSCEP: transactionID the SHA-1\n"
+"                       of the key bits, signer CN a random UUID, BER\n"
+"                       indefinite lengths\n"
 "  --lenient            tolerate micromdm scepserver's quirks: CertRep\n"
 "                       SignerInfo not rsaEncryption, senderNonce echoed\n"
 "  -v, --verbose\n"
@@ -2284,7 +2333,7 @@ enum {
 	OPT_METHOD, OPT_GET_STYLE, OPT_CTYPE, OPT_PATH_SUFFIX, OPT_MSGTYPE,
 	OPT_TRANSID, OPT_SIGNER_CERT, OPT_SIGNER_KEY, OPT_V1_SIGNER,
 	OPT_SAVE_REQUEST, OPT_SAVE_REPLY, OPT_NO_SEND, OPT_MUTATE, OPT_SERIAL,
-	OPT_ISSUER, OPT_FILE, OPT_LENIENT
+	OPT_ISSUER, OPT_FILE, OPT_LENIENT, OPT_APPLE
 };
 
 static const struct option longopts[] = {
@@ -2320,6 +2369,7 @@ static const struct option longopts[] = {
 	{ "issuer",		required_argument, NULL, OPT_ISSUER },
 	{ "file",		required_argument, NULL, OPT_FILE },
 	{ "lenient",		no_argument,	   NULL, OPT_LENIENT },
+	{ "apple",		no_argument,	   NULL, OPT_APPLE },
 	{ NULL,			0,		   NULL, 0 }
 };
 
@@ -2481,6 +2531,9 @@ parse_opts(int argc, char *argv[], struct opts *o)
 			break;
 		case OPT_FILE:
 			o->file = optarg;
+			break;
+		case OPT_APPLE:
+			o->apple = 1;
 			break;
 		case OPT_LENIENT:
 			lenient = 1;

@@ -567,6 +567,82 @@ conf_challenge_mode_lists(void **state)
 	assert_non_null(strstr(log, "one-time challenges need \"challenge_key\""));
 }
 
+/* A profile's own "path" (the NDES drop-in) and how paths route. */
+static void
+conf_profile_paths(void **state)
+{
+	struct conf		*c;
+	struct conf_profile	*nd;
+	char			*path;
+	const char		*log;
+
+	(void)state;
+	path = write_conf(CONF_BASE "path = \"/top\";\n"
+	    "profiles = ( { name = \"ndes\"; "
+	    "path = \"/certsrv/mscep/mscep.dll\"; },\n"
+	    "  { name = \"other\"; } );\n");
+	assert_non_null(c = conf_load(path, 0));
+	unlink(path);
+	nd = conf_profile(c, "ndes", 4);
+	assert_string_equal(nd->path, "/certsrv/mscep/mscep.dll");
+	/* Never inherited: the top level's path is the default profile's. */
+	assert_string_equal(conf_profile(c, "other", 5)->path, "");
+	assert_ptr_equal(conf_profile_at(c, "/top"), &c->profiles[0]);
+	assert_ptr_equal(conf_profile_at(c, "/certsrv/mscep/mscep.dll"), nd);
+	assert_ptr_equal(conf_profile_at(c,
+	    "/certsrv/mscep/mscep.dll/pkiclient.exe"), nd);
+	assert_ptr_equal(conf_profile_at(c, "/scep/ndes/pkiclient.exe"), nd);
+	assert_ptr_equal(conf_profile_at(c, "/scep"), &c->profiles[0]);
+	assert_ptr_equal(conf_profile_at(c, "/scep/other"),
+	    conf_profile(c, "other", 5));
+	assert_null(conf_profile_at(c, "/certsrv/mscep/mscep.dll/x"));
+	assert_null(conf_profile_at(c, "/certsrv/mscep/mscep.dllx"));
+	assert_null(conf_profile_at(c, "/certsrv/mscep"));
+	assert_null(conf_profile_at(c, "/scep/none"));
+	conf_free(c);
+
+	/* Each refusal names the key, the path and what holds it. */
+	log = conf_refusal(CONF_BASE "profiles = ( { name = \"n\"; "
+	    "path = \"certsrv/mscep/mscep.dll\"; } );\n");
+	assert_non_null(strstr(log, "profile n: \"path\" "
+	    "\"certsrv/mscep/mscep.dll\" must start with /"));
+	log = conf_refusal(CONF_BASE "profiles = ( { name = \"n\"; "
+	    "path = \"/a?b\"; } );\n");
+	assert_non_null(strstr(log, "\"path\" \"/a?b\" must start"));
+	log = conf_refusal(CONF_BASE "profiles = ( { name = \"n\"; "
+	    "path = \"/a/\"; } );\n");
+	assert_non_null(strstr(log, "\"path\" \"/a/\" must start"));
+	log = conf_refusal(CONF_BASE "profiles = ( { name = \"n\"; "
+	    "path = 3; } );\n");
+	assert_non_null(strstr(log, "\"path\" must be a string"));
+	log = conf_refusal(CONF_BASE "profiles = ( { name = \"a\"; "
+	    "path = \"/x\"; }, { name = \"b\"; path = \"/x\"; } );\n");
+	assert_non_null(strstr(log, "(profile b): \"path\" \"/x\" is taken by "
+	    "another profile's \"path\""));
+	log = conf_refusal(CONF_BASE "profiles = ( { name = \"a\"; "
+	    "path = \"/x/pkiclient.exe\"; }, { name = \"b\"; "
+	    "path = \"/x\"; } );\n");
+	assert_non_null(strstr(log, "another profile's \"path\""));
+	log = conf_refusal(CONF_BASE "profiles = ( { name = \"a\"; }, "
+	    "{ name = \"b\"; path = \"/scep/a\"; } );\n");
+	assert_non_null(strstr(log, "(profile b): \"path\" \"/scep/a\" is "
+	    "taken by a profile's <base_path>/<name> route"));
+	log = conf_refusal(CONF_BASE "path = \"/scep/pkiclient.exe\";\n");
+	assert_non_null(strstr(log, "<base_path>/<name> route"));
+	log = conf_refusal(CONF_BASE "profiles = ( { name = \"a\"; "
+	    "path = \"/api/v1\"; } );\n");
+	assert_non_null(strstr(log, "taken by the admin API"));
+	log = conf_refusal(CONF_BASE "profiles = ( { name = \"a\"; "
+	    "path = \"/ocsp\"; } );\n");
+	assert_non_null(strstr(log, "taken by the OCSP responder"));
+	log = conf_refusal(CONF_BASE "profiles = ( { name = \"a\"; "
+	    "path = \"/scep/crl/a.crl\"; } );\n");
+	assert_non_null(strstr(log, "taken by the CRLs"));
+	log = conf_refusal(CONF_BASE "profiles = ( { name = \"a\"; "
+	    "path = \"/certsrv/mscep_admin\"; } );\n");
+	assert_non_null(strstr(log, "taken by mscep_admin"));
+}
+
 /* --- webhook: webhook_json.c and http_client.c (issue 3 item 3) --- */
 
 /* Known answer from Python: hmac.new(key, b"1700000000." + body, sha256). */
@@ -1000,6 +1076,7 @@ main(void)
 		cmocka_unit_test(conf_errors),
 		cmocka_unit_test(conf_profiles_inherit),
 		cmocka_unit_test(conf_challenge_mode_lists),
+		cmocka_unit_test(conf_profile_paths),
 		cmocka_unit_test(webhook_signature),
 		cmocka_unit_test(webhook_build_documents),
 		cmocka_unit_test(webhook_reply_allow_and_deny),

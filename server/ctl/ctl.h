@@ -16,6 +16,9 @@ int	ctl_token_revoke(const struct conf *, int, char **);
 int	ctl_token_list(const struct conf *, int, char **);
 int	ctl_challenge_create(const struct conf *, int, char **);
 
+/* ctl_mobileconfig.c: an Apple configuration profile for a profile. */
+int	ctl_mobileconfig(const struct conf *, int, char **);
+
 /* ctl_pending.c: manual approval. */
 int	ctl_pending_list(const struct conf *, int, char **);
 int	ctl_pending_approve(const struct conf *, int, char **);

@@ -6,7 +6,6 @@
  * with $(...)), what it is bound to on stderr.
  */
 #include <getopt.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,19 +21,6 @@
 #include "server/ctl/ctl.h"
 #include "server/ctl/ctl_common.h"
 #include "server/log.h"
-
-/* "scepctl:<user>" for the audit trail. */
-static const char *
-actor(char *buf, size_t len)
-{
-	struct passwd	*pw;
-
-	if ((pw = getpwuid(getuid())) != NULL)
-		snprintf(buf, len, "scepctl:%s", pw->pw_name);
-	else
-		snprintf(buf, len, "scepctl:uid %u", (unsigned)getuid());
-	return buf;
-}
 
 /* The name argument of token create|revoke, or exit. */
 static const char *
@@ -94,7 +80,7 @@ ctl_token_create(const struct conf *c, int argc, char **argv)
 	    !EVP_Digest(tok, strlen(tok), sha, NULL, EVP_sha256(), NULL))
 		fatalx("token create: no randomness or SHA-256");
 	db = ctl_connect(c);
-	rc = db_token_create(db, name, sha, actor(who, sizeof(who)), err,
+	rc = db_token_create(db, name, sha, ctl_actor(who, sizeof(who)), err,
 	    sizeof(err));
 	db_close(db);
 	if (rc == DB_ERROR)
@@ -122,7 +108,7 @@ ctl_token_revoke(const struct conf *c, int argc, char **argv)
 	enum db_rc	 rc;
 
 	db = ctl_connect(c);
-	rc = db_token_revoke(db, name, actor(who, sizeof(who)), err,
+	rc = db_token_revoke(db, name, ctl_actor(who, sizeof(who)), err,
 	    sizeof(err));
 	db_close(db);
 	if (rc == DB_ERROR)
@@ -251,7 +237,7 @@ ctl_challenge_create(const struct conf *c, int argc, char **argv)
 		fatalx("challenge create: %s", err);
 	db = ctl_connect(c);
 	rc = challenge_mint(db, c, p, &m, m.ttl_minutes,
-	    actor(who, sizeof(who)), chal, sizeof(chal), &id, &exp, err,
+	    ctl_actor(who, sizeof(who)), chal, sizeof(chal), &id, &exp, err,
 	    sizeof(err));
 	db_close(db);
 	if (rc == -1)

@@ -1,5 +1,11 @@
-/* What every scepctl command needs: the database, a profile by name. */
+/*
+ * What every scepctl command needs: the database, a profile by name, who
+ * acts.
+ */
+#include <pwd.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "server/ctl/ctl_common.h"
 #include "server/log.h"
@@ -23,4 +29,16 @@ ctl_profile(const struct conf *c, const char *name)
 	if ((p = conf_profile(c, name, strlen(name))) == NULL)
 		fatalx("%s has no profile \"%s\"", c->path, name);
 	return p;
+}
+
+const char *
+ctl_actor(char *buf, size_t len)
+{
+	struct passwd	*pw;
+
+	if ((pw = getpwuid(getuid())) != NULL)
+		snprintf(buf, len, "scepctl:%s", pw->pw_name);
+	else
+		snprintf(buf, len, "scepctl:uid %u", (unsigned)getuid());
+	return buf;
 }

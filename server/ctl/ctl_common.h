@@ -9,5 +9,7 @@
 struct db	*ctl_connect(const struct conf *);
 /* The profile --profile names (default "default"), or exit. */
 struct conf_profile *ctl_profile(const struct conf *, const char *name);
+/* "scepctl:<user>" into buf, for the audit trail. */
+const char	*ctl_actor(char *buf, size_t len);
 
 #endif /* SCEPD_CTL_COMMON_H */

@@ -43,6 +43,9 @@ usage(void)
 	    "  challenge create [--profile P] [--device ID] [--subject DN]\n"
 	    "          [--san TYPE:VALUE]... [--ttl MINUTES]\n"
 	    "                                  mint a one-time challenge\n"
+	    "  mobileconfig [--profile P] --url https://host[:port]\n"
+	    "          [--challenge-mode static|one-time] [--cn VALUE] [-o FILE]\n"
+	    "                                  an Apple configuration profile\n"
 	    "  pending list | pending approve TXID | pending reject TXID\n"
 	    "                                  requests held for manual approval\n"
 	    "  cert revoke SERIAL [--reason NAME] | cert hold SERIAL |\n"
@@ -329,6 +332,7 @@ static const struct command {
 	{ "token", "revoke", ctl_token_revoke },
 	{ "token", "list", ctl_token_list },
 	{ "challenge", "create", ctl_challenge_create },
+	{ "mobileconfig", NULL, ctl_mobileconfig },
 	{ "pending", "list", ctl_pending_list },
 	{ "pending", "approve", ctl_pending_approve },
 	{ "pending", "reject", ctl_pending_reject },
@@ -347,7 +351,7 @@ main(int argc, char *argv[])
 	const struct command	*cmd = NULL;
 	struct conf		*c;
 	const char		*path = NULL;
-	int			 rc;
+	int			 rc, skip;
 
 	log_init("scepctl", 1, 0);
 	if (argc >= 3 && strcmp(argv[1], "-c") == 0) {
@@ -355,17 +359,20 @@ main(int argc, char *argv[])
 		argc -= 2;
 		argv += 2;
 	}
-	if (argc < 3)
+	if (argc < 2)
 		usage();
+	/* A command without a verb (NULL) takes the options that follow. */
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(commands[i].noun, argv[1]) == 0 &&
-		    strcmp(commands[i].verb, argv[2]) == 0)
+		    (commands[i].verb == NULL || (argc >= 3 &&
+		    strcmp(commands[i].verb, argv[2]) == 0)))
 			cmd = &commands[i];
 	if (cmd == NULL)
 		usage();
-	/* Hand each command its own argv: argv[0] is the verb. */
+	/* Hand each command its own argv: argv[0] is the verb (or noun). */
 	c = load(path);
-	rc = cmd->run(c, argc - 2, argv + 2);
+	skip = cmd->verb != NULL ? 2 : 1;
+	rc = cmd->run(c, argc - skip, argv + skip);
 	conf_free(c);
 	return rc;
 }

@@ -1,5 +1,6 @@
 /*
- * Routing: /scep and /scep/pkiclient.exe (per profile), the admin API,
+ * Routing: /scep and /scep/pkiclient.exe (per profile, and a profile's
+ * own "path": conf_profile_at(), server/conf.c), the admin API,
  * mscep_admin and the revocation endpoints.  The same table runs twice
  * for what needs the database or a validator: on the event loop, where
  * the handler only says so (reply_to_pool(), server/scepd.h), and again
@@ -20,35 +21,6 @@
 #include "server/query.h"
 #include "server/revocation/responder.h"
 #include "server/scep/pkioperation.h"
-
-/*
- * The profile a path names: <base>, <base>/pkiclient.exe (Windows appends
- * it), <base>/<profile> and <base>/<profile>/pkiclient.exe.  NULL if the
- * path is not a SCEP path or names no profile.
- */
-static struct conf_profile *
-scep_profile(const struct conf *c, const char *path)
-{
-	const char	*name, *end;
-	size_t		 n = strlen(c->base_path);
-
-	if (path == NULL || strncmp(path, c->base_path, n) != 0)
-		return NULL;
-	path += n;
-	if (path[0] == '\0' || strcmp(path, "/") == 0 ||
-	    strcmp(path, "/pkiclient.exe") == 0)
-		return &c->profiles[0];
-	if (path[0] != '/')
-		return NULL;
-	name = path + 1;
-	if ((end = strchr(name, '/')) == NULL)
-		end = name + strlen(name);
-	else if (strcmp(end, "/") != 0 && strcmp(end, "/pkiclient.exe") != 0)
-		return NULL;
-	if (end == name)
-		return NULL;
-	return conf_profile(c, name, (size_t)(end - name));
-}
 
 /* The message of a PKIOperation, POST body or GET message=. */
 static void
@@ -160,7 +132,7 @@ route(struct worker *w, const struct request *rq, struct reply *r)
 	if (revocation_http(w, rq, r) || api_lifecycle(w, rq, r) ||
 	    api_handle(w, rq, r) || mscep_handle(w, rq, r))
 		return;
-	if ((prof = scep_profile(w->srv->conf, rq->path)) == NULL) {
+	if ((prof = conf_profile_at(w->srv->conf, rq->path)) == NULL) {
 		log_info("%s %s: unknown path -> 404", rq->peer, rq->uri);
 		reply_text(r, 404, "not found\n");
 		return;
