@@ -11,12 +11,14 @@
  *		and PkiConnectorFEService live;
  *   ScepActions POST <that uri>/ScepActions/validateRequest,
  *		successNotification, failureNotification, with headers
- *		api-version and client-request-id, answered {"code", ...}.
+ *		api-version and client-request-id, answered {"code", ...};
+ *   revocation	POST <the PKI connector's uri>/CertificateAuthorityRequests/
+ *		downloadRevocationRequests and uploadRevocationResults.
  *
  * Tokens and the service map are cached for every thread of the process
  * under one mutex that is never held across the network; a token is
  * dropped after a 401 and the map after a transport error, and the call
- * is made once more.
+ * is made once more.  The answers are read by intune_json.c.
  */
 #include <ctype.h>
 #include <pthread.h>
@@ -36,6 +38,7 @@
 
 #include "server/outbound/http_client.h"
 #include "server/outbound/intune.h"
+#include "server/outbound/intune_json.h"
 
 /* Intune's first-party application, whose endpoints Graph lists. */
 #define INTUNE_APP_ID		"0000000a-0000-0000-c000-000000000000"
@@ -44,11 +47,16 @@
 #define SCEP_SERVICE		"ScepRequestValidationFEService"
 #define PKI_SERVICE		"PkiConnectorFEService"
 #define SCEP_API_VERSION	"2018-02-20"
+/* Sic: the revocation service's version is dated 5019. */
+#define PKI_API_VERSION		"5019-05-05"
 /* A token is renewed this long before it expires. */
 #define TOKEN_MARGIN		300
 #define MAX_REPLY		(256 * 1024)
 
 enum audience { AUD_GRAPH, AUD_INTUNE, AUD_N };
+enum service { SVC_SCEP, SVC_PKI, SVC_N };
+
+static const char *const service_names[SVC_N] = { SCEP_SERVICE, PKI_SERVICE };
 
 struct token {
 	char	*value;		/* NULL: none */
@@ -62,7 +70,7 @@ struct intune {
 	char			 x5t[32];	/* base64url SHA-1 of the cert */
 	pthread_mutex_t		 mu;		/* for what follows */
 	struct token		 tokens[AUD_N];
-	char			*scep_uri;	/* NULL: not discovered */
+	char			*uri[SVC_N];	/* NULL: not discovered */
 };
 
 static const char *const scopes[AUD_N] = { SCOPE_GRAPH, SCOPE_INTUNE };
@@ -232,7 +240,8 @@ intune_free(struct intune *in)
 	EVP_PKEY_free(in->key);
 	for (int i = 0; i < AUD_N; i++)
 		free(in->tokens[i].value);
-	free(in->scep_uri);
+	for (int i = 0; i < SVC_N; i++)
+		free(in->uri[i]);
 	pthread_mutex_destroy(&in->mu);
 	free(in);
 }
@@ -290,23 +299,14 @@ out:
 static void
 token_error(const struct httpc_reply *r, char *err, size_t errlen)
 {
-	json_t		*j;
-	const char	*e = NULL, *d = NULL;
-	size_t		 n;
+	char	e[256], d[256];
 
-	j = json_loadb((const char *)r->body, r->len, 0, NULL);
-	if (j != NULL) {
-		e = json_string_value(json_object_get(j, "error"));
-		d = json_string_value(json_object_get(j, "error_description"));
-	}
-	n = d != NULL ? strcspn(d, "\r\n") : 0;
-	snprintf(err, errlen, "token: HTTP %d %s%s%.*s%s", r->status,
-	    e ? e : "(no error code)", d ? ": " : "", (int)(n > 200 ? 200 : n),
-	    d ? d : "", r->status == 401 || (e && strcmp(e, "invalid_client")
-	    == 0) ? " (check intune.client_id and the secret or certificate)" :
-	    e && strcmp(e, "invalid_request") == 0 ? " (check intune.tenant)" :
-	    "");
-	json_decref(j);
+	intune_json_token_error(r->body, r->len, e, sizeof(e), d, sizeof(d));
+	snprintf(err, errlen, "token: HTTP %d %s%s%s%s", r->status,
+	    e[0] ? e : "(no error code)", d[0] ? ": " : "", d,
+	    r->status == 401 || strcmp(e, "invalid_client") == 0 ?
+	    " (check intune.client_id and the secret or certificate)" :
+	    strcmp(e, "invalid_request") == 0 ? " (check intune.tenant)" : "");
 }
 
 /* A new token for audience a into *t. */
@@ -317,10 +317,9 @@ token_fetch(struct intune *in, enum audience a, struct token *t, char *err,
 	const struct conf_intune	*c = in->conf;
 	struct httpc_reply		 r;
 	enum httpc_result		 hr;
-	json_t				*j = NULL;
-	const char			*v;
 	char				 url[512], form[8192], *jwt = NULL;
-	json_int_t			 life;
+	char				 why[256];
+	long long			 life;
 	int				 rc = -1;
 
 	memset(&r, 0, sizeof(r));
@@ -353,22 +352,16 @@ token_fetch(struct intune *in, enum audience a, struct token *t, char *err,
 		token_error(&r, err, errlen);
 		goto out;
 	}
-	if ((j = json_loadb((const char *)r.body, r.len, 0, NULL)) == NULL ||
-	    (v = json_string_value(json_object_get(j, "access_token"))) ==
-	    NULL || v[0] == '\0' ||
-	    !json_is_integer(json_object_get(j, "expires_in"))) {
-		snprintf(err, errlen, "token: malformed answer");
+	if (intune_json_token(r.body, r.len, &t->value, &life, why,
+	    sizeof(why)) == -1) {
+		snprintf(err, errlen, "token: malformed answer: %s", why);
 		goto out;
 	}
-	life = json_integer_value(json_object_get(j, "expires_in"));
-	if ((t->value = strdup(v)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	t->expires = time(NULL) + (time_t)(life > 0 ? life : 0);
+	/* Beyond a day is not a lifetime but a bad number. */
+	t->expires = time(NULL) + (time_t)(life < 0 ? 0 : life > 86400 ?
+	    86400 : life);
 	rc = 0;
 out:
-	json_decref(j);
 	OPENSSL_cleanse(form, sizeof(form));
 	if (r.body != NULL)
 		OPENSSL_cleanse(r.body, r.len);
@@ -459,19 +452,16 @@ call(struct intune *in, enum audience a, enum httpc_method m,
 }
 
 /*
- * Ask Graph where the tenant's validation service is.  Missing, it is
- * almost always the app's permission or the admin's consent.
+ * Ask Graph where the tenant's service svc is.  Missing, it is almost
+ * always the app's permission or the admin's consent.
  */
 static char *
-discover(struct intune *in, char *err, size_t errlen)
+discover(struct intune *in, enum service svc, char *err, size_t errlen)
 {
 	struct httpc_reply	 r;
 	enum httpc_result	 hr;
-	json_t			*j = NULL, *v, *e;
-	const char		*name, *uri;
-	char			 url[512], tok[4096];
+	char			 url[512], tok[4096], why[256];
 	char			*found = NULL;
-	size_t			 i;
 
 	for (int attempt = 0; attempt < 2; attempt++) {
 		memset(&r, 0, sizeof(r));
@@ -500,99 +490,89 @@ discover(struct intune *in, char *err, size_t errlen)
 		    "admin consent)" : "");
 		goto out;
 	}
-	if ((j = json_loadb((const char *)r.body, r.len, 0, NULL)) == NULL ||
-	    !json_is_array(v = json_object_get(j, "value"))) {
+	if (intune_json_service(r.body, r.len, service_names[svc], &found, why,
+	    sizeof(why)) == -1) {
 		snprintf(err, errlen, "Graph service discovery: malformed "
-		    "answer");
+		    "answer: %s", why);
 		goto out;
 	}
-	json_array_foreach(v, i, e) {
-		name = json_string_value(json_object_get(e, "providerName"));
-		uri = json_string_value(json_object_get(e, "uri"));
-		if (name != NULL && uri != NULL && found == NULL &&
-		    strcasecmp(name, SCEP_SERVICE) == 0 &&
-		    strncmp(uri, "https://", 8) == 0)
-			found = strdup(uri);
-	}
 	if (found == NULL)
-		snprintf(err, errlen, "Graph lists no " SCEP_SERVICE " for "
-		    "Intune: grant the app the Intune permission "
-		    "scep_challenge_provider, with admin consent");
+		snprintf(err, errlen, "Graph lists no %s for Intune: grant the "
+		    "app the Intune permission scep_challenge_provider, with "
+		    "admin consent", service_names[svc]);
 out:
-	json_decref(j);
 	httpc_reply_clear(&r);
 	return found;
 }
 
-/* A copy of the validation service's URI, discovered if need be. */
+/* A copy of service svc's URI, discovered if need be. */
 static char *
-scep_uri(struct intune *in, char *err, size_t errlen)
+service_uri(struct intune *in, enum service svc, char *err, size_t errlen)
 {
 	char	*u = NULL;
 
 	pthread_mutex_lock(&in->mu);
-	if (in->scep_uri != NULL)
-		u = strdup(in->scep_uri);
+	if (in->uri[svc] != NULL)
+		u = strdup(in->uri[svc]);
 	pthread_mutex_unlock(&in->mu);
-	if (u != NULL || (u = discover(in, err, errlen)) == NULL)
+	if (u != NULL || (u = discover(in, svc, err, errlen)) == NULL)
 		return u;
 	pthread_mutex_lock(&in->mu);
-	if (in->scep_uri == NULL)
-		in->scep_uri = strdup(u);
+	if (in->uri[svc] == NULL)
+		in->uri[svc] = strdup(u);
 	pthread_mutex_unlock(&in->mu);
 	return u;
 }
 
+/* After a transport error: the services may have moved. */
 static void
-scep_uri_drop(struct intune *in)
+service_uri_drop(struct intune *in, enum service svc)
 {
 	pthread_mutex_lock(&in->mu);
-	free(in->scep_uri);
-	in->scep_uri = NULL;
+	free(in->uri[svc]);
+	in->uri[svc] = NULL;
 	pthread_mutex_unlock(&in->mu);
 }
 
 /*
- * POST body to ScepActions/<action> and read {"code", "errorDescription"}.
- * A 401 gets a new token and a transport error a new discovery, once.
+ * POST body to <svc's uri>/<path> and leave a 2xx answer in *r (0), or
+ * say why not in err (-1).  A 401 gets a new token and a transport
+ * error a new discovery, once.
  */
-static enum intune_rc
-scep_action(struct intune *in, const char *action, json_t *body, char *code,
-    size_t codelen, char *err, size_t errlen)
+static int
+post(struct intune *in, enum service svc, const char *path, json_t *body,
+    struct httpc_reply *r, char *err, size_t errlen)
 {
-	struct httpc_reply	 r;
 	enum httpc_result	 hr = HTTPC_INTERNAL;
-	enum intune_rc		 rc = INTUNE_ERROR;
-	json_t			*j = NULL;
-	const char		*c, *d;
+	const char		*action = strrchr(path, '/') + 1;
 	char			*doc = NULL, *base = NULL, *url = NULL;
 	char			 tok[4096];
+	int			 rc = -1;
 
-	memset(&r, 0, sizeof(r));
-	code[0] = '\0';
+	memset(r, 0, sizeof(*r));
 	if ((doc = json_dumps(body, JSON_COMPACT)) == NULL) {
-		snprintf(err, errlen, "cannot write the request");
+		snprintf(err, errlen, "%s: cannot write the request", action);
 		goto out;
 	}
 	for (int attempt = 0; attempt < 2; attempt++) {
 		free(base);
 		free(url);
 		url = NULL;
-		httpc_reply_clear(&r);
-		if ((base = scep_uri(in, err, errlen)) == NULL)
+		httpc_reply_clear(r);
+		if ((base = service_uri(in, svc, err, errlen)) == NULL)
 			goto out;
-		if ((url = malloc(strlen(base) + strlen(action) + 20)) == NULL)
+		if ((url = malloc(strlen(base) + strlen(path) + 2)) == NULL)
 			goto out;
-		sprintf(url, "%s%sScepActions/%s", base,
-		    base[strlen(base) - 1] == '/' ? "" : "/", action);
-		hr = call(in, AUD_INTUNE, HTTPC_POST, url, SCEP_API_VERSION,
-		    doc, &r, tok, sizeof(tok), err, errlen);
+		sprintf(url, "%s%s%s", base, base[strlen(base) - 1] == '/' ?
+		    "" : "/", path);
+		hr = call(in, AUD_INTUNE, HTTPC_POST, url, svc == SVC_SCEP ?
+		    SCEP_API_VERSION : PKI_API_VERSION, doc, r, tok,
+		    sizeof(tok), err, errlen);
 		if (hr == HTTPC_UNREACHED || hr == HTTPC_FAILED) {
-			/* The service may have moved: ask Graph again. */
-			scep_uri_drop(in);
+			service_uri_drop(in, svc);
 			continue;
 		}
-		if (hr == HTTPC_OK && r.status == 401) {
+		if (hr == HTTPC_OK && r->status == 401) {
 			token_drop(in, AUD_INTUNE, tok);
 			snprintf(err, errlen, "%s: HTTP 401 (token refused)",
 			    action);
@@ -605,33 +585,47 @@ scep_action(struct intune *in, const char *action, json_t *body, char *code,
 		prefix(err, errlen, action);
 		goto out;
 	}
-	if (r.status < 200 || r.status > 299) {
-		snprintf(err, errlen, "%s: HTTP %d%s", action, r.status,
-		    r.status == 401 || r.status == 403 ? " (grant the app the "
-		    "Intune permission scep_challenge_provider, with admin "
-		    "consent)" : r.status == 404 ? " (endpoint not found)" : "");
+	if (r->status < 200 || r->status > 299) {
+		snprintf(err, errlen, "%s: HTTP %d%s", action, r->status,
+		    r->status == 401 || r->status == 403 ? " (grant the app "
+		    "the Intune permission scep_challenge_provider, with admin "
+		    "consent)" : r->status == 404 ? " (endpoint not found)" : "");
 		goto out;
 	}
-	if ((j = json_loadb((const char *)r.body, r.len, 0, NULL)) == NULL ||
-	    (c = json_string_value(json_object_get(j, "code"))) == NULL) {
-		snprintf(err, errlen, "%s: malformed answer", action);
-		goto out;
-	}
-	d = json_string_value(json_object_get(j, "errorDescription"));
-	snprintf(code, codelen, "%s", c);
-	if (strcasecmp(c, "Success") == 0) {
+	rc = 0;
+out:
+	if (rc == -1)
+		httpc_reply_clear(r);
+	free(doc);
+	free(base);
+	free(url);
+	return rc;
+}
+
+/* POST body to ScepActions/<action> and read {"code", ...}. */
+static enum intune_rc
+scep_action(struct intune *in, const char *action, json_t *body, char *code,
+    size_t codelen, char *err, size_t errlen)
+{
+	struct httpc_reply	 r;
+	enum intune_rc		 rc = INTUNE_ERROR;
+	char			 path[64], desc[256], why[256];
+
+	code[0] = '\0';
+	snprintf(path, sizeof(path), "ScepActions/%s", action);
+	if (post(in, SVC_SCEP, path, body, &r, err, errlen) == -1)
+		return INTUNE_ERROR;
+	if (intune_json_code(r.body, r.len, code, codelen, desc, sizeof(desc),
+	    why, sizeof(why)) == -1)
+		snprintf(err, errlen, "%s: malformed answer: %s", action, why);
+	else if (strcasecmp(code, "Success") == 0) {
 		rc = INTUNE_OK;
 		err[0] = '\0';
 	} else {
 		rc = INTUNE_REFUSED;
-		snprintf(err, errlen, "%.200s", d != NULL && d[0] != '\0' ? d :
+		snprintf(err, errlen, "%s", desc[0] != '\0' ? desc :
 		    "no description");
 	}
-out:
-	json_decref(j);
-	free(doc);
-	free(base);
-	free(url);
 	httpc_reply_clear(&r);
 	return rc;
 }
@@ -699,4 +693,74 @@ intune_failure(struct intune *in, const char *tid, const unsigned char *csr,
 	    "transactionId", tid, "certificateRequest", csr64, "hResult",
 	    (json_int_t)hresult, "errorDescription", d, "callerInfo",
 	    in->conf->provider_name), csr64, code, codelen, err, errlen);
+}
+
+enum intune_rc
+intune_revocations(struct intune *in, const char *issuer, size_t max,
+    struct intune_revocation **out, size_t *n, char *err, size_t errlen)
+{
+	struct httpc_reply	 r;
+	json_t			*b;
+	char			 why[256];
+	int			 rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((b = json_pack("{s:{s:I, s:s}}", "downloadParameters",
+	    "maxRequests", (json_int_t)max, "issuerName", issuer)) == NULL) {
+		snprintf(err, errlen, "downloadRevocationRequests: cannot "
+		    "write the request");
+		return INTUNE_ERROR;
+	}
+	rc = post(in, SVC_PKI, "CertificateAuthorityRequests/"
+	    "downloadRevocationRequests", b, &r, err, errlen);
+	json_decref(b);
+	if (rc == -1)
+		return INTUNE_ERROR;
+	if ((rc = intune_json_revocations(r.body, r.len, max, out, n, why,
+	    sizeof(why))) == -1)
+		snprintf(err, errlen, "downloadRevocationRequests: malformed "
+		    "answer: %s", why);
+	httpc_reply_clear(&r);
+	return rc == 0 ? INTUNE_OK : INTUNE_ERROR;
+}
+
+enum intune_rc
+intune_revocation_results(struct intune *in,
+    const struct intune_revocation_result *res, size_t n, char *err,
+    size_t errlen)
+{
+	struct httpc_reply	 r;
+	json_t			*b, *list;
+	char			 code[8], why[256];
+	int			 rc = -1;
+
+	err[0] = '\0';
+	if ((b = json_pack("{s:[]}", "results")) == NULL)
+		goto out;
+	list = json_object_get(b, "results");
+	for (size_t i = 0; i < n; i++) {
+		/* The number as a string, as Microsoft's Java library sends. */
+		snprintf(code, sizeof(code), "%d", (int)res[i].code);
+		if (json_array_append_new(list, json_pack("{s:s, s:b, s:s, "
+		    "s:s}", "requestContext", res[i].context, "succeeded",
+		    res[i].code == INTUNE_CA_NONE, "errorCode", code,
+		    "errorMessage", res[i].code == INTUNE_CA_NONE ? "" :
+		    res[i].message)) == -1)
+			goto out;
+	}
+	if (post(in, SVC_PKI, "CertificateAuthorityRequests/"
+	    "uploadRevocationResults", b, &r, err, errlen) == -1) {
+		json_decref(b);
+		return INTUNE_ERROR;
+	}
+	if ((rc = intune_json_uploaded(r.body, r.len, why, sizeof(why))) == -1)
+		snprintf(err, errlen, "uploadRevocationResults: %s", why);
+	httpc_reply_clear(&r);
+out:
+	if (b == NULL || (rc == -1 && err[0] == '\0'))
+		snprintf(err, errlen, "uploadRevocationResults: cannot write "
+		    "the request");
+	json_decref(b);
+	return rc == 0 ? INTUNE_OK : INTUNE_ERROR;
 }

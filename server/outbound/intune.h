@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "server/conf.h"
+#include "server/outbound/intune_json.h"
 
 struct intune;
 
@@ -56,6 +57,39 @@ enum intune_rc	 intune_success(struct intune *, const struct intune_issued *,
 enum intune_rc	 intune_failure(struct intune *, const char *tid,
 		    const unsigned char *csr, size_t csrlen, long hresult,
 		    const char *description, char *code, size_t codelen,
+		    char *err, size_t errlen);
+
+/*
+ * downloadRevocationRequests: at most max (1..500) of the revocation
+ * requests Intune holds for issuer (the name successNotification gave);
+ * *out (intune_revocations_free) and *n.  A request stays with Intune,
+ * and comes again, until its result is uploaded.
+ */
+enum intune_rc	 intune_revocations(struct intune *, const char *issuer,
+		    size_t max, struct intune_revocation **out, size_t *n,
+		    char *err, size_t errlen);
+
+/* Intune's CA request error codes, as a revocation result carries them. */
+enum intune_ca_error {
+	INTUNE_CA_NONE = 0,			/* revoked */
+	INTUNE_CA_NOT_FOUND = 4004,		/* CertificateNotFoundError */
+	INTUNE_CA_CONFLICT = 4005,		/* ConflictError: revoked
+						 * already */
+};
+
+struct intune_revocation_result {
+	const char		*context;	/* the request's */
+	enum intune_ca_error	 code;
+	const char		*message;	/* for Intune's console; ""
+						 * is sent with INTUNE_CA_NONE */
+};
+
+/*
+ * uploadRevocationResults: INTUNE_OK once Intune answered that it
+ * recorded them (the requests then leave its queue).
+ */
+enum intune_rc	 intune_revocation_results(struct intune *,
+		    const struct intune_revocation_result *, size_t n,
 		    char *err, size_t errlen);
 
 #endif /* SCEPD_OUTBOUND_INTUNE_H */
