@@ -564,3 +564,56 @@ db_xact_lock(struct db *db, enum db_lock_space space, const char *name,
 	PQclear(res);
 	return rc;
 }
+
+enum db_rc
+db_job_lock(struct db *db, const char *name, char *err, size_t errlen)
+{
+	struct db_params	 p;
+	PGresult		*res;
+	enum db_rc		 rc = DB_ERROR;
+
+	db_params_init(&p);
+	db_param_int(&p, DB_LOCK_JOB);
+	db_param_text(&p, name);
+	res = db_exec(db, "SELECT pg_catalog.pg_try_advisory_lock($1::integer, "
+	    "pg_catalog.hashtext($2))", &p, 0);
+	if (db_check(db, res, PGRES_TUPLES_OK, err, errlen) == 0)
+		rc = strcmp(PQgetvalue(res, 0, 0), "t") == 0 ? DB_OK :
+		    DB_REFUSED;
+	PQclear(res);
+	return rc;
+}
+
+void
+db_job_unlock(struct db *db, const char *name)
+{
+	struct db_params	 p;
+
+	db_params_init(&p);
+	db_param_int(&p, DB_LOCK_JOB);
+	db_param_text(&p, name);
+	/* If this fails the lock goes with the session. */
+	PQclear(db_exec(db, "SELECT pg_catalog.pg_advisory_unlock($1::integer, "
+	    "pg_catalog.hashtext($2))", &p, 0));
+}
+
+enum db_rc
+db_mark(struct db *db, char *err, size_t errlen)
+{
+	PGresult	*res = db_exec(db, "SAVEPOINT scepd_mark", NULL, 0);
+	int		 rc = db_check(db, res, PGRES_COMMAND_OK, err, errlen);
+
+	PQclear(res);
+	return rc == 0 ? DB_OK : DB_ERROR;
+}
+
+enum db_rc
+db_back_to_mark(struct db *db, char *err, size_t errlen)
+{
+	PGresult	*res = db_exec(db, "ROLLBACK TO SAVEPOINT scepd_mark", NULL,
+			    0);
+	int		 rc = db_check(db, res, PGRES_COMMAND_OK, err, errlen);
+
+	PQclear(res);
+	return rc == 0 ? DB_OK : DB_ERROR;
+}

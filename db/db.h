@@ -59,6 +59,17 @@ enum db_rc	 db_migrate(struct db *, int *applied, char *err, size_t errlen);
  */
 enum db_rc	 db_schema_current(struct db *, char *err, size_t errlen);
 
+/*
+ * A job that waits on the network between its statements (the Intune
+ * revocation worker) runs in one scepd process at a time, and outside
+ * any transaction: try the session advisory lock of the job's name.
+ * DB_OK: held until db_job_unlock() or the connection ends; DB_REFUSED:
+ * another session holds it (err not set); DB_ERROR.
+ */
+enum db_rc	 db_job_lock(struct db *, const char *name, char *err,
+		    size_t errlen);
+void		 db_job_unlock(struct db *, const char *name);
+
 /* Transaction states recorded in scepd.transactions. */
 enum db_tx_state {
 	DB_TX_NONE = 0,		/* no such transaction */
@@ -185,6 +196,15 @@ enum db_rc	 db_audit(struct db *, const char *actor, const char *action,
  */
 enum db_rc	 db_commit(struct db *, char *err, size_t errlen);
 void		 db_rollback(struct db *);
+
+/*
+ * Inside the open transaction: mark this point (one mark at a time), and
+ * undo everything done since it while keeping what came before (an
+ * Intune refusal keeps the failure row, not the certificate).  DB_OK or
+ * DB_ERROR.
+ */
+enum db_rc	 db_mark(struct db *, char *err, size_t errlen);
+enum db_rc	 db_back_to_mark(struct db *, char *err, size_t errlen);
 
 /* A certificate row as read back (scepctl cert list|show). */
 struct db_cert_row {

@@ -95,6 +95,8 @@ static const struct setting profile_settings[] = {
 	    "https://login.microsoftonline.com"),
 	S("intune.graph",	intune.graph, "https://graph.microsoft.com"),
 	I("intune.timeout_ms",	intune.timeout_ms, 10000, 100, 60000),
+	I("intune.revocation_interval", intune.revocation_interval, 300, 0,
+	    86400),
 	S("webhook.url",	policy.webhook.url, ""),
 	S("webhook.secret",	policy.webhook.secret, ""),
 	I("webhook.timeout_ms",	policy.webhook.timeout_ms, 5000, 100, 60000),
@@ -600,6 +602,12 @@ check_intune(const char *where, const struct conf_profile *p)
 	    in->client_key[0] == '\0'))) {
 		log_warnx("%s: intune needs either client_secret_file or both "
 		    "client_certificate and client_key", where);
+		errors++;
+	}
+	/* An approved CertPoll is never put to Intune. */
+	if (p->policy.approval == POLICY_APPROVAL_MANUAL) {
+		log_warnx("%s: challenge_mode \"intune\" decides at once: "
+		    "approval = \"manual\" is not possible with it", where);
 		errors++;
 	}
 	if (strncmp(in->authority, "https://", 8) != 0 ||

@@ -32,6 +32,8 @@ struct conf_intune {
 	char	*authority;		/* https://login.microsoftonline.com */
 	char	*graph;			/* https://graph.microsoft.com */
 	int	 timeout_ms;		/* per call */
+	int	 revocation_interval;	/* seconds between revocation
+					 * rounds; 0: none */
 };
 
 struct conf_profile {

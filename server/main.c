@@ -28,6 +28,7 @@
 #include "server/outbound/intune.h"
 #include "server/outbound/notifier.h"
 #include "server/revocation/crl_cache.h"
+#include "server/revocation/intune_revocation.h"
 #include "server/scepd.h"
 #include "server/sweep.h"
 
@@ -347,6 +348,9 @@ main(int argc, char *argv[])
 	/* Housekeeping (server/sweep.c), beside the workers. */
 	if (sweep_start(&srv, err, sizeof(err)) == -1)
 		fatalx("sweep: %s", err);
+	/* Revocation requests from Intune, beside the workers. */
+	if (intune_revocation_start(&srv, err, sizeof(err)) == -1)
+		fatalx("Intune revocation: %s", err);
 	/* Webhook notifications, from the outbox, beside the workers. */
 	if ((srv.notifier = notifier_start(srv.conf, err, sizeof(err))) == NULL)
 		fatalx("notifications: %s", err);
@@ -394,6 +398,7 @@ main(int argc, char *argv[])
 	}
 	offload_free(srv.offload);
 	sweep_stop();
+	intune_revocation_stop();
 	notifier_stop(srv.notifier);
 	crl_cache_free(srv.crls);
 	close(srv.listen_fd);

@@ -269,7 +269,10 @@ lock = threading.Lock()
 record_lock = threading.Lock()
 # Tokens, client-request-ids and jtis outlive a reset: a client keeps its
 # tokens across test cases, and a reused id is a reuse whenever it happens.
-tokens = {}		# access token -> {"aud", "exp", "refused", "told"}
+# access token -> {"aud", "exp", "refused", "told", "told_at"}: told is
+# when a 401 said so; a call that arrived before that (and waited out a
+# delay) was made with a good token.
+tokens = {}
 request_ids = set()
 jtis = set()
 client_cert = None	# {"x5t", "pubkey"} of --client-cert
@@ -457,6 +460,7 @@ class Handler(BaseHTTPRequestHandler):
         self.handle_any()
 
     def handle_any(self):
+        self.arrived = time.monotonic()
         self.problems = []
         self.status = None
         self.injected = None
@@ -550,6 +554,7 @@ class Handler(BaseHTTPRequestHandler):
             with lock:
                 if token in tokens:
                     tokens[token]["refused"] = tokens[token]["told"] = True
+                    tokens[token]["told_at"] = time.monotonic()
             self.unauthorized("the token has been revoked")
 
     def parse_json(self, quiet=False):
@@ -584,14 +589,18 @@ class Handler(BaseHTTPRequestHandler):
             t = tokens.get(token)
             if t is None:
                 why = "unknown token"
-            elif t["told"]:
+            elif t["told"] and t["told_at"] <= self.arrived:
                 why = "token used again after it was refused"
+            elif t["told"]:
+                return token
             elif t["refused"]:
                 t["told"] = True
+                t["told_at"] = time.monotonic()
                 why = None
                 self.unauthorized("the token has been revoked")
             elif t["exp"] <= time.monotonic():
                 t["told"] = True
+                t["told_at"] = time.monotonic()
                 why = "token used after it expired"
             elif t["aud"] != audience:
                 why = "token of audience %s, not %s" % (t["aud"], audience)
@@ -785,7 +794,7 @@ class Handler(BaseHTTPRequestHandler):
         with lock:
             life = st["token_lifetime"]
             tokens[token] = {"aud": audience, "refused": False,
-                             "told": False,
+                             "told": False, "told_at": 0.0,
                              "exp": time.monotonic() + life}
             st["tokens_issued"][audience] += 1
         raise Reply(200, {"token_type": "Bearer", "expires_in": life,

@@ -452,7 +452,8 @@ call(struct intune *in, enum audience a, enum httpc_method m,
 }
 
 /*
- * Ask Graph where the tenant's service svc is.  Missing, it is almost
+ * Ask Graph where the tenant's services are, and keep every one listed;
+ * a copy of svc's URI, or NULL with err.  A service missing is almost
  * always the app's permission or the admin's consent.
  */
 static char *
@@ -461,7 +462,8 @@ discover(struct intune *in, enum service svc, char *err, size_t errlen)
 	struct httpc_reply	 r;
 	enum httpc_result	 hr;
 	char			 url[512], tok[4096], why[256];
-	char			*found = NULL;
+	char			*found[SVC_N] = { NULL, NULL }, *u = NULL;
+	int			 k;
 
 	for (int attempt = 0; attempt < 2; attempt++) {
 		memset(&r, 0, sizeof(r));
@@ -490,19 +492,32 @@ discover(struct intune *in, enum service svc, char *err, size_t errlen)
 		    "admin consent)" : "");
 		goto out;
 	}
-	if (intune_json_service(r.body, r.len, service_names[svc], &found, why,
-	    sizeof(why)) == -1) {
-		snprintf(err, errlen, "Graph service discovery: malformed "
-		    "answer: %s", why);
-		goto out;
-	}
-	if (found == NULL)
+	for (k = 0; k < SVC_N; k++)
+		if (intune_json_service(r.body, r.len, service_names[k],
+		    &found[k], why, sizeof(why)) == -1) {
+			snprintf(err, errlen, "Graph service discovery: "
+			    "malformed answer: %s", why);
+			goto out;
+		}
+	if (found[svc] == NULL) {
 		snprintf(err, errlen, "Graph lists no %s for Intune: grant the "
 		    "app the Intune permission scep_challenge_provider, with "
 		    "admin consent", service_names[svc]);
+		goto out;
+	}
+	u = strdup(found[svc]);
+	pthread_mutex_lock(&in->mu);
+	for (k = 0; k < SVC_N; k++)
+		if (found[k] != NULL && in->uri[k] == NULL) {
+			in->uri[k] = found[k];
+			found[k] = NULL;
+		}
+	pthread_mutex_unlock(&in->mu);
 out:
+	for (k = 0; k < SVC_N; k++)
+		free(found[k]);
 	httpc_reply_clear(&r);
-	return found;
+	return u;
 }
 
 /* A copy of service svc's URI, discovered if need be. */
@@ -515,13 +530,7 @@ service_uri(struct intune *in, enum service svc, char *err, size_t errlen)
 	if (in->uri[svc] != NULL)
 		u = strdup(in->uri[svc]);
 	pthread_mutex_unlock(&in->mu);
-	if (u != NULL || (u = discover(in, svc, err, errlen)) == NULL)
-		return u;
-	pthread_mutex_lock(&in->mu);
-	if (in->uri[svc] == NULL)
-		in->uri[svc] = strdup(u);
-	pthread_mutex_unlock(&in->mu);
-	return u;
+	return u != NULL ? u : discover(in, svc, err, errlen);
 }
 
 /* After a transport error: the services may have moved. */

@@ -105,7 +105,7 @@ enroll_decide(struct scep_ctx *c, const struct db_prior *prior,
 	struct policy_signer	 signer;
 	struct policy_ops	 ops;
 	char			 challenge[256];
-	int			 clen, renewal, twin, rc = 0;
+	int			 clen, renewal, twin, intune, rc = 0;
 
 	memset(&signer, 0, sizeof(signer));
 	o->step = ENROLL_ANSWERED;
@@ -202,18 +202,25 @@ enroll_decide(struct scep_ctx *c, const struct db_prior *prior,
 	case POLICY_ISSUE:
 		o->step = ENROLL_ISSUED;
 		o->renewed = renewal ? o->renewed_serial : NULL;
+		/*
+		 * Intune must know of a certificate before it leaves, and
+		 * may refuse it: the mark is where it is undone to
+		 * (intune_ops.c, docs/mdm.md).
+		 */
+		intune = policy_profile_has_mode(&c->prof->policy,
+		    POLICY_CHALLENGE_INTUNE);
+		if (intune && db_mark(c->w->db, o->err, sizeof(o->err)) !=
+		    DB_OK) {
+			o->failed = 1;
+			break;
+		}
+		o->marked_row = c->tx_row;
 		o->crt = scep_issue(c, pr.csr, &o->v.plan, o->renewed, &o->d,
 		    o->err, sizeof(o->err));
 		o->failed = o->crt == NULL || webhook_queue(c, o->crt, NULL,
 		    o->err, sizeof(o->err)) == -1;
-		/*
-		 * Intune must know of a certificate before it leaves; its
-		 * refusal rolls the certificate back (docs/mdm.md).
-		 */
-		if (!o->failed && policy_profile_has_mode(&c->prof->policy,
-		    POLICY_CHALLENGE_INTUNE))
-			o->failed = intune_notify_issued(c, o->crt, o->err,
-			    sizeof(o->err)) == -1;
+		if (!o->failed && intune)
+			intune_confirm(c, o);
 		break;
 	}
 out:

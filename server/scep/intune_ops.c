@@ -17,6 +17,7 @@
 #include "server/log.h"
 #include "server/outbound/intune.h"
 #include "server/scep/intune_ops.h"
+#include "server/scep/webhook.h"
 
 /*
  * The HRESULT of a failure notification: E_FAIL, with the reason in the
@@ -72,8 +73,10 @@ intune_validate_first(struct scep_ctx *c)
 	    log_ms_since(&t0));
 }
 
-int
-intune_notify_issued(struct scep_ctx *c, X509 *crt, char *err, size_t errlen)
+/* successNotification for crt: what Intune answered, code and why. */
+static enum intune_rc
+notify_issued(struct scep_ctx *c, X509 *crt, char *code, size_t codelen,
+    char *why, size_t whylen)
 {
 	const char		*tid = p7_req_get0_transaction_id(c->req);
 	struct intune_issued	 n;
@@ -81,14 +84,14 @@ intune_notify_issued(struct scep_ctx *c, X509 *crt, char *err, size_t errlen)
 	struct timespec		 t0;
 	unsigned char		*der;
 	enum intune_rc		 rc = INTUNE_ERROR;
-	char			 code[64] = "", why[300] = "", thumb[41];
+	char			 thumb[41];
 	size_t			 len = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(&d, 0, sizeof(d));
 	if ((der = csr_der(c, &len)) == NULL ||
 	    p7_cert_describe(crt, &d) == -1)
-		snprintf(why, sizeof(why), "cannot describe the certificate");
+		snprintf(why, whylen, "cannot describe the certificate");
 	else {
 		for (size_t i = 0; i < sizeof(d.sha1); i++)
 			snprintf(thumb + 2 * i, 3, "%02X", d.sha1[i]);
@@ -100,20 +103,59 @@ intune_notify_issued(struct scep_ctx *c, X509 *crt, char *err, size_t errlen)
 		n.serial = d.serial;
 		n.not_after = d.not_after;
 		n.issuer = d.issuer;
-		rc = intune_success(c->prof->intune_client, &n, code,
-		    sizeof(code), why, sizeof(why));
+		rc = intune_success(c->prof->intune_client, &n, code, codelen,
+		    why, whylen);
 	}
 	log_info("%s %s %s: Intune successNotification serial %s -> %s%s%s "
 	    "(%ld ms)", c->peer, scep_msg_name(c), tid, d.serial[0] ?
 	    d.serial : "?", rc == INTUNE_OK ? "Success" : rc == INTUNE_REFUSED ?
 	    code : "error", why[0] ? ": " : "", why, log_ms_since(&t0));
-	if (rc != INTUNE_OK)
-		snprintf(err, errlen, "Intune did not confirm the certificate "
-		    "(%s%s%s): not delivered", rc == INTUNE_REFUSED ? code :
-		    "error", why[0] ? ": " : "", why);
 	OPENSSL_free(der);
 	p7_cert_desc_clear(&d);
-	return rc == INTUNE_OK ? 0 : -1;
+	return rc;
+}
+
+void
+intune_confirm(struct scep_ctx *c, struct enroll_outcome *o)
+{
+	enum intune_rc	 rc;
+	char		 code[64] = "", why[300] = "";
+
+	if ((rc = notify_issued(c, o->crt, code, sizeof(code), why,
+	    sizeof(why))) == INTUNE_OK)
+		return;
+	if (rc == INTUNE_ERROR) {
+		o->failed = 1;
+		if (snprintf(o->err, sizeof(o->err), "Intune did not confirm "
+		    "the certificate (%s): not delivered", why) < 0)
+			o->err[0] = '\0';
+		return;
+	}
+	/*
+	 * A definite no: the certificate is undone, and the refusal stays
+	 * recorded as the transaction's end, like any other.
+	 */
+	X509_free(o->crt);
+	o->crt = NULL;
+	p7_cert_desc_clear(&o->d);
+	o->step = ENROLL_REFUSED;
+	o->v.decision = POLICY_DENY;
+	o->v.fail = POLICY_FAIL_BAD_REQUEST;
+	if (snprintf(o->v.reason, sizeof(o->v.reason), "Intune refused the "
+	    "success notification (%s: %s)", code, why) < 0)
+		o->v.reason[0] = '\0';
+	/* Intune said no itself: no failureNotification for it. */
+	c->validation.lookup = POLICY_LOOKUP_DENIED;
+	log_info("%s %s %s: %s -> FAILURE badRequest", c->peer,
+	    scep_msg_name(c), p7_req_get0_transaction_id(c->req),
+	    o->v.reason);
+	o->failed = db_back_to_mark(c->w->db, o->err, sizeof(o->err)) ==
+	    DB_ERROR;
+	/* The transaction's row, if any, is as it was at the mark. */
+	c->tx_row = o->marked_row;
+	o->failed = o->failed || scep_record_failure(c, P7_FAIL_BAD_REQUEST,
+	    o->v.reason, o->err, sizeof(o->err)) == -1 || webhook_queue(c,
+	    NULL, o->v.reason, o->err, sizeof(o->err)) == -1;
 }
 
 void

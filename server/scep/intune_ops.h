@@ -11,16 +11,18 @@
 #include <openssl/x509.h>
 
 #include "server/scep/core.h"
+#include "server/scep/outcome.h"
 
 /* Ask Intune's validateRequest about c's CSR; the answer in c->validation. */
 void	intune_validate_first(struct scep_ctx *c);
 /*
- * In the open transaction, after crt was issued: successNotification.
- * 0 once Intune answered Success (the certificate may be delivered), else
- * -1 with err (the caller rolls back: nothing is delivered).
+ * In the open transaction, after o->crt was issued since db_mark():
+ * successNotification.  Success: o is left as it is, the certificate may
+ * be delivered.  Intune's refusal: back to the mark, and o becomes a
+ * refusal (FAILURE badRequest, recorded).  No answer: o->failed, err
+ * says why (the caller rolls back, the client is told to retry).
  */
-int	intune_notify_issued(struct scep_ctx *c, X509 *crt, char *err,
-	    size_t errlen);
+void	intune_confirm(struct scep_ctx *c, struct enroll_outcome *o);
 /*
  * After scepd refused (reason) a request Intune had validated:
  * failureNotification, logged; nothing depends on its answer.

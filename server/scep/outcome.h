@@ -30,6 +30,7 @@ struct enroll_outcome {
 	const char		*renewed;	/* NULL or renewed_serial */
 	char			 renewed_serial[64];
 	const char		*what;		/* NULL or "approved, " (log) */
+	long long		 marked_row;	/* c->tx_row at db_mark() */
 	char			 err[256];
 };
 int	enroll_keeps(const struct enroll_outcome *);

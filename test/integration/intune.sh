@@ -5,7 +5,9 @@
 # Success; Intune's refusal codes are FAILURE badRequest; Intune down, too
 # slow, or refusing the success notification is 503 with no certificate;
 # a 401 gets a new token, a transport error a new discovery; a refusal of
-# scepd's own after a validation is reported by failureNotification.
+# scepd's own after a validation is reported by failureNotification;
+# revocation requests are downloaded, the certificates revoked (CRL and
+# OCSP) and the results uploaded with Intune's error codes.
 # Ports 18820-18829.
 . "$(dirname "$0")/../lib.sh"
 
@@ -78,12 +80,13 @@ setup() {
 	setup_ca "$DIR" $DB ca "profiles = ( { name = \"intune\"; challenge_mode = \"intune\";
 	    intune = { tenant = \"$TENANT\"; client_id = \"$CID\";
 	        client_secret_file = \"$WORK/secret\"; provider_name = \"scepd test\";
-	        authority = \"$H\"; graph = \"$H\"; timeout_ms = 1500; };
+	        authority = \"$H\"; graph = \"$H\"; timeout_ms = 1500;
+	        revocation_interval = 0; };
 	    template = { rsa_max_bits = 2048; }; },
 	  { name = \"intunecert\"; challenge_mode = \"intune\";
 	    intune = { tenant = \"$TENANT\"; client_id = \"$CID\";
 	        client_certificate = \"$WORK/app.pem\"; client_key = \"$WORK/app.key\";
-	        authority = \"$H\"; graph = \"$H\"; }; } );" &&
+	        authority = \"$H\"; graph = \"$H\"; revocation_interval = 0; }; } );" &&
 	    "$BUILD/scepd" -n -c "$DIR/scepd.conf" >/dev/null
 }
 check "set up scepd with an Intune profile (scepd -n accepts it)" setup
@@ -174,12 +177,22 @@ moved() {
 	    [ "$(state counts discovery)" = $((disc0 + 1)) ]
 }
 check "the service moved (transport error): discovered again, then issued" moved
-notify_fails() {
+notify_refused() {
+	fail0=$(state counts failureNotification)
 	control '{"notify_code": {"tid-nonote": "Unknown"}}' || return 1
-	unavailable intune nonote-1 tid-nonote &&
-	    grep -F tid-nonote "$LOG" | grep -q 'Intune did not confirm the certificate (Unknown.*not delivered'
+	refused intune nonote-1 tid-nonote || return 1
+	grep -F tid-nonote "$LOG" | grep -q 'Intune refused the success notification (Unknown: .*-> FAILURE badRequest$' &&
+	    [ "$(sql $DB "SELECT state || ' ' || (cert_serial IS NULL) FROM scepd.transactions WHERE transaction_id = 'tid-nonote'")" = "failure true" ] &&
+	    [ "$(sql $DB "SELECT count(*) FROM scepd.certificates WHERE transaction_id = 'tid-nonote'")" = 0 ] &&
+	    [ "$(state counts failureNotification)" = "$fail0" ]
 }
-check "successNotification not Success: 503, no certificate delivered or recorded" notify_fails
+check "successNotification answered Unknown: FAILURE badRequest, no certificate, the transaction recorded as failed" notify_refused
+notify_unanswered() {
+	control '{"fail_next": {"successNotification": "http500"}}' || return 1
+	unavailable intune nonote-2 tid-nonote-2 &&
+	    grep -F tid-nonote-2 "$LOG" | grep -q 'Intune did not confirm the certificate (successNotification: HTTP 500): not delivered'
+}
+check "successNotification unanswered (HTTP 500): 503, no certificate, nothing recorded" notify_unanswered
 failure_notified() {
 	fail0=$(state counts failureNotification)
 	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 \
@@ -195,6 +208,86 @@ by_assertion() {
 	    "$WORK/intune.jsonl" && no_problems
 }
 check "signed in by a client assertion (intune.client_certificate): issued" by_assertion
+
+# Revocation: scepd again, now downloading Intune's revocation requests
+# every second (the first part counted every call without it).
+revocation_on() {
+	stop_scepd $PORT &&
+	    sed -i 's/revocation_interval = 0;/revocation_interval = 1;/' "$DIR/scepd.conf" &&
+	    echo 'verbose = true;' >>"$DIR/scepd.conf" &&
+	    start_scepd "$DIR/scepd.conf" $PORT &&
+	    grep -q 'Intune revocation: every 1 s for profile intune' "$LOG"
+}
+check "scepd restarted with intune.revocation_interval = 1" revocation_on
+# The issuer scepd reported with the certificate, as Intune gives it back.
+issuer_of() {
+	state notifications | python3 -c '
+import json, sys
+for e in json.load(sys.stdin):
+    n = e["notification"]
+    if n["transactionId"] == sys.argv[1]:
+        print(n["issuingCertificateAuthority"]); break' "$1"
+}
+serial_of() { openssl x509 -in "$WORK/$1.pem" -noout -serial | sed 's/serial=//'; }
+# upload CONTEXT: the result scepd uploaded for it: "succeeded errorCode".
+upload() {
+	state uploads | python3 -c '
+import json, sys
+for u in json.load(sys.stdin):
+    if u["requestContext"] == sys.argv[1]:
+        print(u["succeeded"], u["errorCode"]); break' "$1"
+}
+uploaded() { [ -n "$(upload "$1")" ]; }
+ocsp_says() {
+	openssl ocsp -issuer "$WORK/ca.pem" -cert "$WORK/$1.pem" -url "http://127.0.0.1:$PORT/ocsp" \
+	    -CAfile "$WORK/ca.pem" 2>&1 | sed -n "s|^$WORK/$1.pem: ||p" | head -n 1
+}
+crl_lists() {
+	curl -fsS "$URL/crl/intune.crl" | openssl crl -inform DER -noout -text |
+	    grep -qi "Serial Number: $(serial_of "$1")"
+}
+revoked_by_intune() {
+	issued dev-rv1 tid-rv1 || return 1
+	iss=$(issuer_of tid-rv1)
+	[ "$(ocsp_says dev-rv1)" = good ] || { echo "not good before"; return 1; }
+	control "{\"revoke\": [
+	    {\"serialNumber\": \"$(serial_of dev-rv1)\", \"issuerName\": \"$iss\", \"caConfiguration\": \"scepd\", \"requestContext\": \"ctx-rv1\"},
+	    {\"serialNumber\": \"0DEADBEEF0\", \"issuerName\": \"$iss\", \"caConfiguration\": \"scepd\", \"requestContext\": \"ctx-unknown\"},
+	    {\"serialNumber\": \"$(serial_of dev-rv1)\", \"issuerName\": \"CN=another CA\", \"caConfiguration\": \"x\", \"requestContext\": \"ctx-other\"}]}" ||
+	    return 1
+	wait_for 100 uploaded ctx-unknown || return 1
+	echo "ctx-rv1: $(upload ctx-rv1); ctx-unknown: $(upload ctx-unknown); queued $(state queued)"
+	[ "$(upload ctx-rv1)" = "True 0" ] && [ "$(upload ctx-unknown)" = "False 4004" ] &&
+	    [ "$(state queued)" = 1 ] && no_problems &&
+	    [ "$(sql $DB "SELECT status || ' ' || revocation_reason FROM scepd.certificates WHERE serial = '$(serial_of dev-rv1 | sed 's/^0*//')'")" = "revoked 5" ] &&
+	    [ "$(ocsp_says dev-rv1)" = revoked ] && crl_lists dev-rv1 &&
+	    grep -q "Intune revocation request ctx-rv1: certificate .* revoked (cessationOfOperation) -> None" "$LOG" &&
+	    grep -q "Intune revocation request ctx-unknown: serial 0DEADBEEF0 is no certificate .* -> CertificateNotFoundError" "$LOG"
+}
+check "Intune's revocation request: revoked (OCSP, CRL), None uploaded; an unknown serial CertificateNotFoundError; another CA's left queued" \
+    revoked_by_intune
+again() {
+	control "{\"revoke\": [{\"serialNumber\": \"$(serial_of dev-rv1)\", \"issuerName\": \"$(issuer_of tid-rv1)\", \"requestContext\": \"ctx-again\"}]}" ||
+	    return 1
+	wait_for 100 uploaded ctx-again && [ "$(upload ctx-again)" = "False 4005" ] &&
+	    grep -q "Intune revocation request ctx-again: certificate .* revoked already -> ConflictError" "$LOG"
+}
+check "a request for a certificate revoked already: ConflictError" again
+upload_lost() {
+	issued dev-rv2 tid-rv2 || return 1
+	control '{"fail_next": {"uploadRevocationResults": "http500"}}' || return 1
+	control "{\"revoke\": [{\"serialNumber\": \"$(serial_of dev-rv2)\", \"issuerName\": \"$(issuer_of tid-rv2)\", \"requestContext\": \"ctx-lost\"}]}" ||
+	    return 1
+	wait_for 100 uploaded ctx-lost && [ "$(upload ctx-lost)" = "True 0" ] &&
+	    grep -q 'Intune revocation (profile intune): uploadRevocationResults: HTTP 500 (the requests come again)' "$LOG" &&
+	    [ "$(grep -c 'Intune revocation request ctx-lost: certificate .* revoked (cessationOfOperation) -> None' "$LOG")" = 2 ]
+}
+check "the upload fails: the request comes again and is answered None, not ConflictError" upload_lost
+one_process() {
+	[ "$(sql $DB "SELECT count(*) FROM pg_catalog.pg_locks WHERE locktype = 'advisory' AND granted")" -le 1 ] &&
+	    grep -q 'Intune revocation (profile intune): 0 requests' "$LOG"
+}
+check "rounds go on with nothing queued (and no advisory lock left behind)" one_process
 check "the fake Intune saw no malformed request from scepd" no_problems
 check "scepd still answers" sh -c "curl -fsS '$URL?operation=GetCACaps' >/dev/null"
 check "scepd stops cleanly" stop_scepd $PORT
