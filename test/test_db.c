@@ -831,6 +831,74 @@ test_rollback(void **state)
 	db_rollback(st->db);
 }
 
+/* Back to the mark: the failure row stays, the certificate goes. */
+static void
+test_mark(void **state)
+{
+	struct state		*st = *state;
+	struct db_prior		 prior;
+	struct issued		 is;
+	struct db_cert_row	 row;
+	long long		 marked;
+
+	issued_init(&is, 49);
+	assert_int_equal(begin(st->db, is.txid, is.key, is.req,
+	    &prior, errbuf, sizeof(errbuf)), DB_OK);
+	assert_int_equal(db_mark(st->db, errbuf, sizeof(errbuf)), DB_OK);
+	marked = prior.row_id;
+	assert_int_equal(insert_cert(st->db, &is, NULL), DB_OK);
+	assert_int_equal(record(st->db, &is, &prior.row_id,
+	    DB_TX_SUCCESS, -1, is.serial), DB_OK);
+	assert_int_equal(db_back_to_mark(st->db, errbuf, sizeof(errbuf)),
+	    DB_OK);
+	prior.row_id = marked;
+	assert_int_equal(record(st->db, &is, &prior.row_id, DB_TX_FAILURE,
+	    2, NULL), DB_OK);
+	assert_int_equal(db_commit(st->db, errbuf, sizeof(errbuf)), DB_OK);
+	assert_int_equal(db_cert_get(st->db, is.serial, &row, errbuf,
+	    sizeof(errbuf)), DB_NOT_FOUND);
+	assert_int_equal(admin_num(st, "SELECT count(*) FROM "
+	    "scepd.transactions WHERE transaction_id = $1 AND state = "
+	    "'failure' AND cert_serial IS NULL", is.txid), 1);
+	/* Outside a transaction there is no mark to go back to. */
+	assert_int_equal(db_back_to_mark(st->db, errbuf, sizeof(errbuf)),
+	    DB_ERROR);
+}
+
+/* A job's lock: one session at a time, free again once let go. */
+static void
+test_job_lock(void **state)
+{
+	struct state	*st = *state;
+	struct db	*other;
+
+	assert_non_null(other = db_open(st->conninfo, errbuf,
+	    sizeof(errbuf)));
+	assert_int_equal(db_job_lock(st->db, "job a", errbuf, sizeof(errbuf)),
+	    DB_OK);
+	assert_int_equal(db_job_lock(other, "job a", errbuf, sizeof(errbuf)),
+	    DB_REFUSED);
+	/* Another job's name is another lock. */
+	assert_int_equal(db_job_lock(other, "job b", errbuf, sizeof(errbuf)),
+	    DB_OK);
+	db_job_unlock(st->db, "job a");
+	assert_int_equal(db_job_lock(other, "job a", errbuf, sizeof(errbuf)),
+	    DB_OK);
+	assert_int_equal(db_job_lock(st->db, "job a", errbuf, sizeof(errbuf)),
+	    DB_REFUSED);
+	/* The session's end lets go of what it held. */
+	db_close(other);
+	assert_int_equal(db_job_lock(st->db, "job a", errbuf, sizeof(errbuf)),
+	    DB_OK);
+	assert_int_equal(db_job_lock(st->db, "job b", errbuf, sizeof(errbuf)),
+	    DB_OK);
+	db_job_unlock(st->db, "job a");
+	db_job_unlock(st->db, "job b");
+	assert_int_equal(admin_num(st, "SELECT count(*) FROM pg_catalog.pg_locks "
+	    "WHERE locktype = 'advisory' AND objid = pg_catalog.hashtext($1)",
+	    "job a"), 0);
+}
+
 /* A failed statement: the COMMIT that follows is not a success. */
 static void
 test_commit_refused(void **state)
@@ -1888,6 +1956,8 @@ main(void)
 		cmocka_unit_test(test_retransmission_pending),
 		cmocka_unit_test(test_serial_collision),
 		cmocka_unit_test(test_rollback),
+		cmocka_unit_test(test_mark),
+		cmocka_unit_test(test_job_lock),
 		cmocka_unit_test(test_commit_refused),
 		cmocka_unit_test(test_concurrent),
 		cmocka_unit_test(test_reset_idle),

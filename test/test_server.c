@@ -33,6 +33,7 @@
 #include "server/http/caps.h"
 #include "server/log.h"
 #include "server/outbound/http_client.h"
+#include "server/outbound/intune_json.h"
 #include "server/outbound/webhook_json.h"
 #include "server/query.h"
 #include "server/scepd.h"
@@ -645,6 +646,216 @@ conf_profile_paths(void **state)
 
 /* --- webhook: webhook_json.c and http_client.c (issue 3 item 3) --- */
 
+
+/* challenge_mode "intune": what a profile must and may not say. */
+#define INTUNE_OK	"challenge_mode = \"intune\"; intune = { " \
+	"tenant = \"t\"; client_id = \"c\"; client_secret_file = \"s\"; "
+
+static void
+conf_intune(void **state)
+{
+	struct conf	*c;
+	char		*path;
+	const char	*log;
+
+	(void)state;
+	path = write_conf(CONF_BASE INTUNE_OK "};\n");
+	assert_non_null(c = conf_load(path, 0));
+	unlink(path);
+	assert_int_equal(c->profiles[0].intune.timeout_ms, 10000);
+	assert_int_equal(c->profiles[0].intune.revocation_interval, 300);
+	assert_string_equal(c->profiles[0].intune.authority,
+	    "https://login.microsoftonline.com");
+	assert_string_equal(c->profiles[0].intune.provider_name, "scepd");
+	conf_free(c);
+	path = write_conf(CONF_BASE INTUNE_OK "revocation_interval = 0; };\n");
+	assert_non_null(c = conf_load(path, 0));
+	unlink(path);
+	assert_int_equal(c->profiles[0].intune.revocation_interval, 0);
+	conf_free(c);
+
+	log = conf_refusal(CONF_BASE "challenge_mode = [\"intune\", "
+	    "\"static\"]; intune = { tenant = \"t\"; client_id = \"c\"; "
+	    "client_secret_file = \"s\"; };\n");
+	assert_non_null(strstr(log, "challenge_mode \"intune\" must be the "
+	    "only mode"));
+	log = conf_refusal(CONF_BASE "challenge_mode = \"intune\"; "
+	    "intune = { client_id = \"c\"; client_secret_file = \"s\"; };\n");
+	assert_non_null(strstr(log, "needs intune.tenant and intune.client_id"));
+	log = conf_refusal(CONF_BASE INTUNE_OK "client_certificate = \"x\"; "
+	    "client_key = \"y\"; };\n");
+	assert_non_null(strstr(log, "either client_secret_file or both"));
+	log = conf_refusal(CONF_BASE "challenge_mode = \"intune\"; intune = { "
+	    "tenant = \"t\"; client_id = \"c\"; client_certificate = \"x\"; "
+	    "};\n");
+	assert_non_null(strstr(log, "either client_secret_file or both"));
+	log = conf_refusal(CONF_BASE INTUNE_OK "graph = \"http://graph\"; };\n");
+	assert_non_null(strstr(log, "must be https:// URLs"));
+	log = conf_refusal(CONF_BASE INTUNE_OK "}; approval = \"manual\";\n");
+	assert_non_null(strstr(log, "approval = \"manual\" is not possible"));
+	log = conf_refusal(CONF_BASE INTUNE_OK "revocation_interval = -1; };\n");
+	assert_non_null(strstr(log, "revocation_interval"));
+	log = conf_refusal(CONF_BASE INTUNE_OK "tenantid = \"t\"; };\n");
+	assert_non_null(strstr(log, "tenantid"));
+}
+
+#define J(s)	(s), strlen(s)
+
+/* What Entra ID, Graph and Intune answer, read as they mean it. */
+static void
+intune_json_good(void **state)
+{
+	struct intune_revocation	*q;
+	char				*tok, *uri, code[64], desc[256], e[256];
+	long long			 life;
+	size_t				 n;
+
+	(void)state;
+	assert_int_equal(intune_json_token(J("{\"token_type\": \"Bearer\", "
+	    "\"expires_in\": 3599, \"ext_expires_in\": 3599, "
+	    "\"access_token\": \"eyJ0.x.y\"}"), &tok, &life, e, sizeof(e)), 0);
+	assert_string_equal(tok, "eyJ0.x.y");
+	assert_int_equal(life, 3599);
+	free(tok);
+
+	intune_json_token_error(J("{\"error\": \"invalid_client\", "
+	    "\"error_description\": \"AADSTS7000215: Invalid client secret."
+	    "\\r\\nTrace ID: 1\"}"), code, sizeof(code), desc, sizeof(desc));
+	assert_string_equal(code, "invalid_client");
+	assert_string_equal(desc, "AADSTS7000215: Invalid client secret.");
+	intune_json_token_error(J("<html>"), code, sizeof(code), desc,
+	    sizeof(desc));
+	assert_string_equal(code, "");
+	assert_string_equal(desc, "");
+
+	/* The first https URI of the name, whatever its case; decoys skipped. */
+	assert_int_equal(intune_json_service(J("{\"value\": [{\"providerName\": "
+	    "\"Decoy\", \"uri\": \"https://d\"}, {\"providerName\": "
+	    "\"pkiconnectorfeservice\", \"uri\": \"http://plain\"}, "
+	    "{\"providerName\": \"PkiConnectorFEService\", \"uri\": "
+	    "\"https://h/RACerts/P\"}]}"), "PkiConnectorFEService", &uri, e,
+	    sizeof(e)), 0);
+	assert_string_equal(uri, "https://h/RACerts/P");
+	free(uri);
+	assert_int_equal(intune_json_service(J("{\"value\": []}"),
+	    "ScepRequestValidationFEService", &uri, e, sizeof(e)), 0);
+	assert_null(uri);
+
+	assert_int_equal(intune_json_code(J("{\"code\": \"Success\", "
+	    "\"errorDescription\": null}"), code, sizeof(code), desc,
+	    sizeof(desc), e, sizeof(e)), 0);
+	assert_string_equal(code, "Success");
+	assert_string_equal(desc, "");
+	assert_int_equal(intune_json_code(J("{\"code\": \"ChallengeExpired\", "
+	    "\"errorDescription\": \"expired\\nsecond line\", \"extra\": 1}"),
+	    code, sizeof(code), desc, sizeof(desc), e, sizeof(e)), 0);
+	assert_string_equal(code, "ChallengeExpired");
+	assert_string_equal(desc, "expired");
+
+	assert_int_equal(intune_json_revocations(J("{\"value\": ["
+	    "{\"requestContext\": \"c1\", \"serialNumber\": \"0A1B\", "
+	    "\"issuerName\": \"CN=CA\", \"caConfiguration\": \"x\"}, "
+	    "{\"requestContext\": \"c2\", \"serialNumber\": \"02\", "
+	    "\"issuerName\": null}]}"), 500, &q, &n, e, sizeof(e)), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(q[0].context, "c1");
+	assert_string_equal(q[0].serial, "0A1B");
+	assert_string_equal(q[0].issuer, "CN=CA");
+	assert_null(q[1].issuer);
+	intune_revocations_free(q, n);
+	assert_int_equal(intune_json_revocations(J("{\"value\": []}"), 500, &q,
+	    &n, e, sizeof(e)), 0);
+	assert_int_equal(n, 0);
+	intune_revocations_free(q, n);
+
+	assert_int_equal(intune_json_uploaded(J("{\"value\": true}"), e,
+	    sizeof(e)), 0);
+}
+
+/* Anything else is refused, naming what is wrong, and leaves nothing. */
+static void
+intune_json_refusals(void **state)
+{
+	static const char *const tokens[] = {
+		"", "not json", "[]", "{}", "{\"access_token\": \"\", "
+		"\"expires_in\": 1}", "{\"access_token\": 5, \"expires_in\": 1}",
+		"{\"access_token\": \"t\", \"expires_in\": \"3600\"}",
+		"{\"access_token\": \"t\"}",
+		"{\"access_token\": \"t\", \"access_token\": \"u\", "
+		"\"expires_in\": 1}",
+	};
+	static const char *const maps[] = {
+		"", "{}", "{\"value\": {}}", "[{\"providerName\": \"x\"}]",
+	};
+	static const char *const codes[] = {
+		"", "{}", "[]", "{\"code\": true}", "{\"code\": \"\"}",
+		"{\"code\": [\"Success\"]}", "{\"value\": \"Success\"}",
+		"{\"code\": \"Success\", \"errorDescription\": 5}",
+		"{\"code\": \"Suc cess\"}", "{\"code\": \"Success\\n\"}",
+		"{\"code\": \"Success\", \"code\": \"Unknown\"}",
+		"{\"code\": \"AVeryLongCodeNameThatDoesNotFitIntoTheBufferOfSixty"
+		"FourCharacters\"}",
+	};
+	static const char *const revocations[] = {
+		"", "{}", "{\"value\": {}}", "{\"value\": [7]}",
+		"{\"value\": [{\"requestContext\": 7, \"serialNumber\": \"1\"}]}",
+		"{\"value\": [{\"serialNumber\": \"1\"}]}",
+		"{\"value\": [{\"requestContext\": \"c\"}]}",
+		"{\"value\": [{\"requestContext\": \"c\", \"serialNumber\": \"\"}]}",
+		"{\"value\": [{\"requestContext\": \"c\", \"serialNumber\": \"1\", "
+		"\"issuerName\": 3}]}",
+		/* a good one first: nothing of it is kept */
+		"{\"value\": [{\"requestContext\": \"c\", \"serialNumber\": \"1\"}, "
+		"{\"requestContext\": \"d\"}]}",
+		/* more than asked for (max 1 below) */
+		"{\"value\": [{\"requestContext\": \"c\", \"serialNumber\": \"1\"}, "
+		"{\"requestContext\": \"d\", \"serialNumber\": \"2\"}]}",
+	};
+	static const char *const uploads[] = {
+		"", "{}", "{\"value\": \"true\"}", "{\"value\": false}",
+		"{\"value\": 1}", "true",
+	};
+	struct intune_revocation	*q;
+	char				*tok, *uri, code[64], desc[256], e[256];
+	long long			 life;
+	size_t				 i, n;
+
+	(void)state;
+	for (i = 0; i < sizeof(tokens) / sizeof(tokens[0]); i++) {
+		e[0] = '\0';
+		assert_int_equal(intune_json_token(J(tokens[i]), &tok, &life, e,
+		    sizeof(e)), -1);
+		assert_null(tok);
+		assert_true(e[0] != '\0');
+	}
+	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		assert_int_equal(intune_json_service(J(maps[i]), "x", &uri, e,
+		    sizeof(e)), -1);
+		assert_null(uri);
+	}
+	for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+		e[0] = '\0';
+		assert_int_equal(intune_json_code(J(codes[i]), code,
+		    sizeof(code), desc, sizeof(desc), e, sizeof(e)), -1);
+		assert_string_equal(code, "");
+		assert_true(e[0] != '\0');
+	}
+	for (i = 0; i < sizeof(revocations) / sizeof(revocations[0]); i++) {
+		e[0] = '\0';
+		assert_int_equal(intune_json_revocations(J(revocations[i]),
+		    i == sizeof(revocations) / sizeof(revocations[0]) - 1 ? 1 :
+		    500, &q, &n, e, sizeof(e)), -1);
+		assert_null(q);
+		assert_int_equal(n, 0);
+		assert_true(e[0] != '\0');
+	}
+	assert_non_null(strstr(e, "more than the 1 asked for"));
+	for (i = 0; i < sizeof(uploads) / sizeof(uploads[0]); i++)
+		assert_int_equal(intune_json_uploaded(J(uploads[i]), e,
+		    sizeof(e)), -1);
+	assert_non_null(strstr(e, "not recorded"));
+}
+
 /* Known answer from Python: hmac.new(key, b"1700000000." + body, sha256). */
 static void
 webhook_signature(void **state)
@@ -1077,6 +1288,9 @@ main(void)
 		cmocka_unit_test(conf_profiles_inherit),
 		cmocka_unit_test(conf_challenge_mode_lists),
 		cmocka_unit_test(conf_profile_paths),
+		cmocka_unit_test(conf_intune),
+		cmocka_unit_test(intune_json_good),
+		cmocka_unit_test(intune_json_refusals),
 		cmocka_unit_test(webhook_signature),
 		cmocka_unit_test(webhook_build_documents),
 		cmocka_unit_test(webhook_reply_allow_and_deny),
