@@ -79,6 +79,20 @@ printf '{"allow":true,"device_id":"d","sid":"S-1-5-21-1-2","vars":{"a":"b"}}' \
     >"$out/corpus/fuzz_webhook_reply/allow"
 printf '{"allow":false,"reason":"no"}' >"$out/corpus/fuzz_webhook_reply/deny"
 
+build fuzz_intune_json server/outbound/intune_json.c -ljansson
+mkdir -p "$out/corpus/fuzz_intune_json"
+printf '{"token_type":"Bearer","expires_in":3599,"access_token":"eyJ0.e30.x"}' \
+    >"$out/corpus/fuzz_intune_json/token"
+printf '{"error":"invalid_client","error_description":"AADSTS7000215: bad\\r\\nTrace"}' \
+    >"$out/corpus/fuzz_intune_json/token-error"
+printf '{"value":[{"providerName":"ScepRequestValidationFEService","uri":"https://h/S"},{"providerName":"PkiConnectorFEService","uri":"https://h/P"}]}' \
+    >"$out/corpus/fuzz_intune_json/discovery"
+printf '{"code":"ChallengeExpired","errorDescription":"expired"}' \
+    >"$out/corpus/fuzz_intune_json/code"
+printf '{"value":[{"requestContext":"c1","serialNumber":"0A","issuerName":"CN=CA","caConfiguration":"x"}]}' \
+    >"$out/corpus/fuzz_intune_json/revocations"
+printf '{"value":true}' >"$out/corpus/fuzz_intune_json/uploaded"
+
 # CSRs straight into the template engine: every SAN type, CA extensions,
 # an EC key, one request the fuzz profile accepts.
 seed_csr_policy() {
@@ -101,6 +115,7 @@ run fuzz_query
 run fuzz_pkimessage
 run fuzz_csr_policy
 run fuzz_webhook_reply
+run fuzz_intune_json
 run fuzz_ocsp
 run fuzz_api
 echo "fuzz: no findings"

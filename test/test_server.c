@@ -751,6 +751,10 @@ intune_json_good(void **state)
 	    code, sizeof(code), desc, sizeof(desc), e, sizeof(e)), 0);
 	assert_string_equal(code, "ChallengeExpired");
 	assert_string_equal(desc, "expired");
+	assert_int_equal(intune_json_code(J("{\"code\": \"Unknown\", "
+	    "\"errorDescription\": \"a\\u001b[31mb\\tc\"}"), code,
+	    sizeof(code), desc, sizeof(desc), e, sizeof(e)), 0);
+	assert_string_equal(desc, "a?[31mb?c");
 
 	assert_int_equal(intune_json_revocations(J("{\"value\": ["
 	    "{\"requestContext\": \"c1\", \"serialNumber\": \"0A1B\", "
@@ -804,6 +808,10 @@ intune_json_refusals(void **state)
 		"{\"value\": [{\"requestContext\": \"c\", \"serialNumber\": \"\"}]}",
 		"{\"value\": [{\"requestContext\": \"c\", \"serialNumber\": \"1\", "
 		"\"issuerName\": 3}]}",
+		"{\"value\": [{\"requestContext\": \"c\\u0000d\", "
+		"\"serialNumber\": \"1\"}]}",
+		"{\"value\": [{\"requestContext\": \"c\", \"serialNumber\": "
+		"\"1\\n2\"}]}",
 		/* a good one first: nothing of it is kept */
 		"{\"value\": [{\"requestContext\": \"c\", \"serialNumber\": \"1\"}, "
 		"{\"requestContext\": \"d\"}]}",

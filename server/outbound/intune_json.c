@@ -21,7 +21,26 @@ load(const void *body, size_t len)
 	return json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
 }
 
-/* s up to its first line break and TEXT_MAX, into buf. */
+/* A control character: never into a log line. */
+static int
+is_control(unsigned char c)
+{
+	return c < 0x20 || c == 0x7f;
+}
+
+static int
+printable(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (is_control((unsigned char)*s))
+			return 0;
+	return 1;
+}
+
+/*
+ * s up to its first line break and TEXT_MAX, into buf, other control
+ * characters as '?'.
+ */
 static void
 first_line(const char *s, char *buf, size_t buflen)
 {
@@ -30,6 +49,9 @@ first_line(const char *s, char *buf, size_t buflen)
 	if (n > TEXT_MAX)
 		n = TEXT_MAX;
 	snprintf(buf, buflen, "%.*s", (int)n, s != NULL ? s : "");
+	for (char *p = buf; *p != '\0'; p++)
+		if (is_control((unsigned char)*p))
+			*p = '?';
 }
 
 int
@@ -153,6 +175,12 @@ field(json_t *e, size_t i, const char *name, int required, char **out,
 	if (s == NULL || s[0] == '\0' || strlen(s) > 1024) {
 		snprintf(err, errlen, "value[%zu].%s is not a short string", i,
 		    name);
+		return -1;
+	}
+	/* Logged and sent back: printable only (a NUL would cut it short). */
+	if (strlen(s) != json_string_length(f) || !printable(s)) {
+		snprintf(err, errlen, "value[%zu].%s holds a control character",
+		    i, name);
 		return -1;
 	}
 	if ((*out = strdup(s)) == NULL) {
