@@ -20,6 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <sys/resource.h>
+#include <sys/syscall.h>
 
 #include <event2/event.h>
 #include <event2/http.h>
@@ -98,6 +102,14 @@ take(struct offload *o)
 	return j;
 }
 
+/*
+ * How much nicer than the loops a pool thread runs.  When every pool
+ * thread has RSA work at once, the kernel would otherwise share the core
+ * evenly between them and the loop, and GetCACaps would wait tens of
+ * milliseconds for its turn; at this weight the loop runs first.
+ */
+#define POOL_NICE	10
+
 static void *
 run(void *arg)
 {
@@ -106,6 +118,10 @@ run(void *arg)
 	struct job		*j;
 	int			 stopping;
 
+	/* Linux: the nice value is the thread's own (setpriority(2)). */
+	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), POOL_NICE) ==
+	    -1)
+		log_warn("pool thread: cannot lower its priority");
 	pthread_mutex_lock(&o->mu);
 	for (;;) {
 		while ((j = take(o)) == NULL && !o->stopping)

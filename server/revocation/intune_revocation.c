@@ -152,8 +152,9 @@ answer(struct connection *c, const struct intune_revocation *q,
 			res->code = INTUNE_CA_NONE;
 			*revoked = changed;
 			log_info("Intune revocation request %s: certificate %s "
-			    "revoked (cessationOfOperation) -> None", q->context,
-			    st.serial);
+			    "revoked (cessationOfOperation)%s -> None",
+			    q->context, st.serial, changed ? "" : " for this "
+			    "request before, the result sent again");
 		} else {
 			res->code = INTUNE_CA_CONFLICT;
 			res->message = "the certificate is revoked already";

@@ -280,7 +280,8 @@ upload_lost() {
 	    return 1
 	wait_for 100 uploaded ctx-lost && [ "$(upload ctx-lost)" = "True 0" ] &&
 	    grep -q 'Intune revocation (profile intune): uploadRevocationResults: HTTP 500 (the requests come again)' "$LOG" &&
-	    [ "$(grep -c 'Intune revocation request ctx-lost: certificate .* revoked (cessationOfOperation) -> None' "$LOG")" = 2 ]
+	    grep -q 'Intune revocation request ctx-lost: certificate .* revoked (cessationOfOperation) -> None' "$LOG" &&
+	    grep -q 'Intune revocation request ctx-lost: certificate .* revoked (cessationOfOperation) for this request before, the result sent again -> None' "$LOG"
 }
 check "the upload fails: the request comes again and is answered None, not ConflictError" upload_lost
 one_process() {
