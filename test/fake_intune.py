@@ -152,6 +152,10 @@ Control (no authentication, not delayed, recorded as endpoint "control"):
                                         refused once (401, not a problem)
     "revoke": [{"serialNumber", "issuerName", "caConfiguration",
                 optional "requestContext"}]  queue revocation requests
+    "settle": true                      answer only when no other call is
+                                        being handled (a delayed call of an
+                                        earlier case would take a fail_next
+                                        meant for the next); 503 after 30 s
     "reset": true                       back to the start: codes, failures,
         delay, token lifetime, flags, counts, problems, validations,
         queue, uploads and the default bases (a moved base given up stays
@@ -166,7 +170,7 @@ Control (no authentication, not delayed, recorded as endpoint "control"):
        "caConfiguration", "succeeded", "errorCode", "errorMessage"}],
      "queued": n, "problems": ["<endpoint>: <text>", ...],
      "notifications": [{"endpoint", "notification"}],
-     "scep_base", "pki_base"}
+     "scep_base", "pki_base", "in_flight": calls being handled}
     counts has every endpoint above, plus "decoy", "moved" (calls to an
     old base) and "unknown".
 
@@ -267,6 +271,9 @@ SKEW = 300
 args = None
 lock = threading.Lock()
 record_lock = threading.Lock()
+# Calls other than _control being handled, for "settle".
+idle = threading.Condition()
+in_flight = 0
 # Tokens, client-request-ids and jtis outlive a reset: a client keeps its
 # tokens across test cases, and a reused id is a reuse whenever it happens.
 # access token -> {"aud", "exp", "refused", "told", "told_at"}: told is
@@ -468,12 +475,25 @@ class Handler(BaseHTTPRequestHandler):
         self.raw = self.read_body()
         path = urllib.parse.urlsplit(self.path).path
         self.endpoint, action = self.route(path)
+        busy = self.endpoint != "control"
+        if busy:
+            self.count_in_flight(1)
         try:
             self.dispatch(action)
         except Reply as r:
             if r.status is not None:
                 self.send(r.status, r.body, r.headers)
+        finally:
+            if busy:
+                self.count_in_flight(-1)
         self.record()
+
+    @staticmethod
+    def count_in_flight(n):
+        global in_flight
+        with idle:
+            in_flight += n
+            idle.notify_all()
 
     def route(self, path):
         """The endpoint name of PATH and what to do with it."""
@@ -1088,7 +1108,7 @@ class Handler(BaseHTTPRequestHandler):
                     "problems": st["problems"],
                     "notifications": st["notifications"],
                     "scep_base": st["scep_base"],
-                    "pki_base": st["pki_base"]})
+                    "pki_base": st["pki_base"], "in_flight": in_flight})
         if self.command != "POST" or path != "/_control":
             raise Reply(404, {"error": "GET /_control/state or "
                               "POST /_control"})
@@ -1099,6 +1119,11 @@ class Handler(BaseHTTPRequestHandler):
             check_control(doc)
         except ValueError as e:
             raise Reply(400, {"error": str(e)})
+        if doc.get("settle"):
+            with idle:
+                if not idle.wait_for(lambda: in_flight == 0, timeout=30):
+                    raise Reply(503, {"error": "%d calls still being "
+                                      "handled after 30 s" % in_flight})
         with lock:
             apply_control(doc)
         raise Reply(200, {"ok": True})
@@ -1114,7 +1139,7 @@ def code_map(v, key):
 def check_control(doc):
     """Raise ValueError naming the first bad key of control document DOC."""
     flags = ("move_services", "drop_scep_service", "drop_pki_service",
-             "deny_discovery", "expire_tokens", "reset")
+             "deny_discovery", "expire_tokens", "reset", "settle")
     for k, v in doc.items():
         if k in ("validate", "notify_code"):
             code_map(v, k)

@@ -370,6 +370,18 @@ ctl '{"delay_ms": 300}'
 # A lower bound only: the fake sleeps at least this long.
 check "delay_ms: the call waits" sh -c "t=\$(curl -sS -o /dev/null -w '%{time_total}' --cacert '$CA' \
     -H 'Authorization: Bearer $GTOK' '$H$DISC'); echo \$t; awk -v t=\$t 'BEGIN { exit !(t >= 0.3) }'"
+# settle answers once the delayed call has been answered.
+settled() {
+	curl -sS -o /dev/null --cacert "$CA" -H "Authorization: Bearer $GTOK" "$H$DISC" &
+	cpid=$!
+	i=0
+	until state '.in_flight == 1' >/dev/null; do
+		i=$((i + 1))
+		[ $i -lt 100 ] || { kill $cpid; return 1; }
+	done
+	ctl '{"settle": true}' && state '.in_flight == 0' && wait $cpid
+}
+check "settle: waits for a delayed call still being handled" settled
 ctl '{"delay_ms": 0, "token_lifetime": 0}'
 ZTOK=$(get_token $INTUNE_SCOPE)
 check "token_lifetime 0: expires_in 0" jq -e '.expires_in == 0' "$WORK/body"

@@ -159,7 +159,8 @@ slow() {
 	control '{"delay_ms": 2500}' || return 1
 	slow_rc=0
 	unavailable intune slow-1 tid-slow || slow_rc=1
-	control '{"delay_ms": 0}'
+	# The delayed calls still sleeping would take the next case's fail_next.
+	control '{"delay_ms": 0, "settle": true}' || slow_rc=1
 	[ $slow_rc = 0 ] && grep -F tid-slow "$LOG" | grep -q 'no reply within 1500 ms'
 }
 check "Intune slower than intune.timeout_ms: 503, nothing recorded" slow
