@@ -133,7 +133,7 @@ $(BUILD)/scepbench: $(BUILD)/test/bench.o
 $(SCEPTOOL): $(BUILD)/test/sceptool.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
 
-unit: $(UNIT_TESTS) $(SCEPD) $(SCEPCTL) $(SCEPTOOL)
+unit: $(UNIT_TESTS) $(SCEPD) $(SCEPCTL) $(SCEPTOOL) $(BUILD)/scepbench
 
 test:
 	sh scripts/test.sh

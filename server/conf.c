@@ -51,6 +51,7 @@ static const struct setting server_settings[] = {
 	I("limits.max_body",	max_body,	65536, 1024, 1 << 24),
 	I("limits.max_headers",	max_headers,	32768, 1024, 1 << 20),
 	I("limits.request_timeout", request_timeout, 10, 1, 600),
+	I("limits.request_deadline", request_deadline, 10, 1, 600),
 	I("limits.max_connections", max_connections, 1024, 1, 65536),
 	I("limits.max_connections_per_address", max_connections_per_address,
 	    256, 1, 65536),

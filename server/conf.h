@@ -83,6 +83,7 @@ struct conf {
 	int			 max_body;	/* bytes */
 	int			 max_headers;	/* bytes, request line included */
 	int			 request_timeout; /* seconds */
+	int			 request_deadline; /* seconds */
 	int			 max_connections; /* per worker */
 	int			 max_connections_per_address; /* per worker */
 	int			 verbose;

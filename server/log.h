@@ -15,6 +15,15 @@ void	fatalx(const char *, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
 /* Log and clear OpenSSL's error queue of this thread, prefixed by what. */
 void	log_openssl(const char *what);
+/*
+ * A refusal that may repeat (server/log_repeat.c): logged at info the
+ * first time, then only counted while the same key (the client address)
+ * and text come again within a minute; the count is logged when the
+ * minute is over, by log_repeat_flush() (call it about once a second).
+ */
+void	log_repeat(const char *key, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	log_repeat_flush(void);
 /* Milliseconds since t0 (CLOCK_MONOTONIC), for "took N ms" in a line. */
 struct timespec;
 long	log_ms_since(const struct timespec *t0);

@@ -354,6 +354,9 @@ main(int argc, char *argv[])
 	/* Webhook notifications, from the outbox, beside the workers. */
 	if ((srv.notifier = notifier_start(srv.conf, err, sizeof(err))) == NULL)
 		fatalx("notifications: %s", err);
+	if (http_fit_descriptors(srv.conf, nworkers) == -1)
+		fatalx("the descriptor limit (ulimit -n) leaves no room for "
+		    "connections: raise it");
 	if ((srv.listen_fd = listen_on(srv.conf->listen, srv.conf->port,
 	    &bound_port)) == -1)
 		exit(1);

@@ -635,5 +635,17 @@ main(int argc, char *argv[])
 			printf("failInfo %s: %ld\n", fi_names[j], t.failinfo[j]);
 	if (t.failinfo_other > 0)
 		printf("failInfo other: %ld\n", t.failinfo_other);
+	/* Freed so that a run under LeakSanitizer (make test) is clean. */
+	for (i = 0; i < conns; i++) {
+		free(ws[i].buf);
+		free(ws[i].lat);
+	}
+	free(ws);
+	free(all);
+	for (size_t m = 0; m < nmsgs; m++) {
+		free(msgs[m].req);
+		free(msgs[m].tid);
+	}
+	free(msgs);
 	return 0;
 }

@@ -1,20 +1,34 @@
 /*
- * Connection caps of one worker: limits.max_connections open connections
- * in all, limits.max_connections_per_address from one client address.
+ * Connections of one worker: limits.max_connections open connections in
+ * all, limits.max_connections_per_address from one client address, each
+ * counted from its accept; and limits.request_deadline for each request
+ * to arrive whole.
  */
 #ifndef SCEPD_CONNCAP_H
 #define SCEPD_CONNCAP_H
 
+struct bufferevent;
 struct conncap;
+struct event_base;
 struct evhttp_connection;
 
-struct conncap	*conncap_new(int max_total, int max_per_address);
+struct conncap	*conncap_new(struct event_base *, int max_total,
+		    int max_per_address, int deadline_s);
 void		 conncap_free(struct conncap *);
 
 /*
- * Called for every request: 1 if its connection is counted already or
- * fits under both caps (it is counted from now until it closes), 0 if it
- * is over one (*why says which).
+ * Descriptors one worker may hold for max_total connections: those, and
+ * the grace slots in which a connection over a cap waits for its 503.
+ */
+int		 conncap_slots(int max_total);
+
+/* For evhttp_set_bevcb(): the bufferevent of each accepted connection. */
+struct bufferevent *conncap_bufferevent(struct event_base *, void *);
+
+/*
+ * Called for every request: 1 if its connection fits under both caps,
+ * 0 if it is over one (*why names the setting).  The request's deadline
+ * stops until its answer has been written.
  */
 int		 conncap_admit(struct conncap *, struct evhttp_connection *,
 		    const char **why);

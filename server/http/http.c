@@ -4,6 +4,8 @@
  * limits and connection caps; every request is copied off evhttp and
  * routed (route.c), and the struct reply a handler fills is sent.
  */
+#include <sys/resource.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/listener.h>
 
 #include "server/http/conncap.h"
 #include "server/http/http.h"
@@ -61,17 +64,97 @@ out:
 	reply_send(req, &r);
 }
 
+/*
+ * Descriptors besides the connections: one database connection per pool
+ * thread and background thread, an outbound connection per pool thread
+ * (validators, Intune), and what libevent, logging and key files take.
+ */
+#define FD_RESERVE(c)	(2 * (c)->pki_threads + 64)
+
+int
+http_fit_descriptors(struct conf *c, int nworkers)
+{
+	struct rlimit	rl;
+	rlim_t		need, per_worker;
+	int		max;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return 0;
+	need = (rlim_t)nworkers * (rlim_t)conncap_slots(c->max_connections) +
+	    (rlim_t)FD_RESERVE(c);
+	if (rl.rlim_cur < need && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ?
+		    need : rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur >= need)
+		return 0;
+	if (rl.rlim_cur <= (rlim_t)FD_RESERVE(c))
+		return -1;
+	per_worker = (rl.rlim_cur - (rlim_t)FD_RESERVE(c)) / (rlim_t)nworkers;
+	/* conncap_slots(max) = max + max / 4 + 1 <= per_worker */
+	max = (int)((per_worker - 1) * 4 / 5);
+	if (max < 1)
+		return -1;
+	log_warnx("limits.max_connections = %d on %d worker%s needs %llu "
+	    "descriptors, the limit is %llu (ulimit -n, LimitNOFILE): %d per "
+	    "worker instead", c->max_connections, nworkers,
+	    nworkers > 1 ? "s" : "", (unsigned long long)need,
+	    (unsigned long long)rl.rlim_cur, max);
+	c->max_connections = max;
+	if (c->max_connections_per_address > max)
+		c->max_connections_per_address = max;
+	return 0;
+}
+
+/* How long accepting pauses when the process is out of descriptors. */
+#define ACCEPT_PAUSE_MS	250
+
+static void
+accept_resume(evutil_socket_t unused, short what, void *arg)
+{
+	(void)unused;
+	(void)what;
+	evconnlistener_enable(arg);
+}
+
+/*
+ * accept() failed.  Out of descriptors (or memory), the pending
+ * connection stays in the backlog and the socket stays readable:
+ * retrying at once is a busy loop.  Pause accepting, and say so at most
+ * once a minute.
+ */
+static void
+accept_error(struct evconnlistener *l, void *unused)
+{
+	struct timeval	 pause = { 0, ACCEPT_PAUSE_MS * 1000 };
+	int		 e = EVUTIL_SOCKET_ERROR();
+
+	(void)unused;
+	log_repeat("accept", "accept: %s: not accepting for %d ms (raise the "
+	    "descriptor limit, ulimit -n / LimitNOFILE, or lower "
+	    "limits.max_connections)", evutil_socket_error_to_string(e),
+	    ACCEPT_PAUSE_MS);
+	evconnlistener_disable(l);
+	if (event_base_once(evconnlistener_get_base(l), -1, EV_TIMEOUT,
+	    accept_resume, l, &pause) == -1)
+		evconnlistener_enable(l);
+}
+
 int
 http_worker_init(struct worker *w)
 {
 	const struct conf	*c = w->srv->conf;
+	struct evhttp_bound_socket *bound;
 	evutil_socket_t		 fd;
 
-	if ((w->conncap = conncap_new(c->max_connections,
-	    c->max_connections_per_address)) == NULL)
+	if ((w->conncap = conncap_new(w->base, c->max_connections,
+	    c->max_connections_per_address, c->request_deadline)) == NULL)
 		return -1;
 	if ((w->http = evhttp_new(w->base)) == NULL)
 		return -1;
+	evhttp_set_bevcb(w->http, conncap_bufferevent, w->conncap);
 	/* Unset, evhttp takes any size. */
 	evhttp_set_max_body_size(w->http, (ev_ssize_t)c->max_body);
 	evhttp_set_max_headers_size(w->http, (ev_ssize_t)c->max_headers);
@@ -86,10 +169,12 @@ http_worker_init(struct worker *w)
 	/* evhttp closes the socket it accepts on: give each worker a dup. */
 	if ((fd = dup(w->srv->listen_fd)) == -1)
 		return -1;
-	if (evhttp_accept_socket_with_handle(w->http, fd) == NULL) {
+	if ((bound = evhttp_accept_socket_with_handle(w->http, fd)) == NULL) {
 		close(fd);
 		return -1;
 	}
+	evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(bound),
+	    accept_error);
 	return 0;
 }
 

@@ -8,4 +8,12 @@
 int	http_worker_init(struct worker *);
 void	http_worker_free(struct worker *);
 
+/*
+ * Fit nworkers' connection caps under the descriptor limit: raise the
+ * soft limit as far as needed and allowed, else lower
+ * limits.max_connections (a warning says so).  -1 if even one connection
+ * per worker would not fit.
+ */
+int	http_fit_descriptors(struct conf *, int nworkers);
+
 #endif /* SCEPD_HTTP_HTTP_H */
