@@ -14,7 +14,8 @@
 	"extract(epoch FROM not_before)::bigint, "			\
 	"extract(epoch FROM not_after)::bigint, "			\
 	"extract(epoch FROM created_at)::bigint, "			\
-	"pg_catalog.encode(der, 'hex')"
+	"pg_catalog.encode(der, 'hex'), "				\
+	"coalesce(extract(epoch FROM delivered_at)::bigint, 0)"
 
 void
 db_cert_row_clear(struct db_cert_row *row)
@@ -47,7 +48,7 @@ row_fill(PGresult *res, int i, struct db_cert_row *row, char *err,
 	int	 rc = -1;
 
 	memset(row, 0, sizeof(*row));
-	if (PQnfields(res) != 9) {
+	if (PQnfields(res) != 10) {
 		db_seterr(err, errlen, "certificate row: %d columns",
 		    PQnfields(res));
 		goto out;
@@ -67,7 +68,8 @@ row_fill(PGresult *res, int i, struct db_cert_row *row, char *err,
 	}
 	if (db_get_time(PQgetvalue(res, i, 5), &row->not_before) == -1 ||
 	    db_get_time(PQgetvalue(res, i, 6), &row->not_after) == -1 ||
-	    db_get_time(PQgetvalue(res, i, 7), &row->created_at) == -1) {
+	    db_get_time(PQgetvalue(res, i, 7), &row->created_at) == -1 ||
+	    db_get_time(PQgetvalue(res, i, 9), &row->delivered_at) == -1) {
 		db_seterr(err, errlen, "certificate %s: bad time", row->serial);
 		goto out;
 	}
@@ -88,7 +90,7 @@ out:
  * Returns DB_OK or DB_ERROR.
  */
 static enum db_rc
-walk(struct db *db, const struct db_params *p,
+walk(struct db *db, const struct db_params *p, int undelivered,
     int (*cb)(const struct db_cert_row *, void *), void *arg, int *seen,
     char *err, size_t errlen)
 {
@@ -97,7 +99,11 @@ walk(struct db *db, const struct db_params *p,
 	int			 stop = 0, failed = 0;
 
 	memset(&row, 0, sizeof(row));
-	if (!PQsendQueryParams(db->conn, "SELECT " CERT_COLUMNS
+	if (!PQsendQueryParams(db->conn, undelivered ? "SELECT " CERT_COLUMNS
+	    " FROM scepd.certificates"
+	    " WHERE delivered_at IS NULL AND status <> 'revoked'"
+	    " ORDER BY created_at DESC, serial DESC LIMIT $1" :
+	    "SELECT " CERT_COLUMNS
 	    " FROM scepd.certificates ORDER BY created_at DESC, serial DESC"
 	    " LIMIT $1", p->n, p->types, p->values, p->lengths, p->formats,
 	    0)) {
@@ -139,7 +145,7 @@ walk(struct db *db, const struct db_params *p,
 }
 
 enum db_rc
-db_cert_list(struct db *db, int limit,
+db_cert_list(struct db *db, int limit, int undelivered,
     int (*cb)(const struct db_cert_row *, void *), void *arg, char *err,
     size_t errlen)
 {
@@ -160,7 +166,7 @@ db_cert_list(struct db *db, int limit,
 	idle = PQtransactionStatus(db->conn) == PQTRANS_IDLE;
 	if (db_ready(db, err, errlen) == -1)
 		goto out;
-	rc = walk(db, &p, cb, arg, &seen, err, errlen);
+	rc = walk(db, &p, undelivered, cb, arg, &seen, err, errlen);
 	/*
 	 * The server closed the connection before the first row (restart,
 	 * terminated backend): as db_exec(), reconnect and try once more.
@@ -168,7 +174,7 @@ db_cert_list(struct db *db, int limit,
 	if (rc == DB_ERROR && idle && seen == 0 &&
 	    PQstatus(db->conn) == CONNECTION_BAD &&
 	    db_ready(db, err, errlen) == 0)
-		rc = walk(db, &p, cb, arg, &seen, err, errlen);
+		rc = walk(db, &p, undelivered, cb, arg, &seen, err, errlen);
 out:
 	return rc;
 }

@@ -216,6 +216,7 @@ struct db_cert_row {
 	time_t		 not_before;
 	time_t		 not_after;
 	time_t		 created_at;
+	time_t		 delivered_at;	/* 0: never (db/delivery.c) */
 	unsigned char	*der;		/* owned */
 	size_t		 der_len;
 };
@@ -223,12 +224,13 @@ void		 db_cert_row_clear(struct db_cert_row *);
 
 /*
  * Call cb for each certificate, newest first (at most limit rows; 0 means
- * all).  A non-zero return from cb stops the walk.  The row is only
+ * all), with undelivered only those not revoked and never delivered
+ * (db_cert_mark_delivered()).  A non-zero return from cb stops the walk.  The row is only
  * valid during the call.  Rows are fetched one at a time (libpq single
  * row mode), so memory does not grow with the table.  Returns DB_OK or
  * DB_ERROR.
  */
-enum db_rc	 db_cert_list(struct db *, int limit,
+enum db_rc	 db_cert_list(struct db *, int limit, int undelivered,
 		    int (*cb)(const struct db_cert_row *, void *), void *arg,
 		    char *err, size_t errlen);
 
@@ -598,6 +600,28 @@ enum db_rc	db_cert_serial_by_der(struct db *, const unsigned char *der,
 enum db_rc	db_sweep_unused(struct db *, const char *profile, int days,
 	    time_t at, const char *actor, int *ran, int *revoked, char *err,
 	    size_t errlen);
+
+/*
+ * A SUCCESS CertRep carrying each of serials[0..n) has been handed to
+ * its connection (db/delivery.c): set delivered_at where it is not set.
+ * *marked counts the rows changed.  Outside a transaction.  Returns
+ * DB_OK or DB_ERROR.
+ */
+enum db_rc	db_cert_mark_delivered(struct db *, const char *const *serials,
+	    int n, int *marked, char *err, size_t errlen);
+
+/*
+ * The undelivered-certificate sweep: revoke (cessationOfOperation) at
+ * most limit certificates, not revoked, never delivered and issued more
+ * than hours before at (the tests move this clock); hours <= 0 revokes
+ * nothing.  Serialised across processes as db_sweep_unused().  Commits,
+ * then calls cb (if not NULL) with each serial revoked.  Returns DB_OK
+ * or DB_ERROR.
+ */
+enum db_rc	db_sweep_undelivered(struct db *, int hours, time_t at,
+	    int limit, const char *actor,
+	    void (*cb)(const char *serial, void *), void *arg, int *ran,
+	    int *revoked, char *err, size_t errlen);
 
 /* One entry of a CRL. */
 struct db_revoked {

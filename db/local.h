@@ -80,6 +80,7 @@ enum db_lock_space {
 	DB_LOCK_RENEWAL_SWEEP,		/* db_renewal_sweep() */
 	DB_LOCK_UNUSED_SWEEP,		/* db_sweep_unused(), per profile */
 	DB_LOCK_JOB,			/* db_job_lock(), session-scoped */
+	DB_LOCK_UNDELIVERED_SWEEP,	/* db_sweep_undelivered() */
 };
 /*
  * Inside the open transaction: take the transaction-scoped lock (space,

@@ -60,6 +60,7 @@ static const struct setting server_settings[] = {
 	I("sweep_interval",	sweep_interval,	60, 1, 86400),
 	I("retransmission_window_hours", retransmission_window_hours, 24, 1,
 	    24 * 30),
+	I("undelivered_hours",	undelivered_hours, 24, 0, 24 * 365),
 };
 #undef STRUCT
 
@@ -738,6 +739,29 @@ load_profile(const char *path, config_t *cfg, config_setting_t *group,
 
 static int	check_paths(const struct conf *);
 
+/*
+ * The sweep must not revoke what a retransmission may still fetch: a
+ * certificate stays undelivered at least as long as its request may be
+ * repeated.  The line is the setting's that was given.
+ */
+static int
+check_undelivered(const char *path, const config_t *cfg, const struct conf *c)
+{
+	config_setting_t	*s;
+
+	if (c->undelivered_hours == 0 ||
+	    c->undelivered_hours >= c->retransmission_window_hours)
+		return 0;
+	if ((s = config_lookup(cfg, "undelivered_hours")) == NULL)
+		s = config_lookup(cfg, "retransmission_window_hours");
+	log_warnx("%s:%d: \"undelivered_hours\" (%d) must be 0 or at least "
+	    "\"retransmission_window_hours\" (%d): the sweep would revoke "
+	    "certificates a retransmission may still fetch", path,
+	    s != NULL ? config_setting_source_line(s) : 0,
+	    c->undelivered_hours, c->retransmission_window_hours);
+	return 1;
+}
+
 struct conf *
 conf_load(const char *path, int flags)
 {
@@ -796,6 +820,7 @@ conf_load(const char *path, int flags)
 				errors++;
 			}
 	}
+	errors += check_undelivered(path, &cfg, c);
 	config_destroy(&cfg);
 
 	for (int i = 0; i < c->nprofiles; i++)

@@ -21,6 +21,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "server/delivery.h"
 #include "server/http/caps.h"
 #include "server/http/http.h"
 #include "server/http/offload.h"
@@ -345,6 +346,10 @@ main(int argc, char *argv[])
 	if ((srv.offload = offload_start(&srv, srv.conf->pki_threads, err,
 	    sizeof(err))) == NULL)
 		fatalx("PKIOperation threads: %s", err);
+	/* Delivery marks (server/delivery.c), off the workers' loops. */
+	if ((srv.delivery = delivery_start(srv.conf->database, err,
+	    sizeof(err))) == NULL)
+		fatalx("delivery marks: %s", err);
 	/* Housekeeping (server/sweep.c), beside the workers. */
 	if (sweep_start(&srv, err, sizeof(err)) == -1)
 		fatalx("sweep: %s", err);
@@ -400,6 +405,8 @@ main(int argc, char *argv[])
 		event_base_free(workers[i].base);
 	}
 	offload_free(srv.offload);
+	/* After the loops: the last replies' marks are queued by now. */
+	delivery_stop(srv.delivery);
 	sweep_stop();
 	intune_revocation_stop();
 	notifier_stop(srv.notifier);

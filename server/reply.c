@@ -23,6 +23,7 @@ reply_text(struct reply *r, int status, const char *text)
 	r->body = (unsigned char *)(uintptr_t)text;
 	r->len = strlen(text);
 	r->free_body = 0;
+	r->delivers[0] = '\0';
 }
 
 void

@@ -24,6 +24,7 @@ struct server {
 	struct notifier		*notifier;	/* webhook notifications */
 	struct offload		*offload;	/* the pki_threads pool */
 	struct crl_cache	*crls;		/* every CA key's last CRL */
+	struct delivery		*delivery;	/* delivery marks */
 };
 
 /*
@@ -75,6 +76,8 @@ struct reply {
 	struct reply_header hdr[REPLY_HEADERS]; /* further headers */
 	int		 nhdr;
 	int		 to_pool;	/* route it again on a pool thread */
+	char		 delivers[41];	/* serial of the issued certificate a
+					   SUCCESS carries, else "" */
 };
 
 /* reply.c: short text answers for bad input (400, 404, ...) and our faults. */

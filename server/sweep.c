@@ -11,6 +11,7 @@
  * round revokes at most SWEEP_BATCH certificates under short lock and
  * statement timeouts; a full batch runs the next round at once.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -33,9 +34,20 @@
 static struct worker	 sweeper;
 static struct bgthread	*sweep_thread;
 
+/* One line per certificate the undelivered sweep revoked. */
+static void
+log_undelivered(const char *serial, void *arg)
+{
+	log_info("sweep: revoked serial %s: not delivered within %d hours of "
+	    "issuance (reason cessationOfOperation)", serial,
+	    (int)(intptr_t)arg);
+}
+
 /*
  * Every sweep_interval: revoke certificates never bound within their
- * profile's unused_days (one process at a time, db_sweep_unused's lock).
+ * profile's unused_days (one process at a time, db_sweep_unused's lock),
+ * and those never delivered within undelivered_hours (server/delivery.c;
+ * a round takes at most SWEEP_BATCH, the next interval the rest).
  */
 static void
 housekeeping(struct worker *w)
@@ -67,6 +79,11 @@ housekeeping(struct worker *w)
 	}
 	/* With -v, one line a round (test/integration/lifecycle.sh waits for it). */
 	log_debug("sweep: unused certificates checked");
+	if (c->undelivered_hours > 0 && db_sweep_undelivered(w->db,
+	    c->undelivered_hours, now, SWEEP_BATCH, "scepd:sweep",
+	    log_undelivered, (void *)(intptr_t)c->undelivered_hours, &ran,
+	    &revoked, err, sizeof(err)) == DB_ERROR)
+		log_warnx("sweep: undelivered certificates: %s", err);
 }
 
 static long

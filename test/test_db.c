@@ -420,7 +420,7 @@ test_issue_and_read(void **state)
 	norm(is.serial, want);
 	memset(&la, 0, sizeof(la));
 	la.ordered = 1;
-	assert_int_equal(db_cert_list(st->db, 0, list_cb, &la, errbuf,
+	assert_int_equal(db_cert_list(st->db, 0, 0, list_cb, &la, errbuf,
 	    sizeof(errbuf)), DB_OK);
 	assert_int_equal(la.n, admin_num(st,
 	    "SELECT count(*) FROM scepd.certificates", NULL));
@@ -428,12 +428,12 @@ test_issue_and_read(void **state)
 	assert_true(la.ordered);
 
 	memset(&la, 0, sizeof(la));
-	assert_int_equal(db_cert_list(st->db, 1, list_cb, &la, errbuf,
+	assert_int_equal(db_cert_list(st->db, 1, 0, list_cb, &la, errbuf,
 	    sizeof(errbuf)), DB_OK);
 	assert_int_equal(la.n, 1);
 	memset(&la, 0, sizeof(la));
 	la.stop_after = 1;
-	assert_int_equal(db_cert_list(st->db, 0, list_cb, &la, errbuf,
+	assert_int_equal(db_cert_list(st->db, 0, 0, list_cb, &la, errbuf,
 	    sizeof(errbuf)), DB_OK);
 	assert_int_equal(la.n, 1);
 	/* The walk left the connection usable. */
@@ -1063,7 +1063,7 @@ test_reset_idle(void **state)
 
 	kill_victim(st);
 	memset(&la, 0, sizeof(la));
-	assert_int_equal(db_cert_list(db, 0, list_cb, &la, errbuf,
+	assert_int_equal(db_cert_list(db, 0, 0, list_cb, &la, errbuf,
 	    sizeof(errbuf)), DB_OK);
 	assert_true(la.n > 0);
 
@@ -1400,6 +1400,183 @@ test_sweep(void **state)
 	assert_int_equal(revoked, 0);
 	assert_int_equal(db_renewal_sweep(st->db, 0, &revoked, &busy, errbuf,
 	    sizeof(errbuf)), DB_ERROR);
+}
+
+/* --- Delivery marks (009_delivered.sql) --------------------------------- */
+
+/* Is serial (normalised) among those cert list --undelivered walks? */
+struct find_arg {
+	const char	*want;
+	int		 found;
+	int		 bad;		/* a revoked or delivered row listed */
+};
+
+static int
+find_cb(const struct db_cert_row *row, void *p)
+{
+	struct find_arg	*a = p;
+
+	if (strcmp(row->serial, a->want) == 0)
+		a->found = 1;
+	if (strcmp(row->status, "revoked") == 0 || row->delivered_at != 0)
+		a->bad = 1;
+	return 0;
+}
+
+static int
+undelivered_listed(struct db *db, const char *serial)
+{
+	struct find_arg	 a;
+
+	memset(&a, 0, sizeof(a));
+	a.want = serial;
+	assert_int_equal(db_cert_list(db, 0, 1, find_cb, &a, errbuf,
+	    sizeof(errbuf)), DB_OK);
+	assert_false(a.bad);
+	return a.found;
+}
+
+struct swept {
+	char	 serials[8][41];
+	int	 n;
+};
+
+static void
+swept_cb(const char *serial, void *p)
+{
+	struct swept	*s = p;
+
+	if (s->n < 8)
+		snprintf(s->serials[s->n], sizeof(s->serials[0]), "%s", serial);
+	s->n++;
+}
+
+static int
+was_swept(const struct swept *s, const char *serial)
+{
+	for (int i = 0; i < s->n && i < 8; i++)
+		if (strcmp(s->serials[i], serial) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+test_delivery(void **state)
+{
+	struct state	*st = *state;
+	struct issued	 is[4];
+	struct swept	 sw;
+	char		 n[4][41];
+	const char	*serials[2];
+	int		 marked = -1, ran = -1, revoked = -1;
+	long long	 due;
+
+	/*
+	 * 60 delivered, 61 undelivered and 30 h old, 62 undelivered and
+	 * 1 h old, 63 delivered and 30 h old.
+	 */
+	for (int i = 0; i < 4; i++) {
+		issued_init(&is[i], 60 + i);
+		issue(st->db, &is[i]);
+		norm(is[i].serial, n[i]);
+		assert_int_equal(admin_num(st, "SELECT count(*) FROM "
+		    "scepd.certificates WHERE serial = $1 AND "
+		    "delivered_at IS NULL", n[i]), 1);
+	}
+	admin_num(st, "UPDATE scepd.certificates SET created_at = now() - "
+	    "interval '30 hours' WHERE serial = $1", n[1]);
+	admin_num(st, "UPDATE scepd.certificates SET created_at = now() - "
+	    "interval '1 hour' WHERE serial = $1", n[2]);
+	admin_num(st, "UPDATE scepd.certificates SET created_at = now() - "
+	    "interval '30 hours' WHERE serial = $1", n[3]);
+
+	/* The mark takes serials as SCEP shows them (any case, zeros). */
+	serials[0] = is[0].serial;
+	serials[1] = is[3].serial;
+	assert_int_equal(db_cert_mark_delivered(st->db, serials, 2, &marked,
+	    errbuf, sizeof(errbuf)), DB_OK);
+	assert_int_equal(marked, 2);
+	/* The first delivery counts: a second changes nothing. */
+	admin_num(st, "UPDATE scepd.certificates SET delivered_at = "
+	    "'2020-01-01T00:00:00Z' WHERE serial = $1", n[0]);
+	assert_int_equal(db_cert_mark_delivered(st->db, serials, 1, &marked,
+	    errbuf, sizeof(errbuf)), DB_OK);
+	assert_int_equal(marked, 0);
+	assert_int_equal(admin_num(st, "SELECT count(*) FROM "
+	    "scepd.certificates WHERE serial = $1 AND delivered_at = "
+	    "'2020-01-01T00:00:00Z'", n[0]), 1);
+	serials[0] = "not-a-serial";
+	assert_int_equal(db_cert_mark_delivered(st->db, serials, 1, &marked,
+	    errbuf, sizeof(errbuf)), DB_ERROR);
+	assert_int_equal(db_cert_mark_delivered(st->db, serials, 0, &marked,
+	    errbuf, sizeof(errbuf)), DB_OK);
+
+	/* The list: undelivered and not revoked only. */
+	assert_false(undelivered_listed(st->db, n[0]));
+	assert_true(undelivered_listed(st->db, n[1]));
+	assert_true(undelivered_listed(st->db, n[2]));
+	assert_false(undelivered_listed(st->db, n[3]));
+
+	/* Another process sweeping (DB_LOCK_UNDELIVERED_SWEEP, 6): skip. */
+	PQclear(PQexec(st->admin, "BEGIN"));
+	admin_num(st, "SELECT 1 FROM pg_advisory_xact_lock(6, hashtext(''))",
+	    NULL);
+	assert_int_equal(db_sweep_undelivered(st->db, 24, time(NULL), 100,
+	    "scepd:sweep", NULL, NULL, &ran, &revoked, errbuf,
+	    sizeof(errbuf)), DB_OK);
+	assert_int_equal(ran, 0);
+	assert_int_equal(revoked, 0);
+	PQclear(PQexec(st->admin, "ROLLBACK"));
+
+	/* Off: nothing. */
+	assert_int_equal(db_sweep_undelivered(st->db, 0, time(NULL), 100,
+	    "scepd:sweep", NULL, NULL, &ran, &revoked, errbuf,
+	    sizeof(errbuf)), DB_OK);
+	assert_int_equal(revoked, 0);
+
+	/* Only 61 of ours is undelivered past 24 hours. */
+	due = admin_num(st, "SELECT count(*) FROM scepd.certificates WHERE "
+	    "delivered_at IS NULL AND status <> 'revoked' AND "
+	    "created_at < now() - interval '24 hours'", NULL);
+	assert_true(due >= 1 && due <= 8);
+	memset(&sw, 0, sizeof(sw));
+	assert_int_equal(db_sweep_undelivered(st->db, 24, time(NULL), 100,
+	    "scepd:sweep", swept_cb, &sw, &ran, &revoked, errbuf,
+	    sizeof(errbuf)), DB_OK);
+	assert_int_equal(ran, 1);
+	assert_int_equal(revoked, due);
+	assert_int_equal(sw.n, due);
+	assert_true(was_swept(&sw, n[1]));
+	assert_false(was_swept(&sw, n[0]));
+	assert_false(was_swept(&sw, n[2]));
+	assert_false(was_swept(&sw, n[3]));
+	assert_int_equal(admin_num(st, "SELECT count(*) FROM "
+	    "scepd.certificates WHERE serial = $1 AND status = 'revoked' AND "
+	    "revocation_reason = 5", n[1]), 1);
+	assert_int_equal(admin_num(st, "SELECT count(*) FROM scepd.audit "
+	    "WHERE actor = 'scepd:sweep' AND object = $1 AND "
+	    "detail LIKE 'not delivered within 24 hours%'", n[1]), 1);
+	assert_int_equal(admin_num(st, "SELECT count(*) FROM "
+	    "scepd.certificates WHERE serial = $1 AND "
+	    "status = 'valid'", n[2]), 1);
+	assert_int_equal(admin_num(st, "SELECT count(*) FROM "
+	    "scepd.certificates WHERE serial = $1 AND status = 'valid'", n[3]),
+	    1);
+	assert_false(undelivered_listed(st->db, n[1]));
+
+	/* Later (the clock moved): 62 is due, and delivered first it is not. */
+	serials[0] = is[2].serial;
+	assert_int_equal(db_cert_mark_delivered(st->db, serials, 1, &marked,
+	    errbuf, sizeof(errbuf)), DB_OK);
+	assert_int_equal(marked, 1);
+	memset(&sw, 0, sizeof(sw));
+	assert_int_equal(db_sweep_undelivered(st->db, 24, time(NULL) + 86400,
+	    100, "scepd:sweep", swept_cb, &sw, &ran, &revoked, errbuf,
+	    sizeof(errbuf)), DB_OK);
+	assert_false(was_swept(&sw, n[2]));
+	assert_int_equal(admin_num(st, "SELECT count(*) FROM "
+	    "scepd.certificates WHERE serial = $1 AND status = 'valid'", n[2]),
+	    1);
 }
 
 /* --- CA keys (007_ca_key.sql) ------------------------------------------ */
@@ -1972,6 +2149,7 @@ main(void)
 		cmocka_unit_test(test_sweep),
 		cmocka_unit_test(test_outbox),
 		cmocka_unit_test(test_ca_keys),
+		cmocka_unit_test(test_delivery),
 	};
 
 	/* A peer that closes early must fail a test, not kill the binary. */

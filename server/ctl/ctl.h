@@ -24,7 +24,7 @@ int	ctl_pending_list(const struct conf *, int, char **);
 int	ctl_pending_approve(const struct conf *, int, char **);
 int	ctl_pending_reject(const struct conf *, int, char **);
 
-/* ctl_lifecycle.c: revocation, devices, the unused sweep. */
+/* ctl_lifecycle.c: revocation, devices, the unused and undelivered sweeps. */
 int	ctl_cert_revoke(const struct conf *, int, char **);
 int	ctl_cert_hold(const struct conf *, int, char **);
 int	ctl_cert_release(const struct conf *, int, char **);
@@ -32,6 +32,7 @@ int	ctl_cert_status(const struct conf *, int, char **);
 int	ctl_device_set_state(const struct conf *, int, char **);
 int	ctl_device_show(const struct conf *, int, char **);
 int	ctl_sweep_unused(const struct conf *, int, char **);
+int	ctl_sweep_undelivered(const struct conf *, int, char **);
 
 /*
  * ctl_rekey.c: before ca init writes p's CA files over an existing CA.

@@ -1,7 +1,8 @@
 /*
  * scepctl commands of the certificate lifecycle: revoke, hold and release
  * a certificate, show its standing, set a device's state, and run the
- * unused-certificate sweep (with a clock the tests can move).
+ * unused- and undelivered-certificate sweeps (with a clock the tests can
+ * move).
  */
 #define _XOPEN_SOURCE 700
 #include <getopt.h>
@@ -215,33 +216,47 @@ ctl_device_show(const struct conf *c, int argc, char **argv)
 }
 
 /*
- * scepctl sweep unused [--at YYYY-MM-DDTHH:MM:SSZ]: revoke the
- * certificates never bound within each profile's unused_days, as of now
- * or of --at (how the tests move the clock).
+ * The clock of a sweep: now, or --at YYYY-MM-DDTHH:MM:SSZ (how the tests
+ * move it).  0, or -1 after printing the usage of "sweep what".
  */
-int
-ctl_sweep_unused(const struct conf *c, int argc, char **argv)
+static int
+sweep_at(const char *what, int argc, char **argv, time_t *at)
 {
 	static const struct option opts[] = {
 		{ "at", required_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct db	*db;
 	struct tm	 tm;
-	time_t		 at = time(NULL);
-	char		 err[256];
-	int		 ch, ran, revoked, total = 0;
+	int		 ch;
 
+	*at = time(NULL);
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		memset(&tm, 0, sizeof(tm));
 		if (ch != 'a' || strptime(optarg, "%Y-%m-%dT%H:%M:%SZ", &tm) == NULL) {
-			fprintf(stderr, "usage: scepctl sweep unused "
-			    "[--at YYYY-MM-DDTHH:MM:SSZ]\n");
-			return 2;
+			fprintf(stderr, "usage: scepctl sweep %s "
+			    "[--at YYYY-MM-DDTHH:MM:SSZ]\n", what);
+			return -1;
 		}
-		at = timegm(&tm);
+		*at = timegm(&tm);
 	}
+	return 0;
+}
+
+/*
+ * scepctl sweep unused [--at TIME]: revoke the certificates never bound
+ * within each profile's unused_days, as of now or of --at.
+ */
+int
+ctl_sweep_unused(const struct conf *c, int argc, char **argv)
+{
+	struct db	*db;
+	time_t		 at;
+	char		 err[256];
+	int		 ran, revoked;
+
+	if (sweep_at("unused", argc, argv, &at) == -1)
+		return 2;
 	db = ctl_connect(c);
 	for (int i = 0; i < c->nprofiles; i++) {
 		const struct conf_profile *p = &c->profiles[i];
@@ -257,9 +272,52 @@ ctl_sweep_unused(const struct conf *c, int argc, char **argv)
 		else
 			printf("profile %s: %d unused certificate%s revoked\n",
 			    p->policy.name, revoked, revoked == 1 ? "" : "s");
-		total += revoked;
 	}
 	db_close(db);
-	(void)total;
+	return 0;
+}
+
+static void
+print_revoked(const char *serial, void *arg)
+{
+	(void)arg;
+	printf("revoked %s: never delivered\n", serial);
+}
+
+/*
+ * scepctl sweep undelivered [--at TIME]: revoke the certificates never
+ * delivered within undelivered_hours of issuance, as of now or of --at,
+ * all of them (the sweep in scepd takes batches).
+ */
+int
+ctl_sweep_undelivered(const struct conf *c, int argc, char **argv)
+{
+	struct db	*db;
+	time_t		 at;
+	char		 err[256];
+	int		 ran, revoked, total = 0;
+
+	if (sweep_at("undelivered", argc, argv, &at) == -1)
+		return 2;
+	if (c->undelivered_hours == 0) {
+		printf("undelivered_hours = 0: nothing is swept\n");
+		return 0;
+	}
+	db = ctl_connect(c);
+	do {
+		if (db_sweep_undelivered(db, c->undelivered_hours, at, 1000,
+		    actor(), print_revoked, NULL, &ran, &revoked, err,
+		    sizeof(err)) == DB_ERROR)
+			fatalx("sweep: %s", err);
+		if (!ran) {
+			printf("another process is sweeping\n");
+			break;
+		}
+		total += revoked;
+	} while (revoked == 1000);
+	if (ran)
+		printf("%d undelivered certificate%s revoked\n", total,
+		    total == 1 ? "" : "s");
+	db_close(db);
 	return 0;
 }

@@ -35,7 +35,10 @@ usage(void)
 	    "  ca import [--profile P] --chain FILE --key FILE\n"
 	    "                                  take an existing CA key and chain\n"
 	    "  db migrate                      apply schema migrations\n"
-	    "  cert list [--limit N]           issued certificates, newest first\n"
+	    "  cert list [--limit N] [--undelivered]\n"
+	    "                                  issued certificates, newest first;\n"
+	    "                                  --undelivered: not revoked, never\n"
+	    "                                  handed to the client\n"
 	    "  cert show SERIAL [--pem]        one certificate\n"
 	    "  profile list                    the SCEP endpoints and their rules\n"
 	    "  token create NAME | token revoke NAME | token list\n"
@@ -54,7 +57,9 @@ usage(void)
 	    "                                  parties are told\n"
 	    "  device set-state ID active|suspended|deactivated|deleted\n"
 	    "  device show ID                  the device lifecycle\n"
-	    "  sweep unused [--at TIME]        revoke certificates never bound\n");
+	    "  sweep unused [--at TIME]        revoke certificates never bound\n"
+	    "  sweep undelivered [--at TIME]   revoke certificates never delivered\n"
+	    "                                  within undelivered_hours\n");
 	exit(2);
 }
 
@@ -207,22 +212,27 @@ cert_list(const struct conf *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "limit", required_argument, NULL, 'l' },
+		{ "undelivered", no_argument, NULL, 'u' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct db	*db;
 	char		 err[256];
-	int		 ch, limit = 0;
+	int		 ch, limit = 0, undelivered = 0;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (ch != 'l')
+		if (ch == 'u')
+			undelivered = 1;
+		else if (ch == 'l')
+			limit = atoi(optarg);
+		else
 			usage();
-		limit = atoi(optarg);
 	}
 	db = ctl_connect(c);
 	printf("%-36s %-7s %-20s  %s\n", "SERIAL", "STATUS", "NOT AFTER",
 	    "SUBJECT");
-	if (db_cert_list(db, limit, print_row, NULL, err, sizeof(err)) ==
+	if (db_cert_list(db, limit, undelivered, print_row, NULL, err,
+	    sizeof(err)) ==
 	    DB_ERROR)
 		fatalx("cert list: %s", err);
 	db_close(db);
@@ -240,7 +250,7 @@ cert_show(const struct conf *c, int argc, char **argv)
 	struct db		*db;
 	const unsigned char	*p;
 	X509			*crt;
-	char			 err[256], t1[32], t2[32], t3[32];
+	char			 err[256], t1[32], t2[32], t3[32], t4[32];
 	int			 ch, pem = 0;
 	enum db_rc		 rc;
 
@@ -271,11 +281,14 @@ cert_show(const struct conf *c, int argc, char **argv)
 	} else {
 		printf("serial:         %s\nstatus:         %s\nsubject:        %s\n"
 		    "subjectAltName: %s\nnot before:     %s\nnot after:      %s\n"
-		    "issued at:      %s\ntransactionID:  %s\n", r.serial, r.status,
+		    "issued at:      %s\ndelivered at:   %s\n"
+		    "transactionID:  %s\n", r.serial, r.status,
 		    r.subject, r.sans[0] ? r.sans : "(none)",
 		    fmt_time(r.not_before, t1, sizeof(t1)),
 		    fmt_time(r.not_after, t2, sizeof(t2)),
-		    fmt_time(r.created_at, t3, sizeof(t3)), r.transaction_id);
+		    fmt_time(r.created_at, t3, sizeof(t3)),
+		    r.delivered_at != 0 ? fmt_time(r.delivered_at, t4,
+		    sizeof(t4)) : "(never)", r.transaction_id);
 	}
 	db_cert_row_clear(&r);
 	db_close(db);
@@ -343,6 +356,7 @@ static const struct command {
 	{ "device", "set-state", ctl_device_set_state },
 	{ "device", "show", ctl_device_show },
 	{ "sweep", "unused", ctl_sweep_unused },
+	{ "sweep", "undelivered", ctl_sweep_undelivered },
 };
 
 int

@@ -360,16 +360,17 @@ conncap_admit(struct conncap *cc, struct evhttp_connection *conn,
 	return 1;
 }
 
-void
+int
 conncap_hold(struct conncap *cc, struct evhttp_connection *conn,
     void (*gone)(void *), void *arg)
 {
 	struct slot	*s;
 
-	if ((s = slot_of(cc, conn)) != NULL) {
-		s->gone = gone;
-		s->gone_arg = arg;
-	}
+	if ((s = slot_of(cc, conn)) == NULL)
+		return -1;
+	s->gone = gone;
+	s->gone_arg = arg;
+	return 0;
 }
 
 void

@@ -34,11 +34,12 @@ int		 conncap_admit(struct conncap *, struct evhttp_connection *,
 		    const char **why);
 
 /*
- * While an answer is being worked out elsewhere: call gone(arg) if the
- * connection (admitted before) closes first.  conncap_release() ends
- * that.  Both on the worker's loop.
+ * While an answer is being worked out elsewhere or written out: call
+ * gone(arg) if the connection (admitted before) closes first.
+ * conncap_release() ends that.  Both on the worker's loop.  -1 if the
+ * connection was not admitted (nothing will be called).
  */
-void		 conncap_hold(struct conncap *, struct evhttp_connection *,
+int		 conncap_hold(struct conncap *, struct evhttp_connection *,
 		    void (*gone)(void *), void *arg);
 void		 conncap_release(struct conncap *, struct evhttp_connection *);
 

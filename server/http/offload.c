@@ -31,6 +31,7 @@
 #include <openssl/crypto.h>
 
 #include "db/db.h"
+#include "server/delivery.h"
 #include "server/http/conncap.h"
 #include "server/http/offload.h"
 #include "server/http/request.h"
@@ -80,11 +81,17 @@ job_done(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (j->gone) {
-		log_info("%s %s: the client left before its answer",
-		    j->rq->peer, j->rq->uri);
+		log_info("%s %s: the client left before its answer%s%s%s",
+		    j->rq->peer, j->rq->uri,
+		    j->reply.delivers[0] ? " (certificate " : "",
+		    j->reply.delivers,
+		    j->reply.delivers[0] ? " not delivered)" : "");
 		reply_clear(&j->reply);
 	} else {
 		conncap_release(j->w->conncap, j->conn);
+		if (j->reply.delivers[0] != '\0')
+			delivery_watch(j->w->srv->delivery, j->w, j->req,
+			    j->reply.delivers);
 		reply_send(j->req, &j->reply);
 	}
 	event_free(j->done);

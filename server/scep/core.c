@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bn.h>
 #include <openssl/crypto.h>
 #include <openssl/x509.h>
 
@@ -51,6 +52,24 @@ scep_msg_name(const struct scep_ctx *c)
 	return msg_name(p7_req_message_type(c->req));
 }
 
+int
+scep_serial_hex(const X509 *crt, char *buf, size_t len)
+{
+	BIGNUM	*bn = NULL;	/* owned */
+	char	*hex = NULL;	/* owned */
+	int	 rc = -1;
+
+	if ((bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(crt), NULL)) ==
+	    NULL || BN_is_negative(bn) || (hex = BN_bn2hex(bn)) == NULL)
+		goto out;
+	if ((size_t)snprintf(buf, len, "%s", hex) >= len)
+		goto out;
+	rc = 0;
+out:
+	OPENSSL_free(hex);
+	BN_free(bn);
+	return rc;
+}
 
 void
 scep_certrep(struct scep_ctx *c, enum p7_pki_status st, enum p7_fail_info fi,
@@ -71,6 +90,17 @@ scep_certrep(struct scep_ctx *c, enum p7_pki_status st, enum p7_fail_info fi,
 	r->body = der;
 	r->len = len;
 	r->free_body = 1;
+	r->delivers[0] = '\0';
+	/*
+	 * The certificate a request for one gets (issued now, sent again
+	 * or collected by CertPoll) is delivered once this is written out
+	 * (server/delivery.c); a GetCert hands out any certificate to
+	 * whoever asks, so it delivers nothing.
+	 */
+	if (st == P7_PKI_SUCCESS && issued != NULL &&
+	    p7_req_message_type(c->req) != P7_MSG_GETCERT &&
+	    scep_serial_hex(issued, r->delivers, sizeof(r->delivers)) == -1)
+		r->delivers[0] = '\0';
 }
 
 /* What identifies this request in scepd.transactions. */

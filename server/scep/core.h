@@ -75,7 +75,12 @@ int	scep_record_failure(struct scep_ctx *, enum p7_fail_info,
 X509	*scep_issue(struct scep_ctx *, X509_REQ *csr, const struct policy_plan *,
 	    const char *renewed_serial, struct p7_cert_desc *d, char *err,
 	    size_t errlen);
-/* Sign and store a CertRep into *r (HTTP 500 if impossible). */
+/* crt's serial as upper-case hex, as scepd.certificates keeps it: 0 or -1. */
+int	scep_serial_hex(const X509 *crt, char *buf, size_t len);
+/*
+ * Sign and store a CertRep into *r (HTTP 500 if impossible); a SUCCESS
+ * carrying an issued certificate names it in r->delivers.
+ */
 void	scep_certrep(struct scep_ctx *, enum p7_pki_status, enum p7_fail_info,
 	    X509 *issued, struct reply *r);
 

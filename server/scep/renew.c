@@ -21,26 +21,6 @@
 #include "server/scep/core.h"
 #include "server/scep/renew.h"
 
-/* The serial of crt as upper-case hex, as scepd.certificates keeps it. */
-static int
-serial_hex(X509 *crt, char *buf, size_t len)
-{
-	BIGNUM	*bn = NULL;	/* owned */
-	char	*hex = NULL;	/* owned */
-	int	 rc = -1;
-
-	if ((bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(crt), NULL)) ==
-	    NULL || BN_is_negative(bn) || (hex = BN_bn2hex(bn)) == NULL)
-		goto out;
-	if ((size_t)snprintf(buf, len, "%s", hex) >= len)
-		goto out;
-	rc = 0;
-out:
-	OPENSSL_free(hex);
-	BN_free(bn);
-	return rc;
-}
-
 /* 1 if der is exactly crt's encoding. */
 static int
 same_der(X509 *crt, const unsigned char *der, size_t der_len)
@@ -77,7 +57,7 @@ renew_signer(struct scep_ctx *c, struct policy_signer *s, char *serial,
 		rc = 0;
 		goto out;
 	}
-	if (serial_hex(signer, hex, sizeof(hex)) == -1) {
+	if (scep_serial_hex(signer, hex, sizeof(hex)) == -1) {
 		log_info("%s %s %s: renewal signer has an unusable serial",
 		    c->peer, scep_msg_name(c), tid);
 		rc = 0;
