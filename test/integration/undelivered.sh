@@ -74,7 +74,9 @@ PY
 lost() {
 	S_LOST=$(hang_up lost | tail -n 1) && [ -n "$S_LOST" ] || return 1
 	# What scepd says of it: the answer dropped or its write failed.
-	wait_for 50 grep -q "certificate $S_LOST.*not delivered\|(certificate $S_LOST not delivered)" "$LOG" || return 1
+	# The log writes the serial with whole octets (a leading 0), the
+	# database without.
+	wait_for 50 grep -Eq "certificate 0?$S_LOST.*not delivered" "$LOG" || return 1
 	! delivered "$S_LOST" || return 1
 	undelivered_lists "$S_LOST" || return 1
 	! undelivered_lists "$S_NORMAL"
