@@ -68,7 +68,10 @@
 #define MT_GETCERT	21
 #define MT_GETCRL	22
 
-/* Mutations for the hostile-input tests (test/integration/protocol.sh). */
+/*
+ * Mutations for the hostile-input tests (test/integration/protocol.sh,
+ * test/integration/hostile.sh).
+ */
 #define MUT_TRUNCATE	0x0001
 #define MUT_TRAILING	0x0002
 #define MUT_FLIP_SIG	0x0004
@@ -82,6 +85,16 @@
 #define MUT_MT_UTF8	0x0400
 #define MUT_NONCE15	0x0800
 #define MUT_NO_TRANSID	0x1000
+#define MUT_NO_NONCE	0x2000
+#define MUT_NONCE17	0x4000
+#define MUT_MT_INTEGER	0x8000
+#define MUT_ENV_GARBAGE	0x10000
+#define MUT_ENV_TRUNC	0x20000
+#define MUT_CSR_GARBAGE	0x40000
+#define MUT_CSR_TRUNC	0x80000
+#define MUT_LONG_OID	0x100000
+#define MUT_CN_NUL	0x200000
+#define MUT_SAN_NUL	0x400000
 
 static const struct {
 	const char	*name;
@@ -114,6 +127,26 @@ static const struct {
 	    "15-byte senderNonce" },
 	{ "no-transid", MUT_NO_TRANSID,
 	    "omit transactionID" },
+	{ "no-nonce", MUT_NO_NONCE,
+	    "omit senderNonce" },
+	{ "nonce-17", MUT_NONCE17,
+	    "17-byte senderNonce" },
+	{ "msgtype-integer", MUT_MT_INTEGER,
+	    "messageType as INTEGER 19" },
+	{ "envelope-garbage", MUT_ENV_GARBAGE,
+	    "signed eContent is 64 bytes of junk" },
+	{ "truncate-envelope", MUT_ENV_TRUNC,
+	    "signed eContent is half the envelope" },
+	{ "csr-garbage", MUT_CSR_GARBAGE,
+	    "encrypted payload is 64 bytes of junk" },
+	{ "truncate-csr", MUT_CSR_TRUNC,
+	    "encrypted payload is half the CSR" },
+	{ "long-oid-digest", MUT_LONG_OID,
+	    "digest algorithms a 600-byte OID" },
+	{ "cn-nul", MUT_CN_NUL,
+	    "extra CN with a NUL byte inside" },
+	{ "san-nul", MUT_SAN_NUL,
+	    "DNS SAN with a NUL byte inside" },
 };
 
 static const char *failinfo_names[] = {
@@ -180,7 +213,7 @@ struct opts {
 struct expect {
 	const unsigned char *transid;	/* borrowed; NULL: not checked */
 	size_t		 transidlen;
-	unsigned char	 nonce[NONCE_LEN];
+	unsigned char	 nonce[NONCE_LEN + 1];	/* + 1: nonce-17 */
 	size_t		 noncelen;	/* 0: not checked */
 	X509		*signcert;	/* borrowed; NULL: not verified */
 	X509		*mycert;	/* borrowed; may be NULL */
@@ -1044,6 +1077,10 @@ random_uuid_name(void)
 	return n;
 }
 
+/* What envelope-garbage and csr-garbage put where DER belongs. */
+static const unsigned char junk[64] = "sceptool junk: not DER, not an "
+    "envelope, not a CSR, 64 bytes";
+
 /* A throwaway RSA key and certificate for the mutations. */
 static int
 make_throwaway(EVP_PKEY **key, X509 **crt)
@@ -1085,6 +1122,43 @@ add_challenge(X509_REQ *req, const char *pw, int type)
 	return ok ? 0 : -1;
 }
 
+/*
+ * san-nul: a DNS name with a NUL byte inside, which no text form of
+ * --san can carry (a C string ends there).
+ */
+static int
+add_nul_san(X509_REQ *req)
+{
+	static const char		 dns[] = "evil\0.example";
+	STACK_OF(X509_EXTENSION)	*exts = NULL;
+	GENERAL_NAMES			*gens = NULL;
+	GENERAL_NAME			*gen;
+	ASN1_IA5STRING			*ia5;
+	int				 rc = -1;
+
+	if ((gens = sk_GENERAL_NAME_new_null()) == NULL ||
+	    (ia5 = ASN1_IA5STRING_new()) == NULL)
+		goto out;
+	if (!ASN1_STRING_set(ia5, dns, sizeof(dns) - 1) ||
+	    (gen = GENERAL_NAME_new()) == NULL) {
+		ASN1_IA5STRING_free(ia5);
+		goto out;
+	}
+	GENERAL_NAME_set0_value(gen, GEN_DNS, ia5);
+	if (!sk_GENERAL_NAME_push(gens, gen)) {
+		GENERAL_NAME_free(gen);
+		goto out;
+	}
+	if (X509V3_add1_i2d(&exts, NID_subject_alt_name, gens, 0, 0) != 1 ||
+	    !X509_REQ_add_extensions(req, exts))
+		goto out;
+	rc = 0;
+out:
+	GENERAL_NAMES_free(gens);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	return rc;
+}
+
 /* PKCS#10 request for key and subj; NULL on error. */
 static X509_REQ *
 make_csr(const struct opts *o, EVP_PKEY *key, const X509_NAME *subj)
@@ -1103,7 +1177,8 @@ make_csr(const struct opts *o, EVP_PKEY *key, const X509_NAME *subj)
 		    add_ext(NULL, req, NID_subject_alt_name, o->san,
 		    exts) == -1 || !X509_REQ_add_extensions(req, exts))
 			goto out;
-	}
+	} else if ((o->mutate & MUT_SAN_NUL) && add_nul_san(req) == -1)
+		goto out;
 	if (o->challenge != NULL &&
 	    add_challenge(req, o->challenge, o->chtype) == -1)
 		goto out;
@@ -1262,9 +1337,46 @@ struct req_params {
 	EVP_PKEY	*signkey;	/* borrowed */
 	const char	*msgtype;
 	const char	*transid;	/* NULL: none */
-	unsigned char	 nonce[NONCE_LEN];
+	unsigned char	 nonce[NONCE_LEN + 1];	/* + 1: nonce-17 */
 	size_t		 noncelen;
 };
+
+/*
+ * long-oid-digest: every digest algorithm of the SignedData (the set and
+ * the SignerInfo's) becomes 1.2.1.1...: a 600-byte OID.
+ */
+static int
+long_oid_digests(PKCS7 *p7)
+{
+	STACK_OF(X509_ALGOR)	*mds = p7->d.sign->md_algs;
+	PKCS7_SIGNER_INFO	*si;
+	ASN1_OBJECT		*obj;
+	unsigned char		 der[4 + 600];
+	const unsigned char	*q;
+	int			 i, n;
+
+	der[0] = 0x06;
+	der[1] = 0x82;
+	der[2] = 600 >> 8;
+	der[3] = 600 & 0xff;
+	der[4] = 0x2a;
+	memset(der + 5, 0x01, sizeof(der) - 5);
+	n = sk_X509_ALGOR_num(mds);
+	for (i = 0; i < n + sk_PKCS7_SIGNER_INFO_num(p7->d.sign->signer_info);
+	    i++) {
+		q = der;
+		if ((obj = d2i_ASN1_OBJECT(NULL, &q, sizeof(der))) == NULL)
+			return -1;
+		si = i < n ? NULL :
+		    sk_PKCS7_SIGNER_INFO_value(p7->d.sign->signer_info, i - n);
+		if (!X509_ALGOR_set0(si ? si->digest_alg :
+		    sk_X509_ALGOR_value(mds, i), obj, V_ASN1_NULL, NULL)) {
+			ASN1_OBJECT_free(obj);
+			return -1;
+		}
+	}
+	return 0;
+}
 
 static int
 sign_attrs(PKCS7_SIGNER_INFO *si, const struct req_params *rp, unsigned int mut)
@@ -1275,9 +1387,15 @@ sign_attrs(PKCS7_SIGNER_INFO *si, const struct req_params *rp, unsigned int mut)
 	if (rp->transid != NULL && add_attr(si, nid_transid,
 	    V_ASN1_PRINTABLESTRING, rp->transid, strlen(rp->transid)) == -1)
 		return -1;
-	if (add_attr(si, nid_msgtype, (mut & MUT_MT_UTF8) ? V_ASN1_UTF8STRING :
-	    V_ASN1_PRINTABLESTRING, rp->msgtype, strlen(rp->msgtype)) == -1)
+	if (mut & MUT_MT_INTEGER) {
+		if (add_attr(si, nid_msgtype, V_ASN1_INTEGER, "\x13", 1) == -1)
+			return -1;
+	} else if (add_attr(si, nid_msgtype, (mut & MUT_MT_UTF8) ?
+	    V_ASN1_UTF8STRING : V_ASN1_PRINTABLESTRING, rp->msgtype,
+	    strlen(rp->msgtype)) == -1)
 		return -1;
+	if (mut & MUT_NO_NONCE)
+		return 0;
 	return add_attr(si, nid_sendernonce, V_ASN1_OCTET_STRING, rp->nonce,
 	    rp->noncelen);
 }
@@ -1309,6 +1427,11 @@ build_pkimessage(const struct opts *o, struct req_params *rp,
 	    make_throwaway(&tkey, &tcrt) == -1)
 		goto out;
 
+	if (mut & MUT_CSR_GARBAGE) {
+		payload = junk;
+		paylen = sizeof(junk);
+	} else if (mut & MUT_CSR_TRUNC)
+		paylen /= 2;
 	if (mut & MUT_BARE_CSR) {
 		econt = payload;
 		econtlen = paylen;
@@ -1342,6 +1465,12 @@ build_pkimessage(const struct opts *o, struct req_params *rp,
 			goto out;
 		econt = envder;
 		econtlen = len;
+		if (mut & MUT_ENV_TRUNC)
+			econtlen /= 2;
+		else if (mut & MUT_ENV_GARBAGE) {
+			econt = junk;
+			econtlen = sizeof(junk);
+		}
 	}
 
 	if ((p7 = PKCS7_new()) == NULL ||
@@ -1376,6 +1505,8 @@ build_pkimessage(const struct opts *o, struct req_params *rp,
 			goto out;
 		}
 	}
+	if ((mut & MUT_LONG_OID) && long_oid_digests(p7) == -1)
+		goto out;
 	if ((mut & MUT_FLIP_SIG) &&
 	    ostr_mutate(si->enc_digest, m_flip_first, NULL) == -1)
 		goto out;
@@ -2042,6 +2173,11 @@ cmd_pkiop(const struct opts *o, int op)
 		goto out;
 	if (o->issuer != NULL && (issuer = parse_dn(o->issuer)) == NULL)
 		goto out;
+	/* cn-nul: the bytes "a\0b" as one more CN (argv cannot hold them). */
+	if ((o->mutate & MUT_CN_NUL) && !X509_NAME_add_entry_by_NID(subj,
+	    NID_commonName, MBSTRING_UTF8, (const unsigned char *)"a\0b", 3,
+	    -1, 0))
+		goto out;
 
 	/* Signer: an existing certificate (renewal) or self-signed. */
 	if (oldcert != NULL) {
@@ -2111,7 +2247,8 @@ cmd_pkiop(const struct opts *o, int op)
 		rp.transid = NULL;
 	snprintf(msgtype, sizeof(msgtype), "%d", op);
 	rp.msgtype = o->msgtype ? o->msgtype : msgtype;
-	rp.noncelen = (o->mutate & MUT_NONCE15) ? NONCE_LEN - 1 : NONCE_LEN;
+	rp.noncelen = (o->mutate & MUT_NONCE15) ? NONCE_LEN - 1 :
+	    (o->mutate & MUT_NONCE17) ? NONCE_LEN + 1 : NONCE_LEN;
 	if (RAND_bytes(rp.nonce, (int)rp.noncelen) != 1)
 		goto out;
 	rp.recip = recip;
