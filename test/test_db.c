@@ -886,8 +886,16 @@ test_job_lock(void **state)
 	    DB_OK);
 	assert_int_equal(db_job_lock(st->db, "job a", errbuf, sizeof(errbuf)),
 	    DB_REFUSED);
-	/* The session's end lets go of what it held. */
+	/*
+	 * The session's end lets go of what it held, once its backend has
+	 * seen the end (db_close() does not wait for that): wait for it,
+	 * a bounded number of times.
+	 */
 	db_close(other);
+	for (int i = 0; i < 1000 && admin_num(st, "SELECT count(*) FROM "
+	    "pg_catalog.pg_locks WHERE locktype = 'advisory' AND objid = "
+	    "pg_catalog.hashtext($1)", "job a") > 0; i++)
+		usleep(10000);
 	assert_int_equal(db_job_lock(st->db, "job a", errbuf, sizeof(errbuf)),
 	    DB_OK);
 	assert_int_equal(db_job_lock(st->db, "job b", errbuf, sizeof(errbuf)),
