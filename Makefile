@@ -113,9 +113,11 @@ $(BUILD)/test_policy: $(BUILD)/test/test_policy.o $(POLICY_OBJ)
 $(BUILD)/test_db: $(BUILD)/test/test_db.o $(DB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS) $(LDLIBS)
 # server/'s pure parts: configuration, query decoding, GetCACaps, the
-# webhook documents, HTTP client and signed POST (not the sender thread).
+# connection table, the webhook documents, HTTP client and signed POST
+# (not the sender thread).
 $(BUILD)/test_server: $(BUILD)/test/test_server.o $(BASE_OBJ) \
-	    $(call obj,server/query.c server/http/caps.c \
+	    $(call obj,server/query.c server/http/caps.c server/http/conncap.c \
+	    server/log_repeat.c \
 	    $(filter-out server/outbound/notifier.c,$(OUT_SRC))) $(MODULE_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS) $(LDLIBS)
 

@@ -31,6 +31,7 @@
 
 #include "server/conf.h"
 #include "server/http/caps.h"
+#include "server/http/conncap.h"
 #include "server/log.h"
 #include "server/outbound/http_client.h"
 #include "server/outbound/intune_json.h"
@@ -1278,6 +1279,88 @@ webhook_http_client(void **state)
 	    &r, err, sizeof(err)), HTTPC_INTERNAL);
 }
 
+/*
+ * The connection table.  An answer still being written out (evhttp then
+ * clears the bufferevent's read callback) is not a connection evhttp let
+ * go of: the second's work keeps it, and whoever holds it is told only
+ * when it really closes.
+ */
+struct cc_test {
+	struct conncap	*cc;
+	int		 answered;
+	int		 gone;
+};
+
+static void
+cc_gone(void *arg)
+{
+	((struct cc_test *)arg)->gone++;
+}
+
+static void
+cc_answer(struct evhttp_request *req, void *arg)
+{
+	struct cc_test		*t = arg;
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	struct evbuffer		*b;
+	const char		*why;
+	static char		 body[8 << 20];
+
+	assert_int_equal(conncap_admit(t->cc, conn, &why), 1);
+	assert_int_equal(conncap_hold(t->cc, conn, cc_gone, t), 0);
+	/* More than the sockets hold: still being written afterwards. */
+	assert_non_null(b = evbuffer_new());
+	assert_int_equal(evbuffer_add(b, body, sizeof(body)), 0);
+	evhttp_send_reply(req, 200, "OK", b);
+	evbuffer_free(b);
+	t->answered = 1;
+}
+
+static void
+conncap_answer_being_written(void **state)
+{
+	struct cc_test		 t = { NULL, 0, 0 };
+	struct event_base	*base;
+	struct evhttp		*http;
+	struct evhttp_bound_socket *bound;
+	struct sockaddr_in	 sin;
+	socklen_t		 sl = sizeof(sin);
+	const char		*req = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+	int			 fd, small = 4096, i;
+
+	(void)state;
+	assert_non_null(base = event_base_new());
+	assert_non_null(http = evhttp_new(base));
+	assert_non_null(t.cc = conncap_new(base, 4, 4, 10));
+	evhttp_set_bevcb(http, conncap_bufferevent, t.cc);
+	evhttp_set_gencb(http, cc_answer, &t);
+	assert_non_null(bound = evhttp_bind_socket_with_handle(http,
+	    "127.0.0.1", 0));
+	assert_int_equal(getsockname(evhttp_bound_socket_get_fd(bound),
+	    (struct sockaddr *)&sin, &sl), 0);
+	assert_true((fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small,
+	    sizeof(small)), 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(send(fd, req, strlen(req), 0), (ssize_t)strlen(req));
+	for (i = 0; i < 100 && !t.answered; i++)
+		event_base_loop(base, EVLOOP_ONCE);
+	assert_true(t.answered);
+	/* The write begins; the client reads nothing. */
+	for (i = 0; i < 10; i++)
+		event_base_loop(base, EVLOOP_NONBLOCK);
+	conncap_tick(t.cc);
+	assert_int_equal(t.gone, 0);
+	/* The client leaves: the write fails, evhttp frees the connection. */
+	close(fd);
+	for (i = 0; i < 100 && t.gone == 0; i++)
+		event_base_loop(base, EVLOOP_ONCE);
+	assert_int_equal(t.gone, 1);
+	conncap_free(t.cc);
+	evhttp_free(http);
+	event_base_free(base);
+}
+
 int
 main(void)
 {
@@ -1304,6 +1387,7 @@ main(void)
 		cmocka_unit_test(webhook_reply_allow_and_deny),
 		cmocka_unit_test(webhook_reply_refusals),
 		cmocka_unit_test(webhook_http_client),
+		cmocka_unit_test(conncap_answer_being_written),
 	};
 
 	/* A peer that closes early must fail a test, not kill the binary. */

@@ -80,14 +80,18 @@ now_ms(void)
 	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
 }
 
-/* evhttp has let go of the bufferevent (it clears the callbacks). */
+/*
+ * evhttp has let go of the bufferevent: bufferevent_free() clears every
+ * callback.  Not the read callback alone: evhttp clears that one while it
+ * writes an answer out.  The event callback it sets in every state.
+ */
 static int
 released_by_evhttp(struct bufferevent *bev)
 {
-	bufferevent_data_cb	 rcb;
+	bufferevent_event_cb	 ecb;
 
-	bufferevent_getcb(bev, &rcb, NULL, NULL, NULL);
-	return rcb == NULL;
+	bufferevent_getcb(bev, NULL, NULL, &ecb, NULL);
+	return ecb == NULL;
 }
 
 static void
@@ -181,15 +185,19 @@ inspect(evutil_socket_t unused, short what, void *arg)
 		s->over = OVER_ADDRESS;
 }
 
-/* Once a second: let go of what evhttp freed, cut what is past its time. */
 static void
 on_tick(evutil_socket_t unused, short what, void *arg)
 {
-	struct conncap	*cc = arg;
-	uint64_t	 now = now_ms();
-
 	(void)unused;
 	(void)what;
+	conncap_tick(arg);
+}
+
+void
+conncap_tick(struct conncap *cc)
+{
+	uint64_t	 now = now_ms();
+
 	for (int i = 0; i < cc->nslots; i++) {
 		struct slot	*s = &cc->slots[i];
 		uint64_t	 limit;

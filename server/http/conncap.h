@@ -22,6 +22,13 @@ void		 conncap_free(struct conncap *);
  */
 int		 conncap_slots(int max_total);
 
+/*
+ * What runs once a second on the worker's loop (and, for the tests, on
+ * call): let go of the connections evhttp freed, cut those past their
+ * deadline, flush collapsed log lines.
+ */
+void		 conncap_tick(struct conncap *);
+
 /* For evhttp_set_bevcb(): the bufferevent of each accepted connection. */
 struct bufferevent *conncap_bufferevent(struct event_base *, void *);
 
