@@ -90,7 +90,8 @@ flush(struct delivery *d)
 
 	pthread_mutex_lock(&d->mu);
 	n = d->n < BATCH ? d->n : BATCH;
-	memcpy(batch, d->queue, (size_t)n * sizeof(batch[0]));
+	if (n > 0)	/* the queue is NULL until the first push */
+		memcpy(batch, d->queue, (size_t)n * sizeof(batch[0]));
 	pthread_mutex_unlock(&d->mu);
 	if (n == 0)
 		return 0;
