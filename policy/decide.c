@@ -144,6 +144,7 @@ authenticate(const struct policy_profile *p, const struct policy_ops *ops,
 	char		 why[256];
 	size_t		 used = 0;
 
+	v->bad_challenge = 1;
 	if (r->challenge == NULL)
 		return deny(v, POLICY_FAIL_BAD_REQUEST,
 		    "request carries no challengePassword");
@@ -153,11 +154,14 @@ authenticate(const struct policy_profile *p, const struct policy_ops *ops,
 
 		why[0] = '\0';
 		if ((a = ask_mode(p, m, ops, r, b, why, sizeof(why))) ==
-		    ANSWER_ACCEPT)
+		    ANSWER_ACCEPT) {
+			v->bad_challenge = 0;
 			return 1;
+		}
 		if (a == ANSWER_ERROR)
 			return -1;
 		if (a == ANSWER_UNAVAILABLE) {
+			v->bad_challenge = 0;
 			v->decision = POLICY_RETRY;
 			/*
 			 * Cut to fit if need be (the reason is for the log);

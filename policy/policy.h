@@ -210,6 +210,7 @@ struct policy_verdict {
 	enum policy_decision	 decision;
 	enum policy_fail	 fail;		/* when DENY */
 	char			 reason[256];	/* when DENY or RETRY, for the log */
+	int			 bad_challenge;	/* DENY: no challenge passed */
 	struct policy_plan	 plan;		/* when ISSUE or PENDING */
 };
 void	policy_verdict_clear(struct policy_verdict *);

@@ -55,6 +55,8 @@ static const struct setting server_settings[] = {
 	I("limits.max_connections", max_connections, 1024, 1, 65536),
 	I("limits.max_connections_per_address", max_connections_per_address,
 	    256, 1, 65536),
+	I("limits.failed_challenges_per_minute", failed_challenges_per_minute,
+	    30, 0, 1000000),
 	B("verbose",		verbose,	0),
 	I("crl.validity_hours",	crl_validity_hours, 24, 1, 24 * 30),
 	I("sweep_interval",	sweep_interval,	60, 1, 86400),

@@ -24,6 +24,16 @@ void	log_openssl(const char *what);
 void	log_repeat(const char *key, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	log_repeat_flush(void);
+/*
+ * A read-only answer (GetCACaps, GetCACert, a CRL, OCSP): its line is at
+ * debug level; the counts are logged at info once a minute, when there
+ * were any, by log_repeat_flush().
+ */
+enum log_served {
+	LOG_SERVED_GETCACAPS, LOG_SERVED_GETCACERT, LOG_SERVED_CRL,
+	LOG_SERVED_OCSP, LOG_SERVED_KINDS
+};
+void	log_served(enum log_served);
 /* Milliseconds since t0 (CLOCK_MONOTONIC), for "took N ms" in a line. */
 struct timespec;
 long	log_ms_since(const struct timespec *t0);

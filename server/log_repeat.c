@@ -1,13 +1,16 @@
 /*
- * Refusals that repeat: a flood of identical bad requests from one address
- * must not become a flood of identical log lines (a full disk is a denial
- * of service too).  The first line of a kind is logged at once; the same
- * key and text within REPEAT_WINDOW seconds is only counted, and the
- * count is logged once the window is over, as "<line> (repeated N times
- * in 60 s)".  A small table under one lock: a line logged is slower than
- * the lookup.
+ * Lines that would repeat.  A flood of identical bad requests from one
+ * address must not become a flood of identical log lines (a full disk is
+ * a denial of service too): the first line of a kind is logged at once;
+ * the same key and text within REPEAT_WINDOW seconds is only counted,
+ * and the count is logged once the window is over, as "<line> (repeated
+ * N times in 60 s)".  A small table under one lock: a line logged is
+ * slower than the lookup.  Read-only answers, which a client may ask for
+ * thousands of times a second, are only counted, and the counts logged
+ * once a window.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,6 +30,8 @@ struct repeat {
 
 static struct repeat	repeats[REPEAT_SLOTS];
 static pthread_mutex_t	repeat_mu = PTHREAD_MUTEX_INITIALIZER;
+static atomic_long	served[LOG_SERVED_KINDS];
+static time_t		served_since;	/* under repeat_mu */
 
 static time_t
 now_s(void)
@@ -90,11 +95,38 @@ log_repeat(const char *key, const char *fmt, ...)
 }
 
 void
+log_served(enum log_served kind)
+{
+	atomic_fetch_add_explicit(&served[kind], 1, memory_order_relaxed);
+}
+
+/* The window's read-only answers, if any.  Under the lock. */
+static void
+served_end(void)
+{
+	long	n[LOG_SERVED_KINDS];
+
+	for (int i = 0; i < LOG_SERVED_KINDS; i++)
+		n[i] = atomic_exchange(&served[i], 0);
+	if (n[0] + n[1] + n[2] + n[3] > 0)
+		log_info("answered in %d s: GetCACaps %ld, GetCACert %ld, "
+		    "CRL %ld, OCSP %ld", REPEAT_WINDOW, n[LOG_SERVED_GETCACAPS],
+		    n[LOG_SERVED_GETCACERT], n[LOG_SERVED_CRL],
+		    n[LOG_SERVED_OCSP]);
+}
+
+void
 log_repeat_flush(void)
 {
 	time_t	now = now_s();
 
 	pthread_mutex_lock(&repeat_mu);
+	if (served_since == 0)
+		served_since = now;
+	else if (now - served_since >= REPEAT_WINDOW) {
+		served_end();
+		served_since = now;
+	}
 	for (int i = 0; i < REPEAT_SLOTS; i++)
 		if (repeats[i].key[0] != '\0' &&
 		    now - repeats[i].since >= REPEAT_WINDOW)

@@ -30,6 +30,7 @@
 #include "server/outbound/notifier.h"
 #include "server/revocation/crl_cache.h"
 #include "server/revocation/intune_revocation.h"
+#include "server/scep/challenge_limit.h"
 #include "server/scepd.h"
 #include "server/sweep.h"
 
@@ -342,6 +343,10 @@ main(int argc, char *argv[])
 	db_close(db);
 	if ((srv.crls = crl_cache_new()) == NULL)
 		fatal("crl_cache_new");
+	srv.challenge_limit = challenge_limit_new(
+	    srv.conf->failed_challenges_per_minute, &i);
+	if (i)
+		fatal("challenge_limit_new");
 	/* What needs the database, on threads of their own (http/offload.c). */
 	if ((srv.offload = offload_start(&srv, srv.conf->pki_threads, err,
 	    sizeof(err))) == NULL)
@@ -411,6 +416,7 @@ main(int argc, char *argv[])
 	intune_revocation_stop();
 	notifier_stop(srv.notifier);
 	crl_cache_free(srv.crls);
+	challenge_limit_free(srv.challenge_limit);
 	close(srv.listen_fd);
 	event_free(sigint);
 	event_free(sigterm);

@@ -24,6 +24,7 @@ struct server {
 	struct notifier		*notifier;	/* webhook notifications */
 	struct offload		*offload;	/* the pki_threads pool */
 	struct crl_cache	*crls;		/* every CA key's last CRL */
+	struct challenge_limit	*challenge_limit; /* failures per address */
 	struct delivery		*delivery;	/* delivery marks */
 };
 
@@ -55,6 +56,7 @@ struct request {
 	unsigned char		*body;
 	size_t			 body_len;
 	char			 peer[80];	/* "address:port" */
+	char			 addr[64];	/* "address": log_repeat's key */
 };
 
 #define REPLY_HEADERS	6

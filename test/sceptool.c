@@ -23,6 +23,9 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -398,6 +401,28 @@ url_parse(const char *s, struct url *u)
 	return 0;
 }
 
+/* --source: the local address to connect from; NULL: the kernel's. */
+static const char *source_addr;
+
+/* Bind fd to --source, if given.  0, or -1 with a message. */
+static int
+bind_source(int fd)
+{
+	struct sockaddr_in	sin;
+
+	if (source_addr == NULL)
+		return 0;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	if (inet_pton(AF_INET, source_addr, &sin.sin_addr) != 1 ||
+	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
+		fprintf(stderr, "sceptool: --source %s: cannot bind\n",
+		    source_addr);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 connect_timeout(const struct url *u)
 {
@@ -419,6 +444,11 @@ connect_timeout(const struct url *u)
 		if ((fd = socket(ai->ai_family, ai->ai_socktype,
 		    ai->ai_protocol)) == -1)
 			continue;
+		if (bind_source(fd) == -1) {
+			close(fd);
+			fd = -1;
+			break;
+		}
 		fl = fcntl(fd, F_GETFL);
 		(void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 		err = 0;
@@ -2411,6 +2441,7 @@ usage(void)
 "  --path-suffix S      appended to the URL path, e.g. /pkiclient.exe\n"
 "  --msgtype S          messageType string sent (any, e.g. 17, 019, \"\")\n"
 "  --transid S          transactionID (default: hex SHA-1 of the key)\n"
+"  --source A           connect from IPv4 address A (e.g. 127.0.0.2)\n"
 "  --signer-cert C --signer-key K   sign with an issued cert (renewal)\n"
 "  --v1-signer          self-signed signer as X.509 v1 (certmonger)\n"
 "  --save-request F --save-reply F --no-send -o, --out F\n"
@@ -2470,7 +2501,7 @@ enum {
 	OPT_METHOD, OPT_GET_STYLE, OPT_CTYPE, OPT_PATH_SUFFIX, OPT_MSGTYPE,
 	OPT_TRANSID, OPT_SIGNER_CERT, OPT_SIGNER_KEY, OPT_V1_SIGNER,
 	OPT_SAVE_REQUEST, OPT_SAVE_REPLY, OPT_NO_SEND, OPT_MUTATE, OPT_SERIAL,
-	OPT_ISSUER, OPT_FILE, OPT_LENIENT, OPT_APPLE
+	OPT_ISSUER, OPT_FILE, OPT_LENIENT, OPT_APPLE, OPT_SOURCE
 };
 
 static const struct option longopts[] = {
@@ -2507,6 +2538,7 @@ static const struct option longopts[] = {
 	{ "file",		required_argument, NULL, OPT_FILE },
 	{ "lenient",		no_argument,	   NULL, OPT_LENIENT },
 	{ "apple",		no_argument,	   NULL, OPT_APPLE },
+	{ "source",		required_argument, NULL, OPT_SOURCE },
 	{ NULL,			0,		   NULL, 0 }
 };
 
@@ -2671,6 +2703,9 @@ parse_opts(int argc, char *argv[], struct opts *o)
 			break;
 		case OPT_APPLE:
 			o->apple = 1;
+			break;
+		case OPT_SOURCE:
+			source_addr = optarg;
 			break;
 		case OPT_LENIENT:
 			lenient = 1;

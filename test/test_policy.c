@@ -116,6 +116,8 @@ wrong_challenges_are_bad_request(void **state)
 		assert_int_equal(v.decision, POLICY_DENY);
 		assert_int_equal(v.fail, POLICY_FAIL_BAD_REQUEST);
 		assert_non_null(strstr(v.reason, "wrong challengePassword"));
+		/* Counted against the address (limits.failed_challenges_...). */
+		assert_true(v.bad_challenge);
 		/* The log line never carries the secret or the attempt. */
 		assert_null(strstr(v.reason, "s3cret"));
 		policy_verdict_clear(&v);
@@ -134,6 +136,7 @@ missing_challenge_is_bad_request(void **state)
 	assert_int_equal(v.decision, POLICY_DENY);
 	assert_int_equal(v.fail, POLICY_FAIL_BAD_REQUEST);
 	assert_non_null(strstr(v.reason, "no challengePassword"));
+	assert_true(v.bad_challenge);
 	p.static_challenge = (char *)(uintptr_t)"";
 	v = decide(&p, NULL, "", 0);
 	assert_int_equal(v.decision, POLICY_DENY);
@@ -202,12 +205,14 @@ dynamic_and_webhook_use_the_ops(void **state)
 			assert_int_equal(v.decision, POLICY_DENY);
 			assert_int_equal(v.fail, POLICY_FAIL_BAD_REQUEST);
 			assert_non_null(strstr(v.reason, cases[i].text));
+			assert_true(v.bad_challenge);
 			policy_verdict_clear(&v);
 		}
 		/* Store or validator down: no decision, never a FAILURE. */
 		fake_lookup = POLICY_LOOKUP_ERROR;
 		v = decide(&p, &ops, "one-time", 8);
 		assert_int_equal(v.decision, POLICY_RETRY);
+		assert_false(v.bad_challenge);
 		assert_non_null(strstr(v.reason, "unavailable"));
 		policy_verdict_clear(&v);
 		/* Nor does a later mode answer for it, even one that matches. */
@@ -1514,6 +1519,8 @@ template_urls_and_decide(void **state)
 	assert_int_equal(v.fail, POLICY_FAIL_BAD_REQUEST);
 	assert_string_equal(v.reason, "template refuses: RSA 1024 bits below "
 	    "the profile's minimum 2048");
+	/* The challenge passed: not a guess. */
+	assert_false(v.bad_challenge);
 	policy_verdict_clear(&v);
 	X509_REQ_free(req);
 	EVP_PKEY_free(rsa2048);

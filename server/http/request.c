@@ -53,6 +53,8 @@ request_copy(struct evhttp_request *req)
 		return NULL;
 	rq->method = evhttp_request_get_command(req);
 	request_peer(req, rq->peer, sizeof(rq->peer));
+	snprintf(rq->addr, sizeof(rq->addr), "%.*s",
+	    (int)(strrchr(rq->peer, ':') - rq->peer), rq->peer);
 	rq->body_len = evbuffer_get_length(body);
 	if (copy(&rq->uri, evhttp_request_get_uri(req)) == -1 ||
 	    copy(&rq->path, evhttp_uri_get_path(uri)) == -1 ||

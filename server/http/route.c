@@ -34,7 +34,8 @@ pkioperation(struct worker *w, struct conf_profile *prof,
 	if (rq->method == EVHTTP_REQ_POST) {
 		/* Any or no Content-Type: the body is the DER message. */
 		if (rq->body_len == 0) {
-			log_info("%s PKIOperation: empty POST body -> 400", peer);
+			log_repeat(rq->addr, "%s PKIOperation: empty POST body -> 400",
+			    rq->addr);
 			reply_text(r, 400, "empty PKIOperation body\n");
 			return;
 		}
@@ -44,19 +45,21 @@ pkioperation(struct worker *w, struct conf_profile *prof,
 		return;
 	}
 	if (q->message == NULL || q->message_len == 0) {
-		log_info("%s PKIOperation: GET without message -> 400", peer);
+		log_repeat(rq->addr, "%s PKIOperation: GET without message "
+		    "-> 400", rq->addr);
 		reply_text(r, 400, "PKIOperation by GET needs message=\n");
 		return;
 	}
 	if ((n = scep_base64_decode(q->message, q->message_len, &der)) <= 0) {
-		log_info("%s PKIOperation: message is not base64 -> 400", peer);
+		log_repeat(rq->addr, "%s PKIOperation: message is not base64 "
+		    "-> 400", rq->addr);
 		reply_text(r, 400, "message is not base64\n");
 		return;
 	}
 	if (n > w->srv->conf->max_body) {
 		free(der);
-		log_info("%s PKIOperation: GET message over %d bytes -> 413",
-		    peer, w->srv->conf->max_body);
+		log_repeat(rq->addr, "%s PKIOperation: GET message over %d "
+		    "bytes -> 413", rq->addr, w->srv->conf->max_body);
 		reply_text(r, 413, "message too large\n");
 		return;
 	}
@@ -77,17 +80,17 @@ scep_operation(struct worker *w, struct conf_profile *prof,
 
 	memset(&q, 0, sizeof(q));
 	if (rq->method != EVHTTP_REQ_GET && rq->method != EVHTTP_REQ_POST) {
-		log_info("%s: method not allowed -> 405", peer);
+		log_repeat(rq->addr, "%s: method not allowed -> 405", rq->addr);
 		reply_text(r, 405, "only GET and POST\n");
 		return;
 	}
 	if (scep_query_parse(rq->query, &q, err, sizeof(err)) == -1) {
-		log_info("%s: %s -> 400", peer, err);
+		log_repeat(rq->addr, "%s: %s -> 400", rq->addr, err);
 		reply_text(r, 400, "malformed query string\n");
 		return;
 	}
 	if ((op = q.operation) == NULL) {
-		log_info("%s: no operation -> 400", peer);
+		log_repeat(rq->addr, "%s: no operation -> 400", rq->addr);
 		reply_text(r, 400, "missing operation=\n");
 	/* RFC 8894 4.1: operation names are case-sensitive. */
 	} else if (strcmp(op, "GetCACaps") == 0) {
@@ -95,12 +98,14 @@ scep_operation(struct worker *w, struct conf_profile *prof,
 		r->content_type = "text/plain";
 		r->body = (unsigned char *)prof->caps;
 		r->len = strlen(prof->caps);
-		log_info("%s GetCACaps %s -> 200", peer, prof->policy.name);
+		log_served(LOG_SERVED_GETCACAPS);
+		log_debug("%s GetCACaps %s -> 200", peer, prof->policy.name);
 	} else if (strcmp(op, "GetCACert") == 0) {
 		r->status = 200;
 		p7_ca_getcacert(prof->ca, &der, &r->len, &r->content_type);
 		r->body = (unsigned char *)(uintptr_t)der;
-		log_info("%s GetCACert %s -> 200 %s", peer, prof->policy.name,
+		log_served(LOG_SERVED_GETCACERT);
+		log_debug("%s GetCACert %s -> 200 %s", peer, prof->policy.name,
 		    r->content_type);
 	} else if (strcmp(op, "GetNextCACert") == 0) {
 		/* RFC 8894 4.7: signed by the current RA/CA (pkcs7/nextca.c). */
@@ -108,17 +113,18 @@ scep_operation(struct worker *w, struct conf_profile *prof,
 			r->status = 200;
 			r->content_type = "application/x-x509-next-ca-cert";
 			r->body = (unsigned char *)(uintptr_t)der;
-			log_info("%s GetNextCACert %s -> 200", peer,
+			log_served(LOG_SERVED_GETCACERT);
+			log_debug("%s GetNextCACert %s -> 200", peer,
 			    prof->policy.name);
 		} else {
-			log_info("%s GetNextCACert %s: no next CA configured "
-			    "-> 404", peer, prof->policy.name);
+			log_repeat(rq->addr, "%s GetNextCACert %s: no next CA "
+			    "configured -> 404", rq->addr, prof->policy.name);
 			reply_text(r, 404, "no next CA certificate\n");
 		}
 	} else if (strcmp(op, "PKIOperation") == 0) {
 		pkioperation(w, prof, rq, &q, r);
 	} else {
-		log_info("%s: unknown operation -> 400", peer);
+		log_repeat(rq->addr, "%s: unknown operation -> 400", rq->addr);
 		reply_text(r, 400, "unknown operation\n");
 	}
 	scep_query_clear(&q);
@@ -133,7 +139,8 @@ route(struct worker *w, const struct request *rq, struct reply *r)
 	    api_handle(w, rq, r) || mscep_handle(w, rq, r))
 		return;
 	if ((prof = conf_profile_at(w->srv->conf, rq->path)) == NULL) {
-		log_info("%s %s: unknown path -> 404", rq->peer, rq->uri);
+		log_repeat(rq->addr, "%s %s: unknown path -> 404", rq->addr,
+		    rq->uri);
 		reply_text(r, 404, "not found\n");
 		return;
 	}

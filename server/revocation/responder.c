@@ -55,7 +55,8 @@ crl_http(struct worker *w, const struct request *rq, const char *name,
 
 	memset(&crl, 0, sizeof(crl));
 	if ((p = crl_lookup(c, name, namelen, &k)) == NULL) {
-		log_info("%s CRL: no profile %.*s -> 404", peer, (int)namelen, name);
+		log_repeat(rq->addr, "%s CRL: no profile %.*s -> 404",
+		    rq->addr, (int)namelen, name);
 		reply_text(r, 404, "no such CRL\n");
 		return;
 	}
@@ -84,12 +85,14 @@ crl_http(struct worker *w, const struct request *rq, const char *name,
 	http_date(r, "Expires", crl.next_update);
 	if (rq->if_none_match != NULL && strcmp(rq->if_none_match, etag) == 0) {
 		free(crl.der);
-		log_info("%s CRL %s%s %lld -> 304", peer, p->policy.name,
+		log_served(LOG_SERVED_CRL);
+		log_debug("%s CRL %s%s %lld -> 304", peer, p->policy.name,
 		    k.what, crl.number);
 		r->status = 304;
 		return;
 	}
-	log_info("%s CRL %s%s %lld -> 200", peer, p->policy.name, k.what,
+	log_served(LOG_SERVED_CRL);
+	log_debug("%s CRL %s%s %lld -> 200", peer, p->policy.name, k.what,
 	    crl.number);
 	r->status = 200;
 	r->content_type = "application/pkix-crl";
@@ -165,8 +168,9 @@ ocsp_error(struct reply *r, enum p7_ocsp_resp_status st)
  */
 static void
 ocsp_answer(struct worker *w, const unsigned char *der, size_t len,
-    const char *peer, struct reply *r)
+    const struct request *rq, struct reply *r)
 {
+	const char		*peer = rq->peer;
 	struct p7_ocsp_status	*st = NULL;	/* owned */
 	struct p7_ocsp_req	*oreq = NULL;	/* owned */
 	struct conf_profile	*p = NULL, *q;
@@ -191,14 +195,15 @@ ocsp_answer(struct worker *w, const unsigned char *der, size_t len,
 				p = q;
 	}
 	if (!parsed) {
-		log_info("%s OCSP: malformed request (%s) -> malformedRequest",
-		    peer, err);
+		log_repeat(rq->addr, "%s OCSP: malformed request (%s) -> "
+		    "malformedRequest", rq->addr, err);
 		ocsp_error(r, P7_OCSP_MALFORMED_REQUEST);
 		goto out;
 	}
 	if (p == NULL) {
 		/* RFC 6960 2.3: not a CA we answer for. */
-		log_info("%s OCSP: no CertID of our CAs -> unauthorized", peer);
+		log_repeat(rq->addr, "%s OCSP: no CertID of our CAs -> "
+		    "unauthorized", rq->addr);
 		ocsp_error(r, P7_OCSP_UNAUTHORIZED);
 		goto out;
 	}
@@ -222,7 +227,8 @@ ocsp_answer(struct worker *w, const unsigned char *der, size_t len,
 		ocsp_error(r, P7_OCSP_INTERNAL_ERROR);
 		goto out;
 	}
-	log_info("%s OCSP %s%s: %s%s -> %s", peer, p->policy.name, k.what,
+	log_served(LOG_SERVED_OCSP);
+	log_debug("%s OCSP %s%s: %s%s -> %s", peer, p->policy.name, k.what,
 	    p7_ocsp_req_serial(oreq, 0) ? p7_ocsp_req_serial(oreq, 0) : "?",
 	    n > 1 ? " and more" : "", st[0].status == P7_OCSP_GOOD ? "good" :
 	    st[0].status == P7_OCSP_REVOKED ? "revoked" : "unknown");
@@ -236,7 +242,7 @@ int
 revocation_http(struct worker *w, const struct request *rq, struct reply *r)
 {
 	const struct conf	*c = w->srv->conf;
-	const char		*path = rq->path, *peer = rq->peer;
+	const char		*path = rq->path;
 	enum evhttp_cmd_type	 cmd = rq->method;
 	unsigned char		*der = NULL;
 	const char		*rest, *name;
@@ -270,7 +276,7 @@ revocation_http(struct worker *w, const struct request *rq, struct reply *r)
 	if (reply_to_pool(w, r))
 		return 1;
 	if (cmd == EVHTTP_REQ_POST) {
-		ocsp_answer(w, rq->body, rq->body_len, peer, r);
+		ocsp_answer(w, rq->body, rq->body_len, rq, r);
 		return 1;
 	}
 	/* RFC 6960 A.1: GET /ocsp/<url-encoded base64 of the DER request>. */
@@ -293,12 +299,12 @@ revocation_http(struct worker *w, const struct request *rq, struct reply *r)
 		free(query);
 	}
 	if (dlen <= 0) {
-		log_info("%s OCSP: GET path is not base64 -> malformedRequest",
-		    peer);
+		log_repeat(rq->addr, "%s OCSP: GET path is not base64 -> "
+		    "malformedRequest", rq->addr);
 		ocsp_error(r, P7_OCSP_MALFORMED_REQUEST);
 		return 1;
 	}
-	ocsp_answer(w, der, (size_t)dlen, peer, r);
+	ocsp_answer(w, der, (size_t)dlen, rq, r);
 	free(der);
 	return 1;
 }

@@ -14,6 +14,7 @@
 #include <openssl/x509.h>
 
 #include "server/log.h"
+#include "server/scep/challenge_limit.h"
 #include "server/scep/challenge_ops.h"
 #include "server/scep/core.h"
 #include "server/scep/delegate.h"
@@ -178,6 +179,9 @@ enroll_decide(struct scep_ctx *c, const struct db_prior *prior,
 		log_info("%s %s %s: %s -> FAILURE %s", c->peer,
 		    scep_msg_name(c), tid, o->v.reason,
 		    scep_fail_names[o->v.fail]);
+		if (o->v.bad_challenge)
+			challenge_limit_failed(c->w->srv->challenge_limit,
+			    c->addr);
 		/* A consumed one-time challenge stays consumed: it was shown. */
 		o->step = ENROLL_REFUSED;
 		o->failed = scep_record_failure(c, (enum p7_fail_info)o->v.fail,
@@ -239,6 +243,16 @@ enroll_request(struct scep_ctx *c, struct reply *r)
 
 	memset(&prior, 0, sizeof(prior));
 	memset(&o, 0, sizeof(o));
+	/* An address that keeps guessing: refused before anything is asked. */
+	if (!is_renewal(c) &&
+	    challenge_limit_over(c->w->srv->challenge_limit, c->addr)) {
+		log_repeat(c->addr, "%s: over limits.failed_challenges_per_"
+		    "minute (%d): %s refused unchecked -> FAILURE badRequest",
+		    c->addr, c->w->srv->conf->failed_challenges_per_minute,
+		    scep_msg_name(c));
+		scep_certrep(c, P7_PKI_FAILURE, P7_FAIL_BAD_REQUEST, NULL, r);
+		return;
+	}
 	if (validate_first(c, o.err, sizeof(o.err)) == -1 ||
 	    scep_begin(c, &prior, o.err, sizeof(o.err)) == -1) {
 		log_warnx("%s %s %s: database: %s -> 503", c->peer,

@@ -42,8 +42,8 @@ scep_pkioperation(struct worker *w, struct conf_profile *prof,
 	c.req = req;
 	switch (st) {
 	case P7_MALFORMED:
-		log_info("%s PKIOperation: malformed pkiMessage (%s) -> 400",
-		    peer, err);
+		log_repeat(c.addr, "%s PKIOperation: malformed pkiMessage (%s) "
+		    "-> 400", c.addr, err);
 		reply_text(r, 400, "malformed pkiMessage\n");
 		goto out;
 	case P7_INTERNAL:
@@ -53,8 +53,9 @@ scep_pkioperation(struct worker *w, struct conf_profile *prof,
 		goto out;
 	case P7_FAILED:
 		fi = p7_req_fail_info(req);
-		log_info("%s %s %s: %s -> FAILURE %s", peer, scep_msg_name(&c),
-		    p7_req_get0_transaction_id(req), err, scep_fail_names[fi]);
+		log_repeat(c.addr, "%s %s %s: %s -> FAILURE %s", c.addr,
+		    scep_msg_name(&c), p7_req_get0_transaction_id(req), err,
+		    scep_fail_names[fi]);
 		scep_certrep(&c, P7_PKI_FAILURE, fi, NULL, r);
 		goto out;
 	case P7_OK:
@@ -78,8 +79,9 @@ scep_pkioperation(struct worker *w, struct conf_profile *prof,
 		getcrl_answer(&c, r);
 		break;
 	default:
-		log_info("%s %s %s: not served -> FAILURE badRequest", peer,
-		    scep_msg_name(&c), p7_req_get0_transaction_id(req));
+		log_repeat(c.addr, "%s %s %s: not served -> FAILURE "
+		    "badRequest", c.addr, scep_msg_name(&c),
+		    p7_req_get0_transaction_id(req));
 		scep_certrep(&c, P7_PKI_FAILURE, P7_FAIL_BAD_REQUEST, NULL, r);
 		break;
 	}

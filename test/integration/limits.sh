@@ -4,7 +4,10 @@
 # 127.0.0.1, .2 and .3 (all loopback) each send a GetCACaps and stay open;
 # the one over a cap gets HTTP 503 with Retry-After and Connection: close
 # and a log line naming the cap; once a counted connection closes, a new
-# one is served again; scepd keeps answering throughout.
+# one is served again; scepd keeps answering throughout.  Then
+# limits.failed_challenges_per_minute = 3: the 4th wrong challenge from
+# 127.0.0.2 in a minute, and any PKCSReq from there after it, is refused
+# unchecked; 127.0.0.1 is served all the while.
 . "$(dirname "$0")/../lib.sh"
 
 PORT=18780
@@ -14,7 +17,8 @@ LOG=$WORK/scepd-$PORT.log
 trap 'stop_scepd $PORT; [ -z "${HOLD:-}" ] || kill "$HOLD" 2>/dev/null' EXIT
 
 one_worker() {
-	setup_ca "$D" $DB ca 'limits = { max_connections = 4; max_connections_per_address = 3; };' &&
+	setup_ca "$D" $DB ca 'limits = { max_connections = 4; max_connections_per_address = 3;
+	    failed_challenges_per_minute = 3; };' &&
 	    sed -i 's/^workers = 2;/workers = 1;/' "$D/scepd.conf" &&
 	    grep -qx 'workers = 1;' "$D/scepd.conf"
 }
@@ -129,5 +133,40 @@ HOLD=
 # Every connection closed: scepd serves again once it has seen the closes.
 check "all closed: scepd answers again" \
     wait_for 50 curl -fsS -o /dev/null "http://127.0.0.1:$PORT/scep?operation=GetCACaps"
+# enroll_from SRC CN CHALLENGE: sceptool's PKCSReq from SRC; its output
+# in $WORK/CN.out, its exit status in rc.
+URL=http://127.0.0.1:$PORT/scep
+"$BUILD/sceptool" getca -u "$URL" -o "$WORK/ca.pem" >/dev/null
+enroll_from() {
+	rc=0
+	"$BUILD/sceptool" enroll -u "$URL" --source "$1" --ca "$WORK/ca.pem" \
+	    -k "$WORK/$2.key" --subject "/O=scepd test/CN=$2" --challenge "$3" \
+	    --transid "tid-$2" -o "$WORK/$2.pem" >"$WORK/$2.out" 2>&1 || rc=$?
+	cat "$WORK/$2.out"
+}
+tx_state() { sql $DB "SELECT string_agg(state, ',') FROM scepd.transactions WHERE transaction_id = 'tid-$1'"; }
+guess() {
+	enroll_from 127.0.0.2 "guess-$1" wrong-guess-$1
+	[ $rc = 2 ] && grep -q 'failInfo=badRequest' "$WORK/guess-$1.out" &&
+	    [ "$(tx_state "guess-$1")" = failure ]
+}
+for n in 1 2 3; do
+	check "wrong challenge $n from 127.0.0.2: FAILURE badRequest, recorded" guess $n
+done
+unchecked() {
+	enroll_from 127.0.0.2 "$1" "$2"
+	[ $rc = 2 ] && grep -q 'failInfo=badRequest' "$WORK/$1.out" || return 1
+	[ -z "$(tx_state "$1")" ] || { echo "recorded: $(tx_state "$1")"; return 1; }
+	grep -q "127.0.0.2: over limits.failed_challenges_per_minute (3): PKCSReq refused unchecked -> FAILURE badRequest" "$LOG"
+}
+check "the 4th: FAILURE badRequest unchecked, nothing recorded, logged" unchecked guess-4 wrong-guess-4
+check "then the right challenge from 127.0.0.2: refused unchecked too" unchecked right-2 interop-secret-1
+served() {
+	enroll_from 127.0.0.1 right-1 interop-secret-1
+	[ $rc = 0 ] && verify_cert "$WORK/right-1.pem" "$D/ca.pem" "$WORK/right-1.key" "CN=right-1,O=scepd test"
+}
+check "127.0.0.1 meanwhile: issued" served
+once() { [ "$(grep -c '127.0.0.2: over limits.failed_challenges_per_minute' "$LOG")" = 1 ]; }
+check "the limit's refusals are logged once a minute, not once each" once
 check "scepd exits cleanly on SIGTERM" stop_scepd $PORT
 summary
