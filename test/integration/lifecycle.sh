@@ -224,6 +224,8 @@ delegated_ocsp() {
 	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 	    -keyout "$DIR/ocsp.key" -subj "/CN=Test OCSP signer" \
 	    -out "$WORK/ocsp.csr" 2>/dev/null || return 1
+	# scepd refuses a key its group or others may read.
+	chmod 600 "$DIR/ocsp.key" || return 1
 	printf 'keyUsage=critical,digitalSignature\nextendedKeyUsage=OCSPSigning\n' \
 	    >"$WORK/ocsp.ext"
 	openssl x509 -req -in "$WORK/ocsp.csr" -CA "$DIR/ca.pem" -CAkey "$DIR/ca.key" \

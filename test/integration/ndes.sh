@@ -132,4 +132,18 @@ check "scepd -n: a path on mscep_admin is refused" \
     refused '"path" "/certsrv/mscep_admin" is taken by mscep_admin' \
     'path = "/certsrv/mscep_admin";'
 check "scepd -n accepts the working file" "$BUILD/scepd" -n -c "$CONF"
+
+# A key file its group may read is refused, naming it, its mode and the
+# fix; at 0600 (as scepctl ca init writes it) it is accepted again.
+key_mode() {
+	chmod 640 "$D/$1" || return 1
+	rc=0
+	fails_with 1 "\"ca.$2\": $D/$1 has mode 0640: only its owner may read a private key: chmod 600 $D/$1" \
+	    "$BUILD/scepd" -n -c "$CONF" || rc=1
+	chmod 600 "$D/$1" || return 1
+	[ $rc = 0 ] && "$BUILD/scepd" -n -c "$CONF"
+}
+check "scepd -n: a CA key of mode 0640 is refused with the chmod to run; 0600 accepted" \
+    key_mode ca.key key
+check "scepd -n: an RA key of mode 0640 is refused likewise" key_mode ra.key ra_key
 summary
