@@ -132,6 +132,8 @@ static const struct setting profile_settings[] = {
 	S("template.ocsp_url",	policy.tmpl.ocsp_url, ""),
 	S("template.ca_issuers_url", policy.tmpl.ca_issuers_url, ""),
 	B("template.sid_extension", policy.tmpl.sid_extension, 1),
+	B("template.sid_from_csr_acknowledged",
+	    policy.tmpl.sid_from_csr_acknowledged, 0),
 	S("template.device_id",	policy.tmpl.device_id, ""),
 };
 #undef STRUCT
@@ -659,6 +661,29 @@ together(const char *where, const char *an, const char *a, const char *bn,
 	return 1;
 }
 
+/*
+ * A forged strong mapping (KB5014754): a SID the CSR names, with no
+ * validator vouching for it (docs/policy.md, "Strong mapping").
+ */
+static int
+check_sid_from_csr(const char *path, config_setting_t *group,
+    config_setting_t *root, const struct conf_profile *p)
+{
+	config_setting_t	*s;
+	const char		*setting;
+	char			 why[512];
+
+	if (!policy_sid_from_csr(&p->policy, &setting, why, sizeof(why)))
+		return 0;
+	s = find(group, root, setting);
+	log_warnx("%s:%d: profile %s: %s %s. Use challenge_mode \"webhook\" "
+	    "or \"intune\" (a validator vouches for the CSR), or set "
+	    "template.sid_from_csr_acknowledged = true if that is intended",
+	    path, s != NULL ? config_setting_source_line(s) : 0,
+	    p->policy.name, setting, why);
+	return 1;
+}
+
 static int
 load_profile(const char *path, config_t *cfg, config_setting_t *group,
     struct conf_profile *p, int flags)
@@ -731,6 +756,7 @@ load_profile(const char *path, config_t *cfg, config_setting_t *group,
 			errors++;
 		}
 	}
+	errors += check_sid_from_csr(path, group ? group : root, root, p);
 	/* Notifications go out signed from any mode: check the webhook here. */
 	if (p->policy.webhook.url != NULL &&
 	    ((strncmp(p->policy.webhook.url, "http://", 7) != 0 &&

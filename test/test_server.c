@@ -575,6 +575,46 @@ conf_key_mode(void **state)
 	"challenge_key = \"000102030405060708090a0b0c0d0e0f" \
 	"101112131415161718191a1b1c1d1e1f\";\n"
 
+/*
+ * A static challenge with a san_uri that takes Intune's SID URI is
+ * refused at its line, naming the profile and both ways out; a webhook
+ * or the acknowledgement is accepted (KB5014754, docs/policy.md).
+ */
+static void
+conf_sid_from_csr(void **state)
+{
+	static const char *const ok[] = {
+		CONF_BASE "profiles = ( { name = \"wh\"; challenge_mode = "
+		"\"webhook\";\n webhook = { url = \"http://127.0.0.1:1/v\"; "
+		"secret = \"0123456789abcdef\"; };\n template = { san_uri = "
+		"[ \"tag:microsoft.com,2022-09-14:sid:*\" ]; }; } );\n",
+		CONF_BASE "template = { san_uri = [ \"tag:microsoft.com,"
+		"2022-09-14:sid:*\" ];\n sid_from_csr_acknowledged = true; };\n",
+		CONF_BASE "template = { san_uri = [ \"urn:device:*\" ]; };\n",
+	};
+	const char	*log;
+	struct conf	*c;
+	char		*path;
+
+	(void)state;
+	log = conf_refusal(CONF_BASE "profiles = ( { name = \"corp\";\n"
+	    "  template = {\n    san_uri = [ \"tag:*\" ]; }; } );\n");
+	assert_non_null(strstr(log, ":6: profile corp: template.san_uri "
+	    "\"tag:*\" lets the CSR name a SID"));
+	assert_non_null(strstr(log, "challenge mode \"static\" does not "
+	    "vouch for the CSR"));
+	assert_non_null(strstr(log, "Use challenge_mode \"webhook\" or "
+	    "\"intune\""));
+	assert_non_null(strstr(log, "template.sid_from_csr_acknowledged = "
+	    "true"));
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		path = write_conf(ok[i]);
+		assert_non_null(c = conf_load(path, 0));
+		conf_free(c);
+		unlink(path);
+	}
+}
+
 static void
 conf_challenge_mode_lists(void **state)
 {
@@ -1361,6 +1401,7 @@ main(void)
 		cmocka_unit_test(conf_key_mode),
 		cmocka_unit_test(conf_profiles_inherit),
 		cmocka_unit_test(conf_challenge_mode_lists),
+		cmocka_unit_test(conf_sid_from_csr),
 		cmocka_unit_test(conf_profile_paths),
 		cmocka_unit_test(conf_intune),
 		cmocka_unit_test(intune_json_good),
