@@ -840,8 +840,10 @@ conf_load(const char *path, int flags)
 		}
 		errors += check_unknown(path, g, NULL, 1);
 		errors += load_profile(path, &cfg, g, &c->profiles[i + 1], flags);
+		/* A profile refused for its name (or not a group) has none. */
 		for (int j = 0; j <= i; j++)
 			if (c->profiles[i + 1].policy.name != NULL &&
+			    c->profiles[j].policy.name != NULL &&
 			    strcmp(c->profiles[j].policy.name,
 			    c->profiles[i + 1].policy.name) == 0) {
 				log_warnx("%s:%d: profile \"%s\" defined twice",

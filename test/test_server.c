@@ -394,6 +394,11 @@ conf_errors(void **state)
 		/* a per-profile copy: the window is the server's */
 		"ca = { cert = \"a\"; key = \"b\"; }; profiles = ( { name = \"p\"; "
 		"retransmission_window_hours = 2; } );",
+		/* a profile without a name before a named one (fuzz_config) */
+		"ca = { cert = \"a\"; key = \"b\"; }; profiles = ( { }, "
+		"{ name = \"p\"; } );",
+		"ca = { cert = \"a\"; key = \"b\"; }; profiles = ( 1, "
+		"{ name = \"p\"; } );",
 	};
 	char	*p;
 
