@@ -31,6 +31,7 @@ sweep_interval = 3600;
 CONF=$DIR/scepd.conf
 start_scepd "$CONF" $PORT || exit 1
 TOKEN=$("$CTL" -c "$CONF" token create lifecycle-test 2>/dev/null)
+secret "$TOKEN"
 
 pki --scepca --url "$URL" --caout "$WORK/ca.der" --raout "$WORK/ra.der" >/dev/null 2>&1
 openssl x509 -inform DER -in "$WORK/ca.der" -out "$WORK/ca.pem"

@@ -70,12 +70,14 @@ check "a second profile at its own path /other/scep enrolls, recorded as other" 
 
 # mscep_admin next to it: the password on the NDES page enrolls once.
 TOK=$($C -c "$CONF" token create ndes-admin 2>/dev/null)
+secret "$TOK"
 mscep_password() {
 	s=$(status -u "ndes-admin:$TOK" "$BASE/certsrv/mscep_admin/")
 	[ "$s" = 200 ] || { echo "HTTP $s"; return 1; }
 	PW=$(iconv -f UTF-16 -t UTF-8 "$WORK/body" |
 	    sed -n 's/.*challenge password is: <B> \([A-Z0-9]\{16,32\}\) <\/B>.*/\1/p')
 	[ -n "$PW" ] || { echo "no password in the page"; return 1; }
+	secret "$PW"
 	enroll nd-otp "$NDES/pkiclient.exe" "$PW" || return 1
 	rc=0
 	$T enroll -u "$NDES" --ca "$WORK/recipient.pem" -k "$WORK/nd-otp2.key" \
