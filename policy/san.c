@@ -645,7 +645,8 @@ may_extend_prefix(const char *pat, const char *prefix)
 	char	*on = NULL, *next = NULL;	/* owned: positions alive */
 	int	 rc = 1;			/* on error: assume it can */
 
-	if ((on = calloc(n + 1, 1)) == NULL || (next = calloc(n + 1, 1)) == NULL)
+	if ((on = calloc(n + 1, 1)) == NULL ||
+	    (next = calloc(n + 1, 1)) == NULL)
 		goto out;
 	on[0] = 1;
 	for (const char *c = prefix; ; c++) {
@@ -657,7 +658,7 @@ may_extend_prefix(const char *pat, const char *prefix)
 			break;
 		memset(next, 0, n + 1);
 		for (size_t j = 0; j < n; j++) {
-			char	one[2] = { *c, '\0' }, other[2] = { '\0', '\0' };
+			char	one[2] = { *c, '\0' }, other[2] = { 0, 0 };
 
 			if (!on[j])
 				continue;
@@ -670,7 +671,8 @@ may_extend_prefix(const char *pat, const char *prefix)
 				continue;
 			} else if (pat[j] == '?')
 				;
-			else if (pat[j] == '[' && (step = bracket_len(pat + j)) > 0) {
+			else if (pat[j] == '[' &&
+			    (step = bracket_len(pat + j)) > 0) {
 				char	br[TMPL_VALUE_MAX + 1];
 
 				if (step > TMPL_VALUE_MAX)
@@ -728,7 +730,8 @@ san_add_sid_from_csr(const struct policy_template *t, const char *v)
 	if (var == NULL)
 		return 0;
 	lit = (size_t)(var - u);
-	return strncasecmp(u, TMPL_SID_URI_PREFIX, lit < plen ? lit : plen) == 0;
+	return strncasecmp(u, TMPL_SID_URI_PREFIX,
+	    lit < plen ? lit : plen) == 0;
 }
 
 int
