@@ -71,6 +71,12 @@ struct policy_template {
 	char			*ocsp_url;	/* AIA OCSP, or NULL */
 	char			*ca_issuers_url; /* AIA caIssuers, or NULL */
 	int			 sid_extension;	/* 1.3.6.1.4.1.311.25.2 when a SID is known */
+	/*
+	 * The operator accepts that the CSR names the SID (san_uri allows
+	 * Intune's SID URI) without a validator vouching for it: see
+	 * policy_sid_from_csr().
+	 */
+	int			 sid_from_csr_acknowledged;
 	char			*device_id;	/* "{csr.cn}": the device a certificate
 						 * is for when neither a challenge nor
 						 * the validator names one; NULL: none */
@@ -252,6 +258,18 @@ void	policy_plan_clear(struct policy_plan *);
  */
 int	policy_template_check(const struct policy_template *, char *err,
 	    size_t errlen);
+
+/*
+ * Strong mapping (KB5014754) a requester could forge: 1 if profile p lets
+ * the CSR choose the SID a domain controller maps the certificate to (a
+ * template.san_uri pattern that can match Intune's SID URI, or a san_add
+ * SID URI built from the CSR's names) while no validator vouches for the
+ * CSR (a "static" or "dynamic" mode, or renewal), and the template does
+ * not carry sid_from_csr_acknowledged.  Then *setting names the template
+ * setting and why says why.  0 otherwise.
+ */
+int	policy_sid_from_csr(const struct policy_profile *p,
+	    const char **setting, char *why, size_t whylen);
 
 /*
  * Compare a presented secret with the expected one in time independent

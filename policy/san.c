@@ -602,3 +602,183 @@ out:
 	}
 	return rc;
 }
+
+/*
+ * Length of the bracket expression at p ("[a-z]", "[!]x]", "[[:alpha:]]")
+ * as fnmatch() reads it, or 0 if it is not closed: then '[' is a literal.
+ */
+static size_t
+bracket_len(const char *p)
+{
+	size_t	i = 1;
+
+	if (p[i] == '!' || p[i] == '^')
+		i++;
+	if (p[i] == ']')
+		i++;
+	while (p[i] != '\0' && p[i] != ']') {
+		if (p[i] == '[' && (p[i + 1] == ':' || p[i + 1] == '.' ||
+		    p[i + 1] == '=')) {
+			char		 end[3] = { p[i + 1], ']', '\0' };
+			const char	*e = strstr(p + i + 2, end);
+
+			if (e == NULL)
+				return 0;
+			i = (size_t)(e - p) + 2;
+		} else
+			i++;
+	}
+	return p[i] == ']' ? i + 1 : 0;
+}
+
+/*
+ * Can pattern pat (fnmatch(), no flags, as matches() uses it for URIs)
+ * match some string longer than prefix that starts with prefix in any
+ * letter case (check_name() recognises the SID URI so)?  Runs the
+ * pattern as a set of positions over the prefix; a position left
+ * before the pattern's end can then take a SID.
+ */
+static int
+may_extend_prefix(const char *pat, const char *prefix)
+{
+	size_t	 n = strlen(pat), step;
+	char	*on = NULL, *next = NULL;	/* owned: positions alive */
+	int	 rc = 1;			/* on error: assume it can */
+
+	if ((on = calloc(n + 1, 1)) == NULL ||
+	    (next = calloc(n + 1, 1)) == NULL)
+		goto out;
+	on[0] = 1;
+	for (const char *c = prefix; ; c++) {
+		/* A '*' may match nothing: what follows it is alive too. */
+		for (size_t j = 0; j < n; j++)
+			if (on[j] && pat[j] == '*')
+				on[j + 1] = 1;
+		if (*c == '\0')
+			break;
+		memset(next, 0, n + 1);
+		for (size_t j = 0; j < n; j++) {
+			char	one[2] = { *c, '\0' }, other[2] = { 0, 0 };
+
+			if (!on[j])
+				continue;
+			other[0] = isupper((unsigned char)*c) ?
+			    (char)tolower((unsigned char)*c) :
+			    (char)toupper((unsigned char)*c);
+			step = 1;
+			if (pat[j] == '*') {
+				next[j] = 1;
+				continue;
+			} else if (pat[j] == '?')
+				;
+			else if (pat[j] == '[' &&
+			    (step = bracket_len(pat + j)) > 0) {
+				char	br[TMPL_VALUE_MAX + 1];
+
+				if (step > TMPL_VALUE_MAX)
+					goto out;
+				memcpy(br, pat + j, step);
+				br[step] = '\0';
+				if (fnmatch(br, one, 0) != 0 &&
+				    fnmatch(br, other, 0) != 0)
+					continue;
+			} else {
+				char	lit = pat[j];
+
+				step = 1;
+				if (lit == '\\' && pat[j + 1] != '\0') {
+					lit = pat[j + 1];
+					step = 2;
+				}
+				if (lit != one[0] && lit != other[0])
+					continue;
+			}
+			next[j + step] = 1;
+		}
+		memcpy(on, next, n + 1);
+	}
+	/* Alive at the end of the pattern: only the bare prefix matches. */
+	rc = 0;
+	for (size_t j = 0; j < n; j++)
+		if (on[j])
+			rc = 1;
+out:
+	free(on);
+	free(next);
+	return rc;
+}
+
+/*
+ * Does the san_add entry v put a SID URI into the certificate that the
+ * CSR's names decide ("URI:tag:...:sid:{csr.cn}", "URI:{csr.cn}"; also
+ * through {device_id} when template.device_id comes from the CSR)?  The
+ * text before the first such variable must be able to begin a SID URI.
+ */
+static int
+san_add_sid_from_csr(const struct policy_template *t, const char *v)
+{
+	const char	*var, *dev, *u = v + 4;
+	size_t		 plen = strlen(TMPL_SID_URI_PREFIX), lit;
+
+	if (strncasecmp(v, "URI:", 4) != 0)
+		return 0;
+	var = strstr(u, "{csr.");
+	if (t->device_id != NULL && strstr(t->device_id, "{csr.") != NULL &&
+	    (dev = strstr(u, "{device_id}")) != NULL &&
+	    (var == NULL || dev < var))
+		var = dev;
+	if (var == NULL)
+		return 0;
+	lit = (size_t)(var - u);
+	return strncasecmp(u, TMPL_SID_URI_PREFIX,
+	    lit < plen ? lit : plen) == 0;
+}
+
+int
+policy_sid_from_csr(const struct policy_profile *p, const char **setting,
+    char *why, size_t whylen)
+{
+	const struct policy_template	*t = &p->tmpl;
+	const char			*unvouched = NULL;
+	char				 what[TMPL_VALUE_MAX + 128];
+
+	*setting = NULL;
+	if (t->sid_from_csr_acknowledged)
+		return 0;
+	for (size_t i = 0; i < t->san_uri.n && *setting == NULL; i++)
+		if (may_extend_prefix(t->san_uri.v[i], TMPL_SID_URI_PREFIX)) {
+			*setting = "template.san_uri";
+			snprintf(what, sizeof(what), "\"%s\" lets the CSR name "
+			    "a SID (%s<SID>)", t->san_uri.v[i],
+			    TMPL_SID_URI_PREFIX);
+		}
+	for (size_t i = 0; i < t->san_add.n && *setting == NULL; i++)
+		if (san_add_sid_from_csr(t, t->san_add.v[i])) {
+			*setting = "template.san_add";
+			snprintf(what, sizeof(what), "\"%s\" writes a SID URI "
+			    "the CSR's names decide", t->san_add.v[i]);
+		}
+	if (*setting == NULL)
+		return 0;
+	/* Only a validator that saw the CSR vouches for its names. */
+	for (size_t i = 0; i < p->nchallenge_modes && unvouched == NULL; i++)
+		if (p->challenge_modes[i] != POLICY_CHALLENGE_WEBHOOK &&
+		    p->challenge_modes[i] != POLICY_CHALLENGE_INTUNE)
+			unvouched = policy_challenge_mode_name(
+			    p->challenge_modes[i]);
+	if (unvouched != NULL)
+		snprintf(why, whylen, "%s and challenge mode \"%s\" does not "
+		    "vouch for the CSR: whoever has the challenge gets a "
+		    "certificate a domain controller maps to any account "
+		    "(KB5014754)", what, unvouched);
+	else if (p->renewal.enabled)
+		snprintf(why, whylen, "%s and renewal.enabled: a renewal is "
+		    "authenticated by the old certificate alone, no validator "
+		    "sees its CSR, so its holder gets a certificate a domain "
+		    "controller maps to any account (KB5014754)", what);
+	else {
+		*setting = NULL;
+		return 0;
+	}
+	return 1;
+}

@@ -2,7 +2,8 @@
 # make fuzz: build each libFuzzer target in test/fuzz/ with clang, ASan and
 # UBSan, and run it for FUZZ_SECONDS (default 60) from its seeds.
 # Seeds: the real client vectors in test/data/vectors/ for the pkiMessage
-# targets, GET query strings made from them for fuzz_query.
+# targets, GET query strings made from them for fuzz_query, configuration
+# files and captured CertReps under test/fuzz/seeds/.
 set -eu
 cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-60}
@@ -42,7 +43,8 @@ seed_vectors() {
 
 run() {
 	echo "fuzz: running $1 for ${seconds}s"
-	if ! "$out/$1" -max_total_time="$seconds" -max_len=65536 -timeout=5 \
+	if ! LSAN_OPTIONS=suppressions=$PWD/test/fuzz/lsan.supp:print_suppressions=0 \
+	    "$out/$1" -max_total_time="$seconds" -max_len=65536 -timeout=5 \
 	    -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$out/" \
 	    "$out/corpus/$1" >"$out/$1.log" 2>&1; then
 		tail -n 40 "$out/$1.log"
@@ -111,6 +113,19 @@ seed_csr_policy() {
 build fuzz_csr_policy policy/*.c
 seed_csr_policy "$out/corpus/fuzz_csr_policy"
 
+# The configuration parser: etc/scepd.conf and what the integration tests
+# write (test/fuzz/seeds/config/).
+build fuzz_config server/conf.c server/log.c policy/*.c pkcs7/algs.c -lconfig
+mkdir -p "$out/corpus/fuzz_config"
+cp etc/scepd.conf "$out/corpus/fuzz_config/etc-scepd.conf"
+cp test/fuzz/seeds/config/* "$out/corpus/fuzz_config/"
+
+# The test client's CertRep checks (test/sceptool.c): a SUCCESS, a FAILURE
+# and a PENDING captured from scepd (test/fuzz/seeds/certrep/).
+build fuzz_certrep -lssl
+mkdir -p "$out/corpus/fuzz_certrep"
+cp test/fuzz/seeds/certrep/*.der "$out/corpus/fuzz_certrep/"
+
 run fuzz_query
 run fuzz_pkimessage
 run fuzz_csr_policy
@@ -118,4 +133,6 @@ run fuzz_webhook_reply
 run fuzz_intune_json
 run fuzz_ocsp
 run fuzz_api
+run fuzz_config
+run fuzz_certrep
 echo "fuzz: no findings"

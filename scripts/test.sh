@@ -115,6 +115,16 @@ script_test() {
 echo "== dependencies"
 script_test scripts/deps.sh build
 
+# No challenge, token or secret an integration script declared (test/lib.sh
+# secret) is in any scepd log of any pass, as one test.
+echo "== secrets in logs"
+its=""
+for p in $passes; do
+	if [ "$p" = san ]; then its="$its build/san/it"; else its="$its build/it"; fi
+done
+# shellcheck disable=SC2086 # one folder a word
+script_test scripts/logcheck.sh $its
+
 # db/'s statuses are compared against their enum db_rc names (db/db.h),
 # as one test.
 echo "== db_rc names"

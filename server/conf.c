@@ -6,6 +6,8 @@
  * problem is logged with its line, and all of them are reported before
  * giving up, so `scepd -n` names every error at once.
  */
+#include <sys/stat.h>
+
 #include <ctype.h>
 #include <limits.h>
 #include <stdio.h>
@@ -19,8 +21,9 @@
 #include "server/conf.h"
 #include "server/log.h"
 
-enum ctype { C_STR, C_INT, C_BOOL, C_PATH, C_LIST, C_ENUM, C_KU, C_ALGS,
-    C_MODES };
+/* C_KEY: a C_PATH to a private key, which only its owner may read. */
+enum ctype { C_STR, C_INT, C_BOOL, C_PATH, C_KEY, C_LIST, C_ENUM, C_KU,
+    C_ALGS, C_MODES };
 
 struct setting {
 	const char	*name;		/* libconfig path, "ca.cert" */
@@ -34,6 +37,7 @@ struct setting {
 
 #define S(n, f, d)	{ n, C_STR, offsetof(STRUCT, f), d, 0, 0, 0, NULL }
 #define P(n, f, d)	{ n, C_PATH, offsetof(STRUCT, f), d, 0, 0, 0, NULL }
+#define K(n, f, d)	{ n, C_KEY, offsetof(STRUCT, f), d, 0, 0, 0, NULL }
 #define I(n, f, d, lo, hi) { n, C_INT, offsetof(STRUCT, f), NULL, d, lo, hi, NULL }
 #define B(n, f, d)	{ n, C_BOOL, offsetof(STRUCT, f), NULL, d, 0, 1, NULL }
 #define L(n, f)		{ n, C_LIST, offsetof(STRUCT, f), NULL, 0, 0, 0, NULL }
@@ -71,15 +75,15 @@ static const char *const approvals[] = { "auto", "manual", NULL };
 #define STRUCT struct conf_profile
 static const struct setting profile_settings[] = {
 	P("ca.cert",		ca_cert,	NULL),
-	P("ca.key",		ca_key,		NULL),
+	K("ca.key",		ca_key,		NULL),
 	P("ca.ra_cert",		ra_cert,	""),
-	P("ca.ra_key",		ra_key,		""),
+	K("ca.ra_key",		ra_key,		""),
 	P("ca.next_cert",	next_ca_cert,	""),
 	P("ca.next_ra_cert",	next_ra_cert,	""),
 	P("ca.ocsp_cert",	ocsp_cert,	""),
-	P("ca.ocsp_key",	ocsp_key,	""),
+	K("ca.ocsp_key",	ocsp_key,	""),
 	P("ca.previous_cert",	previous_cert,	""),
-	P("ca.previous_key",	previous_key,	""),
+	K("ca.previous_key",	previous_key,	""),
 	B("binding.revoke_on_clone", revoke_on_clone, 1),
 	I("unused_days",	unused_days,	90, 0, 3650),
 	B("legacy",		legacy,		0),
@@ -93,7 +97,7 @@ static const struct setting profile_settings[] = {
 	S("intune.client_id",	intune.client_id, ""),
 	P("intune.client_secret_file", intune.client_secret_file, ""),
 	P("intune.client_certificate", intune.client_certificate, ""),
-	P("intune.client_key",	intune.client_key, ""),
+	K("intune.client_key",	intune.client_key, ""),
 	S("intune.provider_name", intune.provider_name, "scepd"),
 	S("intune.authority",	intune.authority,
 	    "https://login.microsoftonline.com"),
@@ -132,6 +136,8 @@ static const struct setting profile_settings[] = {
 	S("template.ocsp_url",	policy.tmpl.ocsp_url, ""),
 	S("template.ca_issuers_url", policy.tmpl.ca_issuers_url, ""),
 	B("template.sid_extension", policy.tmpl.sid_extension, 1),
+	B("template.sid_from_csr_acknowledged",
+	    policy.tmpl.sid_from_csr_acknowledged, 0),
 	S("template.device_id",	policy.tmpl.device_id, ""),
 };
 #undef STRUCT
@@ -427,6 +433,27 @@ load_algs(const char *path, config_setting_t *s, int digests, int legacy,
 }
 
 /*
+ * A private key that its group or others may read has leaked already,
+ * or will: refuse it rather than warn, so the fix happens now.
+ */
+static int
+check_key_mode(const char *path, int line, const char *name, const char *file)
+{
+	struct stat	st;
+
+	if (stat(file, &st) == -1) {
+		log_warn("%s:%d: \"%s\": %s", path, line, name, file);
+		return 1;
+	}
+	if ((st.st_mode & 077) == 0)
+		return 0;
+	log_warnx("%s:%d: \"%s\": %s has mode %04o: only its owner may read "
+	    "a private key: chmod 600 %s", path, line, name, file,
+	    (unsigned)(st.st_mode & 07777), file);
+	return 1;
+}
+
+/*
  * Load one setting of table t into base from group (a profile; NULL for
  * the top level) falling back to root.  Returns the number of errors.
  */
@@ -443,6 +470,7 @@ load_setting(const char *path, config_setting_t *group, config_setting_t *root,
 	switch (st->type) {
 	case C_STR:
 	case C_PATH:
+	case C_KEY:
 		if (s == NULL) {
 			if (st->def_str == NULL) {
 				log_warnx("%s: required setting \"%s\" missing",
@@ -455,16 +483,19 @@ load_setting(const char *path, config_setting_t *group, config_setting_t *root,
 			    st->name);
 			return 1;
 		}
-		*sp = st->type == C_PATH ? resolve(path, str) : strdup(str);
+		*sp = st->type != C_STR ? resolve(path, str) : strdup(str);
 		if (*sp == NULL)
 			fatal("strdup");
-		if (st->type == C_PATH && (flags & CONF_CHECK_FILES) &&
-		    (*sp)[0] != '\0' && access(*sp, R_OK) != 0) {
+		if (st->type == C_STR || !(flags & CONF_CHECK_FILES) ||
+		    (*sp)[0] == '\0')
+			return 0;
+		if (access(*sp, R_OK) != 0) {
 			log_warn("%s:%d: \"%s\": cannot read %s", path, line,
 			    st->name, *sp);
 			return 1;
 		}
-		return 0;
+		return st->type == C_KEY ? check_key_mode(path, line, st->name,
+		    *sp) : 0;
 	case C_INT:
 	case C_BOOL:
 		if (s == NULL) {
@@ -634,6 +665,29 @@ together(const char *where, const char *an, const char *a, const char *bn,
 	return 1;
 }
 
+/*
+ * A forged strong mapping (KB5014754): a SID the CSR names, with no
+ * validator vouching for it (docs/policy.md, "Strong mapping").
+ */
+static int
+check_sid_from_csr(const char *path, config_setting_t *group,
+    config_setting_t *root, const struct conf_profile *p)
+{
+	config_setting_t	*s;
+	const char		*setting;
+	char			 why[512];
+
+	if (!policy_sid_from_csr(&p->policy, &setting, why, sizeof(why)))
+		return 0;
+	s = find(group, root, setting);
+	log_warnx("%s:%d: profile %s: %s %s. Use challenge_mode \"webhook\" "
+	    "or \"intune\" (a validator vouches for the CSR), or set "
+	    "template.sid_from_csr_acknowledged = true if that is intended",
+	    path, s != NULL ? config_setting_source_line(s) : 0,
+	    p->policy.name, setting, why);
+	return 1;
+}
+
 static int
 load_profile(const char *path, config_t *cfg, config_setting_t *group,
     struct conf_profile *p, int flags)
@@ -706,6 +760,7 @@ load_profile(const char *path, config_t *cfg, config_setting_t *group,
 			errors++;
 		}
 	}
+	errors += check_sid_from_csr(path, group ? group : root, root, p);
 	/* Notifications go out signed from any mode: check the webhook here. */
 	if (p->policy.webhook.url != NULL &&
 	    ((strncmp(p->policy.webhook.url, "http://", 7) != 0 &&
@@ -812,8 +867,10 @@ conf_load(const char *path, int flags)
 		}
 		errors += check_unknown(path, g, NULL, 1);
 		errors += load_profile(path, &cfg, g, &c->profiles[i + 1], flags);
+		/* A profile refused for its name (or not a group) has none. */
 		for (int j = 0; j <= i; j++)
 			if (c->profiles[i + 1].policy.name != NULL &&
+			    c->profiles[j].policy.name != NULL &&
 			    strcmp(c->profiles[j].policy.name,
 			    c->profiles[i + 1].policy.name) == 0) {
 				log_warnx("%s:%d: profile \"%s\" defined twice",
@@ -865,7 +922,8 @@ free_strings(const struct setting *t, size_t n, void *base, int profile)
 	size_t	hi = lo + sizeof(struct policy_profile);
 
 	for (size_t i = 0; i < n; i++) {
-		if (t[i].type != C_STR && t[i].type != C_PATH)
+		if (t[i].type != C_STR && t[i].type != C_PATH &&
+		    t[i].type != C_KEY)
 			continue;
 		if (profile && t[i].off >= lo && t[i].off < hi)
 			continue;

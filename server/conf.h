@@ -103,7 +103,8 @@ struct conf {
  */
 const char	*conf_find(const char *flag_path, const char *argv0);
 
-#define CONF_CHECK_FILES	0x1	/* key and certificate files must exist */
+/* Key and certificate files must exist, keys readable by their owner only. */
+#define CONF_CHECK_FILES	0x1
 
 /*
  * Read and check path.  Every error is reported through log_warnx with

@@ -89,8 +89,24 @@ conninfo() {
 	echo "$PGCONN" | sed "s/dbname=[^ ]*/dbname=$1/"
 }
 
+# secret VALUE...: values this script handed scepd (challenges, one-time
+# challenges, API tokens, webhook and Intune secrets) that scepd must never
+# log.  Appended to $WORK/secrets; scripts/logcheck.sh greps every scepd
+# log (scepd-PORT.log, as start_scepd names them) for them after the run.
+secret() {
+	for sv in "$@"; do
+		[ -n "$sv" ] && printf '%s\n' "$sv" >>"$WORK/secrets"
+	done
+	return 0
+}
+
 # start_scepd CONF PORT: run scepd in the background, wait until it answers.
+# The challenges, challenge_key and webhook secrets the file holds are
+# declared secret.
 start_scepd() {
+	# shellcheck disable=SC2046 # one value a line, none with spaces here
+	secret $(grep -o '\(challenge\|challenge_key\|secret\)[[:space:]]*=[[:space:]]*"[^"]*"' "$1" |
+	    sed 's/^[^"]*"//; s/"$//')
 	"$BUILD/scepd" -d -c "$1" -p "$2" >>"$WORK/scepd-$2.log" 2>&1 &
 	echo $! >"$WORK/scepd-$2.pid"
 	i=0

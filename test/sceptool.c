@@ -2731,6 +2731,8 @@ parse_opts(int argc, char *argv[], struct opts *o)
 	return 0;
 }
 
+/* test/fuzz/fuzz_certrep.c includes this file for check_certrep(). */
+#ifndef SCEPTOOL_NO_MAIN
 int
 main(int argc, char *argv[])
 {
@@ -2768,3 +2770,4 @@ main(int argc, char *argv[])
 	usage();
 	return EX_ERROR;
 }
+#endif /* SCEPTOOL_NO_MAIN */

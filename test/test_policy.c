@@ -1406,6 +1406,97 @@ template_validity(void **state)
 	expect_refusal(&p, r, NULL, "malformed enrollment name-value pair");
 }
 
+/* policy_sid_from_csr() on p with one san_uri pattern (NULL: none). */
+static int
+sid_forgeable(struct policy_profile *p, char *pat, char *why)
+{
+	static char	*one[1];
+	const char	*setting;
+	int		 rc;
+
+	one[0] = pat;
+	list_set(&p->tmpl.san_uri, one, pat != NULL);
+	rc = policy_sid_from_csr(p, &setting, why, 512);
+	if (rc == 1)
+		assert_non_null(setting);
+	else
+		assert_null(setting);
+	return rc;
+}
+
+/*
+ * KB5014754: a profile whose CSR names the SID is refused unless a
+ * validator vouches for the CSR or the operator acknowledges it.
+ */
+static void
+sid_from_csr_refused(void **state)
+{
+	static char *const can[] = { "tag:microsoft.com,2022-09-14:sid:*",
+	    "*", "tag:*", "*sid:*", "TAG:MICROSOFT.COM,2022-09-14:SID:*",
+	    "tag:microsoft.com,2022-09-14:sid:S-1-5-21-1-2-3-500",
+	    "tag:microsoft.com,2022-09-1[0-9]:sid:?*", "t?g:microsoft.com*",
+	    "tag\\:microsoft.com,2022-09-14:sid:*" };
+	static char *const cannot[] = { "urn:device:*", "IntuneDeviceId://*",
+	    "tag:microsoft.com,2022-09-14:sid:", "tag:example.com,*",
+	    "tag:microsoft.com,2022-09-14:sidx*",
+	    "tag:microsoft.com,2022-09-1[!4]:sid:*", "[" };
+	static char *add_csr[] = { "URI:tag:microsoft.com,2022-09-14:sid:{csr.cn}" };
+	static char *add_sid[] = { "URI:tag:microsoft.com,2022-09-14:sid:{sid}" };
+	enum policy_challenge_mode webhook = POLICY_CHALLENGE_WEBHOOK;
+	struct policy_profile	 p;
+	char			 why[512];
+	const char		*setting;
+
+	(void)state;
+	profile_init(&p);
+	p.tmpl.sid_extension = 1;
+	/* Static challenge and a SID pattern: refused, saying why. */
+	for (size_t i = 0; i < sizeof(can) / sizeof(can[0]); i++) {
+		if (sid_forgeable(&p, can[i], why) != 1)
+			fail_msg("\"%s\" was not seen to match a SID URI", can[i]);
+		assert_non_null(strstr(why, "challenge mode \"static\" does "
+		    "not vouch for the CSR"));
+		assert_non_null(strstr(why, "KB5014754"));
+	}
+	/* Static without SID patterns: accepted. */
+	for (size_t i = 0; i < sizeof(cannot) / sizeof(cannot[0]); i++)
+		if (sid_forgeable(&p, cannot[i], why) != 0)
+			fail_msg("\"%s\" was taken for a SID URI pattern", cannot[i]);
+	assert_int_equal(sid_forgeable(&p, NULL, why), 0);
+	/* One-time challenges do not vouch for the CSR either. */
+	p.challenge_modes[0] = POLICY_CHALLENGE_DYNAMIC;
+	assert_int_equal(sid_forgeable(&p, can[0], why), 1);
+	assert_non_null(strstr(why, "\"dynamic\" does not vouch"));
+	/* A webhook or Intune validator does: accepted. */
+	p.challenge_modes[0] = POLICY_CHALLENGE_WEBHOOK;
+	assert_int_equal(sid_forgeable(&p, can[0], why), 0);
+	p.challenge_modes[0] = POLICY_CHALLENGE_INTUNE;
+	assert_int_equal(sid_forgeable(&p, can[0], why), 0);
+	/* ... unless a static mode comes before it, or renewal bypasses it. */
+	p.challenge_modes[0] = POLICY_CHALLENGE_STATIC;
+	p.challenge_modes[1] = webhook;
+	p.nchallenge_modes = 2;
+	assert_int_equal(sid_forgeable(&p, can[0], why), 1);
+	p.challenge_modes[0] = webhook;
+	p.nchallenge_modes = 1;
+	p.renewal.enabled = 1;
+	assert_int_equal(sid_forgeable(&p, can[0], why), 1);
+	assert_non_null(strstr(why, "renewal.enabled"));
+	p.renewal.enabled = 0;
+	/* Static with the acknowledgement: accepted. */
+	p.challenge_modes[0] = POLICY_CHALLENGE_STATIC;
+	p.tmpl.sid_from_csr_acknowledged = 1;
+	assert_int_equal(sid_forgeable(&p, can[0], why), 0);
+	p.tmpl.sid_from_csr_acknowledged = 0;
+	/* san_add: a SID URI from the CSR's names, not from the binding. */
+	list_set(&p.tmpl.san_uri, NULL, 0);
+	list_set(&p.tmpl.san_add, add_csr, 1);
+	assert_int_equal(policy_sid_from_csr(&p, &setting, why, sizeof(why)), 1);
+	assert_string_equal(setting, "template.san_add");
+	list_set(&p.tmpl.san_add, add_sid, 1);
+	assert_int_equal(policy_sid_from_csr(&p, &setting, why, sizeof(why)), 0);
+}
+
 static void
 template_extensions_never_copied(void **state)
 {
@@ -1591,6 +1682,7 @@ main(void)
 		cmocka_unit_test(template_san_allow_lists),
 		cmocka_unit_test(template_san_binding_and_add),
 		cmocka_unit_test(template_sid),
+		cmocka_unit_test(sid_from_csr_refused),
 		cmocka_unit_test(template_validity),
 		cmocka_unit_test(template_extensions_never_copied),
 		cmocka_unit_test(template_eku),

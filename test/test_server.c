@@ -3,6 +3,7 @@
  * escapings real clients use (docs/protocol.md), GetCACaps tokens as
  * Apple parses them, and configuration checking.
  */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -393,6 +395,11 @@ conf_errors(void **state)
 		/* a per-profile copy: the window is the server's */
 		"ca = { cert = \"a\"; key = \"b\"; }; profiles = ( { name = \"p\"; "
 		"retransmission_window_hours = 2; } );",
+		/* a profile without a name before a named one (fuzz_config) */
+		"ca = { cert = \"a\"; key = \"b\"; }; profiles = ( { }, "
+		"{ name = \"p\"; } );",
+		"ca = { cert = \"a\"; key = \"b\"; }; profiles = ( 1, "
+		"{ name = \"p\"; } );",
 	};
 	char	*p;
 
@@ -478,11 +485,11 @@ conf_profiles_inherit(void **state)
 }
 
 /*
- * conf_load() must refuse text; returns what it logged (static buffer),
- * so a test can check the message names the setting.
+ * conf_load(, flags) must refuse text; returns what it logged (static
+ * buffer), so a test can check the message names the setting.
  */
 static const char *
-conf_refusal(const char *text)
+conf_refusal_flags(const char *text, int flags)
 {
 	static char	 logged[4096];
 	char		 logpath[] = "/tmp/scepd-test-logXXXXXX";
@@ -493,7 +500,7 @@ conf_refusal(const char *text)
 	assert_true((fd = mkstemp(logpath)) >= 0);
 	assert_true((saved = dup(STDERR_FILENO)) >= 0);
 	assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
-	assert_null(conf_load(path, 0));
+	assert_null(conf_load(path, flags));
 	assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
 	close(saved);
 	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
@@ -506,10 +513,113 @@ conf_refusal(const char *text)
 	return logged;
 }
 
+static const char *
+conf_refusal(const char *text)
+{
+	return conf_refusal_flags(text, 0);
+}
+
+/*
+ * Each key file its group or others may read is refused, naming the
+ * file, its mode and the fix; the same file at 0600 is accepted.
+ */
+static void
+conf_key_mode(void **state)
+{
+	/* Where the key under test (2) is, beside a CA key that is fine (3). */
+	static const char *const fmt[] = {
+		"ca = { cert = \"%1$s\"; key = \"%2$s\"; };",
+		"ca = { cert = \"%1$s\"; key = \"%3$s\"; "
+		    "ra_cert = \"%1$s\"; ra_key = \"%2$s\"; };",
+		"ca = { cert = \"%1$s\"; key = \"%3$s\"; "
+		    "ocsp_cert = \"%1$s\"; ocsp_key = \"%2$s\"; };",
+		"ca = { cert = \"%1$s\"; key = \"%3$s\"; "
+		    "previous_cert = \"%1$s\"; previous_key = \"%2$s\"; };",
+		"ca = { cert = \"%1$s\"; key = \"%3$s\"; };\n"
+		    "intune = { client_key = \"%2$s\"; };",
+	};
+	char		 dir[] = "/tmp/scepd-test-keysXXXXXX";
+	char		 cert[64], good[64], bad[64], text[512], want[128];
+	const char	*files[3] = { cert, good, bad }, *log;
+	struct conf	*c;
+	char		*p;
+	int		 fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(cert, sizeof(cert), "%s/c.pem", dir);
+	snprintf(good, sizeof(good), "%s/good.key", dir);
+	snprintf(bad, sizeof(bad), "%s/bad.key", dir);
+	for (size_t i = 0; i < 3; i++) {
+		assert_true((fd = open(files[i], O_WRONLY | O_CREAT, 0600)) >= 0);
+		close(fd);
+	}
+	for (size_t i = 0; i < sizeof(fmt) / sizeof(fmt[0]); i++) {
+		snprintf(text, sizeof(text), fmt[i], cert, bad, good);
+		assert_int_equal(chmod(bad, 0640), 0);
+		log = conf_refusal_flags(text, CONF_CHECK_FILES);
+		snprintf(want, sizeof(want), "%s has mode 0640", bad);
+		assert_non_null(strstr(log, want));
+		snprintf(want, sizeof(want), "chmod 600 %s", bad);
+		assert_non_null(strstr(log, want));
+		assert_int_equal(chmod(bad, 0604), 0);
+		assert_non_null(strstr(conf_refusal_flags(text,
+		    CONF_CHECK_FILES), "has mode 0604"));
+		assert_int_equal(chmod(bad, 0600), 0);
+		p = write_conf(text);
+		assert_non_null(c = conf_load(p, CONF_CHECK_FILES));
+		conf_free(c);
+		unlink(p);
+	}
+	for (size_t i = 0; i < 3; i++)
+		unlink(files[i]);
+	rmdir(dir);
+}
+
 #define CONF_BASE	"ca = { cert = \"a\"; key = \"b\"; };\n" \
 	"challenge = \"0123456789\";\n" \
 	"challenge_key = \"000102030405060708090a0b0c0d0e0f" \
 	"101112131415161718191a1b1c1d1e1f\";\n"
+
+/*
+ * A static challenge with a san_uri that takes Intune's SID URI is
+ * refused at its line, naming the profile and both ways out; a webhook
+ * or the acknowledgement is accepted (KB5014754, docs/policy.md).
+ */
+static void
+conf_sid_from_csr(void **state)
+{
+	static const char *const ok[] = {
+		CONF_BASE "profiles = ( { name = \"wh\"; challenge_mode = "
+		"\"webhook\";\n webhook = { url = \"http://127.0.0.1:1/v\"; "
+		"secret = \"0123456789abcdef\"; };\n template = { san_uri = "
+		"[ \"tag:microsoft.com,2022-09-14:sid:*\" ]; }; } );\n",
+		CONF_BASE "template = { san_uri = [ \"tag:microsoft.com,"
+		"2022-09-14:sid:*\" ];\n sid_from_csr_acknowledged = true; };\n",
+		CONF_BASE "template = { san_uri = [ \"urn:device:*\" ]; };\n",
+	};
+	const char	*log;
+	struct conf	*c;
+	char		*path;
+
+	(void)state;
+	log = conf_refusal(CONF_BASE "profiles = ( { name = \"corp\";\n"
+	    "  template = {\n    san_uri = [ \"tag:*\" ]; }; } );\n");
+	assert_non_null(strstr(log, ":6: profile corp: template.san_uri "
+	    "\"tag:*\" lets the CSR name a SID"));
+	assert_non_null(strstr(log, "challenge mode \"static\" does not "
+	    "vouch for the CSR"));
+	assert_non_null(strstr(log, "Use challenge_mode \"webhook\" or "
+	    "\"intune\""));
+	assert_non_null(strstr(log, "template.sid_from_csr_acknowledged = "
+	    "true"));
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		path = write_conf(ok[i]);
+		assert_non_null(c = conf_load(path, 0));
+		conf_free(c);
+		unlink(path);
+	}
+}
 
 static void
 conf_challenge_mode_lists(void **state)
@@ -1376,8 +1486,10 @@ main(void)
 		cmocka_unit_test(conf_good_and_defaults),
 		cmocka_unit_test(conf_example_is_valid),
 		cmocka_unit_test(conf_errors),
+		cmocka_unit_test(conf_key_mode),
 		cmocka_unit_test(conf_profiles_inherit),
 		cmocka_unit_test(conf_challenge_mode_lists),
+		cmocka_unit_test(conf_sid_from_csr),
 		cmocka_unit_test(conf_profile_paths),
 		cmocka_unit_test(conf_intune),
 		cmocka_unit_test(intune_json_good),

@@ -104,6 +104,7 @@ one_time() {
 print(plistlib.load(open(sys.argv[1], "rb"))["PayloadContent"][1]["PayloadContent"]["Challenge"])' \
 	    "$WORK/mdm.mobileconfig")
 	echo "$OT" | grep -Eqx '[0-9A-F]{32}' || return 1
+	secret "$OT"
 	plist_check "$WORK/mdm.mobileconfig" "$BASE/scep/mdm" "$OT" || return 1
 	[ "$(sql $DB "SELECT count(*) FROM scepd.challenges WHERE profile = 'mdm'")" = \
 	    $((before + 1)) ] || return 1

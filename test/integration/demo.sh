@@ -115,6 +115,7 @@ once_enroll() {
 	    { cat "$WORK/mint.err"; return 1; }
 	echo "$chal" | grep -Eqx '[0-9A-F]{32}' || { echo "challenge \"$chal\""; return 1; }
 	echo "$chal" >"$WORK/once.chal"
+	secret "$chal"
 	sw_enroll dm-once "$URL" "$chal" && issued dm-once || return 1
 	# The one-time challenge bound the certificate to its device.
 	[ "$(sql $DB "SELECT device_id FROM scepd.certificates WHERE subject = 'CN=dm-once'")" = dm-dev ]

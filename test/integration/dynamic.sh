@@ -39,6 +39,7 @@ json_field() { jq -r ".$1 // empty" "$WORK/body"; }
 # --- Tokens -------------------------------------------------------------
 
 TOK=$($C -c "$CONF" token create mdm-1 2>/dev/null)
+secret "$TOK"
 check "token create prints a scepd_ token of 256 bits" \
     sh -c "echo '$TOK' | grep -Eqx 'scepd_[A-Za-z0-9_-]{43}'"
 check "only the token's SHA-256 is stored" sh -c "
@@ -62,6 +63,7 @@ mint() {
 	    "$API/${2:-dyn}/challenges")
 	[ "$s" = 201 ] || { echo "HTTP $s: $(cat "$WORK/body")"; return 1; }
 	CHAL=$(json_field challenge)
+	secret "$CHAL"
 	[ -n "$CHAL" ]
 }
 
@@ -128,6 +130,7 @@ check "the audit trail records the mint by the token" sh -c "
 ctl_mint() {
 	chal=$($C -c "$CONF" challenge create --profile dyn --device dev-43 \
 	    --ttl 5 2>"$WORK/ctl.err") || { cat "$WORK/ctl.err"; return 1; }
+	secret "$chal"
 	cat "$WORK/ctl.err"
 	grep -q 'device dev-43' "$WORK/ctl.err" || return 1
 	enroll dyn-ctl "$chal" || true
@@ -155,6 +158,9 @@ expired() {
 }
 check "expired challenge: FAILURE badRequest" expired
 
+# What a requester presents is a secret too, even when it is wrong.
+secret 0123456789ABCDEF0123456789ABCDEF \
+    scepd_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
 unknown() {
 	enroll dyn-unknown 0123456789ABCDEF0123456789ABCDEF || true
 	fails dyn-unknown badRequest
@@ -214,6 +220,7 @@ check "Basic instead of Bearer -> 401" api_status 401 -X POST -u "mdm-1:$TOK" "$
 
 revoked() {
 	tok2=$($C -c "$CONF" token create mdm-2 2>/dev/null) || return 1
+	secret "$tok2"
 	api_status 201 -X POST -H "Authorization: Bearer $tok2" "$API/dyn/challenges" || return 1
 	$C -c "$CONF" token revoke mdm-2 || return 1
 	api_status 401 -X POST -H "Authorization: Bearer $tok2" "$API/dyn/challenges" || return 1
@@ -263,6 +270,7 @@ page() {
 	CHAL=$(iconv -f UTF-16 -t UTF-8 "$WORK/body" |
 	    sed -n 's/.*challenge password is: <B> \([A-Z0-9]\{16,32\}\) <\/B>.*/\1/p')
 	[ -n "$CHAL" ] || { echo "no challenge in the page"; od -c "$WORK/body" | head; return 1; }
+	secret "$CHAL"
 }
 
 mscep_ndes_path() {

@@ -359,6 +359,8 @@ mcheck "strongswan|ra|aes|sha256|POST|PKCSReq 3 RDNs + DNS/IP/email SAN: issued"
     "strongSwan ra: multi-RDN subject and allow-listed DNS, IP, email SANs" sw_san
 
 # sw_badchal MODE: wrong challenge -> pki fails on FAILURE badRequest, no row.
+# A wrong challenge may be another profile's: never logged either.
+secret wrong-interop-secret
 sw_badchal() {
 	cn=sw-$1-badchal
 	if sw_pki "$1" "CN=$cn" "$SW/$cn.key" "$SW/$cn.pem" \

@@ -49,7 +49,9 @@ export SSL_CERT_FILE
 # The app's certificate, for signing in by client assertion instead.
 o req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=scepd app" \
     -keyout "$WORK/app.key" -out "$WORK/app.pem"
+chmod 600 "$WORK/app.key"	# scepd refuses a key others may read
 printf 'app-secret~%s\n' "$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')" >"$WORK/secret"
+secret "$(cat "$WORK/secret")" "$CHAL"
 
 python3 "$FAKE" --port $IPORT --cert "$WORK/tls.pem" --key "$WORK/tls.key" \
     --tenant $TENANT --client-id $CID --client-secret-file "$WORK/secret" \

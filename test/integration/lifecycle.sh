@@ -31,6 +31,7 @@ sweep_interval = 3600;
 CONF=$DIR/scepd.conf
 start_scepd "$CONF" $PORT || exit 1
 TOKEN=$("$CTL" -c "$CONF" token create lifecycle-test 2>/dev/null)
+secret "$TOKEN"
 
 pki --scepca --url "$URL" --caout "$WORK/ca.der" --raout "$WORK/ra.der" >/dev/null 2>&1
 openssl x509 -inform DER -in "$WORK/ca.der" -out "$WORK/ca.pem"
@@ -224,6 +225,8 @@ delegated_ocsp() {
 	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 	    -keyout "$DIR/ocsp.key" -subj "/CN=Test OCSP signer" \
 	    -out "$WORK/ocsp.csr" 2>/dev/null || return 1
+	# scepd refuses a key its group or others may read.
+	chmod 600 "$DIR/ocsp.key" || return 1
 	printf 'keyUsage=critical,digitalSignature\nextendedKeyUsage=OCSPSigning\n' \
 	    >"$WORK/ocsp.ext"
 	openssl x509 -req -in "$WORK/ocsp.csr" -CA "$DIR/ca.pem" -CAkey "$DIR/ca.key" \

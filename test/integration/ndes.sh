@@ -70,12 +70,14 @@ check "a second profile at its own path /other/scep enrolls, recorded as other" 
 
 # mscep_admin next to it: the password on the NDES page enrolls once.
 TOK=$($C -c "$CONF" token create ndes-admin 2>/dev/null)
+secret "$TOK"
 mscep_password() {
 	s=$(status -u "ndes-admin:$TOK" "$BASE/certsrv/mscep_admin/")
 	[ "$s" = 200 ] || { echo "HTTP $s"; return 1; }
 	PW=$(iconv -f UTF-16 -t UTF-8 "$WORK/body" |
 	    sed -n 's/.*challenge password is: <B> \([A-Z0-9]\{16,32\}\) <\/B>.*/\1/p')
 	[ -n "$PW" ] || { echo "no password in the page"; return 1; }
+	secret "$PW"
 	enroll nd-otp "$NDES/pkiclient.exe" "$PW" || return 1
 	rc=0
 	$T enroll -u "$NDES" --ca "$WORK/recipient.pem" -k "$WORK/nd-otp2.key" \
@@ -132,4 +134,18 @@ check "scepd -n: a path on mscep_admin is refused" \
     refused '"path" "/certsrv/mscep_admin" is taken by mscep_admin' \
     'path = "/certsrv/mscep_admin";'
 check "scepd -n accepts the working file" "$BUILD/scepd" -n -c "$CONF"
+
+# A key file its group may read is refused, naming it, its mode and the
+# fix; at 0600 (as scepctl ca init writes it) it is accepted again.
+key_mode() {
+	chmod 640 "$D/$1" || return 1
+	rc=0
+	fails_with 1 "\"ca.$2\": $D/$1 has mode 0640: only its owner may read a private key: chmod 600 $D/$1" \
+	    "$BUILD/scepd" -n -c "$CONF" || rc=1
+	chmod 600 "$D/$1" || return 1
+	[ $rc = 0 ] && "$BUILD/scepd" -n -c "$CONF"
+}
+check "scepd -n: a CA key of mode 0640 is refused with the chmod to run; 0600 accepted" \
+    key_mode ca.key key
+check "scepd -n: an RA key of mode 0640 is refused likewise" key_mode ra.key ra_key
 summary

@@ -41,6 +41,8 @@ profiles = (
       ocsp_url = "http://ocsp.corp.example/";
       ca_issuers_url = "http://pki.corp.example/ca.cer";
       sid_extension = true;
+      # A static challenge and the CSR naming the SID: the test of it.
+      sid_from_csr_acknowledged = true;
     };
   },
   { name = "strict";
@@ -254,4 +256,11 @@ check "ip: RSA 2048 below the profile's 3072 -> badRequest" \
 
 check "scepd still running" kill -0 "$(cat "$WORK/scepd-$PORT.pid")"
 check "scepd exits cleanly on SIGTERM" stop_scepd $PORT
+
+# Without the acknowledgement, profile corp (a static challenge, the
+# CSR's SID URI) is a forgeable strong mapping: scepd -n refuses it.
+grep -v sid_from_csr_acknowledged "$D/scepd.conf" >"$D/noack.conf"
+check "scepd -n: static challenge + SID san_uri without the acknowledgement -> refused" \
+    fails_with 1 'profile corp: template.san_uri "tag:microsoft.com,2022-09-14:sid:*" lets the CSR name a SID' \
+    "$BUILD/scepd" -n -c "$D/noack.conf"
 summary

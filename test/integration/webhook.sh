@@ -22,6 +22,7 @@ DB=it_webhook
 DIR=$WORK/hook
 SECRET=hook-secret-0123456789abcdef
 CHAL=hook-challenge-42
+secret "$CHAL"
 URL=http://127.0.0.1:$PORT/scep
 REC=$WORK/validator.jsonl
 LOG=$WORK/scepd-$PORT.log
