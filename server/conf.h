@@ -91,7 +91,7 @@ struct conf {
 	int			 crl_validity_hours; /* nextUpdate - thisUpdate */
 	int			 sweep_interval; /* seconds between sweeps */
 	int			 retransmission_window_hours; /* see db_enroll_begin() */
-	int			 undelivered_hours; /* 0: off (server/delivery.c) */
+	int			 undelivered_hours; /* 0: off (server/http/delivery.c) */
 	struct conf_profile	*profiles;	/* [0] is the default profile */
 	int			 nprofiles;
 };

@@ -21,7 +21,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
-#include "server/delivery.h"
+#include "server/http/delivery.h"
 #include "server/http/caps.h"
 #include "server/http/http.h"
 #include "server/http/offload.h"
@@ -351,7 +351,7 @@ main(int argc, char *argv[])
 	if ((srv.offload = offload_start(&srv, srv.conf->pki_threads, err,
 	    sizeof(err))) == NULL)
 		fatalx("PKIOperation threads: %s", err);
-	/* Delivery marks (server/delivery.c), off the workers' loops. */
+	/* Delivery marks (server/http/delivery.c), off the workers' loops. */
 	if ((srv.delivery = delivery_start(srv.conf->database, err,
 	    sizeof(err))) == NULL)
 		fatalx("delivery marks: %s", err);

@@ -46,7 +46,7 @@ log_undelivered(const char *serial, void *arg)
 /*
  * Every sweep_interval: revoke certificates never bound within their
  * profile's unused_days (one process at a time, db_sweep_unused's lock),
- * and those never delivered within undelivered_hours (server/delivery.c;
+ * and those never delivered within undelivered_hours (server/http/delivery.c;
  * a round takes at most SWEEP_BATCH, the next interval the rest).
  */
 static void

@@ -31,7 +31,7 @@
 #include <openssl/crypto.h>
 
 #include "db/db.h"
-#include "server/delivery.h"
+#include "server/http/delivery.h"
 #include "server/http/conncap.h"
 #include "server/http/offload.h"
 #include "server/http/request.h"

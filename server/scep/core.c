@@ -94,7 +94,7 @@ scep_certrep(struct scep_ctx *c, enum p7_pki_status st, enum p7_fail_info fi,
 	/*
 	 * The certificate a request for one gets (issued now, sent again
 	 * or collected by CertPoll) is delivered once this is written out
-	 * (server/delivery.c); a GetCert hands out any certificate to
+	 * (server/http/delivery.c); a GetCert hands out any certificate to
 	 * whoever asks, so it delivers nothing.
 	 */
 	if (st == P7_PKI_SUCCESS && issued != NULL &&

@@ -1,10 +1,10 @@
 /*
- * server/delivery.c: mark a certificate delivered once the SUCCESS
+ * server/http/delivery.c: mark a certificate delivered once the SUCCESS
  * CertRep carrying it has been handed to the client's connection, off
  * the event loops.
  */
-#ifndef SCEPD_DELIVERY_H
-#define SCEPD_DELIVERY_H
+#ifndef SCEPD_HTTP_DELIVERY_H
+#define SCEPD_HTTP_DELIVERY_H
 
 #include <stddef.h>
 
@@ -31,4 +31,4 @@ void		 delivery_watch(struct delivery *d, struct worker *w,
  */
 void		 delivery_stop(struct delivery *d);
 
-#endif /* SCEPD_DELIVERY_H */
+#endif /* SCEPD_HTTP_DELIVERY_H */

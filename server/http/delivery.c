@@ -24,7 +24,7 @@
 
 #include "db/db.h"
 #include "server/bgthread.h"
-#include "server/delivery.h"
+#include "server/http/delivery.h"
 #include "server/http/conncap.h"
 #include "server/log.h"
 #include "server/scepd.h"
