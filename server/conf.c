@@ -59,6 +59,7 @@ static const struct setting server_settings[] = {
 	I("limits.max_connections", max_connections, 1024, 1, 65536),
 	I("limits.max_connections_per_address", max_connections_per_address,
 	    256, 1, 65536),
+	I("limits.max_queued",	max_queued,	1024, 1, 1 << 20),
 	I("limits.failed_challenges_per_minute", failed_challenges_per_minute,
 	    30, 0, 1000000),
 	B("verbose",		verbose,	0),

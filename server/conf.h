@@ -87,6 +87,7 @@ struct conf {
 	int			 max_connections; /* per worker */
 	int			 max_connections_per_address; /* per worker */
 	int			 failed_challenges_per_minute; /* per address */
+	int			 max_queued;	/* requests waiting for the pool */
 	int			 verbose;
 	int			 crl_validity_hours; /* nextUpdate - thisUpdate */
 	int			 sweep_interval; /* seconds between sweeps */

@@ -348,7 +348,8 @@ main(int argc, char *argv[])
 	if (i)
 		fatal("challenge_limit_new");
 	/* What needs the database, on threads of their own (http/offload.c). */
-	if ((srv.offload = offload_start(&srv, srv.conf->pki_threads, err,
+	if ((srv.offload = offload_start(&srv, srv.conf->pki_threads,
+	    srv.conf->max_queued, err,
 	    sizeof(err))) == NULL)
 		fatalx("PKIOperation threads: %s", err);
 	/* Delivery marks (server/http/delivery.c), off the workers' loops. */

@@ -56,7 +56,6 @@ handle(struct evhttp_request *req, void *arg)
 		memset(&r, 0, sizeof(r));
 		if (offload_request(w->srv->offload, w, req, rq) == 0)
 			return;		/* rq is the pool's now */
-		log_warnx("%s %s: cannot queue it -> 503", rq->peer, rq->uri);
 		reply_text(&r, 503, "busy, retry later\n");
 	}
 out:

@@ -12,6 +12,10 @@
  * one place, and the threads also spread the RSA work over the cores
  * (docs/design.md, "Threads").
  *
+ * The queue is bounded (limits.max_queued): past it a request is
+ * answered 503 with Retry-After at once, so a flood against a slow
+ * database or validator costs no more memory than the queue holds.
+ *
  * The evhttp_request is touched only on its loop.  If the client closes
  * the connection first, server/http/conncap.c tells the job (gone()) and
  * the answer is dropped when it comes.
@@ -60,6 +64,7 @@ struct offload {
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 cv;
 	struct job		*head, *tail;
+	int			 queued, max_queued;
 	int			 stopping;
 	int			 nthreads;
 	struct pool_thread	*threads;
@@ -104,8 +109,11 @@ take(struct offload *o)
 {
 	struct job	*j = o->head;
 
-	if (j != NULL && (o->head = j->next) == NULL)
+	if (j == NULL)
+		return NULL;
+	if ((o->head = j->next) == NULL)
 		o->tail = NULL;
+	o->queued--;
 	return j;
 }
 
@@ -149,7 +157,8 @@ run(void *arg)
 }
 
 struct offload *
-offload_start(struct server *srv, int threads, char *err, size_t errlen)
+offload_start(struct server *srv, int threads, int max_queued, char *err,
+    size_t errlen)
 {
 	struct offload	*o;
 	int		 i;
@@ -163,6 +172,7 @@ offload_start(struct server *srv, int threads, char *err, size_t errlen)
 	}
 	pthread_mutex_init(&o->mu, NULL);
 	pthread_cond_init(&o->cv, NULL);
+	o->max_queued = max_queued;
 	for (i = 0; i < threads; i++) {
 		struct pool_thread	*t = &o->threads[i];
 
@@ -192,10 +202,12 @@ offload_request(struct offload *o, struct worker *w,
     struct evhttp_request *req, struct request *rq)
 {
 	struct job	*j;
+	int		 stopping;
 
 	if ((j = calloc(1, sizeof(*j))) == NULL ||
 	    (j->done = event_new(w->base, -1, 0, job_done, j)) == NULL) {
 		free(j);
+		log_warnx("%s %s: out of memory -> 503", rq->peer, rq->uri);
 		return -1;
 	}
 	j->w = w;
@@ -203,12 +215,21 @@ offload_request(struct offload *o, struct worker *w,
 	j->conn = evhttp_request_get_connection(req);
 	j->rq = rq;
 	pthread_mutex_lock(&o->mu);
-	if (o->stopping) {
+	if (o->stopping || o->queued >= o->max_queued) {
+		stopping = o->stopping;
 		pthread_mutex_unlock(&o->mu);
 		event_free(j->done);
 		free(j);
+		if (stopping)
+			log_info("%s %s: shutting down -> 503", rq->peer,
+			    rq->uri);
+		else
+			log_repeat(rq->addr, "%s: %d requests wait for a pool "
+			    "thread already (limits.max_queued) -> 503",
+			    rq->addr, o->max_queued);
 		return -1;
 	}
+	o->queued++;
 	conncap_hold(w->conncap, j->conn, job_gone, j);
 	if (o->tail != NULL)
 		o->tail->next = j;

@@ -15,16 +15,18 @@ struct worker;
 
 /*
  * Start threads threads for srv, each with a database connection of its
- * own.  Returns NULL with err.
+ * own, and a queue of at most max_queued requests waiting for them.
+ * Returns NULL with err.
  */
-struct offload	*offload_start(struct server *srv, int threads, char *err,
-		    size_t errlen);
+struct offload	*offload_start(struct server *srv, int threads,
+		    int max_queued, char *err, size_t errlen);
 
 /*
  * On worker w's loop: answer rq (owned by the pool from now on) on a
  * pool thread; the reply goes to req later, on w's loop, unless the
  * connection has closed by then.  Returns 0, or -1 (rq still the
- * caller's) when it cannot be handed over: the caller answers 503.
+ * caller's) when it cannot be handed over (the queue is full, logged,
+ * or the pool stops): the caller answers 503.
  */
 int		 offload_request(struct offload *, struct worker *w,
 		    struct evhttp_request *req, struct request *rq);

@@ -5,7 +5,11 @@
 # enrollment waits (on a pool thread), and the one worker still answers
 # GetCACaps, GetCACert and the CRL, which it serves from memory; once the
 # database answers again the enrollment ends with its certificate and an
-# OCSP request asked meanwhile gets its answer.
+# OCSP request asked meanwhile gets its answer.  Then a flood against the
+# held database: with pki_threads = 2 and limits.max_queued = 8, of 30
+# enrollments at once all but those the pool and its queue hold get 503
+# with Retry-After at once (nothing piles up), and those held end with
+# their certificates once the database is back.
 . "$(dirname "$0")/../lib.sh"
 
 T=$BUILD/sceptool
@@ -16,11 +20,11 @@ D=$WORK/ca
 URL=http://127.0.0.1:$PORT/scep
 SWITCH=$WORK/pg-stall
 PROXY=""
-EPID="" OPID=""
+EPID="" OPID="" FPID=""
 cleanup() {
 	rm -f "$SWITCH"
 	stop_scepd $PORT
-	for p in $PROXY $EPID $OPID; do kill "$p" 2>/dev/null; done
+	for p in $PROXY $EPID $OPID $FPID; do kill "$p" 2>/dev/null; done
 }
 trap cleanup EXIT
 
@@ -33,7 +37,7 @@ python3 "$(dirname "$0")/../slow_pg_proxy.py" --listen $PGPORT --socket "$sock" 
 PROXY=$!
 
 through_proxy() {
-	setup_ca "$D" $DB ca &&
+	setup_ca "$D" $DB ca 'pki_threads = 2; limits = { max_queued = 8; };' &&
 	    sed -i "s|^workers = 2;|workers = 1;|; s|^database = .*|database = \"host=127.0.0.1 port=$PGPORT dbname=$DB${user:+ user=$user} sslmode=disable\";|" \
 	    "$D/scepd.conf" &&
 	    grep -qx 'workers = 1;' "$D/scepd.conf" && grep -q "port=$PGPORT" "$D/scepd.conf"
@@ -90,5 +94,43 @@ ocsp_ended() {
 }
 check "database back: the OCSP request gets its answer (good)" ocsp_ended
 check "scepd still answers" sh -c "curl -fsS '$URL?operation=GetCACaps' | grep -qx AES"
+
+# The flood: 30 enrollments built beforehand, replayed at once.
+flood_msgs() {
+	mkdir -p "$WORK/flood"
+	for i in $(seq 0 30); do
+		"$T" enroll -u "$URL" --ca "$D/ca.pem" -k "$WORK/first.key" \
+		    --subject "/O=scepd test/CN=flood-$i" --challenge interop-secret-1 \
+		    --transid "tid-flood-$i" --no-send --save-request "$WORK/flood/$i.der" \
+		    >/dev/null 2>&1 || return 1
+	done
+	for i in $(seq 1 30); do cat "$WORK/flood/$i.der"; done >"$WORK/flood.pool"
+}
+check "build 30 enrollments" flood_msgs
+touch "$SWITCH"
+"$BUILD/scepbench" -u "$URL" -c 30 -d 60 "$WORK/flood.pool" >"$WORK/flood.out" 2>&1 &
+FPID=$!
+LOG=$WORK/scepd-$PORT.log
+check "database held, 30 enrollments at once: the queue fills, logged" \
+    wait_for 100 grep -q '127.0.0.1: 8 requests wait for a pool thread already (limits.max_queued) -> 503' "$LOG"
+retry_after() {
+	curl -sS -D "$WORK/full.head" -o /dev/null -H 'Content-Type: application/x-pki-message' \
+	    --data-binary "@$WORK/flood/0.der" "$URL?operation=PKIOperation" || return 1
+	cat "$WORK/full.head"
+	head -n 1 "$WORK/full.head" | grep -q ' 503 ' && grep -qi '^Retry-After: 10' "$WORK/full.head"
+}
+check "one more meanwhile: 503 with Retry-After at once" retry_after
+check "and GetCACaps is answered" sh -c "curl -fsS --max-time 10 '$URL?operation=GetCACaps' | grep -qx AES"
+rm -f "$SWITCH"
+flooded() {
+	wait "$FPID" || return 1
+	cat "$WORK/flood.out"
+	ok=$(sed -n 's/.* ok=\([0-9]*\) .*/\1/p' "$WORK/flood.out")
+	n503=$(sed -n 's/^status 503: //p' "$WORK/flood.out")
+	# The pool's 2 threads and its 8 places took 10 at most.
+	[ $((ok + ${n503:-0})) = 30 ] && [ "${n503:-0}" -ge 20 ] &&
+	    [ "$(sql $DB "SELECT count(*) FROM scepd.certificates WHERE subject LIKE 'CN=flood-%'")" = "$ok" ]
+}
+check "database back: those held are issued, the rest were 503, one certificate each" flooded
 check "scepd stops cleanly" stop_scepd $PORT
 summary
