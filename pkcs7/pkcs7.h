@@ -92,6 +92,16 @@ int		 p7_digest_from_name(const char *, enum p7_digest *);
 int		 p7_enable_legacy(void);
 
 /*
+ * A refusal that depends on decrypted bytes (wrong recipient, RSA block,
+ * CBC padding, inner DER, CSR signature: badMessageCheck) is answered
+ * no sooner than ms milliseconds after the envelope's decryption began,
+ * so that its time tells nothing of which it was (no padding oracle:
+ * docs/protocol.md).  0 (the default: tests, fuzzing) turns it off.
+ * Set once at start-up.
+ */
+void		 p7_set_uniform_failure_ms(int ms);
+
+/*
  * The CA: the issuing CA certificate and key, the chain above it up to
  * the root, and optionally an RA certificate and key that decrypt
  * requests and sign CertReps (NDES style).  Without an RA the CA key does

@@ -11,10 +11,15 @@
  *
  * Everything that depends on decrypted bytes (wrong recipient, RSA or CBC
  * padding, inner DER, CSR signature) ends in the same badMessageCheck so
- * that no layer rebuilds a padding oracle (Bleichenbacher, CBC).
+ * that no layer rebuilds a padding oracle (Bleichenbacher, CBC), and, by
+ * the floor p7_set_uniform_failure_ms() sets, at the same time: a
+ * plaintext that parses as a CSR takes longer to refuse than one that
+ * does not, and that difference would tell valid CBC padding apart.
  */
+#include <errno.h>
 #include <limits.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/asn1t.h>
 #include <openssl/bio.h>
@@ -39,6 +44,33 @@ ASN1_SEQUENCE(ISSUER_AND_SUBJECT) = {
 } static_ASN1_SEQUENCE_END(ISSUER_AND_SUBJECT)
 
 /* A refusal once the attributes a CertRep needs are known. */
+static int	uniform_failure_ms;
+
+void
+p7_set_uniform_failure_ms(int ms)
+{
+	uniform_failure_ms = ms;
+}
+
+/* Sleep until uniform_failure_ms after t0 (CLOCK_MONOTONIC). */
+static void
+uniform_wait(const struct timespec *t0)
+{
+	struct timespec	until = *t0;
+
+	if (uniform_failure_ms <= 0)
+		return;
+	until.tv_sec += uniform_failure_ms / 1000;
+	until.tv_nsec += (long)(uniform_failure_ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until,
+	    NULL) == EINTR)
+		;
+}
+
 #define REFUSE(r, fi)	do {			\
 	(r)->fail_info = (fi);			\
 	status = P7_FAILED;			\
@@ -392,7 +424,8 @@ envelope(struct p7_req *r, const struct p7_ca *ca,
 	char			*pt;
 	long			 len = ASN1_STRING_length(content), ptlen;
 	enum p7_status		 status = P7_INTERNAL;
-	int			 i;
+	struct timespec		 t0;
+	int			 i, class_e = 0;
 
 	if ((env = d2i_PKCS7(NULL, &p, len)) == NULL || p != der + len) {
 		if (env == NULL)
@@ -434,7 +467,9 @@ envelope(struct p7_req *r, const struct p7_ca *ca,
 	    OBJ_obj2nid(ours->key_enc_algor->algorithm) != NID_rsaEncryption)
 		REFUSE(r, P7_FAIL_BAD_ALG);
 
-	/* Class E from here on: one answer for every failure. */
+	/* Class E from here on: one answer for every failure, at one time. */
+	class_e = 1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (ours == NULL ||
 	    (plain = decrypt(env, rcpt, P7_CA_RECIPIENT_KEY(ca))) == NULL)
 		REFUSE(r, P7_FAIL_BAD_MESSAGE_CHECK);
@@ -445,6 +480,8 @@ envelope(struct p7_req *r, const struct p7_ca *ca,
 out:
 	BIO_free(plain);
 	PKCS7_free(env);
+	if (class_e && status == P7_FAILED)
+		uniform_wait(&t0);
 	return status;
 }
 

@@ -323,6 +323,36 @@ say "== replay of already answered PKCSReqs, 32 clients, 5 s"
 enroll_run scepd.replay "$SD_URL" 32 5 "$out/msg/scepd.pool.8" -r
 enroll_run scepserver.replay "$SS_URL" 32 5 "$out/msg/scepserver.pool.8" -r
 
+# ---- decryption failures: one answer, no timing to tell them apart ---------------
+# Every refusal that depends on decrypted bytes is FAILURE badMessageCheck
+# (pkcs7/req.c); here its timing per class, against the bad RSA block
+# (a Bleichenbacher probe), by the Mann-Whitney U test
+# (test/mann_whitney.py).  The classes are interleaved, message by
+# message, on one connection, so that drift touches them alike.
+UCLASSES="wrong-recipient corrupt-rsa corrupt-padding csr-garbage csr-trailing bad-csr-sig"
+NUNI=${BENCH_UNIFORM_MSGS:-20}
+USAMPLES=${BENCH_UNIFORM_SAMPLES:-6000}
+say "== decryption failures: $USAMPLES refusals in 6 classes, 1 client"
+mkdir -p "$out/uniform"
+for m in $UCLASSES; do
+	for i in $(seq 1 "$NUNI"); do
+		$T enroll -u "$SD_URL" --ca "$out/scepd/recipient.pem" -k "$out/keys/k1.pem" \
+		    --subject "/O=scepd bench/CN=uniform" --challenge "$CHAL" --transid "$m-$i" \
+		    --mutate "$m" --no-send --save-request "$out/uniform/$m-$i.der" \
+		    >/dev/null 2>&1 || die "sceptool cannot build a $m message"
+	done
+done
+for i in $(seq 1 "$NUNI"); do
+	for m in $UCLASSES; do cat "$out/uniform/$m-$i.der"; done
+done >"$out/uniform.pool"
+taskset -c 0 "$BIN/scepbench" -u "$SD_URL" -c 1 -d 120 -n "$USAMPLES" -r \
+    -l "$out/uniform.lat" "$out/uniform.pool" >"$out/uniform.bench" 2>&1 ||
+    die "scepbench (decryption failures) failed: $(cat "$out/uniform.bench")"
+say "   $(head -n 1 "$out/uniform.bench")"
+say "   answers: $(tail -n +2 "$out/uniform.bench" | tr '\n' ';')"
+python3 "$top/test/mann_whitney.py" "$out/uniform.lat" corrupt-rsa |
+    sed 's/^/   /' | tee -a "$log" >&2
+
 # ---- checks ----------------------------------------------------------------------
 
 say "== checks"

@@ -34,6 +34,9 @@
 #include "server/scepd.h"
 #include "server/sweep.h"
 
+/* Milliseconds a refusal of decrypted bytes takes (pkcs7/req.c). */
+#define UNIFORM_FAILURE_MS	10
+
 static void
 usage(void)
 {
@@ -288,6 +291,12 @@ main(int argc, char *argv[])
 			    "(single DES) cannot be loaded");
 	if (load_cas(srv.conf) == -1)
 		exit(1);
+	/*
+	 * Refusals of decrypted bytes all take this long (pkcs7/req.c): well
+	 * above what the slowest of them costs, a CSR with a large key to
+	 * parse and verify.
+	 */
+	p7_set_uniform_failure_ms(UNIFORM_FAILURE_MS);
 	for (i = 0; i < srv.conf->nprofiles; i++) {
 		struct conf_profile	*p = &srv.conf->profiles[i];
 

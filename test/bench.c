@@ -8,14 +8,16 @@
  * transactionID, and pkiStatus.  The CertRep signature and the envelope
  * are not checked here; bench.sh samples a few with sceptool post.
  *
- *   scepbench -u http://127.0.0.1:8080/scep -c 32 -d 10 [-n MAX] [-r] POOL
+ *   scepbench -u http://127.0.0.1:8080/scep -c 32 -d 10 [-n MAX] [-r]
+ *       [-l FILE] POOL
  *
  * Each message is sent once, in order, until the pool or the time (-d) is
  * used up; -r cycles through the pool instead (a replay: the same
  * transactions again).  Prints one line of name=value pairs, then the
  * counts of non-200 statuses and failInfos if any.  Latency (percentiles
  * over every CertRep, whatever its pkiStatus) runs from the
- * first byte sent to the last byte of the reply, connect excluded.
+ * first byte sent to the last byte of the reply, connect excluded; -l
+ * writes each one to FILE as "transactionID milliseconds", a line each.
  *
  * Exit: 0 when it ran (whatever the server answered), 1 on a usage or
  * setup error.  Benchmark tool: plain HTTP, blocking sockets, one thread
@@ -80,6 +82,7 @@ struct worker {
 	size_t		 bufcap;
 };
 
+static FILE		*latlog;	/* -l */
 static struct msg	*msgs;
 static size_t		 nmsgs;
 static size_t		 limit;		/* messages to send at most */
@@ -402,6 +405,9 @@ judge(struct worker *w, const struct msg *m, size_t len, double ms)
 		w->lat = l;
 	}
 	w->lat[w->nlat++] = ms;
+	/* One fprintf per line: stdio locks the stream for it. */
+	if (latlog != NULL)
+		fprintf(latlog, "%s %.4f\n", m->tid, ms);
 	if (str_is(s, "0"))
 		w->c.ok++;
 	else if (str_is(s, "3"))
@@ -502,7 +508,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: scepbench -u http://HOST:PORT/PATH -c CONNS "
-	    "-d SECONDS [-n MAX] [-r] POOL\n");
+	    "-d SECONDS [-n MAX] [-r] [-l FILE] POOL\n");
 	exit(1);
 }
 
@@ -521,8 +527,15 @@ main(int argc, char *argv[])
 	size_t		 nall, k, max = 0;
 	int		 ch, conns = 8, i, j, e;
 
-	while ((ch = getopt(argc, argv, "c:d:n:ru:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:d:l:n:ru:")) != -1) {
 		switch (ch) {
+		case 'l':
+			if ((latlog = fopen(optarg, "w")) == NULL) {
+				fprintf(stderr, "scepbench: %s: %s\n", optarg,
+				    strerror(errno));
+				return 1;
+			}
+			break;
 		case 'c':
 			conns = atoi(optarg);
 			break;
@@ -635,6 +648,10 @@ main(int argc, char *argv[])
 			printf("failInfo %s: %ld\n", fi_names[j], t.failinfo[j]);
 	if (t.failinfo_other > 0)
 		printf("failInfo other: %ld\n", t.failinfo_other);
+	if (latlog != NULL && fclose(latlog) != 0) {
+		fprintf(stderr, "scepbench: -l: %s\n", strerror(errno));
+		return 1;
+	}
 	/* Freed so that a run under LeakSanitizer (make test) is clean. */
 	for (i = 0; i < conns; i++) {
 		free(ws[i].buf);

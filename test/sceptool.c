@@ -98,6 +98,7 @@
 #define MUT_LONG_OID	0x100000
 #define MUT_CN_NUL	0x200000
 #define MUT_SAN_NUL	0x400000
+#define MUT_CSR_TRAILING 0x800000
 
 static const struct {
 	const char	*name;
@@ -144,6 +145,8 @@ static const struct {
 	    "encrypted payload is 64 bytes of junk" },
 	{ "truncate-csr", MUT_CSR_TRUNC,
 	    "encrypted payload is half the CSR" },
+	{ "csr-trailing", MUT_CSR_TRAILING,
+	    "16 bytes after the CSR, inside the envelope" },
 	{ "long-oid-digest", MUT_LONG_OID,
 	    "digest algorithms a 600-byte OID" },
 	{ "cn-nul", MUT_CN_NUL,
@@ -1447,7 +1450,7 @@ build_pkimessage(const struct opts *o, struct req_params *rp,
 	BIO			*in = NULL, *p7bio = NULL;
 	EVP_PKEY		*tkey = NULL;
 	X509			*tcrt = NULL;
-	unsigned char		*envder = NULL, *der = NULL;
+	unsigned char		*envder = NULL, *der = NULL, *longer = NULL;
 	const unsigned char	*econt;
 	size_t			 econtlen, pad[2];
 	int			 len, signid, rc = -1;
@@ -1462,6 +1465,14 @@ build_pkimessage(const struct opts *o, struct req_params *rp,
 		paylen = sizeof(junk);
 	} else if (mut & MUT_CSR_TRUNC)
 		paylen /= 2;
+	else if (mut & MUT_CSR_TRAILING) {
+		if ((longer = malloc(paylen + 16)) == NULL)
+			goto out;
+		memcpy(longer, payload, paylen);
+		memcpy(longer + paylen, junk, 16);
+		payload = longer;
+		paylen += 16;
+	}
 	if (mut & MUT_BARE_CSR) {
 		econt = payload;
 		econtlen = paylen;
@@ -1568,6 +1579,7 @@ out:
 	PKCS7_free(p7);
 	OPENSSL_free(envder);
 	OPENSSL_free(der);
+	free(longer);
 	sk_X509_free(recips);
 	EVP_PKEY_free(tkey);
 	X509_free(tcrt);

@@ -238,6 +238,25 @@ check "CSR cut in half (encrypted): FAILURE badMessageCheck, nothing written" \
     hostile "FAILURE badMessageCheck" none en --mutate truncate-csr
 check "CSR whose signature fails: FAILURE badMessageCheck, nothing written" \
     hostile "FAILURE badMessageCheck" none en --mutate bad-csr-sig
+check "CSR and 16 bytes more (encrypted): FAILURE badMessageCheck, nothing written" \
+    hostile "FAILURE badMessageCheck" none en --mutate csr-trailing
+# Whatever depends on decrypted bytes gets one answer (no padding oracle):
+# with one transactionID, the same status, failInfo and reply size.
+uniform() {
+	u_first=""
+	for m in wrong-recipient corrupt-rsa corrupt-padding csr-garbage csr-trailing bad-csr-sig; do
+		u_rc=0
+		$T enroll -u "$URL" --ca "$WORK/recipient.pem" -k "$WORK/h.key" \
+		    --transid h-uniform --subject /CN=hostile --challenge interop-secret-1 \
+		    --mutate $m --save-reply "$WORK/u-$m.der" >"$WORK/u-$m.out" 2>&1 || u_rc=$?
+		u_got="exit $u_rc $(grep -o 'pkiStatus=[^ ]* failInfo=[^ ]*' "$WORK/u-$m.out") $(wc -c <"$WORK/u-$m.der") bytes"
+		echo "$m: $u_got"
+		[ -n "$u_first" ] || u_first=$u_got
+		[ "$u_got" = "$u_first" ] || return 1
+	done
+	[ "$u_first" != "${u_first#exit 2 pkiStatus=FAILURE failInfo=badMessageCheck }" ]
+}
+check "the six decryption failures: one answer (status, failInfo, size)" uniform
 for b in 512 1024; do
 	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:$b \
 	    -out "$WORK/k$b.pem" 2>/dev/null
