@@ -41,19 +41,6 @@ seed_vectors() {
 	cp test/data/vectors/*.der "$out/corpus/$1/"
 }
 
-run() {
-	echo "fuzz: running $1 for ${seconds}s"
-	if ! LSAN_OPTIONS=suppressions=$PWD/test/fuzz/lsan.supp:print_suppressions=0 \
-	    "$out/$1" -max_total_time="$seconds" -max_len=65536 -timeout=5 \
-	    -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$out/" \
-	    "$out/corpus/$1" >"$out/$1.log" 2>&1; then
-		tail -n 40 "$out/$1.log"
-		echo "fuzz: $1 found a crash (reproduce: $out/$1 $out/crash-*)"
-		exit 1
-	fi
-	grep -E '^stat::(number_of_executed_units|peak_rss_mb)' "$out/$1.log" |
-	    sed 's/^/  /'
-}
 
 build fuzz_query server/query.c
 seed_query
@@ -126,13 +113,25 @@ build fuzz_certrep -lssl
 mkdir -p "$out/corpus/fuzz_certrep"
 cp test/fuzz/seeds/certrep/*.der "$out/corpus/fuzz_certrep/"
 
-run fuzz_query
-run fuzz_pkimessage
-run fuzz_csr_policy
-run fuzz_webhook_reply
-run fuzz_intune_json
-run fuzz_ocsp
-run fuzz_api
-run fuzz_config
-run fuzz_certrep
+# Each target for $seconds, FUZZ_JOBS (default 2, the machine's cores) at
+# a time; a crash ends the run with its reproducer named.
+targets="fuzz_query fuzz_pkimessage fuzz_csr_policy fuzz_webhook_reply
+fuzz_intune_json fuzz_ocsp fuzz_api fuzz_config fuzz_certrep"
+jobs=${FUZZ_JOBS:-2}
+echo "fuzz: running $(echo $targets | wc -w) targets for ${seconds}s each, $jobs at a time"
+# shellcheck disable=SC2086
+if ! printf '%s\n' $targets | xargs -P "$jobs" -I{} sh -c '
+	t=$1 out=$2 seconds=$3
+	if LSAN_OPTIONS=suppressions=$PWD/test/fuzz/lsan.supp:print_suppressions=0 \
+	    "$out/$t" -max_total_time="$seconds" -max_len=65536 -timeout=5 \
+	    -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$out/" \
+	    "$out/corpus/$t" >"$out/$t.log" 2>&1; then
+		echo "fuzz: $t: $(sed -n "s/^stat::number_of_executed_units: *//p" "$out/$t.log") executions in ${seconds}s, peak RSS $(sed -n "s/^stat::peak_rss_mb: *//p" "$out/$t.log") MB"
+	else
+		tail -n 40 "$out/$t.log"
+		echo "fuzz: $t found a crash (reproduce: $out/$t $out/crash-*)"
+		exit 1
+	fi' sh {} "$out" "$seconds"; then
+	exit 1
+fi
 echo "fuzz: no findings"

@@ -130,10 +130,10 @@ script_test scripts/logcheck.sh $its
 echo "== db_rc names"
 script_test scripts/db_rc.sh
 
-# Every parser of network input has a fuzz target; a short run of each
-# from the real client vectors, as one test.
-echo "== fuzz (${FUZZ_SECONDS:-10}s per target)"
-if FUZZ_SECONDS=${FUZZ_SECONDS:-10} sh scripts/fuzz.sh; then
+# Every parser of network input has a fuzz target; a minute of each
+# from the real client vectors (two at a time), as one test.
+echo "== fuzz (${FUZZ_SECONDS:-60}s per target)"
+if FUZZ_SECONDS=${FUZZ_SECONDS:-60} sh scripts/fuzz.sh; then
 	total_pass=$((total_pass + 1))
 else
 	total_fail=$((total_fail + 1))
