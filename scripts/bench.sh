@@ -478,6 +478,8 @@ database = "host=127.0.0.1 port=$PGP_PORT dbname=bench_wait user=$pguser sslmode
 ca = { cert = "ca.pem"; key = "ca.key"; ra_cert = "ra.pem"; ra_key = "ra.key"; };
 challenge = "$CHAL";
 validity_days = 30;
+# Room for the flood of 1,000 enrollments from one address.
+limits = { max_connections = 1100; max_connections_per_address = 1100; };
 profiles = ( { name = "hook"; challenge_mode = "webhook";
     webhook = { url = "http://127.0.0.1:$VAL_PORT/hook"; secret = "$HOOK_SECRET";
     timeout_ms = 20000; notify = false; }; },
@@ -557,6 +559,30 @@ slow_enroll 2 "" dbslow
 fast_times 5 database
 rm -f "$out/pg-slow"
 slow_done dbslow
+# A flood against the slow database: 1,000 enrollments in flight at once
+# (64 on the pool's threads, the rest in its queue, limits.max_queued =
+# 1024), GetCACaps timed meanwhile, scepd's RSS before and among them;
+# then the database is fast again and they end.
+rss_kib() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
+WAIT_PID=$(cat "$out/wait.pid")
+flood_rss0=$(rss_kib "$WAIT_PID")
+touch "$out/pg-slow"
+(ulimit -n 4096 && exec taskset -c 0 "$BIN/scepbench" -u "$WAIT_URL" -c 1000 -n 1000 -d 300 \
+    "$out/msg/scepd.pool.8") >"$out/flood.bench" 2>&1 &
+FLOOD_PID=$!
+# In flight once scepd holds the 1,000 connections.
+i=0
+until [ "$(ls /proc/"$WAIT_PID"/fd | wc -l)" -ge 1000 ]; do
+	i=$((i + 1))
+	[ $i -lt 300 ] || die "the flood did not reach 1,000 connections"
+	sleep 0.1
+done
+fast_times 20 flood
+flood_rss=$(rss_kib "$WAIT_PID")
+rm -f "$out/pg-slow"
+wait "$FLOOD_PID" || die "scepbench (flood) failed: $(cat "$out/flood.bench")"
+say "   flood: $(head -n 1 "$out/flood.bench")"
+say "   flood: scepd RSS $flood_rss0 kB before, $flood_rss kB with 1,000 enrollments in flight"
 slow_enroll 1 /intune intune1
 slow_done intune1
 slow_enroll "$NSLOW" /intune intuneN
@@ -635,11 +661,12 @@ echo "Server logs: scepd $sd_warn warn/error lines; scepserver $ss_err error lin
 echo
 echo "scepd alone, workers = 1: p50 / p99 / max ms and unanswered, one request at a time"
 printf '  %-48s %-20s %-20s %s\n' "while" GetCACaps GetCACert "CRL (cached)"
-for ph in idle validator database intune; do
+for ph in idle validator database flood intune; do
 	case $ph in
 	idle) l="idle" ;;
 	validator) l="$NSLOW enrollments wait on a 3 s validator" ;;
 	database) l="2 enrollments, PostgreSQL held 2 s a statement" ;;
+	flood) l="1,000 enrollments, PostgreSQL held 2 s a statement" ;;
 	intune) l="$NSLOW Intune enrollments, 500 ms a call" ;;
 	esac
 	printf '  %-48s %-20s %-20s %s\n' "$l" "$(cat "$out/$ph.caps.lat")" \
@@ -647,4 +674,8 @@ for ph in idle validator database intune; do
 done
 echo "  wall time, 1 / $NSLOW concurrent enrollments on the 3 s validator: $(cut -d' ' -f1 "$out/hook1.wall") / $(cut -d' ' -f1 "$out/hookN.wall") ms (pki_threads = $(sed -n 's/.*pki_threads = \([0-9]*\).*/\1/p' "$out/wait.log" | head -n 1))"
 echo "  wall time, 1 / $NSLOW concurrent Intune enrollments, every Intune call 500 ms: $(cut -d' ' -f1 "$out/intune1.wall") / $(cut -d' ' -f1 "$out/intuneN.wall") ms, not SUCCESS: $(cut -d' ' -f2 "$out/intuneN.wall")"
+echo "  1,000 enrollments against PostgreSQL held 2 s a statement: RSS $flood_rss0 kB before, $flood_rss kB among them; once it answers again: $(sed -n 's/.*\(sent=[0-9]* ok=[0-9]*\).*\(http5xx=[0-9]*\).*/\1 \2/p' "$out/flood.bench")"
+echo
+echo "decryption failures (FAILURE badMessageCheck), 1 client, against a bad RSA block (Mann-Whitney U):"
+python3 "$top/test/mann_whitney.py" "$out/uniform.lat" corrupt-rsa | sed 's/^/  /'
 } | tee "$out/table.txt"
