@@ -3,6 +3,7 @@
  * CA key, and describing an issued certificate for the database.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -290,6 +291,14 @@ out:
 	return rc;
 }
 
+static atomic_ulong	issued;
+
+unsigned long
+p7_issued_count(void)
+{
+	return atomic_load(&issued);
+}
+
 int
 p7_issue(const struct p7_ca *ca, X509_REQ *csr, const struct p7_issue *spec,
     X509 **out, char *err, size_t errlen)
@@ -341,6 +350,7 @@ p7_issue(const struct p7_ca *ca, X509_REQ *csr, const struct p7_issue *spec,
 		snprintf(err, errlen, "CA signature failed");
 		goto out;
 	}
+	atomic_fetch_add_explicit(&issued, 1, memory_order_relaxed);
 	*out = crt;
 	crt = NULL;
 	rc = 0;

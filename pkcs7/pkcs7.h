@@ -307,6 +307,13 @@ struct p7_issue {
 int		 p7_issue(const struct p7_ca *, X509_REQ *csr,
 		    const struct p7_issue *, X509 **out, char *err, size_t errlen);
 
+/*
+ * Certificates p7_issue() has signed since the process started: what
+ * scepd says when it stops, so that a test can count signatures against
+ * the successes it saw (a refused request is never signed).
+ */
+unsigned long	 p7_issued_count(void);
+
 /* What the database records of an issued certificate. */
 struct p7_cert_desc {
 	char		 serial[2 * 20 + 1];	/* upper-case hex */

@@ -432,7 +432,8 @@ main(int argc, char *argv[])
 	event_free(sigterm);
 	event_base_free(main_base);
 	free(workers);
-	log_info("stopped");
+	log_info("stopped; %lu certificates signed since the start",
+	    p7_issued_count());
 done:
 	for (i = 0; i < srv.conf->nprofiles; i++)
 		intune_free(srv.conf->profiles[i].intune_client);

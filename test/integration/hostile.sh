@@ -404,4 +404,12 @@ done
 stop_scepd $PORT
 check "scepd exits cleanly on SIGTERM after all of it" \
     sh -c "grep -q stopped '$WORK/scepd-$PORT.log'"
+# The CA key signed only what was issued (the chunked enrollment): none
+# of the refusals above reached the signer (as scepd counts on its way out).
+signed() {
+	n=$(sql $DB "SELECT count(*) FROM scepd.certificates")
+	echo "$n certificates in the database; $(grep 'stopped;' "$WORK/scepd-$PORT.log")"
+	grep -q "stopped; $n certificates signed since the start" "$WORK/scepd-$PORT.log"
+}
+check "certificates signed = certificates issued: no refusal was signed" signed
 summary
