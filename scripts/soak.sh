@@ -407,22 +407,22 @@ if [ "$VG" != 1 ]; then
 	b_rss=$2 b_fd=$3 b_db=$4
 	set -- $e
 	growth=$(($2 - b_rss))
-	verdict $([ $growth -le 2048 ] && echo 0 || echo 1) \
+	verdict "$([ $growth -le 2048 ] && echo 0 || echo 1)" \
 	    "RSS growth from minute $((base / 60)) to the end: $growth KiB ($(awk -v k=$b_rss 'BEGIN { printf "%.2f", k / 1024 }') -> $(awk -v k=$2 'BEGIN { printf "%.2f", k / 1024 }') MiB; at most 2048 KiB)"
 	fdr=$(awk -v b=$base '$1 == "end" || $1 >= b' "$out/samples" |
 	    awk '{ if (NR == 1 || $3 < lo) lo = $3; if (NR == 1 || $3 > hi) hi = $3 } END { print lo, hi }')
 	set -- $fdr
-	verdict $([ $(($1 - b_fd)) -ge -4 ] && [ $(($2 - b_fd)) -le 4 ] && echo 0 || echo 1) \
+	verdict "$([ $(($1 - b_fd)) -ge -4 ] && [ $(($2 - b_fd)) -le 4 ] && echo 0 || echo 1)" \
 	    "descriptors from minute $((base / 60)) on: $1..$2 (baseline $b_fd +-4)"
 	dbr=$(awk -v b=$base '$1 == "end" || $1 >= b' "$out/samples" |
 	    awk '{ if (NR == 1 || $4 < lo) lo = $4; if (NR == 1 || $4 > hi) hi = $4 } END { print lo, hi }')
 	set -- $dbr
-	verdict $([ "$1" = "$b_db" ] && [ "$2" = "$b_db" ] && echo 0 || echo 1) \
+	verdict "$([ "$1" = "$b_db" ] && [ "$2" = "$b_db" ] && echo 0 || echo 1)" \
 	    "PostgreSQL connections from minute $((base / 60)) on: $1..$2 (constant: $b_db)"
 fi
-verdict $([ $total_err = 0 ] && echo 0 || echo 1) \
+verdict "$([ $total_err = 0 ] && echo 0 || echo 1)" \
     "errors: $total_err (enroll $(errs enroll), read $(errs read), ocsp $(errs ocsp), api $(errs api))"
-verdict $([ "$scepd_rc" = 0 ] && echo 0 || echo 1) "scepd exit status after SIGTERM: $scepd_rc"
+verdict "$([ "$scepd_rc" = 0 ] && echo 0 || echo 1)" "scepd exit status after SIGTERM: $scepd_rc"
 if [ "$VG" = 1 ]; then
 	vl=$out/valgrind.log
 	# No leak at all: valgrind says so instead of printing the counts.
@@ -435,9 +435,9 @@ if [ "$VG" = 1 ]; then
 	supp=$(sed -n 's/.*suppressed: \([0-9,]*\) bytes.*/\1/p' "$vl" | tail -n 1 | tr -d ,)
 	verr=$(sed -n 's/.*ERROR SUMMARY: \([0-9,]*\) errors.*/\1/p' "$vl" | tail -n 1 | tr -d ,)
 	say "valgrind: definitely lost ${def:-?}, indirectly lost ${ind:-?}, possibly lost ${pos:-?}, suppressed ${supp:-0} bytes; ERROR SUMMARY ${verr:-?} ($vl)"
-	verdict $([ "${def:-x}" = 0 ] && [ "${ind:-x}" = 0 ] && echo 0 || echo 1) \
+	verdict "$([ "${def:-x}" = 0 ] && [ "${ind:-x}" = 0 ] && echo 0 || echo 1)" \
 	    "0 definitely lost, 0 indirectly lost"
-	verdict $([ "${verr:-x}" = 0 ] && echo 0 || echo 1) \
+	verdict "$([ "${verr:-x}" = 0 ] && echo 0 || echo 1)" \
 	    "valgrind ERROR SUMMARY 0 (no invalid access, no uninitialised use, no leak counted)"
 fi
 exit $fail
