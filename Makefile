@@ -6,6 +6,10 @@
 #   make run        set up, start a private PostgreSQL under var/, create a
 #                   demo CA and RA once, serve http://127.0.0.1:8080/scep
 #   make bench      measure (not a test)
+#   make soak       SOAK_MINUTES (30) of mixed load: RSS, descriptors, DB
+#                   connections and errors must stay flat (not a test)
+#   make leakcheck  10,000 mixed requests to scepd under valgrind: 0 bytes
+#                   definitely or indirectly lost
 #   make fuzz       build the libFuzzer targets (clang)
 #
 # SAN=1 builds with AddressSanitizer and UndefinedBehaviorSanitizer into
@@ -82,7 +86,7 @@ UNIT_TESTS := $(BUILD)/test_pkcs7 $(BUILD)/test_pkcs7_crl $(BUILD)/test_policy \
 	      $(BUILD)/test_api \
 	      $(BUILD)/test_db $(BUILD)/test_server
 
-.PHONY: all test unit bench fuzz run install clean deps
+.PHONY: all test unit bench soak leakcheck fuzz run install clean deps
 all: $(SCEPD) $(SCEPCTL)
 
 $(BUILD)/%.o: %.c
@@ -145,6 +149,12 @@ run:
 
 bench:
 	sh scripts/bench.sh
+
+soak:
+	sh scripts/soak.sh
+
+leakcheck:
+	SOAK_VALGRIND=1 sh scripts/soak.sh
 
 fuzz:
 	sh scripts/fuzz.sh
