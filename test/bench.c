@@ -626,6 +626,8 @@ main(int argc, char *argv[])
 	if ((all = malloc((nall + 1) * sizeof(*all))) == NULL)
 		return 1;
 	for (i = 0, k = 0; i < conns; i++) {
+		if (ws[i].nlat == 0)	/* lat is NULL: no CertRep came */
+			continue;
 		memcpy(all + k, ws[i].lat, ws[i].nlat * sizeof(*all));
 		k += ws[i].nlat;
 	}
