@@ -78,7 +78,7 @@ crowd_open() { grep -Eq 'open=(4[5-9][0-9]|500) ' "$WORK/crowd.status"; }
 check "500 slowloris connections open" wait_for 300 crowd_open
 legit() {
 	"$BUILD/scepbench" -u "$URL" -c 4 -d 120 "$WORK/pool" >"$WORK/legit.out" || return 1
-	cat "$WORK/legit.out" "$WORK/crowd.status"
+	cat "$WORK/legit.out" "$WORK/crowd.status" | tee -a "$WORK/figures"
 	ok=$(sed -n 's/.* ok=\([0-9]*\) .*/\1/p' "$WORK/legit.out" | head -n 1)
 	[ "${ok:-0}" -ge 198 ]
 }
@@ -87,7 +87,7 @@ cuts() { grep -Eq 'cuts=[1-9]' "$WORK/crowd.status"; }
 check "the slowloris connections are being cut" wait_for 100 cuts
 rss() {
 	kb=$(rss_kb)
-	echo "VmRSS $RSS0 kB before the crowd, $kb kB among it"
+	echo "VmRSS $RSS0 kB before the crowd, $kb kB among it" | tee -a "$WORK/figures"
 	[ $((kb - RSS0)) -lt 65536 ]
 }
 # Not under ASan: its quarantine keeps freed memory resident.
@@ -97,7 +97,7 @@ case $BUILD in
 esac
 collapsed() {
 	n=$(grep -c '127.0.0.2: request not complete within' "$LOG")
-	echo "$n lines for 127.0.0.2; $(cat "$WORK/crowd.status")"
+	echo "$n lines for 127.0.0.2; $(cat "$WORK/crowd.status")" | tee -a "$WORK/figures"
 	[ "$n" -le 2 ]
 }
 check "their cuts are logged once a minute per address, not once each" collapsed
@@ -121,7 +121,8 @@ no_spin() {
 	# An observation window: a spinning loop would burn it whole.
 	sleep 2
 	t1=$(ticks)
-	echo "CPU ticks in 2 s with descriptors used up: $((t1 - t0))"
+	echo "CPU ticks in 2 s with descriptors used up: $((t1 - t0)) ($(getconf CLK_TCK) a second)" |
+	    tee -a "$WORK/figures"
 	[ $((t1 - t0)) -lt 50 ]
 }
 check "descriptors used up: accepting pauses (no busy loop), logged" no_spin
