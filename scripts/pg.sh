@@ -4,14 +4,16 @@
 #   pg.sh start DIR    initdb DIR/data once, start it, create database scepd;
 #                      prints the libpq conninfo on stdout
 #   pg.sh stop DIR     fast shutdown
+#   pg.sh crash DIR    immediate shutdown, as if the server had died: no
+#                      checkpoint, the next start recovers from the WAL
 #   pg.sh conninfo DIR print the conninfo
 #
 # PostgreSQL refuses to run as root, so as root the cluster belongs to the
 # "postgres" user (created by the postgresql package) or to "scepd".
 set -eu
 
-cmd=${1:?usage: pg.sh start|stop|conninfo DIR}
-dir=${2:?usage: pg.sh start|stop|conninfo DIR}
+cmd=${1:?usage: pg.sh start|stop|crash|conninfo DIR}
+dir=${2:?usage: pg.sh start|stop|crash|conninfo DIR}
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
@@ -68,6 +70,12 @@ start)
 stop)
 	if [ -f "$dir/data/postmaster.pid" ]; then
 		as_owner "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
+	fi
+	;;
+crash)
+	if [ -f "$dir/data/postmaster.pid" ]; then
+		as_owner "$bindir/pg_ctl" -D "$dir/data" -m immediate -w stop \
+		    >/dev/null
 	fi
 	;;
 conninfo)

@@ -338,3 +338,94 @@ unavailable() {
 	grep -F "$3" "$LOG" | grep -q -- '-> 503$' || { echo "no 503 logged"; return 1; }
 	curl -fsS -o /dev/null "$URL?operation=GetCACaps" || { echo "scepd no longer answers"; return 1; }
 }
+
+# --- load under faults and what must hold after them: shared by
+# undelivered.sh and faults.sh -------------------------------------------
+
+# enroll_loop DIR I URL CA CHALLENGE: client I enrolls with sceptool again
+# and again, as CN=NAME-I-N with transactionID NAME-I-N (NAME the last
+# part of DIR: clients of one DIR never reuse another's transactionID),
+# until DIR/stop exists.  CHALLENGE is the challenge, or @FILE for one-time challenges,
+# one a line, taken in turn: the next after a SUCCESS or a FAILURE, the
+# same again after an HTTP error (the client was asked to retry); the
+# client stops when they are used up.  Each attempt is a line "TID EXIT
+# [HTTP STATUS]" in DIR/I.log, each certificate received DIR/I-N.pem.
+enroll_loop() {
+	el_dir=$1 el_i=$2 el_url=$3 el_ca=$4 el_chal=$5
+	el_n=0 el_c=1 el_p=$(basename "$1")
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
+	    -out "$el_dir/$el_i.key" 2>/dev/null
+	while [ ! -f "$el_dir/stop" ]; do
+		el_n=$((el_n + 1))
+		el_s=$el_chal
+		case $el_chal in
+		@*)	el_s=$(sed -n "${el_c}p" "${el_chal#@}")
+			[ -n "$el_s" ] || break ;;
+		esac
+		el_rc=0
+		"$BUILD/sceptool" enroll -u "$el_url" --ca "$el_ca" -k "$el_dir/$el_i.key" \
+		    --subject "/CN=$el_p-$el_i-$el_n" --transid "$el_p-$el_i-$el_n" \
+		    --challenge "$el_s" -o "$el_dir/$el_i-$el_n.pem" \
+		    >"$el_dir/$el_i.out" 2>&1 || el_rc=$?
+		[ $el_rc = 0 ] || rm -f "$el_dir/$el_i-$el_n.pem"
+		echo "$el_p-$el_i-$el_n $el_rc $(grep -o '^HTTP [0-9]*' "$el_dir/$el_i.out" | head -n 1)" \
+		    >>"$el_dir/$el_i.log"
+		case $el_rc in
+		0|2)	el_c=$((el_c + 1)) ;;
+		*)	sleep 0.1 ;;	# a client's pause before it retries
+		esac
+	done
+}
+
+# invariants DB DIR [PROFILE]: what must hold after any fault, read from
+# database DB and the certificates enroll_loop's clients saved in DIR
+# (each *.pem a SUCCESS a client received): every one is in
+# scepd.certificates with the same serial and DER; no duplicate serial;
+# no transaction in state success without its certificate; no request
+# held PENDING without what it needs to be issued later; every one-time
+# challenge used names a transaction that succeeded or is held (nothing
+# half-written); and with PROFILE, whose enrollments all take one-time
+# challenges, every success of PROFILE used up one of its own (no
+# challenge good twice).  Prints what it found.
+invariants() {
+	iv_db=$1 iv_dir=$2 iv_prof=${3:-}
+	iv_vals="" iv_n=0 iv_rc=0
+	for iv_f in "$iv_dir"/*.pem; do
+		[ -s "$iv_f" ] || continue
+		iv_s=$(openssl x509 -in "$iv_f" -noout -serial | sed 's/serial=//; s/^0*//')
+		iv_h=$(openssl x509 -in "$iv_f" -outform DER | sha256sum | cut -d' ' -f1)
+		iv_vals="$iv_vals${iv_vals:+, }('$iv_s', '$iv_h')"
+		iv_n=$((iv_n + 1))
+	done
+	echo "$iv_n certificates saved by the clients"
+	[ "$iv_n" -gt 0 ] || { echo "no client saved a certificate"; return 1; }
+	iv_bad=$(sql "$iv_db" "SELECT v.s FROM (VALUES $iv_vals) v (s, h)
+	    LEFT JOIN scepd.certificates c ON c.serial = v.s AND
+	    encode(sha256(c.der), 'hex') = v.h WHERE c.serial IS NULL") || return 1
+	[ -z "$iv_bad" ] || { echo "saved, not in the database with that DER: $iv_bad"; iv_rc=1; }
+	iv_none "duplicate serials" "SELECT count(*) - count(DISTINCT serial)
+	    FROM scepd.certificates" || iv_rc=1
+	iv_none "successes without their certificate" "SELECT count(*)
+	    FROM scepd.transactions t LEFT JOIN scepd.certificates c
+	    ON c.serial = t.cert_serial WHERE t.state = 'success' AND c.serial IS NULL" || iv_rc=1
+	iv_none "held requests that lost their request" "SELECT count(*)
+	    FROM scepd.transactions WHERE state = 'pending' AND approval IS NOT NULL
+	    AND (request_der IS NULL OR signer_der IS NULL)" || iv_rc=1
+	iv_none "one-time challenges used by no success" "SELECT count(*)
+	    FROM scepd.challenges ch WHERE ch.used_at IS NOT NULL AND NOT EXISTS
+	    (SELECT 1 FROM scepd.transactions t WHERE t.transaction_id = ch.used_by
+	    AND t.state IN ('success', 'pending'))" || iv_rc=1
+	[ -z "$iv_prof" ] || iv_none "successes of $iv_prof without a challenge of their own" \
+	    "SELECT count(*) FROM scepd.transactions t WHERE t.state = 'success'
+	    AND t.profile = '$iv_prof' AND (SELECT count(*) FROM scepd.challenges ch
+	    WHERE ch.used_by = t.transaction_id AND ch.profile = '$iv_prof') <> 1" || iv_rc=1
+	return $iv_rc
+}
+
+# iv_none WHAT SQL: SQL counts 0 of WHAT.
+iv_none() {
+	iv_c=$(sql "$iv_db" "$2") || return 1
+	[ "$iv_c" = 0 ] && return 0
+	echo "$iv_c $1"
+	return 1
+}
