@@ -94,7 +94,7 @@ int		 p7_enable_legacy(void);
 /*
  * A refusal that depends on decrypted bytes (wrong recipient, RSA block,
  * CBC padding, inner DER, CSR signature: badMessageCheck) is answered
- * no sooner than ms milliseconds after the envelope's decryption began,
+ * no sooner than ms milliseconds after its pkiMessage began to be parsed,
  * so that its time tells nothing of which it was (no padding oracle:
  * docs/protocol.md).  0 (the default: tests, fuzzing) turns it off.
  * Set once at start-up.

@@ -25,6 +25,7 @@
 #include <openssl/bio.h>
 #include <openssl/cms.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/pkcs7.h>
@@ -294,6 +295,34 @@ decrypt(PKCS7 *env, X509 *rcpt, EVP_PKEY *key)
 }
 
 /*
+ * An envelope for another recipient costs the RSA private operation a
+ * real one does, on its first RecipientInfo's key block (the result is
+ * thrown away): the thread then sleeps out the floor as long as after a
+ * real decryption, and its time afterwards is not that of a cold cache.
+ */
+static void
+decoy_decrypt(PKCS7 *env, EVP_PKEY *key)
+{
+	PKCS7_RECIP_INFO	*ri;
+	EVP_PKEY_CTX		*ctx;
+	unsigned char		 out[1024];
+	size_t			 outlen = sizeof(out);
+
+	if (sk_PKCS7_RECIP_INFO_num(env->d.enveloped->recipientinfo) < 1 ||
+	    (ri = sk_PKCS7_RECIP_INFO_value(env->d.enveloped->recipientinfo,
+	    0)) == NULL || ri->enc_key == NULL ||
+	    (ctx = EVP_PKEY_CTX_new(key, NULL)) == NULL)
+		return;
+	if (EVP_PKEY_decrypt_init(ctx) == 1)
+		(void)EVP_PKEY_decrypt(ctx, out, &outlen,
+		    ASN1_STRING_get0_data(ri->enc_key),
+		    (size_t)ASN1_STRING_length(ri->enc_key));
+	OPENSSL_cleanse(out, sizeof(out));
+	EVP_PKEY_CTX_free(ctx);
+	ERR_clear_error();
+}
+
+/*
  * SHA-256 of the signer's SubjectPublicKeyInfo, and of the signer
  * certificate if this CA issued it.  0, or -1 if a digest failed.
  */
@@ -413,7 +442,7 @@ out:
 static enum p7_status
 envelope(struct p7_req *r, const struct p7_ca *ca,
     const ASN1_OCTET_STRING *content, const struct p7_algs *allowed,
-    char *why, size_t whylen)
+    const struct timespec *t0, char *why, size_t whylen)
 {
 	PKCS7			*env = NULL;	/* owned */
 	BIO			*plain = NULL;	/* owned */
@@ -424,7 +453,6 @@ envelope(struct p7_req *r, const struct p7_ca *ca,
 	char			*pt;
 	long			 len = ASN1_STRING_length(content), ptlen;
 	enum p7_status		 status = P7_INTERNAL;
-	struct timespec		 t0;
 	int			 i, class_e = 0;
 
 	if ((env = d2i_PKCS7(NULL, &p, len)) == NULL || p != der + len) {
@@ -469,9 +497,11 @@ envelope(struct p7_req *r, const struct p7_ca *ca,
 
 	/* Class E from here on: one answer for every failure, at one time. */
 	class_e = 1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (ours == NULL ||
-	    (plain = decrypt(env, rcpt, P7_CA_RECIPIENT_KEY(ca))) == NULL)
+	if (ours == NULL) {
+		decoy_decrypt(env, P7_CA_RECIPIENT_KEY(ca));
+		REFUSE(r, P7_FAIL_BAD_MESSAGE_CHECK);
+	}
+	if ((plain = decrypt(env, rcpt, P7_CA_RECIPIENT_KEY(ca))) == NULL)
 		REFUSE(r, P7_FAIL_BAD_MESSAGE_CHECK);
 	if ((ptlen = BIO_get_mem_data(plain, &pt)) <= 0)
 		REFUSE(r, P7_FAIL_BAD_MESSAGE_CHECK);
@@ -481,7 +511,7 @@ out:
 	BIO_free(plain);
 	PKCS7_free(env);
 	if (class_e && status == P7_FAILED)
-		uniform_wait(&t0);
+		uniform_wait(t0);
 	return status;
 }
 
@@ -504,9 +534,15 @@ p7_req_parse(const struct p7_ca *ca, const unsigned char *der, size_t len,
 	struct p7_pss		 pss_params;
 	const struct p7_pss	*pss = NULL;	/* &pss_params if PSS */
 	enum p7_status		 status = P7_MALFORMED;
+	struct timespec		 t0;
 	char			 why[192] = "";
 	int			 sent;
 
+	/*
+	 * The floor of a refusal of decrypted bytes counts from here: the
+	 * layers before the envelope differ in size between messages too.
+	 */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	*reqp = NULL;
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
@@ -649,7 +685,7 @@ p7_req_parse(const struct p7_ca *ca, const unsigned char *der, size_t len,
 		goto out;
 	}
 
-	if ((status = envelope(r, ca, content, allowed, why,
+	if ((status = envelope(r, ca, content, allowed, &t0, why,
 	    sizeof(why))) != P7_OK) {
 		if (status == P7_FAILED)
 			snprintf(err, errlen, "pkcsPKIEnvelope refused%s%s",
