@@ -83,6 +83,7 @@ SCEPCTL	:= $(BUILD)/scepctl
 SCEPTOOL := $(BUILD)/sceptool
 
 UNIT_TESTS := $(BUILD)/test_pkcs7 $(BUILD)/test_pkcs7_crl $(BUILD)/test_policy \
+	      $(BUILD)/test_remote_key \
 	      $(BUILD)/test_api \
 	      $(BUILD)/test_db $(BUILD)/test_server
 
@@ -111,6 +112,8 @@ $(SCEPCTL): $(CTL_OBJ) $(BASE_OBJ) $(MODULE_OBJ)
 $(BUILD)/test_pkcs7: $(BUILD)/test/test_pkcs7.o $(PKCS7_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS) $(LDLIBS)
 $(BUILD)/test_pkcs7_crl: $(BUILD)/test/test_pkcs7_crl.o $(PKCS7_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS) $(LDLIBS)
+$(BUILD)/test_remote_key: $(BUILD)/test/test_remote_key.o $(PKCS7_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS) $(LDLIBS)
 $(BUILD)/test_policy: $(BUILD)/test/test_policy.o $(POLICY_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS) $(LDLIBS)

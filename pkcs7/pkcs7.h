@@ -574,4 +574,45 @@ int		 p7_ocsp_respond(const struct p7_ca *,
 int		 p7_ocsp_error(enum p7_ocsp_resp_status, unsigned char **der,
 		    size_t *len);
 
+/*
+ * Keys held by another process (pkcs7/remote_key.c).  A remote key is an
+ * EVP_PKEY with a handle and a public key; each private operation on it
+ * becomes one call of the function given to p7_remote_init(), which the
+ * holder of the key answers with p7_remote_perform().
+ */
+enum p7_remote_op {
+	P7_REMOTE_SIGN = 1,	/* in: a digest of md_nid; out: signature */
+	P7_REMOTE_DECRYPT = 2,	/* in: an RSA PKCS #1 v1.5 block; out: plain */
+};
+
+struct p7_remote_call {
+	enum p7_remote_op	 op;
+	uint32_t		 handle;
+	int			 md_nid;
+	const unsigned char	*in;
+	size_t			 in_len;
+	unsigned char		*out;
+	size_t			 out_cap;
+	size_t			 out_len;	/* set by the call */
+};
+
+/* Returns 0 with out_len set, or -1 (no answer, or the operation failed). */
+typedef int	(*p7_remote_fn)(void *, struct p7_remote_call *);
+
+/*
+ * Load the provider and send every call of a remote key to fn (again:
+ * change fn).  Returns 0, or -1 with err.
+ */
+int		 p7_remote_init(p7_remote_fn fn, void *arg, char *err,
+		    size_t errlen);
+/* A key whose private half the holder of handle has; pub: its public key. */
+EVP_PKEY	*p7_remote_key(EVP_PKEY *pub, uint32_t handle, char *err,
+		    size_t errlen);
+/*
+ * The holder's side: perform c with key (RSA PKCS #1 v1.5 or ECDSA over
+ * a digest of a hash scepd uses; RSA PKCS #1 v1.5 decryption), writing
+ * at most c->out_cap bytes.  Returns 0, or -1.
+ */
+int		 p7_remote_perform(EVP_PKEY *key, struct p7_remote_call *c);
+
 #endif /* SCEPD_PKCS7_H */
