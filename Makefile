@@ -62,6 +62,7 @@ REVOC_SRC  := $(wildcard server/revocation/*.c)
 API_SRC	   := $(wildcard server/api/*.c)
 OUT_SRC	   := $(wildcard server/outbound/*.c)
 CTL_SRC	   := $(wildcard server/ctl/*.c)
+SIGNER_SRC := $(wildcard server/signer/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
@@ -72,6 +73,7 @@ MODULE_OBJ := $(PKCS7_OBJ) $(POLICY_OBJ) $(DB_OBJ)
 BASE_OBJ   := $(call obj,$(BASE_SRC))
 # scepd: main, sweep and the HTTP answer, then every part.
 SCEPD_OBJ  := $(call obj,$(SCEPD_SRC) $(HTTP_SRC) $(SCEP_SRC) $(REVOC_SRC) \
+	      $(SIGNER_SRC) \
 	      $(API_SRC) $(OUT_SRC))
 # scepctl mints challenges as the API does, and parses what the API
 # parses; nothing else of scepd.

@@ -120,6 +120,25 @@ read_key(const char *path, char *err, size_t errlen)
 }
 
 /* 1 if parent issued child and its signature verifies, else 0. */
+/*
+ * cert's private key: read from path, or, in a process whose keys the
+ * signer holds (p7_remote_init()), a remote key for cert's public key,
+ * and path is not opened.
+ */
+EVP_PKEY *
+p7_key_for(const char *path, X509 *cert, char *err, size_t errlen)
+{
+	EVP_PKEY	*pub;
+
+	if (!p7_remote_active())
+		return read_key(path, err, errlen);
+	if (cert == NULL || (pub = X509_get0_pubkey(cert)) == NULL) {
+		snprintf(err, errlen, "no public key for %s", path);
+		return NULL;
+	}
+	return p7_remote_key(pub, err, errlen);
+}
+
 static int
 issued_by(X509 *child, X509 *parent)
 {
@@ -254,7 +273,7 @@ p7_ca_load(const struct p7_ca_files *f, char *err, size_t errlen)
 	if ((ca->chain = read_certs(f->ca_cert, err, errlen)) == NULL)
 		goto out;
 	ca->ca = sk_X509_shift(ca->chain);
-	if ((ca->ca_key = read_key(f->ca_key, err, errlen)) == NULL)
+	if ((ca->ca_key = p7_key_for(f->ca_key, ca->ca, err, errlen)) == NULL)
 		goto out;
 	if (f->ra_cert != NULL) {
 		if ((ra = read_certs(f->ra_cert, err, errlen)) == NULL)
@@ -265,7 +284,8 @@ p7_ca_load(const struct p7_ca_files *f, char *err, size_t errlen)
 			goto out;
 		}
 		ca->ra = sk_X509_shift(ra);
-		if ((ca->ra_key = read_key(f->ra_key, err, errlen)) == NULL)
+		if ((ca->ra_key = p7_key_for(f->ra_key, ca->ra, err,
+		    errlen)) == NULL)
 			goto out;
 	}
 	if (check_ca(ca, f, err, errlen) == -1)
@@ -280,6 +300,17 @@ out:
 	p7_ca_free(ca);
 	sk_X509_pop_free(ra, X509_free);
 	return ret;
+}
+
+int
+p7_ca_private_keys(const struct p7_ca *ca, EVP_PKEY *out[2])
+{
+	int	n = 0;
+
+	out[n++] = ca->ca_key;
+	if (ca->ra_key != NULL)
+		out[n++] = ca->ra_key;
+	return n;
 }
 
 void

@@ -25,6 +25,9 @@ struct p7_ca {
 	size_t		 getnextcacert_len;
 };
 
+EVP_PKEY	*p7_key_for(const char *path, X509 *cert, char *err,
+		    size_t errlen);
+
 /* The certificate and key that decrypt requests and sign CertReps. */
 #define P7_CA_RECIPIENT(c)	((c)->ra != NULL ? (c)->ra : (c)->ca)
 #define P7_CA_RECIPIENT_KEY(c)	((c)->ra != NULL ? (c)->ra_key : (c)->ca_key)

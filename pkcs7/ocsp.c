@@ -506,14 +506,9 @@ p7_ocsp_signer_load(const struct p7_ca *ca, const char *cert, const char *key,
 		goto out;
 	}
 	fclose(fp);
-	if ((fp = fopen(key, "r")) == NULL) {
-		snprintf(err, errlen, "%s: %s", key, strerror(errno));
+	fp = NULL;
+	if ((s->key = p7_key_for(key, s->cert, err, errlen)) == NULL)
 		goto out;
-	}
-	if ((s->key = PEM_read_PrivateKey(fp, NULL, NULL, NULL)) == NULL) {
-		snprintf(err, errlen, "%s: no usable private key", key);
-		goto out;
-	}
 	if (X509_check_private_key(s->cert, s->key) != 1) {
 		snprintf(err, errlen, "%s does not match %s", key, cert);
 		goto out;
@@ -552,6 +547,12 @@ p7_ocsp_signer_free(struct p7_ocsp_signer *s)
 	X509_free(s->cert);
 	EVP_PKEY_free(s->key);
 	OPENSSL_free(s);
+}
+
+EVP_PKEY *
+p7_ocsp_signer_get0_key(const struct p7_ocsp_signer *s)
+{
+	return s->key;
 }
 
 X509 *

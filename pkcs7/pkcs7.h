@@ -123,6 +123,8 @@ struct p7_ca_files {
  */
 struct p7_ca	*p7_ca_load(const struct p7_ca_files *, char *err, size_t errlen);
 void		 p7_ca_free(struct p7_ca *);
+/* The private keys the CA holds (CA, then RA if any): their number. */
+int		 p7_ca_private_keys(const struct p7_ca *, EVP_PKEY *out[2]);
 X509		*p7_ca_get0_cert(const struct p7_ca *);
 /* 1 if an RA is configured, else 0. */
 int		 p7_ca_has_ra(const struct p7_ca *);
@@ -536,6 +538,7 @@ struct p7_ocsp_signer *p7_ocsp_signer_load(const struct p7_ca *,
 		    size_t errlen);
 void		 p7_ocsp_signer_free(struct p7_ocsp_signer *);
 X509		*p7_ocsp_signer_get0_cert(const struct p7_ocsp_signer *);
+EVP_PKEY	*p7_ocsp_signer_get0_key(const struct p7_ocsp_signer *);
 
 /*
  * Create a delegated OCSP signer with the CA key: a P-256 key and a
@@ -576,10 +579,15 @@ int		 p7_ocsp_error(enum p7_ocsp_resp_status, unsigned char **der,
 
 /*
  * Keys held by another process (pkcs7/remote_key.c).  A remote key is an
- * EVP_PKEY with a handle and a public key; each private operation on it
- * becomes one call of the function given to p7_remote_init(), which the
- * holder of the key answers with p7_remote_perform().
+ * EVP_PKEY made of a public key; each private operation on it becomes one
+ * call of the function given to p7_remote_init(), naming the key by the
+ * SHA-256 of its SubjectPublicKeyInfo, which the holder of the key
+ * answers with p7_remote_perform().  Once p7_remote_init() has been
+ * called, p7_ca_load() and p7_ocsp_signer_load() read no key file: they
+ * make remote keys of the certificates' public keys.
  */
+#define P7_KEY_ID_LEN		32
+#define P7_REMOTE_UNAVAILABLE	(-2)
 enum p7_remote_op {
 	P7_REMOTE_SIGN = 1,	/* in: a digest of md_nid; out: signature */
 	P7_REMOTE_DECRYPT = 2,	/* in: an RSA PKCS #1 v1.5 block; out: plain */
@@ -587,7 +595,7 @@ enum p7_remote_op {
 
 struct p7_remote_call {
 	enum p7_remote_op	 op;
-	uint32_t		 handle;
+	unsigned char		 key_id[P7_KEY_ID_LEN];
 	int			 md_nid;
 	const unsigned char	*in;
 	size_t			 in_len;
@@ -596,7 +604,11 @@ struct p7_remote_call {
 	size_t			 out_len;	/* set by the call */
 };
 
-/* Returns 0 with out_len set, or -1 (no answer, or the operation failed). */
+/*
+ * Returns 0 with out_len set, -1 if the holder refused or failed, or
+ * P7_REMOTE_UNAVAILABLE if there was no holder to ask (transient: HTTP
+ * 503, not a FAILURE).
+ */
 typedef int	(*p7_remote_fn)(void *, struct p7_remote_call *);
 
 /*
@@ -605,9 +617,14 @@ typedef int	(*p7_remote_fn)(void *, struct p7_remote_call *);
  */
 int		 p7_remote_init(p7_remote_fn fn, void *arg, char *err,
 		    size_t errlen);
-/* A key whose private half the holder of handle has; pub: its public key. */
-EVP_PKEY	*p7_remote_key(EVP_PKEY *pub, uint32_t handle, char *err,
-		    size_t errlen);
+/* 1 once p7_remote_init() was called in this process, else 0. */
+int		 p7_remote_active(void);
+/* A key whose private half the holder has; pub: its public key. */
+EVP_PKEY	*p7_remote_key(EVP_PKEY *pub, char *err, size_t errlen);
+/* 1 if this thread's last remote operation found no holder, else 0. */
+int		 p7_remote_unavailable(void);
+/* The name of a key in a call: SHA-256 of its SubjectPublicKeyInfo. */
+int		 p7_key_id(EVP_PKEY *, unsigned char id[P7_KEY_ID_LEN]);
 /*
  * The holder's side: perform c with key (RSA PKCS #1 v1.5 or ECDSA over
  * a digest of a hash scepd uses; RSA PKCS #1 v1.5 decryption), writing

@@ -32,18 +32,19 @@
 #include "pkcs7/pkcs7.h"
 
 #define PROVIDER_NAME	"scepd-signer"
-#define PARAM_HANDLE	"scepd-handle"
-#define PARAM_SPKI	"scepd-spki"
+#define PARAM_SPKI	"scepd-remote-spki"
 #define RSA_NAMES	"RSA:rsaEncryption:1.2.840.113549.1.1.1"
 #define EC_NAMES	"EC:id-ecPublicKey:1.2.840.10045.2.1"
 
 static p7_remote_fn	 transport;
 static void		*transport_arg;
+/* The last call of this thread found no holder (p7_remote_unavailable()). */
+static _Thread_local int unavailable;
 
 struct rkey {
 	int		 ec;
-	int		 has_handle;
-	uint32_t	 handle;
+	int		 has_handle;	/* made by p7_remote_key() */
+	unsigned char	 id[P7_KEY_ID_LEN];
 	EVP_PKEY	*pub;		/* the same key, public half, default provider */
 };
 
@@ -60,18 +61,22 @@ call(struct rkey *k, enum p7_remote_op op, int md_nid,
     size_t *outlen, size_t outcap)
 {
 	struct p7_remote_call	c;
+	int			rc;
 
+	unavailable = 0;
 	if (transport == NULL || !k->has_handle)
 		return 0;
 	memset(&c, 0, sizeof(c));
 	c.op = op;
-	c.handle = k->handle;
+	memcpy(c.key_id, k->id, sizeof(c.key_id));
 	c.md_nid = md_nid;
 	c.in = in;
 	c.in_len = inlen;
 	c.out = out;
 	c.out_cap = outcap;
-	if (transport(transport_arg, &c) == -1 || c.out_len > outcap)
+	if ((rc = transport(transport_arg, &c)) == P7_REMOTE_UNAVAILABLE)
+		unavailable = 1;
+	if (rc != 0 || c.out_len > outcap)
 		return 0;
 	*outlen = c.out_len;
 	return 1;
@@ -129,7 +134,7 @@ km_match(const void *a, const void *b, int selection)
 	return EVP_PKEY_eq(ka->pub, kb->pub) == 1;
 }
 
-/* Only a key with a handle, made by p7_remote_key(), comes in. */
+/* Only a key made by p7_remote_key() comes in, never an ordinary one. */
 static int
 km_import(void *kd, int selection, const OSSL_PARAM params[])
 {
@@ -137,13 +142,10 @@ km_import(void *kd, int selection, const OSSL_PARAM params[])
 	const OSSL_PARAM	*p;
 	const unsigned char	*der;
 	size_t			 len;
-	unsigned int		 h;
 	EVP_PKEY		*pub;
 
 	(void)selection;
-	if ((p = OSSL_PARAM_locate_const(params, PARAM_HANDLE)) == NULL ||
-	    !OSSL_PARAM_get_uint(p, &h) ||
-	    (p = OSSL_PARAM_locate_const(params, PARAM_SPKI)) == NULL ||
+	if ((p = OSSL_PARAM_locate_const(params, PARAM_SPKI)) == NULL ||
 	    !OSSL_PARAM_get_octet_string_ptr(p, (const void **)&der, &len))
 		return 0;
 	if ((pub = d2i_PUBKEY(NULL, &der, (long)len)) == NULL)
@@ -152,9 +154,12 @@ km_import(void *kd, int selection, const OSSL_PARAM params[])
 		EVP_PKEY_free(pub);
 		return 0;
 	}
+	if (p7_key_id(pub, k->id) == -1) {
+		EVP_PKEY_free(pub);
+		return 0;
+	}
 	EVP_PKEY_free(k->pub);
 	k->pub = pub;
-	k->handle = h;
 	k->has_handle = 1;
 	return 1;
 }
@@ -163,7 +168,6 @@ static const OSSL_PARAM *
 km_import_types(int selection)
 {
 	static const OSSL_PARAM types[] = {
-		OSSL_PARAM_uint(PARAM_HANDLE, NULL),
 		OSSL_PARAM_octet_string(PARAM_SPKI, NULL, 0),
 		OSSL_PARAM_END
 	};
@@ -621,6 +625,31 @@ provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
 }
 
 int
+p7_remote_unavailable(void)
+{
+	return unavailable;
+}
+
+int
+p7_remote_active(void)
+{
+	return transport != NULL;
+}
+
+int
+p7_key_id(EVP_PKEY *key, unsigned char id[P7_KEY_ID_LEN])
+{
+	unsigned char	*spki = NULL;
+	int		 len, rc = -1;
+
+	if ((len = i2d_PUBKEY(key, &spki)) > 0 &&
+	    EVP_Digest(spki, (size_t)len, id, NULL, EVP_sha256(), NULL) == 1)
+		rc = 0;
+	OPENSSL_free(spki);
+	return rc;
+}
+
+int
 p7_remote_init(p7_remote_fn fn, void *arg, char *err, size_t errlen)
 {
 	static int	 loaded;
@@ -647,23 +676,21 @@ p7_remote_init(p7_remote_fn fn, void *arg, char *err, size_t errlen)
 }
 
 EVP_PKEY *
-p7_remote_key(EVP_PKEY *pub, uint32_t handle, char *err, size_t errlen)
+p7_remote_key(EVP_PKEY *pub, char *err, size_t errlen)
 {
 	EVP_PKEY_CTX	*ctx = NULL;
 	EVP_PKEY	*key = NULL;
 	unsigned char	*spki = NULL;
-	unsigned int	 h = handle;
 	int		 len;
-	OSSL_PARAM	 params[3];
+	OSSL_PARAM	 params[2];
 
 	if ((len = i2d_PUBKEY(pub, &spki)) <= 0) {
 		snprintf(err, errlen, "cannot encode the public key");
 		goto out;
 	}
-	params[0] = OSSL_PARAM_construct_uint(PARAM_HANDLE, &h);
-	params[1] = OSSL_PARAM_construct_octet_string(PARAM_SPKI, spki,
+	params[0] = OSSL_PARAM_construct_octet_string(PARAM_SPKI, spki,
 	    (size_t)len);
-	params[2] = OSSL_PARAM_construct_end();
+	params[1] = OSSL_PARAM_construct_end();
 	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL,
 	    EVP_PKEY_is_a(pub, "EC") ? "EC" : "RSA",
 	    "provider=" PROVIDER_NAME)) == NULL ||

@@ -46,6 +46,7 @@ struct setting {
 #define STRUCT struct conf
 static const struct setting server_settings[] = {
 	S("listen",		listen,		"127.0.0.1"),
+	S("user",		user,		""),
 	I("port",		port,		8080, 0, 65535),
 	I("workers",		workers,	0, 0, 256),
 	I("pki_threads",	pki_threads,	64, 1, 1024),

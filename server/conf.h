@@ -73,6 +73,7 @@ struct conf_profile {
 struct conf {
 	char			*path;		/* the file read */
 	char			*listen;	/* address, "127.0.0.1" */
+	char			*user;		/* the worker's, "": unchanged */
 	int			 port;
 	int			 workers;	/* 0: one per core */
 	int			 pki_threads;	/* the PKIOperation pool */

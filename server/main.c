@@ -1,7 +1,9 @@
 /*
- * scepd: options, configuration, keys, the listening socket, N worker
- * threads (each with its own event loop and database connection, so no
- * lock is shared on the request path) and signals.
+ * scepd: options, configuration, the listening socket, then the three
+ * processes (server/signer/signer.h): the supervisor, the signer that
+ * holds the keys, and the worker, which runs N threads (each with its
+ * own event loop, so no lock is shared on the request path), the pool,
+ * the sweep and the notifier, and handles signals.
  */
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -21,6 +23,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "server/ca_load.h"
 #include "server/http/delivery.h"
 #include "server/http/caps.h"
 #include "server/http/http.h"
@@ -31,7 +34,9 @@
 #include "server/revocation/crl_cache.h"
 #include "server/revocation/intune_revocation.h"
 #include "server/scep/challenge_limit.h"
+#include "server/privdrop.h"
 #include "server/scepd.h"
+#include "server/signer/signer.h"
 #include "server/sweep.h"
 
 /* Milliseconds a refusal of decrypted bytes takes (pkcs7/req.c). */
@@ -110,136 +115,19 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(main_base);
 }
 
-static int
-same(const char *a, const char *b)
+/* Intune's client (its TLS key is the worker's, not a CA key). */
+static void
+load_intune(struct conf *c)
 {
-	return strcmp(a, b) == 0;
-}
-
-/*
- * The CA key that p's CA replaced (ca.previous_cert, ca.previous_key):
- * it signs the CRL and OCSP answers for the certificates it issued
- * (docs/revocation.md, "A re-keyed CA").  NULL, logged, on error.
- */
-static struct p7_ca *
-load_previous(const struct conf *c, const struct conf_profile *p)
-{
-	struct p7_ca_files	 f;
-	struct p7_ca		*prev;
-	char			 err[256];
-
-	memset(&f, 0, sizeof(f));
-	f.ca_cert = p->previous_cert;
-	f.ca_key = p->previous_key;
-	if ((prev = p7_ca_load(&f, err, sizeof(err))) == NULL)
-		log_warnx("%s: profile %s: previous CA: %s", c->path,
-		    p->policy.name, err);
-	return prev;
-}
-
-/*
- * Load each profile's CA (and RA); profiles naming the same files share
- * one struct p7_ca, so each key is in memory once.
- */
-static int
-load_cas(struct conf *c)
-{
-	struct p7_ca_files	 f;
-	struct conf_profile	*p, *q;
-	const char		*missing;
-	char			 err[256];
-	int			 errors = 0;
+	char	err[256];
 
 	for (int i = 0; i < c->nprofiles; i++) {
-		p = &c->profiles[i];
-		for (int j = 0; j < i && p->ca == NULL; j++) {
-			q = &c->profiles[j];
-			if (q->ca != NULL && same(p->ca_cert, q->ca_cert) &&
-			    same(p->ca_key, q->ca_key) &&
-			    same(p->ra_cert, q->ra_cert) && same(p->ra_key, q->ra_key) &&
-			    same(p->next_ca_cert, q->next_ca_cert) &&
-			    same(p->next_ra_cert, q->next_ra_cert) &&
-			    same(p->previous_cert, q->previous_cert) &&
-			    same(p->previous_key, q->previous_key)) {
-				p->ca = q->ca;
-				p->prev_ca = q->prev_ca;
-			}
-		}
-		if (p->ca != NULL)
-			continue;
-		f.ca_cert = p->ca_cert;
-		f.ca_key = p->ca_key;
-		f.ra_cert = p->ra_cert[0] != '\0' ? p->ra_cert : NULL;
-		f.ra_key = p->ra_key[0] != '\0' ? p->ra_key : NULL;
-		if ((p->ca = p7_ca_load(&f, err, sizeof(err))) == NULL) {
-			log_warnx("%s: profile %s: CA: %s", c->path,
-			    p->policy.name, err);
-			errors++;
-			continue;
-		}
-		p->owns_ca = 1;
-		if ((missing = p7_ca_mode_usage_missing(p->ca)) != NULL)
-			log_warnx("%s: profile %s: CA mode, but the CA "
-			    "certificate %s lacks %s in its keyUsage (RFC 8894 "
-			    "2.1: clients encrypt to it): add an RA "
-			    "certificate, or reissue the CA with "
-			    "keyEncipherment and digitalSignature", c->path,
-			    p->policy.name, p->ca_cert, missing);
-		/* CA rollover: the GetNextCACert answer (pkcs7/nextca.c). */
-		if (p->next_ca_cert[0] != '\0' && p7_ca_load_next(p->ca,
-		    p->next_ca_cert, p->next_ra_cert, err, sizeof(err)) == -1) {
-			log_warnx("%s: profile %s: next CA: %s", c->path,
-			    p->policy.name, err);
-			errors++;
-		} else if (p->next_ca_cert[0] == '\0' &&
-		    p->next_ra_cert[0] != '\0') {
-			log_warnx("%s: profile %s: ca.next_ra_cert needs "
-			    "ca.next_cert", c->path, p->policy.name);
-			errors++;
-		}
-		if (p->previous_cert[0] != '\0' &&
-		    (p->prev_ca = load_previous(c, p)) == NULL)
-			errors++;
-	}
-	/* What every profile needs of its CA, shared or not. */
-	for (int i = 0; errors == 0 && i < c->nprofiles; i++) {
-		p = &c->profiles[i];
-		if ((p->issuer = p7_ca_issuer_text(p->ca)) == NULL ||
-		    p7_ca_key_text(p->ca, p->ca_key_id) == -1)
-			fatal("p7_ca_issuer_text");
-		if (p->prev_ca != NULL &&
-		    ((p->prev_issuer = p7_ca_issuer_text(p->prev_ca)) == NULL ||
-		    p7_ca_key_text(p->prev_ca, p->prev_key_id) == -1))
-			fatal("p7_ca_issuer_text");
-		if (p->prev_ca != NULL &&
-		    strcmp(p->prev_key_id, p->ca_key_id) == 0) {
-			log_warnx("%s: profile %s: ca.previous_cert has the "
-			    "key of ca.cert: name the CA key it replaced",
-			    c->path, p->policy.name);
-			errors++;
-		}
-		if (p->ocsp_cert[0] != '\0' && (p->ocsp_signer =
-		    p7_ocsp_signer_load(p->ca, p->ocsp_cert, p->ocsp_key, err,
-		    sizeof(err))) == NULL) {
-			log_warnx("%s: profile %s: OCSP signer: %s", c->path,
-			    p->policy.name, err);
-			errors++;
-		}
-	}
-	return errors > 0 ? -1 : 0;
-}
+		struct conf_profile	*p = &c->profiles[i];
 
-static void
-free_cas(struct conf *c)
-{
-	for (int i = 0; c != NULL && i < c->nprofiles; i++) {
-		p7_ocsp_signer_free(c->profiles[i].ocsp_signer);
-		free(c->profiles[i].issuer);
-		free(c->profiles[i].prev_issuer);
-		if (c->profiles[i].owns_ca) {
-			p7_ca_free(c->profiles[i].ca);
-			p7_ca_free(c->profiles[i].prev_ca);
-		}
+		if (policy_profile_has_mode(&p->policy,
+		    POLICY_CHALLENGE_INTUNE) && (p->intune_client =
+		    intune_new(&p->intune, err, sizeof(err))) == NULL)
+			fatalx("profile %s: %s", p->policy.name, err);
 	}
 }
 
@@ -252,13 +140,16 @@ main(int argc, char *argv[])
 	struct event	*sigint = NULL, *sigterm = NULL;
 	const char	*conf_path = NULL, *listen_addr = NULL;
 	char		 err[256];
+	char		*signer_argv[6];
 	int		 ch, debug = 0, check = 0, verbose = 0, port = -1;
+	int		 signer = 0, ctl, nargs = 0;
 	int		 nworkers, bound_port, i;
 	long		 ncpu;
 
-	while ((ch = getopt(argc, argv, "c:dl:np:v")) != -1) {
+	while ((ch = getopt(argc, argv, "c:dl:np:Sv")) != -1) {
 		switch (ch) {
 		case 'c': conf_path = optarg; break;
+		case 'S': signer = 1; break;
 		case 'd': debug = 1; break;
 		case 'l': listen_addr = optarg; break;
 		case 'n': check = 1; debug = 1; break;
@@ -274,6 +165,10 @@ main(int argc, char *argv[])
 
 	if ((conf_path = conf_find(conf_path, argv[0])) == NULL)
 		fatalx("no configuration: use -c FILE or set SCEPD_CONF");
+	if (signer) {
+		log_init("scepd-signer", debug, verbose);
+		signer_main(conf_path);
+	}
 	memset(&srv, 0, sizeof(srv));
 	if ((srv.conf = conf_load(conf_path, CONF_CHECK_FILES)) == NULL)
 		exit(1);
@@ -289,7 +184,32 @@ main(int argc, char *argv[])
 		if (srv.conf->profiles[i].legacy && p7_enable_legacy() == -1)
 			fatalx("legacy = true, but OpenSSL's legacy provider "
 			    "(single DES) cannot be loaded");
-	if (load_cas(srv.conf) == -1)
+	if (check) {
+		/* One process: the keys are read here, to be checked. */
+		if (ca_load_all(srv.conf) == -1)
+			exit(1);
+		load_intune(srv.conf);
+		printf("%s: configuration OK\n", conf_path);
+		goto done;
+	}
+	/* Bound before the worker gives up its user: the port may be < 1024. */
+	if ((srv.listen_fd = listen_on(srv.conf->listen, srv.conf->port,
+	    &bound_port)) == -1)
+		exit(1);
+	signer_argv[nargs++] = (char *)(uintptr_t)"-S";
+	signer_argv[nargs++] = (char *)(uintptr_t)"-c";
+	signer_argv[nargs++] = (char *)(uintptr_t)conf_path;
+	if (debug)
+		signer_argv[nargs++] = (char *)(uintptr_t)"-d";
+	if (verbose || srv.conf->verbose)
+		signer_argv[nargs++] = (char *)(uintptr_t)"-v";
+	signer_argv[nargs] = NULL;
+	ctl = supervise(signer_argv);
+
+	/* The worker, from here on: it never holds a private key. */
+	if (signer_client_start(ctl, err, sizeof(err)) == -1)
+		fatalx("signer: %s", err);
+	if (ca_load_all(srv.conf) == -1)
 		exit(1);
 	/*
 	 * Refusals of decrypted bytes all take this long (pkcs7/req.c): well
@@ -297,18 +217,9 @@ main(int argc, char *argv[])
 	 * parse and verify.
 	 */
 	p7_set_uniform_failure_ms(UNIFORM_FAILURE_MS);
-	for (i = 0; i < srv.conf->nprofiles; i++) {
-		struct conf_profile	*p = &srv.conf->profiles[i];
-
-		if (policy_profile_has_mode(&p->policy,
-		    POLICY_CHALLENGE_INTUNE) && (p->intune_client =
-		    intune_new(&p->intune, err, sizeof(err))) == NULL)
-			fatalx("profile %s: %s", p->policy.name, err);
-	}
-	if (check) {
-		printf("%s: configuration OK\n", conf_path);
-		goto done;
-	}
+	load_intune(srv.conf);
+	if (privdrop(srv.conf->user, err, sizeof(err)) == -1)
+		fatalx("%s", err);
 
 	for (i = 0; i < srv.conf->nprofiles; i++)
 		caps_build(&srv.conf->profiles[i], srv.conf->profiles[i].caps,
@@ -377,9 +288,6 @@ main(int argc, char *argv[])
 	if (http_fit_descriptors(srv.conf, nworkers) == -1)
 		fatalx("the descriptor limit (ulimit -n) leaves no room for "
 		    "connections: raise it");
-	if ((srv.listen_fd = listen_on(srv.conf->listen, srv.conf->port,
-	    &bound_port)) == -1)
-		exit(1);
 	for (i = 0; i < nworkers; i++) {
 		if ((workers[i].base = event_base_new()) == NULL ||
 		    http_worker_init(&workers[i]) == -1)
@@ -437,7 +345,7 @@ main(int argc, char *argv[])
 done:
 	for (i = 0; i < srv.conf->nprofiles; i++)
 		intune_free(srv.conf->profiles[i].intune_client);
-	free_cas(srv.conf);
+	ca_free_all(srv.conf);
 	conf_free(srv.conf);
 	return 0;
 }

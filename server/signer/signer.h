@@ -1,0 +1,39 @@
+/*
+ * server/signer/: key custody (docs/design.md, "Processes").  scepd
+ * starts as a supervisor that starts two processes and restarts the
+ * signer when it dies: the signer, the only one with private keys, and
+ * the worker, which does everything else and asks the signer for each
+ * private-key operation over a socketpair.
+ */
+#ifndef SCEPD_SIGNER_H
+#define SCEPD_SIGNER_H
+
+#include <stddef.h>
+
+/* scepd -S: the signer process (signer.c).  Never returns. */
+void	signer_main(const char *conf_path) __attribute__((noreturn));
+
+/*
+ * Become the supervisor (supervisor.c): start the signer, wait until it
+ * has loaded its keys, then fork the worker.  Returns only in the
+ * worker, with the control socket over which each signer's link comes
+ * (give it to signer_client_start()); the supervisor stays in its loop
+ * until the worker ends, and exits with the worker's status.  signer_argv
+ * is the signer's command line after the program name (-S -c FILE ...).
+ */
+int	supervise(char *const signer_argv[]);
+
+/*
+ * In the worker (client.c): keys are remote from now on (p7_remote_init()),
+ * their operations sent to the signer whose link comes over ctl; waits
+ * for the first link.  Returns 0, or -1 with err.
+ */
+int	signer_client_start(int ctl, char *err, size_t errlen);
+
+/* Pass a descriptor over a UNIX socket (fdpass.c): 0 or -1. */
+int	fd_send(int sock, int fd);
+/* The descriptor passed, -1 at the end of the socket or on error, -2 if a
+ * message came without one. */
+int	fd_recv(int sock);
+
+#endif /* SCEPD_SIGNER_H */
