@@ -22,7 +22,7 @@
 #include "pkcs7/pkcs7.h"
 
 struct holder {
-	EVP_PKEY	*keys[2];	/* by handle */
+	EVP_PKEY	*keys[2];
 	int		 calls;
 	int		 fail;
 };
@@ -33,11 +33,16 @@ static int
 in_process(void *arg, struct p7_remote_call *c)
 {
 	struct holder	*hd = arg;
+	unsigned char	 id[P7_KEY_ID_LEN];
 
 	hd->calls++;
-	if (hd->fail || c->handle >= 2)
-		return -1;
-	return p7_remote_perform(hd->keys[c->handle], c);
+	if (hd->fail)
+		return hd->fail;
+	for (int i = 0; i < 2; i++)
+		if (p7_key_id(hd->keys[i], id) == 0 &&
+		    memcmp(id, c->key_id, sizeof(id)) == 0)
+			return p7_remote_perform(hd->keys[i], c);
+	return -1;
 }
 
 static EVP_PKEY *
@@ -108,7 +113,7 @@ remote(int handle)
 	EVP_PKEY	*pub = public_of(h.keys[handle]), *k;
 	char		 err[128];
 
-	k = p7_remote_key(pub, (uint32_t)handle, err, sizeof(err));
+	k = p7_remote_key(pub, err, sizeof(err));
 	EVP_PKEY_free(pub);
 	assert_non_null(k);
 	return k;
@@ -227,16 +232,26 @@ test_pkcs7_decrypt(void **state)
 	EVP_PKEY_free(k);
 }
 
-/* The holder refuses, or is gone: the signature fails, nothing is made. */
+/*
+ * The holder refuses, or is gone: the signature fails, nothing is made,
+ * and only the second is unavailable (a 503, not a FAILURE).
+ */
 static void
 test_transport_failure(void **state)
 {
 	EVP_PKEY	*k = remote(0);
 
 	(void)state;
-	h.fail = 1;
+	h.fail = -1;
 	assert_null(cert_for(k, k));
+	assert_int_equal(p7_remote_unavailable(), 0);
+	h.fail = P7_REMOTE_UNAVAILABLE;
+	assert_null(cert_for(k, k));
+	assert_int_equal(p7_remote_unavailable(), 1);
 	h.fail = 0;
+	assert_non_null(k);
+	X509_free(cert_for(k, k));
+	assert_int_equal(p7_remote_unavailable(), 0);
 	ERR_clear_error();
 	EVP_PKEY_free(k);
 }
