@@ -47,6 +47,7 @@ enum p7_status {
 	P7_MALFORMED,	/* no answerable pkiMessage: HTTP 400 */
 	P7_FAILED,	/* answer CertRep FAILURE, p7_req_fail_info() */
 	P7_INTERNAL,	/* our fault (memory, key): HTTP 500 */
+	P7_UNAVAILABLE,	/* no signer to decrypt with (remote keys): 503 */
 };
 
 /* Content-encryption algorithms (EnvelopedData). */
@@ -621,8 +622,12 @@ int		 p7_remote_init(p7_remote_fn fn, void *arg, char *err,
 int		 p7_remote_active(void);
 /* A key whose private half the holder has; pub: its public key. */
 EVP_PKEY	*p7_remote_key(EVP_PKEY *pub, char *err, size_t errlen);
-/* 1 if this thread's last remote operation found no holder, else 0. */
+/*
+ * 1 if a remote operation of this thread found no holder since the last
+ * p7_remote_clear() (call it as each request begins), else 0.
+ */
 int		 p7_remote_unavailable(void);
+void		 p7_remote_clear(void);
 /* The name of a key in a call: SHA-256 of its SubjectPublicKeyInfo. */
 int		 p7_key_id(EVP_PKEY *, unsigned char id[P7_KEY_ID_LEN]);
 /*

@@ -38,7 +38,7 @@
 
 static p7_remote_fn	 transport;
 static void		*transport_arg;
-/* The last call of this thread found no holder (p7_remote_unavailable()). */
+/* A call of this thread found no holder (p7_remote_unavailable()). */
 static _Thread_local int unavailable;
 
 struct rkey {
@@ -63,7 +63,6 @@ call(struct rkey *k, enum p7_remote_op op, int md_nid,
 	struct p7_remote_call	c;
 	int			rc;
 
-	unavailable = 0;
 	if (transport == NULL || !k->has_handle)
 		return 0;
 	memset(&c, 0, sizeof(c));
@@ -628,6 +627,12 @@ int
 p7_remote_unavailable(void)
 {
 	return unavailable;
+}
+
+void
+p7_remote_clear(void)
+{
+	unavailable = 0;
 }
 
 int

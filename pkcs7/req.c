@@ -501,8 +501,15 @@ envelope(struct p7_req *r, const struct p7_ca *ca,
 		decoy_decrypt(env, P7_CA_RECIPIENT_KEY(ca));
 		REFUSE(r, P7_FAIL_BAD_MESSAGE_CHECK);
 	}
-	if ((plain = decrypt(env, rcpt, P7_CA_RECIPIENT_KEY(ca))) == NULL)
+	if ((plain = decrypt(env, rcpt, P7_CA_RECIPIENT_KEY(ca))) == NULL) {
+		/* Not the message's fault: nobody could try (a 503). */
+		if (p7_remote_unavailable()) {
+			snprintf(why, whylen, "the signer is unavailable");
+			status = P7_UNAVAILABLE;
+			goto out;
+		}
 		REFUSE(r, P7_FAIL_BAD_MESSAGE_CHECK);
+	}
 	if ((ptlen = BIO_get_mem_data(plain, &pt)) <= 0)
 		REFUSE(r, P7_FAIL_BAD_MESSAGE_CHECK);
 	status = inner_content(r, (const unsigned char *)pt, ptlen, why,
@@ -690,6 +697,8 @@ p7_req_parse(const struct p7_ca *ca, const unsigned char *der, size_t len,
 		if (status == P7_FAILED)
 			snprintf(err, errlen, "pkcsPKIEnvelope refused%s%s",
 			    why[0] != '\0' ? ": " : "", why);
+		else if (status == P7_UNAVAILABLE)
+			snprintf(err, errlen, "%s", why);
 		goto out;
 	}
 

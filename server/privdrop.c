@@ -5,7 +5,10 @@
  * a worker taken over cannot open the key files the signer read.
  */
 #define _GNU_SOURCE	/* setresuid(), setresgid() */
+#include <sys/prctl.h>
 #include <sys/types.h>
+
+#include <signal.h>
 
 #include <errno.h>
 #include <grp.h>
@@ -20,6 +23,7 @@ int
 privdrop(const char *user, char *err, size_t errlen)
 {
 	struct passwd	*pw;
+	pid_t		 parent = getppid();
 
 	if (user == NULL || *user == '\0')
 		return 0;
@@ -47,6 +51,14 @@ privdrop(const char *user, char *err, size_t errlen)
 	if (pw->pw_uid != 0 && (setuid(0) != -1 || seteuid(0) != -1)) {
 		snprintf(err, errlen, "still able to become root after "
 		    "becoming %s", user);
+		return -1;
+	}
+	/*
+	 * A change of user clears PR_SET_PDEATHSIG: set again, so the
+	 * worker still dies with the supervisor (server/signer/supervisor.c).
+	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent) {
+		snprintf(err, errlen, "cannot die with the supervisor");
 		return -1;
 	}
 	return 0;

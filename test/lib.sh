@@ -123,6 +123,34 @@ start_scepd() {
 	return 1
 }
 
+# scepd_child PID NAME: the PID of scepd PID's child process NAME
+# (scepd-worker or scepd-signer, server/signer/signer.h), if any.
+scepd_child() {
+	for sc_p in /proc/[0-9]*; do
+		[ "$(awk '{print $4}' "$sc_p/stat" 2>/dev/null)" = "$1" ] &&
+		    [ "$(cat "$sc_p/comm" 2>/dev/null)" = "$2" ] && echo "${sc_p#/proc/}"
+	done
+	return 0
+}
+
+# kill9_scepd PORT: SIGKILL the scepd on PORT and wait until its worker
+# and signer, which die with it, are gone too (the port is free again).
+kill9_scepd() {
+	k9_pid=$(cat "$WORK/scepd-$1.pid")
+	k9_kids="$(scepd_child "$k9_pid" scepd-worker) $(scepd_child "$k9_pid" scepd-signer)"
+	kill -KILL "$k9_pid"
+	wait "$k9_pid" 2>/dev/null
+	rm -f "$WORK/scepd-$1.pid"
+	for k9_k in $k9_kids; do
+		wait_for 100 gone "$k9_k" || return 1
+	done
+}
+
+# gone PID: no such process, or only its zombie (which holds nothing).
+gone() {
+	[ ! -e "/proc/$1/stat" ] || awk '{ exit $3 != "Z" }' "/proc/$1/stat" 2>/dev/null
+}
+
 # stop_scepd PORT: SIGTERM, wait; fails if scepd did not exit cleanly,
 # or had died before it was asked to stop.  Stopping twice is harmless
 # (the second call finds no PID file).

@@ -35,6 +35,7 @@
 #include <openssl/crypto.h>
 
 #include "db/db.h"
+#include "pkcs7/pkcs7.h"
 #include "server/http/delivery.h"
 #include "server/http/conncap.h"
 #include "server/http/offload.h"
@@ -147,8 +148,10 @@ run(void *arg)
 		pthread_mutex_unlock(&o->mu);
 		if (stopping)
 			reply_text(&j->reply, 503, "shutting down, retry later\n");
-		else
+		else {
+			p7_remote_clear();
 			route(&t->ctx, j->rq, &j->reply);
+		}
 		event_active(j->done, 0, 0);
 		pthread_mutex_lock(&o->mu);
 	}

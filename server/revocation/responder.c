@@ -223,6 +223,13 @@ ocsp_answer(struct worker *w, const unsigned char *der, size_t len,
 	if (p7_ocsp_respond(k.ca, oreq, st, k.ocsp_signer, &out, &outlen, err,
 	    sizeof(err)) == -1) {
 		log_openssl("OCSP");
+		/* RFC 6960 4.2.1: tryLater, the responder cannot sign now. */
+		if (p7_remote_unavailable()) {
+			log_warnx("%s OCSP: the signer is unavailable -> "
+			    "tryLater", peer);
+			ocsp_error(r, P7_OCSP_TRY_LATER);
+			goto out;
+		}
 		log_warnx("%s OCSP: %s -> internalError", peer, err);
 		ocsp_error(r, P7_OCSP_INTERNAL_ERROR);
 		goto out;

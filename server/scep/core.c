@@ -80,6 +80,13 @@ scep_certrep(struct scep_ctx *c, enum p7_pki_status st, enum p7_fail_info fi,
 
 	if (p7_certrep(c->prof->ca, c->req, st, fi, issued, &der, &len) == -1) {
 		log_openssl("CertRep");
+		if (p7_remote_unavailable()) {
+			log_warnx("%s %s %s: CertRep: the signer is "
+			    "unavailable -> 503", c->peer, scep_msg_name(c),
+			    p7_req_get0_transaction_id(c->req));
+			reply_text(r, 503, "signer unavailable, retry later\n");
+			return;
+		}
 		log_warnx("cannot build CertRep for transaction %s",
 		    p7_req_get0_transaction_id(c->req));
 		reply_text(r, 500, "internal error\n");
@@ -247,8 +254,12 @@ scep_issue(struct scep_ctx *c, X509_REQ *csr, const struct policy_plan *plan,
 			snprintf(err, errlen, "no random serial");
 			goto fail;
 		}
-		if (p7_issue(c->prof->ca, csr, &spec, &crt, err, errlen) == -1)
+		if (p7_issue(c->prof->ca, csr, &spec, &crt, err, errlen) == -1) {
+			if (p7_remote_unavailable())
+				snprintf(err, errlen, "the signer is "
+				    "unavailable");
 			goto fail;
+		}
 		if (p7_cert_describe(crt, d) == -1) {
 			snprintf(err, errlen, "cannot describe certificate");
 			goto fail;

@@ -69,6 +69,12 @@ getcrl_answer(struct scep_ctx *c, struct reply *r)
 	    &len) == -1) {
 		free(crl.der);
 		log_openssl("GetCRL");
+		if (p7_remote_unavailable()) {
+			log_warnx("%s GetCRL %s: the signer is unavailable -> "
+			    "503", c->peer, p7_req_get0_transaction_id(c->req));
+			reply_text(r, 503, "signer unavailable, retry later\n");
+			return;
+		}
 		reply_text(r, 500, "internal error\n");
 		return;
 	}

@@ -46,6 +46,10 @@ scep_pkioperation(struct worker *w, struct conf_profile *prof,
 		    "-> 400", c.addr, err);
 		reply_text(r, 400, "malformed pkiMessage\n");
 		goto out;
+	case P7_UNAVAILABLE:
+		log_warnx("%s PKIOperation: %s -> 503", peer, err);
+		reply_text(r, 503, "signer unavailable, retry later\n");
+		goto out;
 	case P7_INTERNAL:
 		log_openssl("parse");
 		log_warnx("%s PKIOperation: %s -> 500", peer, err);

@@ -159,10 +159,7 @@ kills() {
 		# Kill while enrollments are in flight: after a few more commits.
 		want=$((want + 3))
 		wait_for 100 loaded $want || { touch "$WORK/load/stop"; return 1; }
-		pid=$(cat "$WORK/scepd-$PORT.pid")
-		kill -KILL "$pid"
-		wait "$pid" 2>/dev/null
-		rm -f "$WORK/scepd-$PORT.pid"
+		kill9_scepd $PORT || { touch "$WORK/load/stop"; return 1; }
 		start_scepd "$CONF" $PORT || { touch "$WORK/load/stop"; return 1; }
 	done
 	touch "$WORK/load/stop"
