@@ -146,9 +146,15 @@ kill9_scepd() {
 	done
 }
 
-# gone PID: no such process, or only its zombie (which holds nothing).
+# gone PID: no thread of process PID is left but zombies, which hold
+# nothing (a killed process's first thread is a zombie while the others,
+# which share its descriptors, are still on their way out).
 gone() {
-	[ ! -e "/proc/$1/stat" ] || awk '{ exit $3 != "Z" }' "/proc/$1/stat" 2>/dev/null
+	for gn_t in /proc/"$1"/task/*/stat; do
+		[ -e "$gn_t" ] || continue
+		awk '{ exit $3 != "Z" }' "$gn_t" 2>/dev/null || return 1
+	done
+	return 0
 }
 
 # stop_scepd PORT: SIGTERM, wait; fails if scepd did not exit cleanly,
@@ -427,9 +433,12 @@ invariants() {
 	done
 	echo "$iv_n certificates saved by the clients"
 	[ "$iv_n" -gt 0 ] || { echo "no client saved a certificate"; return 1; }
-	iv_bad=$(sql "$iv_db" "SELECT v.s FROM (VALUES $iv_vals) v (s, h)
-	    LEFT JOIN scepd.certificates c ON c.serial = v.s AND
-	    encode(sha256(c.der), 'hex') = v.h WHERE c.serial IS NULL") || return 1
+	# From a file: a few thousand values are longer than one argument may be.
+	printf 'SELECT v.s FROM (VALUES %s) v (s, h) LEFT JOIN scepd.certificates c
+	    ON c.serial = v.s AND encode(sha256(c.der), %s) = v.h
+	    WHERE c.serial IS NULL;\n' "$iv_vals" "'hex'" >"$iv_dir/saved.sql"
+	iv_bad=$(psql -X -qAt -v ON_ERROR_STOP=1 -f "$iv_dir/saved.sql" \
+	    "$(conninfo "$iv_db")") || return 1
 	[ -z "$iv_bad" ] || { echo "saved, not in the database with that DER: $iv_bad"; iv_rc=1; }
 	iv_none "duplicate serials" "SELECT count(*) - count(DISTINCT serial)
 	    FROM scepd.certificates" || iv_rc=1

@@ -24,7 +24,8 @@ check "set up a CA-mode scepd with limits.request_deadline = 3" \
     setup_ca "$D" $DB ca 'limits = { request_deadline = 3; };'
 check "start scepd" start_scepd "$D/scepd.conf" $PORT
 [ "$failed" -eq 0 ] || { summary; exit 1; }
-PID=$(cat "$WORK/scepd-$PORT.pid")
+# The worker: the process that holds the connections (server/signer/).
+PID=$(scepd_child "$(cat "$WORK/scepd-$PORT.pid")" scepd-worker)
 
 # cut_out FILE: FILE says the connection was cut before the request was whole.
 cut_out() { grep -q '^cut after [0-9]* of ' "$1" && ! grep -q complete "$1"; }
