@@ -103,22 +103,6 @@ out:
 	return ret;
 }
 
-static EVP_PKEY *
-read_key(const char *path, char *err, size_t errlen)
-{
-	EVP_PKEY	*key;
-	FILE		*fp;
-
-	if ((fp = fopen(path, "r")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if ((key = PEM_read_PrivateKey(fp, NULL, NULL, NULL)) == NULL)
-		snprintf(err, errlen, "%s: no usable private key", path);
-	fclose(fp);
-	return key;
-}
-
 /* 1 if parent issued child and its signature verifies, else 0. */
 static int
 issued_by(X509 *child, X509 *parent)
@@ -254,7 +238,8 @@ p7_ca_load(const struct p7_ca_files *f, char *err, size_t errlen)
 	if ((ca->chain = read_certs(f->ca_cert, err, errlen)) == NULL)
 		goto out;
 	ca->ca = sk_X509_shift(ca->chain);
-	if ((ca->ca_key = read_key(f->ca_key, err, errlen)) == NULL)
+	if ((ca->ca_key = p7_key_load(f->ca_key, f->keys, err, errlen)) ==
+	    NULL)
 		goto out;
 	if (f->ra_cert != NULL) {
 		if ((ra = read_certs(f->ra_cert, err, errlen)) == NULL)
@@ -265,7 +250,8 @@ p7_ca_load(const struct p7_ca_files *f, char *err, size_t errlen)
 			goto out;
 		}
 		ca->ra = sk_X509_shift(ra);
-		if ((ca->ra_key = read_key(f->ra_key, err, errlen)) == NULL)
+		if ((ca->ra_key = p7_key_load(f->ra_key, f->keys, err,
+		    errlen)) == NULL)
 			goto out;
 	}
 	if (check_ca(ca, f, err, errlen) == -1)

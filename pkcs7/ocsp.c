@@ -486,7 +486,7 @@ issued_by_ca(const struct p7_ca *ca, X509 *crt)
 
 struct p7_ocsp_signer *
 p7_ocsp_signer_load(const struct p7_ca *ca, const char *cert, const char *key,
-    char *err, size_t errlen)
+    const struct p7_key_source *keys, char *err, size_t errlen)
 {
 	struct p7_ocsp_signer	*s = NULL;	/* owned until returned */
 	struct p7_ocsp_signer	*ret = NULL;
@@ -506,14 +506,9 @@ p7_ocsp_signer_load(const struct p7_ca *ca, const char *cert, const char *key,
 		goto out;
 	}
 	fclose(fp);
-	if ((fp = fopen(key, "r")) == NULL) {
-		snprintf(err, errlen, "%s: %s", key, strerror(errno));
+	fp = NULL;
+	if ((s->key = p7_key_load(key, keys, err, errlen)) == NULL)
 		goto out;
-	}
-	if ((s->key = PEM_read_PrivateKey(fp, NULL, NULL, NULL)) == NULL) {
-		snprintf(err, errlen, "%s: no usable private key", key);
-		goto out;
-	}
 	if (X509_check_private_key(s->cert, s->key) != 1) {
 		snprintf(err, errlen, "%s does not match %s", key, cert);
 		goto out;
