@@ -479,7 +479,9 @@ check_uri(const char *path, int line, const char *name, const char *uri,
 		fatal("strdup");
 	if (p7_pkcs11_uri_parse(uri, &u, err, sizeof(err)) == 0)
 		return 0;
-	log_warnx("%s:%d: \"%s\": %s: %s", path, line, name, uri, err);
+	/* Not the query: it may hold a PIN (pin-value), which is refused. */
+	log_warnx("%s:%d: \"%s\": %.*s: %s", path, line, name,
+	    (int)strcspn(uri, "?"), uri, err);
 	return 1;
 }
 
