@@ -16,7 +16,10 @@
 # build/san/.  BUILD=dir puts objects elsewhere.
 
 CC	?= cc
-PKGS	:= openssl libevent libevent_pthreads libevent_openssl libpq libconfig jansson
+PKGS	:= openssl libevent libevent_pthreads libevent_openssl libpq libconfig jansson \
+	   libp11
+# pkcs7/key_gen.c speaks PKCS#11 itself: p11-kit's header, not its library.
+P11_CFLAGS = $(shell pkg-config --cflags p11-kit-1 2>/dev/null)
 SAN	?= 0
 
 ifeq ($(SAN),1)
@@ -39,7 +42,7 @@ HARDEN	+= -D_FORTIFY_SOURCE=2
 endif
 LDHARDEN := -pie -Wl,-z,relro,-z,now
 
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(P11_CFLAGS)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 

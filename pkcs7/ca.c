@@ -103,42 +103,27 @@ out:
 	return ret;
 }
 
-static EVP_PKEY *
-read_key(const char *path, char *err, size_t errlen)
-{
-	EVP_PKEY	*key;
-	FILE		*fp;
-
-	if ((fp = fopen(path, "r")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if ((key = PEM_read_PrivateKey(fp, NULL, NULL, NULL)) == NULL)
-		snprintf(err, errlen, "%s: no usable private key", path);
-	fclose(fp);
-	return key;
-}
-
-/* 1 if parent issued child and its signature verifies, else 0. */
 /*
- * cert's private key: read from path, or, in a process whose keys the
- * signer holds (p7_remote_init()), a remote key for cert's public key,
- * and path is not opened.
+ * cert's private key: loaded from ref (a file or a token, src), or, in a
+ * process whose keys the signer holds (p7_remote_init()), a remote key
+ * for cert's public key, and ref is not opened.
  */
 EVP_PKEY *
-p7_key_for(const char *path, X509 *cert, char *err, size_t errlen)
+p7_key_for(const char *ref, const struct p7_key_source *src, X509 *cert,
+    char *err, size_t errlen)
 {
 	EVP_PKEY	*pub;
 
 	if (!p7_remote_active())
-		return read_key(path, err, errlen);
+		return p7_key_load(ref, src, err, errlen);
 	if (cert == NULL || (pub = X509_get0_pubkey(cert)) == NULL) {
-		snprintf(err, errlen, "no public key for %s", path);
+		snprintf(err, errlen, "no public key for %s", ref);
 		return NULL;
 	}
 	return p7_remote_key(pub, err, errlen);
 }
 
+/* 1 if parent issued child and its signature verifies, else 0. */
 static int
 issued_by(X509 *child, X509 *parent)
 {
@@ -273,7 +258,8 @@ p7_ca_load(const struct p7_ca_files *f, char *err, size_t errlen)
 	if ((ca->chain = read_certs(f->ca_cert, err, errlen)) == NULL)
 		goto out;
 	ca->ca = sk_X509_shift(ca->chain);
-	if ((ca->ca_key = p7_key_for(f->ca_key, ca->ca, err, errlen)) == NULL)
+	if ((ca->ca_key = p7_key_for(f->ca_key, f->keys, ca->ca, err,
+	    errlen)) == NULL)
 		goto out;
 	if (f->ra_cert != NULL) {
 		if ((ra = read_certs(f->ra_cert, err, errlen)) == NULL)
@@ -284,7 +270,7 @@ p7_ca_load(const struct p7_ca_files *f, char *err, size_t errlen)
 			goto out;
 		}
 		ca->ra = sk_X509_shift(ra);
-		if ((ca->ra_key = p7_key_for(f->ra_key, ca->ra, err,
+		if ((ca->ra_key = p7_key_for(f->ra_key, f->keys, ca->ra, err,
 		    errlen)) == NULL)
 			goto out;
 	}

@@ -16,10 +16,31 @@
 
 #include "pkcs7/local.h"
 
+/*
+ * A new CA or RA key where out says: generated on the token for a
+ * pkcs11: URI (then loaded from it), else in memory, to be written to
+ * the file out.  Returns the key, or NULL with err.
+ */
 static EVP_PKEY *
-rsa_new(int bits)
+key_new(const char *out, const struct p7_key_source *keys, int ec, int bits,
+    char *err, size_t errlen)
 {
-	return EVP_RSA_gen((unsigned int)bits);
+	EVP_PKEY	*key;
+
+	if (p7_key_is_pkcs11(out)) {
+		if (p7_key_generate(out, keys, ec, bits, err, errlen) == -1)
+			return NULL;
+		return p7_key_load(out, keys, err, errlen);
+	}
+	if ((key = ec ? EVP_EC_gen("P-256") :
+	    EVP_RSA_gen((unsigned int)bits)) == NULL) {
+		if (ec)
+			snprintf(err, errlen, "cannot generate a P-256 key");
+		else
+			snprintf(err, errlen, "cannot generate a %d-bit RSA key",
+			    bits);
+	}
+	return key;
 }
 
 /* Open path for writing, refusing to replace an existing file. */
@@ -40,22 +61,39 @@ create_file(const char *path, mode_t mode, char *err, size_t errlen)
 	return f;
 }
 
+/*
+ * Write a certificate (and chain), or a key: encrypted (PKCS#8, AES-256)
+ * when keys configures a passphrase; a key on a token is not written.
+ */
 static int
 write_pem(const char *path, X509 *crt, STACK_OF(X509) *chain, EVP_PKEY *key,
-    char *err, size_t errlen)
+    const struct p7_key_source *keys, char *err, size_t errlen)
 {
 	FILE	*f;
-	int	 ok;
+	char	 pass[1024];
+	int	 ok, have = 0;
 
-	if ((f = create_file(path, key != NULL ? 0600 : 0644, err, errlen)) == NULL)
+	if (key != NULL && p7_key_is_pkcs11(path))
+		return 0;
+	if (key != NULL && (have = p7_key_passphrase(keys, pass, sizeof(pass),
+	    err, errlen)) == -1)
 		return -1;
-	if (key != NULL)
+	if ((f = create_file(path, key != NULL ? 0600 : 0644, err, errlen)) ==
+	    NULL) {
+		OPENSSL_cleanse(pass, sizeof(pass));
+		return -1;
+	}
+	if (key != NULL && have)
+		ok = PEM_write_PKCS8PrivateKey(f, key, EVP_aes_256_cbc(), NULL, 0,
+		    NULL, pass);
+	else if (key != NULL)
 		ok = PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL);
 	else {
 		ok = PEM_write_X509(f, crt);
 		for (int i = 0; ok && i < sk_X509_num(chain); i++)
 			ok = PEM_write_X509(f, sk_X509_value(chain, i));
 	}
+	OPENSSL_cleanse(pass, sizeof(pass));
 	if (fclose(f) != 0)
 		ok = 0;
 	if (!ok) {
@@ -157,10 +195,21 @@ p7_ca_create(const struct p7_ca_create *o, char *err, size_t errlen)
 		    o->ca_key_out);
 		return -1;
 	}
-	if ((ca_key = rsa_new(o->ca_bits)) == NULL) {
-		snprintf(err, errlen, "cannot generate a %d-bit RSA key", o->ca_bits);
-		goto out;
+	/* Clients encrypt to the CA without an RA: RFC 8894 3.1 needs RSA. */
+	if (o->ca_ec && o->ra_subject == NULL) {
+		snprintf(err, errlen, "an EC CA needs an RA (with an RSA key): "
+		    "clients encrypt their requests to the RA");
+		return -1;
 	}
+	if (o->ra_subject != NULL && (access(o->ra_cert_out, F_OK) == 0 ||
+	    access(o->ra_key_out, F_OK) == 0)) {
+		snprintf(err, errlen, "%s or %s already exists", o->ra_cert_out,
+		    o->ra_key_out);
+		return -1;
+	}
+	if ((ca_key = key_new(o->ca_key_out, o->keys, o->ca_ec, o->ca_bits, err,
+	    errlen)) == NULL)
+		goto out;
 	/*
 	 * digitalSignature next to keyCertSign and cRLSign: RFC 8894 2.1.2,
 	 * and Apple picks the CA for CertRep signatures only with it.  In
@@ -176,17 +225,9 @@ p7_ca_create(const struct p7_ca_create *o, char *err, size_t errlen)
 		goto out;
 	}
 	if (o->ra_subject != NULL) {
-		if (access(o->ra_cert_out, F_OK) == 0 ||
-		    access(o->ra_key_out, F_OK) == 0) {
-			snprintf(err, errlen, "%s or %s already exists",
-			    o->ra_cert_out, o->ra_key_out);
+		if ((ra_key = key_new(o->ra_key_out, o->keys, 0, o->ra_bits, err,
+		    errlen)) == NULL)
 			goto out;
-		}
-		if ((ra_key = rsa_new(o->ra_bits)) == NULL) {
-			snprintf(err, errlen, "cannot generate a %d-bit RSA key",
-			    o->ra_bits);
-			goto out;
-		}
 		/* The RA decrypts requests and signs CertReps (RFC 8894 2.1). */
 		if ((ra = make_cert(o->ra_subject, ra_key, ca, ca_key, o->ra_days,
 		    0, "critical,digitalSignature,keyEncipherment")) == NULL) {
@@ -195,16 +236,19 @@ p7_ca_create(const struct p7_ca_create *o, char *err, size_t errlen)
 		}
 	}
 	/* Keys first, so a certificate never exists without its key. */
-	if (write_pem(o->ca_key_out, NULL, NULL, ca_key, err, errlen) == -1)
+	if (write_pem(o->ca_key_out, NULL, NULL, ca_key, o->keys, err,
+	    errlen) == -1)
 		goto out;
-	if (write_pem(o->ca_cert_out, ca, NULL, NULL, err, errlen) == -1) {
+	if (write_pem(o->ca_cert_out, ca, NULL, NULL, NULL, err, errlen) == -1) {
 		unlink(o->ca_key_out);
 		goto out;
 	}
 	if (ra != NULL) {
-		if (write_pem(o->ra_key_out, NULL, NULL, ra_key, err, errlen) == -1)
+		if (write_pem(o->ra_key_out, NULL, NULL, ra_key, o->keys, err,
+		    errlen) == -1)
 			goto out;
-		if (write_pem(o->ra_cert_out, ra, NULL, NULL, err, errlen) == -1) {
+		if (write_pem(o->ra_cert_out, ra, NULL, NULL, NULL, err,
+		    errlen) == -1) {
 			unlink(o->ra_key_out);
 			goto out;
 		}
@@ -220,7 +264,8 @@ out:
 
 int
 p7_ca_import(const char *chain_in, const char *key_in, const char *ca_cert_out,
-    const char *ca_key_out, char *err, size_t errlen)
+    const char *ca_key_out, const struct p7_key_source *keys, char *err,
+    size_t errlen)
 {
 	STACK_OF(X509)	*certs = NULL;		/* owned */
 	X509_STORE	*store = NULL;		/* owned */
@@ -231,6 +276,12 @@ p7_ca_import(const char *chain_in, const char *key_in, const char *ca_cert_out,
 	STACK_OF(X509)	*rest;
 	int		 rc = -1, n;
 
+	/* A key goes onto a token with the token's own tools. */
+	if (p7_key_is_pkcs11(ca_key_out) && strcmp(key_in, ca_key_out) != 0) {
+		snprintf(err, errlen, "ca.key is %s: --key must be that URI "
+		    "(put the key on the token first)", ca_key_out);
+		goto out;
+	}
 	if ((certs = sk_X509_new_null()) == NULL ||
 	    (bio = BIO_new_file(chain_in, "r")) == NULL) {
 		snprintf(err, errlen, "%s: cannot open", chain_in);
@@ -247,12 +298,9 @@ p7_ca_import(const char *chain_in, const char *key_in, const char *ca_cert_out,
 		snprintf(err, errlen, "%s: no PEM certificate", chain_in);
 		goto out;
 	}
-	if ((bio = BIO_new_file(key_in, "r")) == NULL ||
-	    (key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)) == NULL) {
-		snprintf(err, errlen, "%s: cannot read a PEM private key "
-		    "(an encrypted key must be decrypted first)", key_in);
+	bio = NULL;
+	if ((key = p7_key_load(key_in, keys, err, errlen)) == NULL)
 		goto out;
-	}
 	crt = sk_X509_value(certs, 0);
 	if (X509_check_private_key(crt, key) != 1) {
 		snprintf(err, errlen, "the key does not match the first "
@@ -291,7 +339,7 @@ p7_ca_import(const char *chain_in, const char *key_in, const char *ca_cert_out,
 		goto out;
 	}
 	sk_X509_free(rest);
-	if (write_pem(ca_key_out, NULL, NULL, key, err, errlen) == -1)
+	if (write_pem(ca_key_out, NULL, NULL, key, keys, err, errlen) == -1)
 		goto out;
 	{
 		STACK_OF(X509)	*above = sk_X509_new_null();
@@ -299,7 +347,7 @@ p7_ca_import(const char *chain_in, const char *key_in, const char *ca_cert_out,
 		for (int i = 1; above != NULL && i < n; i++)
 			sk_X509_push(above, sk_X509_value(certs, i));
 		if (above == NULL || write_pem(ca_cert_out, crt, above, NULL,
-		    err, errlen) == -1) {
+		    NULL, err, errlen) == -1) {
 			sk_X509_free(above);
 			unlink(ca_key_out);
 			goto out;

@@ -25,8 +25,8 @@ struct p7_ca {
 	size_t		 getnextcacert_len;
 };
 
-EVP_PKEY	*p7_key_for(const char *path, X509 *cert, char *err,
-		    size_t errlen);
+EVP_PKEY	*p7_key_for(const char *ref, const struct p7_key_source *,
+		    X509 *cert, char *err, size_t errlen);
 
 /* The certificate and key that decrypt requests and sign CertReps. */
 #define P7_CA_RECIPIENT(c)	((c)->ra != NULL ? (c)->ra : (c)->ca)
@@ -101,5 +101,21 @@ const struct p7_nids	*p7_nids(void);
 
 /* Add an extension given in openssl.cnf syntax ("critical,CA:FALSE"). */
 int			 p7_add_ext(X509 *, X509V3_CTX *, int nid, const char *);
+
+/*
+ * Secrets for keys (pkcs7/key_load.c).  p7_read_secret() reads the first
+ * line of path (what names it in err: "PIN file") into buf, which it
+ * wipes on failure: 0, or -1 with err if it is unreadable, empty or too
+ * long.  p7_key_passphrase() reads the passphrase src configures: 1,
+ * 0 if none is, or -1 with err.  The caller wipes buf
+ * (OPENSSL_cleanse).
+ */
+int			 p7_read_secret(const char *path, const char *what,
+			    char *buf, size_t len, char *err, size_t errlen);
+int			 p7_key_passphrase(const struct p7_key_source *,
+			    char *buf, size_t len, char *err, size_t errlen);
+/* "object=NAME", or "id=HEX" when the URI names no object, for messages. */
+void			 p7_pkcs11_uri_text(const struct p7_pkcs11_uri *,
+			    char *buf, size_t len);
 
 #endif /* SCEPD_PKCS7_LOCAL_H */

@@ -486,7 +486,7 @@ issued_by_ca(const struct p7_ca *ca, X509 *crt)
 
 struct p7_ocsp_signer *
 p7_ocsp_signer_load(const struct p7_ca *ca, const char *cert, const char *key,
-    char *err, size_t errlen)
+    const struct p7_key_source *keys, char *err, size_t errlen)
 {
 	struct p7_ocsp_signer	*s = NULL;	/* owned until returned */
 	struct p7_ocsp_signer	*ret = NULL;
@@ -507,7 +507,7 @@ p7_ocsp_signer_load(const struct p7_ca *ca, const char *cert, const char *key,
 	}
 	fclose(fp);
 	fp = NULL;
-	if ((s->key = p7_key_for(key, s->cert, err, errlen)) == NULL)
+	if ((s->key = p7_key_for(key, keys, s->cert, err, errlen)) == NULL)
 		goto out;
 	if (X509_check_private_key(s->cert, s->key) != 1) {
 		snprintf(err, errlen, "%s does not match %s", key, cert);

@@ -110,11 +110,85 @@ void		 p7_set_uniform_failure_ms(int ms);
  */
 struct p7_ca;
 
+/*
+ * What unlocks the CA-side private keys (pkcs7/key_load.c): a passphrase
+ * for encrypted PEM files (PKCS#8 "ENCRYPTED PRIVATE KEY"), from a file
+ * (its first line) or a systemd credential ($CREDENTIALS_DIRECTORY/NAME,
+ * its first line); and the PKCS#11 module and user PIN file for keys
+ * named by an RFC 7512 pkcs11: URI.  NULL or "" is unset.
+ */
+struct p7_key_source {
+	const char	*passphrase_file;
+	const char	*passphrase_credential;
+	const char	*pkcs11_module;		/* path of the module (.so) */
+	const char	*pkcs11_pin_file;
+};
+
+/* 1 if ref names a key on a PKCS#11 token (starts "pkcs11:"), else 0. */
+int		 p7_key_is_pkcs11(const char *ref);
+
+/*
+ * The private key ref names: a PEM file (encrypted or not) or an RFC 7512
+ * pkcs11: URI, unlocked as src says (src may be NULL: neither passphrase
+ * nor token).  Every CA, RA, previous CA and OCSP signer key scepd uses
+ * is read here.  The PKCS#11 module is loaded at the first pkcs11: key,
+ * not before, so a process forked before that call loads it afresh; it
+ * stays loaded, logged in, until p7_key_shutdown().  The key may be used
+ * by several threads at once.  Returns a key the caller frees, or NULL
+ * with err (wrong passphrase, missing token or object, PIN refused...);
+ * the passphrase and PIN are never in err.
+ */
+EVP_PKEY	*p7_key_load(const char *ref, const struct p7_key_source *src,
+		    char *err, size_t errlen);
+
+/*
+ * Log out of every token and unload the PKCS#11 module.  Every key
+ * p7_key_load() returned from a token must have been freed before.
+ * Harmless when no module is loaded.
+ */
+void		 p7_key_shutdown(void);
+
+/*
+ * An RFC 7512 URI naming one private key: the token's label,
+ * manufacturer, model and serial ("" matches any), the object's label
+ * ("" any) and CKA_ID (id_len 0: any).  p7_pkcs11_uri_parse() accepts
+ * only those path attributes and type=private, and no query attribute:
+ * pin-value in particular is refused (the PIN comes from a file).  A
+ * URI must name the object by object= or id=.  Returns 0, or -1 with
+ * err.
+ */
+#define P7_P11_TEXT_MAX	128
+#define P7_P11_ID_MAX	64
+struct p7_pkcs11_uri {
+	char		 token[P7_P11_TEXT_MAX + 1];
+	char		 manufacturer[P7_P11_TEXT_MAX + 1];
+	char		 model[P7_P11_TEXT_MAX + 1];
+	char		 serial[P7_P11_TEXT_MAX + 1];
+	char		 object[P7_P11_TEXT_MAX + 1];
+	unsigned char	 id[P7_P11_ID_MAX];
+	size_t		 id_len;
+};
+int		 p7_pkcs11_uri_parse(const char *uri, struct p7_pkcs11_uri *,
+		    char *err, size_t errlen);
+
+/*
+ * Generate a key pair on the token uri names (RSA of bits bits, or with
+ * ec set a P-256 key), labelled and identified as uri says (object= is
+ * required; without id= a random CKA_ID is used and the key is found by
+ * its label), private, sensitive and never extractable.  Refuses when a
+ * private key of that label or id is on the token already.  Returns 0,
+ * or -1 with err.  For scepctl ca init --pkcs11; p7_key_load() then
+ * loads the key.
+ */
+int		 p7_key_generate(const char *uri, const struct p7_key_source *,
+		    int ec, int bits, char *err, size_t errlen);
+
 struct p7_ca_files {
 	const char	*ca_cert;	/* PEM: issuing CA, then its chain */
-	const char	*ca_key;	/* PEM private key of the issuing CA */
+	const char	*ca_key;	/* the issuing CA's key (p7_key_load) */
 	const char	*ra_cert;	/* PEM RA certificate, or NULL */
-	const char	*ra_key;	/* PEM RA private key, or NULL */
+	const char	*ra_key;	/* the RA's key, or NULL */
+	const struct p7_key_source *keys; /* what unlocks them, or NULL */
 };
 
 /*
@@ -174,9 +248,13 @@ struct p7_ca_create {
 	int		 ra_bits;
 	int		 ra_days;
 	const char	*ca_cert_out;	/* PEM paths to write */
-	const char	*ca_key_out;	/* written with mode 0600 */
+	const char	*ca_key_out;	/* written with mode 0600, or a
+					 * pkcs11: URI: generated there */
 	const char	*ra_cert_out;
-	const char	*ra_key_out;
+	const char	*ra_key_out;	/* likewise */
+	int		 ca_ec;		/* the CA key is P-256, not RSA */
+	/* The token's module and PIN; a passphrase encrypts the key files. */
+	const struct p7_key_source *keys; /* or NULL */
 };
 
 /*
@@ -184,7 +262,9 @@ struct p7_ca_create {
  * digitalSignature, and keyEncipherment when there is no RA, since
  * clients then encrypt to the CA; basicConstraints CA) and, if ra_subject
  * is set, an RA certificate issued by it (keyUsage digitalSignature,
- * keyEncipherment).
+ * keyEncipherment).  A key whose _out is a pkcs11: URI is generated on
+ * the token (p7_key_generate); a key file is encrypted when keys
+ * configures a passphrase.
  * Refuses to overwrite existing files.  Returns 0 or -1 with err.
  */
 int		 p7_ca_create(const struct p7_ca_create *, char *err, size_t errlen);
@@ -193,11 +273,15 @@ int		 p7_ca_create(const struct p7_ca_create *, char *err, size_t errlen);
  * Check an existing CA key and chain for use by scepd (key matches the
  * first certificate, it is a CA allowed to sign certificates, the chain
  * verifies up to a self-signed root) and write them to the given paths.
+ * key_in is read, and ca_key_out written, with the passphrase the key
+ * source configures; when ca_key_out is a pkcs11: URI, key_in must be
+ * that URI (the key is on the token already) and only the chain is
+ * written.
  * Returns 0 or -1 with err.
  */
 int		 p7_ca_import(const char *chain_in, const char *key_in,
 		    const char *ca_cert_out, const char *ca_key_out,
-		    char *err, size_t errlen);
+		    const struct p7_key_source *, char *err, size_t errlen);
 
 /*
  * A decoded pkiMessage.  p7_req_parse() checks, in this order: the outer
@@ -535,8 +619,8 @@ struct p7_ocsp_status {
 struct p7_ocsp_signer;
 
 struct p7_ocsp_signer *p7_ocsp_signer_load(const struct p7_ca *,
-		    const char *cert, const char *key, char *err,
-		    size_t errlen);
+		    const char *cert, const char *key,
+		    const struct p7_key_source *, char *err, size_t errlen);
 void		 p7_ocsp_signer_free(struct p7_ocsp_signer *);
 X509		*p7_ocsp_signer_get0_cert(const struct p7_ocsp_signer *);
 EVP_PKEY	*p7_ocsp_signer_get0_key(const struct p7_ocsp_signer *);

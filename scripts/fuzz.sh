@@ -9,8 +9,8 @@ cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-60}
 out=build/fuzz
 mkdir -p "$out"
-flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I. -DOPENSSL_API_COMPAT=30000 -D_DEFAULT_SOURCE"
-libs="-lcrypto -lpthread"
+flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I. -DOPENSSL_API_COMPAT=30000 -D_DEFAULT_SOURCE $(pkg-config --cflags p11-kit-1)"
+libs="-lp11 -lcrypto -lpthread"
 
 build() {
 	target=$1
@@ -102,7 +102,8 @@ seed_csr_policy "$out/corpus/fuzz_csr_policy"
 
 # The configuration parser: etc/scepd.conf and what the integration tests
 # write (test/fuzz/seeds/config/).
-build fuzz_config server/conf.c server/log.c policy/*.c pkcs7/algs.c -lconfig
+build fuzz_config server/conf.c server/log.c policy/*.c pkcs7/algs.c \
+    pkcs7/key_load.c -lconfig
 mkdir -p "$out/corpus/fuzz_config"
 cp etc/scepd.conf "$out/corpus/fuzz_config/etc-scepd.conf"
 cp test/fuzz/seeds/config/* "$out/corpus/fuzz_config/"

@@ -33,6 +33,7 @@ load_previous(const struct conf *c, const struct conf_profile *p)
 	memset(&f, 0, sizeof(f));
 	f.ca_cert = p->previous_cert;
 	f.ca_key = p->previous_key;
+	f.keys = &p->keys;
 	if ((prev = p7_ca_load(&f, err, sizeof(err))) == NULL)
 		log_warnx("%s: profile %s: previous CA: %s", c->path,
 		    p->policy.name, err);
@@ -59,15 +60,21 @@ ca_load_all(struct conf *c)
 			    same(p->next_ca_cert, q->next_ca_cert) &&
 			    same(p->next_ra_cert, q->next_ra_cert) &&
 			    same(p->previous_cert, q->previous_cert) &&
-			    same(p->previous_key, q->previous_key)) {
+			    same(p->previous_key, q->previous_key) &&
+			    same(p->key_passphrase_file,
+			    q->key_passphrase_file) &&
+			    same(p->key_passphrase_credential,
+			    q->key_passphrase_credential)) {
 				p->ca = q->ca;
 				p->prev_ca = q->prev_ca;
 			}
 		}
 		if (p->ca != NULL)
 			continue;
+		memset(&f, 0, sizeof(f));
 		f.ca_cert = p->ca_cert;
 		f.ca_key = p->ca_key;
+		f.keys = &p->keys;
 		f.ra_cert = p->ra_cert[0] != '\0' ? p->ra_cert : NULL;
 		f.ra_key = p->ra_key[0] != '\0' ? p->ra_key : NULL;
 		if ((p->ca = p7_ca_load(&f, err, sizeof(err))) == NULL) {
@@ -118,8 +125,8 @@ ca_load_all(struct conf *c)
 			errors++;
 		}
 		if (p->ocsp_cert[0] != '\0' && (p->ocsp_signer =
-		    p7_ocsp_signer_load(p->ca, p->ocsp_cert, p->ocsp_key, err,
-		    sizeof(err))) == NULL) {
+		    p7_ocsp_signer_load(p->ca, p->ocsp_cert, p->ocsp_key,
+		    &p->keys, err, sizeof(err))) == NULL) {
 			log_warnx("%s: profile %s: OCSP signer: %s", c->path,
 			    p->policy.name, err);
 			errors++;

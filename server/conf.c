@@ -21,9 +21,13 @@
 #include "server/conf.h"
 #include "server/log.h"
 
-/* C_KEY: a C_PATH to a private key, which only its owner may read. */
-enum ctype { C_STR, C_INT, C_BOOL, C_PATH, C_KEY, C_LIST, C_ENUM, C_KU,
-    C_ALGS, C_MODES };
+/*
+ * C_KEY: a C_PATH to a private key (or another secret), which only its
+ * owner may read.  C_CAKEY: a C_KEY, or a key on a PKCS#11 token named
+ * by an RFC 7512 pkcs11: URI (pkcs7/key_load.c), checked as a URI.
+ */
+enum ctype { C_STR, C_INT, C_BOOL, C_PATH, C_KEY, C_CAKEY, C_LIST, C_ENUM,
+    C_KU, C_ALGS, C_MODES };
 
 struct setting {
 	const char	*name;		/* libconfig path, "ca.cert" */
@@ -38,6 +42,7 @@ struct setting {
 #define S(n, f, d)	{ n, C_STR, offsetof(STRUCT, f), d, 0, 0, 0, NULL }
 #define P(n, f, d)	{ n, C_PATH, offsetof(STRUCT, f), d, 0, 0, 0, NULL }
 #define K(n, f, d)	{ n, C_KEY, offsetof(STRUCT, f), d, 0, 0, 0, NULL }
+#define CK(n, f, d)	{ n, C_CAKEY, offsetof(STRUCT, f), d, 0, 0, 0, NULL }
 #define I(n, f, d, lo, hi) { n, C_INT, offsetof(STRUCT, f), NULL, d, lo, hi, NULL }
 #define B(n, f, d)	{ n, C_BOOL, offsetof(STRUCT, f), NULL, d, 0, 1, NULL }
 #define L(n, f)		{ n, C_LIST, offsetof(STRUCT, f), NULL, 0, 0, 0, NULL }
@@ -69,6 +74,8 @@ static const struct setting server_settings[] = {
 	I("retransmission_window_hours", retransmission_window_hours, 24, 1,
 	    24 * 30),
 	I("undelivered_hours",	undelivered_hours, 24, 0, 24 * 365),
+	P("pkcs11.module",	pkcs11_module,	""),
+	K("pkcs11.pin_file",	pkcs11_pin_file, ""),
 };
 #undef STRUCT
 
@@ -77,15 +84,17 @@ static const char *const approvals[] = { "auto", "manual", NULL };
 #define STRUCT struct conf_profile
 static const struct setting profile_settings[] = {
 	P("ca.cert",		ca_cert,	NULL),
-	K("ca.key",		ca_key,		NULL),
+	CK("ca.key",		ca_key,		NULL),
 	P("ca.ra_cert",		ra_cert,	""),
-	K("ca.ra_key",		ra_key,		""),
+	CK("ca.ra_key",		ra_key,		""),
 	P("ca.next_cert",	next_ca_cert,	""),
 	P("ca.next_ra_cert",	next_ra_cert,	""),
 	P("ca.ocsp_cert",	ocsp_cert,	""),
-	K("ca.ocsp_key",	ocsp_key,	""),
+	CK("ca.ocsp_key",	ocsp_key,	""),
 	P("ca.previous_cert",	previous_cert,	""),
-	K("ca.previous_key",	previous_key,	""),
+	CK("ca.previous_key",	previous_key,	""),
+	K("ca.key_passphrase_file", key_passphrase_file, ""),
+	S("ca.key_passphrase_credential", key_passphrase_credential, ""),
 	B("binding.revoke_on_clone", revoke_on_clone, 1),
 	I("unused_days",	unused_days,	90, 0, 3650),
 	B("legacy",		legacy,		0),
@@ -149,7 +158,7 @@ static const struct setting profile_settings[] = {
 /* Groups whose members are all in the tables. */
 static const char *const groups[] = { "ca", "limits", "webhook", "intune",
     "renewal",
-    "template", "binding", "crl" };
+    "template", "binding", "crl", "pkcs11" };
 
 static const char	*default_ciphers[] = { "aes128", "aes192", "aes256", "3des" };
 static const char	*default_digests[] = { "sha1", "sha224", "sha256", "sha384",
@@ -456,6 +465,28 @@ check_key_mode(const char *path, int line, const char *name, const char *file)
 }
 
 /*
+ * A key on a token: the URI as given (not a path to resolve, no file to
+ * check), if pkcs7/ accepts it.  The module is checked when the key is
+ * loaded (scepd -n does).
+ */
+static int
+check_uri(const char *path, int line, const char *name, const char *uri,
+    char **out)
+{
+	struct p7_pkcs11_uri	u;
+	char			err[256];
+
+	if ((*out = strdup(uri)) == NULL)
+		fatal("strdup");
+	if (p7_pkcs11_uri_parse(uri, &u, err, sizeof(err)) == 0)
+		return 0;
+	/* Not the query: it may hold a PIN (pin-value), which is refused. */
+	log_warnx("%s:%d: \"%s\": %.*s: %s", path, line, name,
+	    (int)strcspn(uri, "?"), uri, err);
+	return 1;
+}
+
+/*
  * Load one setting of table t into base from group (a profile; NULL for
  * the top level) falling back to root.  Returns the number of errors.
  */
@@ -473,6 +504,7 @@ load_setting(const char *path, config_setting_t *group, config_setting_t *root,
 	case C_STR:
 	case C_PATH:
 	case C_KEY:
+	case C_CAKEY:
 		if (s == NULL) {
 			if (st->def_str == NULL) {
 				log_warnx("%s: required setting \"%s\" missing",
@@ -485,6 +517,8 @@ load_setting(const char *path, config_setting_t *group, config_setting_t *root,
 			    st->name);
 			return 1;
 		}
+		if (st->type == C_CAKEY && p7_key_is_pkcs11(str))
+			return check_uri(path, line, st->name, str, sp);
 		*sp = st->type != C_STR ? resolve(path, str) : strdup(str);
 		if (*sp == NULL)
 			fatal("strdup");
@@ -496,8 +530,8 @@ load_setting(const char *path, config_setting_t *group, config_setting_t *root,
 			    st->name, *sp);
 			return 1;
 		}
-		return st->type == C_KEY ? check_key_mode(path, line, st->name,
-		    *sp) : 0;
+		return st->type == C_KEY || st->type == C_CAKEY ?
+		    check_key_mode(path, line, st->name, *sp) : 0;
 	case C_INT:
 	case C_BOOL:
 		if (s == NULL) {
@@ -743,6 +777,13 @@ load_profile(const char *path, config_t *cfg, config_setting_t *group,
 	    p->ocsp_key);
 	errors += together(where, "ca.previous_cert", p->previous_cert,
 	    "ca.previous_key", p->previous_key);
+	if (p->key_passphrase_file != NULL && p->key_passphrase_file[0] != '\0' &&
+	    p->key_passphrase_credential != NULL &&
+	    p->key_passphrase_credential[0] != '\0') {
+		log_warnx("%s: \"ca.key_passphrase_file\" or "
+		    "\"ca.key_passphrase_credential\": one of them", where);
+		errors++;
+	}
 	if (t->rsa_min_bits > t->rsa_max_bits) {
 		log_warnx("%s: template.rsa_min_bits > template.rsa_max_bits", where);
 		errors++;
@@ -797,6 +838,47 @@ load_profile(const char *path, config_t *cfg, config_setting_t *group,
 }
 
 static int	check_paths(const struct conf *);
+
+/*
+ * Each profile's struct p7_key_source, borrowing the strings loaded: its
+ * passphrase, the server's PKCS#11 module and PIN file, which a key on a
+ * token needs.
+ */
+static int
+key_sources(struct conf *c)
+{
+	struct conf_profile	*p;
+	const char		*keys[4], *names[4] = { "ca.key", "ca.ra_key",
+				    "ca.ocsp_key", "ca.previous_key" };
+	int			 errors = 0;
+
+	for (int i = 0; i < c->nprofiles; i++) {
+		p = &c->profiles[i];
+		if (p->ca_key == NULL)
+			continue;	/* refused already */
+		p->keys.passphrase_file = p->key_passphrase_file;
+		p->keys.passphrase_credential = p->key_passphrase_credential;
+		p->keys.pkcs11_module = c->pkcs11_module;
+		p->keys.pkcs11_pin_file = c->pkcs11_pin_file;
+		keys[0] = p->ca_key;
+		keys[1] = p->ra_key;
+		keys[2] = p->ocsp_key;
+		keys[3] = p->previous_key;
+		for (int k = 0; k < 4; k++)
+			if (p7_key_is_pkcs11(keys[k]) &&
+			    (c->pkcs11_module == NULL ||
+			    c->pkcs11_module[0] == '\0' ||
+			    c->pkcs11_pin_file == NULL ||
+			    c->pkcs11_pin_file[0] == '\0')) {
+				log_warnx("%s (profile %s): \"%s\" is on a "
+				    "token: set pkcs11 = { module = ...; "
+				    "pin_file = ...; }", c->path,
+				    p->policy.name, names[k]);
+				errors++;
+			}
+	}
+	return errors;
+}
 
 /*
  * The sweep must not revoke what a retransmission may still fetch: a
@@ -883,6 +965,7 @@ conf_load(const char *path, int flags)
 	}
 	errors += check_undelivered(path, &cfg, c);
 	config_destroy(&cfg);
+	errors += key_sources(c);
 
 	for (int i = 0; i < c->nprofiles; i++)
 		if (policy_profile_has_mode(&c->profiles[i].policy,
@@ -925,7 +1008,7 @@ free_strings(const struct setting *t, size_t n, void *base, int profile)
 
 	for (size_t i = 0; i < n; i++) {
 		if (t[i].type != C_STR && t[i].type != C_PATH &&
-		    t[i].type != C_KEY)
+		    t[i].type != C_KEY && t[i].type != C_CAKEY)
 			continue;
 		if (profile && t[i].off >= lo && t[i].off < hi)
 			continue;

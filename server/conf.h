@@ -51,6 +51,11 @@ struct conf_profile {
 	/* The CA's replaced key, kept to answer for what it signed; "". */
 	char			*previous_cert;
 	char			*previous_key;
+	/* What unlocks the four keys above: one passphrase, or "". */
+	char			*key_passphrase_file;
+	char			*key_passphrase_credential; /* systemd's */
+	struct p7_key_source	 keys;		/* borrows these strings and
+						 * struct conf's pkcs11 ones */
 	int			 revoke_on_clone; /* a clone seen: revoke */
 	int			 unused_days;	/* revoke if never bound; 0: off */
 	struct conf_intune	 intune;
@@ -94,6 +99,8 @@ struct conf {
 	int			 sweep_interval; /* seconds between sweeps */
 	int			 retransmission_window_hours; /* see db_enroll_begin() */
 	int			 undelivered_hours; /* 0: off (server/http/delivery.c) */
+	char			*pkcs11_module;	/* for pkcs11: keys, or "" */
+	char			*pkcs11_pin_file;
 	struct conf_profile	*profiles;	/* [0] is the default profile */
 	int			 nprofiles;
 };
@@ -105,7 +112,10 @@ struct conf {
  */
 const char	*conf_find(const char *flag_path, const char *argv0);
 
-/* Key and certificate files must exist, keys readable by their owner only. */
+/*
+ * Key and certificate files must exist, keys (and passphrase and PIN
+ * files) readable by their owner only.
+ */
 #define CONF_CHECK_FILES	0x1
 
 /*

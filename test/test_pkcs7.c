@@ -961,6 +961,180 @@ test_ca_mode_key_usage(void **state)
 	X509_free(bare);
 }
 
+/* path holding line and a newline, mode 0600. */
+static const char *
+write_line(const char *name, const char *line)
+{
+	const char	*path = tmpfile_path(name);
+	FILE		*fp;
+
+	assert_non_null(fp = fopen(path, "w"));
+	fprintf(fp, "%s\n", line);
+	fclose(fp);
+	return path;
+}
+
+/* RFC 7512 URIs: what p7_pkcs11_uri_parse() takes, and each refusal. */
+static void
+test_pkcs11_uri(void **state)
+{
+	static const struct {
+		const char	*uri;
+		const char	*err;	/* a part of the message */
+	} bad[] = {
+		{ "file:/x", "not a pkcs11: URI" },
+		{ "pkcs11:token=a;object=k?pin-value=1234", "a PIN in the URI" },
+		{ "pkcs11:object=k?pin-source=file:/p", "a PIN in the URI" },
+		{ "pkcs11:object=k?module-path=/x.so", "query attributes" },
+		{ "pkcs11:token=a;object=k;type=cert", "type=cert: a key URI" },
+		{ "pkcs11:token=a;object=k;slot-id=1", "unknown attribute "
+		    "\"slot-id\"" },
+		{ "pkcs11:token=a;token=b;object=k", "\"token\" given twice" },
+		{ "pkcs11:token=a;object", "\"object\" is not name=value" },
+		{ "pkcs11:token=a", "names no key" },
+		{ "pkcs11:", "names no key" },
+		{ "pkcs11:object=a%2", "attribute \"object\": bad value" },
+		{ "pkcs11:object=a%zz", "attribute \"object\": bad value" },
+		{ "pkcs11:object=a%00b", "attribute \"object\": bad value" },
+		{ "pkcs11:object=a b", "attribute \"object\": bad value" },
+		{ "pkcs11:object=a/b", "attribute \"object\": bad value" },
+		{ "pkcs11:id=", "attribute \"id\": bad value" },
+	};
+	struct p7_pkcs11_uri	 u;
+	char			 err[256], big[400];
+
+	(void)state;
+	assert_int_equal(p7_key_is_pkcs11("pkcs11:object=x"), 1);
+	assert_int_equal(p7_key_is_pkcs11("/etc/scepd/ca.key"), 0);
+	assert_int_equal(p7_key_is_pkcs11(NULL), 0);
+
+	assert_int_equal(p7_pkcs11_uri_parse("pkcs11:token=My%20Token;"
+	    "manufacturer=SoftHSM%20project;model=SoftHSM%20v2;serial=1a2b;"
+	    "object=ca%3Bkey;id=%01%ff%41;type=private", &u, err,
+	    sizeof(err)), 0);
+	assert_string_equal(u.token, "My Token");
+	assert_string_equal(u.manufacturer, "SoftHSM project");
+	assert_string_equal(u.model, "SoftHSM v2");
+	assert_string_equal(u.serial, "1a2b");
+	assert_string_equal(u.object, "ca;key");
+	assert_int_equal(u.id_len, 3);
+	assert_memory_equal(u.id, "\x01\xff\x41", 3);
+	/* An ID alone names a key; no token matches any. */
+	assert_int_equal(p7_pkcs11_uri_parse("pkcs11:id=%52%41", &u, err,
+	    sizeof(err)), 0);
+	assert_string_equal(u.token, "");
+	assert_string_equal(u.object, "");
+	assert_int_equal(u.id_len, 2);
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(p7_pkcs11_uri_parse(bad[i].uri, &u, err,
+		    sizeof(err)), -1);
+		if (strstr(err, bad[i].err) == NULL)
+			fail_msg("%s: \"%s\", want \"%s\"", bad[i].uri, err,
+			    bad[i].err);
+		/* The PIN of a refused URI is not repeated. */
+		assert_null(strstr(err, "1234"));
+	}
+	/* Longer than a label may be. */
+	memset(big, 'a', sizeof(big));
+	memcpy(big, "pkcs11:object=", 14);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(p7_pkcs11_uri_parse(big, &u, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "at most 128 bytes"));
+}
+
+/*
+ * Encrypted PKCS#8 keys: loaded with the right passphrase from a file or
+ * a credential; refused, each with its reason, without one, with a
+ * wrong one, with an unreadable or empty passphrase file.
+ */
+static void
+test_key_encrypted(void **state)
+{
+	struct p7_key_source	 src;
+	struct p7_ca_files	 f;
+	struct p7_ca		*ca;
+	EVP_PKEY		*key;
+	const char		*path, *pass, *wrong, *empty;
+	char			 err[256], dir[512];
+	FILE			*fp;
+
+	(void)state;
+	path = tmpfile_path("enc.key");
+	assert_non_null(fp = fopen(path, "w"));
+	assert_int_equal(PEM_write_PKCS8PrivateKey(fp, g.root_key,
+	    EVP_aes_256_cbc(), NULL, 0, NULL, (void *)"unit-pass-1"), 1);
+	fclose(fp);
+	pass = write_line("pass", "unit-pass-1");
+	wrong = write_line("wrong", "unit-pass-2");
+	empty = write_line("empty", "");
+
+	memset(&src, 0, sizeof(src));
+	src.passphrase_file = pass;
+	assert_non_null(key = p7_key_load(path, &src, err, sizeof(err)));
+	assert_int_equal(EVP_PKEY_eq(key, g.root_key), 1);
+	EVP_PKEY_free(key);
+
+	/* The CA loads through it too. */
+	memset(&f, 0, sizeof(f));
+	f.ca_cert = write_certs("enc-ca.pem", g.root, NULL);
+	f.ca_key = path;
+	f.keys = &src;
+	assert_non_null(ca = p7_ca_load(&f, err, sizeof(err)));
+	p7_ca_free(ca);
+
+	/* systemd's credential: $CREDENTIALS_DIRECTORY/NAME. */
+	memset(&src, 0, sizeof(src));
+	src.passphrase_credential = "pass";
+	snprintf(dir, sizeof(dir), "%s", pass);
+	*strrchr(dir, '/') = '\0';
+	unsetenv("CREDENTIALS_DIRECTORY");
+	assert_null(p7_key_load(path, &src, err, sizeof(err)));
+	assert_non_null(strstr(err, "$CREDENTIALS_DIRECTORY is not set"));
+	setenv("CREDENTIALS_DIRECTORY", dir, 1);
+	assert_non_null(key = p7_key_load(path, &src, err, sizeof(err)));
+	EVP_PKEY_free(key);
+	src.passphrase_credential = "../pass";
+	assert_null(p7_key_load(path, &src, err, sizeof(err)));
+	assert_non_null(strstr(err, "a name, not a path"));
+	unsetenv("CREDENTIALS_DIRECTORY");
+
+	memset(&src, 0, sizeof(src));
+	assert_null(p7_key_load(path, &src, err, sizeof(err)));
+	assert_non_null(strstr(err, "is encrypted and no passphrase is "
+	    "configured"));
+	assert_null(p7_key_load(path, NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, "is encrypted and no passphrase"));
+	src.passphrase_file = wrong;
+	assert_null(p7_key_load(path, &src, err, sizeof(err)));
+	assert_non_null(strstr(err, "cannot decrypt"));
+	assert_non_null(strstr(err, "wrong passphrase?"));
+	assert_null(strstr(err, "unit-pass"));
+	src.passphrase_file = empty;
+	assert_null(p7_key_load(path, &src, err, sizeof(err)));
+	assert_non_null(strstr(err, "the first line is empty"));
+	src.passphrase_file = "/nonexistent/pass";
+	assert_null(p7_key_load(path, &src, err, sizeof(err)));
+	assert_non_null(strstr(err, "passphrase file /nonexistent/pass"));
+
+	/* A plain key needs no passphrase, and ignores one. */
+	src.passphrase_file = pass;
+	assert_non_null(key = p7_key_load(write_key("plain.key", g.ra_key),
+	    &src, err, sizeof(err)));
+	EVP_PKEY_free(key);
+	assert_null(p7_key_load(pass, NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, "no usable private key"));
+	/* A token key without a module. */
+	assert_null(p7_key_load("pkcs11:object=ca", NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, "needs pkcs11.module"));
+	assert_null(p7_key_load("pkcs11:object=ca;x=1", NULL, err,
+	    sizeof(err)));
+	assert_non_null(strstr(err, "unknown attribute"));
+	p7_key_shutdown();
+	ERR_clear_error();
+}
+
 static void
 test_ca_bad(void **state)
 {
@@ -2551,6 +2725,8 @@ main(void)
 		cmocka_unit_test(test_ca_ra),
 		cmocka_unit_test(test_ca_chain),
 		cmocka_unit_test(test_ca_bad),
+		cmocka_unit_test(test_pkcs11_uri),
+		cmocka_unit_test(test_key_encrypted),
 		cmocka_unit_test(test_ca_names),
 		cmocka_unit_test(test_ca_mode_key_usage),
 		cmocka_unit_test(test_vectors),

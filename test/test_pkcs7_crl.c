@@ -1402,8 +1402,8 @@ test_ocsp_delegated(void **state)
 	assert_int_equal(p7_ocsp_signer_create(g.pca, "bad", 0,
 	    tmp_path("x.pem"), tmp_path("x.key"), err, sizeof(err)), -1);
 
-	if ((s = p7_ocsp_signer_load(g.pca, g.signer_pem, g.signer_key, err,
-	    sizeof(err))) == NULL)
+	if ((s = p7_ocsp_signer_load(g.pca, g.signer_pem, g.signer_key, NULL,
+	    err, sizeof(err))) == NULL)
 		fail_msg("p7_ocsp_signer_load: %s", err);
 	cert = p7_ocsp_signer_get0_cert(s);
 	assert_true(X509_get_extended_key_usage(cert) & XKU_OCSP_SIGN);
@@ -1417,19 +1417,21 @@ test_ocsp_delegated(void **state)
 	/* Another CA's OCSP signer, a certificate without the EKU. */
 	fpem = write_cert("foreign.pem", g.ocsp_foreign);
 	fkey = write_key("leaf.key", g.leaf_key);
-	assert_null(p7_ocsp_signer_load(g.pca, fpem, fkey, err, sizeof(err)));
+	assert_null(p7_ocsp_signer_load(g.pca, fpem, fkey, NULL, err,
+	    sizeof(err)));
 	assert_non_null(strstr(err, "not issued by the CA"));
 	npem = write_cert("noeku.pem", g.ocsp_noeku);
-	assert_null(p7_ocsp_signer_load(g.pca, npem, fkey, err, sizeof(err)));
+	assert_null(p7_ocsp_signer_load(g.pca, npem, fkey, NULL, err,
+	    sizeof(err)));
 	assert_non_null(strstr(err, "OCSPSigning"));
 	/* Key of another certificate; missing files. */
-	assert_null(p7_ocsp_signer_load(g.pca, g.signer_pem, fkey, err,
+	assert_null(p7_ocsp_signer_load(g.pca, g.signer_pem, fkey, NULL, err,
 	    sizeof(err)));
 	assert_non_null(strstr(err, "does not match"));
-	assert_null(p7_ocsp_signer_load(g.pca, "/nonexistent.pem", fkey, err,
-	    sizeof(err)));
+	assert_null(p7_ocsp_signer_load(g.pca, "/nonexistent.pem", fkey, NULL,
+	    err, sizeof(err)));
 	assert_null(p7_ocsp_signer_load(g.pca, g.signer_pem,
-	    "/nonexistent.key", err, sizeof(err)));
+	    "/nonexistent.key", NULL, err, sizeof(err)));
 	ERR_clear_error();
 }
 
@@ -1498,8 +1500,8 @@ test_ocsp_openssl_cli(void **state)
 	cli_check(NULL, 2, &st, ": unknown");
 
 	/* The delegated signer made by test_ocsp_delegated. */
-	if ((s = p7_ocsp_signer_load(g.pca, g.signer_pem, g.signer_key, err,
-	    sizeof(err))) == NULL)
+	if ((s = p7_ocsp_signer_load(g.pca, g.signer_pem, g.signer_key, NULL,
+	    err, sizeof(err))) == NULL)
 		fail_msg("p7_ocsp_signer_load: %s", err);
 	st.status = P7_OCSP_REVOKED;
 	st.reason = P7_CRL_REASON_KEY_COMPROMISE;

@@ -28,10 +28,14 @@ usage(void)
 	    "usage: scepctl [-c file] command ...\n"
 	    "  ca init [--profile P] [--subject /O=x/CN=y]\n"
 	    "          [--ra-subject /O=x/CN=z | --no-ra] [--bits N] [--days N]\n"
+	    "          [--ec] [--pkcs11 URI] [--passphrase-file F]\n"
 	    "          [--force]               create the CA (and RA) files\n"
 	    "                                  named in the configuration; over\n"
 	    "                                  a CA, a new key (--force while\n"
-	    "                                  its certificates are valid)\n"
+	    "                                  its certificates are valid);\n"
+	    "                                  --ec: a P-256 CA key; --pkcs11:\n"
+	    "                                  the CA key generated on a token;\n"
+	    "                                  key files encrypted with F\n"
 	    "  ca import [--profile P] --chain FILE --key FILE\n"
 	    "                                  take an existing CA key and chain\n"
 	    "  db migrate                      apply schema migrations\n"
@@ -86,11 +90,15 @@ ca_init(const struct conf *c, int argc, char **argv)
 		{ "days", required_argument, NULL, 'd' },
 		{ "profile", required_argument, NULL, 'p' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "ec", no_argument, NULL, 'e' },
+		{ "pkcs11", required_argument, NULL, 'k' },
+		{ "passphrase-file", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct conf_profile	*p;
-	const char		*profile = "default";
+	const char		*profile = "default", *uri = NULL, *pass = NULL;
 	struct p7_ca_create	o;
+	struct p7_key_source	keys;
 	char			err[256], suffix[P7_CA_KEY_LEN + 1];
 	int			ch, no_ra = 0, force = 0, moved;
 
@@ -111,10 +119,21 @@ ca_init(const struct conf *c, int argc, char **argv)
 		case 'd': o.ca_days = atoi(optarg); break;
 		case 'p': profile = optarg; break;
 		case 'f': force = 1; break;
+		case 'e': o.ca_ec = 1; break;
+		case 'k': uri = optarg; break;
+		case 'P': pass = optarg; break;
 		default: usage();
 		}
 	}
 	p = ctl_profile(c, profile);
+	keys = p->keys;
+	if (pass != NULL) {
+		keys.passphrase_file = pass;
+		keys.passphrase_credential = NULL;
+	}
+	o.keys = &keys;
+	if (uri != NULL && !p7_key_is_pkcs11(uri))
+		fatalx("--pkcs11 takes a pkcs11: URI (RFC 7512)");
 	if (o.ca_bits < 2048 || o.ca_bits > 8192 || o.ca_days < 1)
 		fatalx("--bits must be 2048..8192 and --days positive");
 	if (no_ra)
@@ -123,7 +142,7 @@ ca_init(const struct conf *c, int argc, char **argv)
 		fatalx("%s sets no ca.ra_cert/ca.ra_key: add them, or use --no-ra",
 		    c->path);
 	o.ca_cert_out = p->ca_cert;
-	o.ca_key_out = p->ca_key;
+	o.ca_key_out = uri != NULL ? uri : p->ca_key;
 	o.ra_cert_out = p->ra_cert;
 	o.ra_key_out = p->ra_key;
 	/* A re-key: the old CA is kept aside, never overwritten. */
@@ -133,9 +152,12 @@ ca_init(const struct conf *c, int argc, char **argv)
 			ctl_ca_restore(p, no_ra, suffix);
 		fatalx("ca init: %s", err);
 	}
-	printf("created CA %s (key %s)\n", p->ca_cert, p->ca_key);
+	p7_key_shutdown();
+	printf("created CA %s (key %s)\n", p->ca_cert, o.ca_key_out);
 	if (!no_ra)
 		printf("created RA %s (key %s)\n", p->ra_cert, p->ra_key);
+	if (strcmp(o.ca_key_out, p->ca_key) != 0)
+		printf("set ca.key = \"%s\"; in %s\n", o.ca_key_out, c->path);
 	return 0;
 }
 
@@ -165,7 +187,7 @@ ca_import(const struct conf *c, int argc, char **argv)
 	if (chain == NULL || key == NULL)
 		usage();
 	p = ctl_profile(c, profile);
-	if (p7_ca_import(chain, key, p->ca_cert, p->ca_key, err,
+	if (p7_ca_import(chain, key, p->ca_cert, p->ca_key, &p->keys, err,
 	    sizeof(err)) == -1)
 		fatalx("ca import: %s", err);
 	printf("imported CA into %s (key %s)\n", p->ca_cert, p->ca_key);
