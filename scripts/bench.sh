@@ -139,9 +139,15 @@ wait_up() {
 	die "$3 did not start"
 }
 
-# ticks PID: utime + stime of PID, in clock ticks.
+# ticks PID: utime + stime of PID and its children (scepd's worker and
+# signer, server/signer/), in clock ticks.
 ticks() {
-	sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+	tk=0
+	for tp in $1 $(ps -o pid= --ppid "$1"); do
+		tt=$(sed 's/.*) //' "/proc/$tp/stat" 2>/dev/null | awk '{ print $12 + $13 }')
+		tk=$((tk + ${tt:-0}))
+	done
+	echo $tk
 }
 # pg_ticks: the same for the postmaster and all its children.
 pg_ticks() {
@@ -153,7 +159,15 @@ pg_ticks() {
 	done
 	echo $s
 }
-hwm_kib() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
+# hwm_kib PID: the peak RSS of PID and its children, added up.
+hwm_kib() {
+	hk=0
+	for hp in $1 $(ps -o pid= --ppid "$1"); do
+		hv=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$hp/status" 2>/dev/null)
+		hk=$((hk + ${hv:-0}))
+	done
+	echo $hk
+}
 
 # ---- setup ------------------------------------------------------------------
 
@@ -409,6 +423,10 @@ SS_HWM=$(hwm_kib "$SS_PID")
 # Stop both now, to see how scepd ends after the load.
 stop_pid "$out/scepd.pid"
 sd_exit=$rc_stopped
+# What keeping the keys in the signer costs: the round trips of its
+# operations beyond the key operation itself (server/signer/client.c
+# counts them, scepd logs them when it stops), per PKCSReq of the run.
+sep=$(sed -n 's/.* \([0-9]*\) signer operations, \([0-9.]*\) us of round trip each, \([0-9.]*\) us of it the key.s$/\1 \2 \3/p' "$out/scepd.log" | tail -n 1)
 stop_pid "$out/scepserver.pid"
 ss_exit=$rc_stopped
 say "   exit status after SIGTERM: scepd $sd_exit, scepserver $ss_exit"
@@ -564,7 +582,8 @@ slow_done dbslow
 # 1024), GetCACaps timed meanwhile, scepd's RSS before and among them;
 # then the database is fast again and they end.
 rss_kib() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
-WAIT_PID=$(cat "$out/wait.pid")
+# The worker holds the connections and their memory.
+WAIT_PID=$(ps -o pid=,comm= --ppid "$(cat "$out/wait.pid")" | awk '$2 == "scepd-worker" { print $1 }')
 flood_rss0=$(rss_kib "$WAIT_PID")
 touch "$out/pg-slow"
 (ulimit -n 4096 && exec taskset -c 0 "$BIN/scepbench" -u "$WAIT_URL" -c 1000 -n 1000 -d 300 \
@@ -642,6 +661,16 @@ for c in 8 32; do
 	row "server CPU ms per enrollment ($c)" "$(cpu_ms scepd.enroll$c 1)" "$(cpu_ms scepserver.enroll$c 1)"
 	row "PostgreSQL CPU ms per enrollment ($c)" "$(cpu_ms scepd.enroll$c 2)" "-"
 done
+# A new PKCSReq is 3 signer operations (decrypt its envelope's key, sign
+# the certificate, sign the CertRep): their round trips beyond the key's
+# own time, as a share of the time one PKCSReq took at 8 clients.
+if [ -n "$sep" ]; then
+	set -- $sep
+	row "signer operations (whole run)" "$1" "-" -
+	row "signer round trip us, beyond the key's" "$(echo "$2 $3" | awk '{ printf "%.1f", $1 - $2 }')" "-" -
+	row "separation, % of PKCSReq time (8 clients)" "$(echo "$2 $3 $(bget scepd.enroll8 rate)" |
+	    awk '{ printf "%.2f", 3 * ($1 - $2) * $3 / 10000 }')" "-" -
+fi
 per_s() { awk -v s="$(bget "$1" sent)" -v e="$(bget "$1" elapsed)" 'BEGIN { printf "%.1f\n", s / e }'; }
 row "replay replies/s (32 clients)" "$(per_s scepd.replay)" "$(per_s scepserver.replay)"
 row "replay p50 ms" "$(bget scepd.replay p50_ms)" "$(bget scepserver.replay p50_ms)"

@@ -11,7 +11,7 @@
 #   api      the admin API: a one-time challenge minted (201) and a
 #            certificate fetched (200) every 2 s; every 5th challenge is
 #            used by a sceptool enrollment (SUCCESS).
-# Every 30 s: scepd's VmRSS, its open descriptors, PostgreSQL client
+# Every 30 s: the worker's VmRSS, its open descriptors, PostgreSQL client
 # connections and each generator's error count (non-2xx, FAILURE where a
 # SUCCESS was expected, a wrong OCSP status).  Verdicts: RSS growth from
 # minute 5 (minute 1 for a run shorter than 10 minutes) to the end at
@@ -125,9 +125,11 @@ TOKEN=$("$BIN/scepctl" -c "$CONF" token create soak 2>>"$out/soak.log") ||
 if [ "$VG" = 1 ]; then
 	# Leaks only: definite and indirect ones are errors, possible ones
 	# are listed (OpenSSL's and libevent's globals live until exit).
+	# --trace-children: the signer is a fresh image (scepd -S); one log
+	# a process: the supervisor, the worker, each signer.
 	valgrind --leak-check=full --show-leak-kinds=definite,indirect,possible \
 	    --errors-for-leak-kinds=definite,indirect --num-callers=30 \
-	    --log-file="$out/valgrind.log" \
+	    --trace-children=yes --log-file="$out/valgrind.%p.log" \
 	    "$BIN/scepd" -d -c "$CONF" -p $PORT >"$out/scepd.log" 2>&1 &
 else
 	"$BIN/scepd" -d -c "$CONF" -p $PORT >"$out/scepd.log" 2>&1 &
@@ -332,8 +334,11 @@ gen_api() {
 
 # ---- sampling ------------------------------------------------------------------------
 
-rss_kib() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$PID/status"; }
-fds() { ls "/proc/$PID/fd" | wc -l; }
+# The worker: the process that serves (server/signer/); the signer's
+# memory is its keys and a thread a connection.
+WPID=$(ps -o pid=,comm= --ppid "$PID" | awk '$2 == "scepd-worker" { print $1 }')
+rss_kib() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$WPID/status"; }
+fds() { ls "/proc/$WPID/fd" | wc -l; }
 dbconns() {
 	psql -X -qAt "$PGCONN" -c "SELECT count(*) FROM pg_stat_activity
 	    WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
@@ -424,20 +429,23 @@ verdict "$([ $total_err = 0 ] && echo 0 || echo 1)" \
     "errors: $total_err (enroll $(errs enroll), read $(errs read), ocsp $(errs ocsp), api $(errs api))"
 verdict "$([ "$scepd_rc" = 0 ] && echo 0 || echo 1)" "scepd exit status after SIGTERM: $scepd_rc"
 if [ "$VG" = 1 ]; then
-	vl=$out/valgrind.log
-	# No leak at all: valgrind says so instead of printing the counts.
-	if grep -q 'All heap blocks were freed' "$vl"; then
-		def=0 ind=0 pos=0
-	else
-		lost() { sed -n "s/.*$1 lost: \([0-9,]*\) bytes.*/\1/p" "$vl" | tail -n 1 | tr -d ,; }
-		def=$(lost definitely) ind=$(lost indirectly) pos=$(lost possibly)
-	fi
-	supp=$(sed -n 's/.*suppressed: \([0-9,]*\) bytes.*/\1/p' "$vl" | tail -n 1 | tr -d ,)
-	verr=$(sed -n 's/.*ERROR SUMMARY: \([0-9,]*\) errors.*/\1/p' "$vl" | tail -n 1 | tr -d ,)
-	say "valgrind: definitely lost ${def:-?}, indirectly lost ${ind:-?}, possibly lost ${pos:-?}, suppressed ${supp:-0} bytes; ERROR SUMMARY ${verr:-?} ($vl)"
-	verdict "$([ "${def:-x}" = 0 ] && [ "${ind:-x}" = 0 ] && echo 0 || echo 1)" \
-	    "0 definitely lost, 0 indirectly lost"
-	verdict "$([ "${verr:-x}" = 0 ] && echo 0 || echo 1)" \
-	    "valgrind ERROR SUMMARY 0 (no invalid access, no uninitialised use, no leak counted)"
+	for vl in "$out"/valgrind.*.log; do
+		# Which process: its command line, as valgrind heads its log.
+		what=$(sed -n 's/^==[0-9]*== Command: //p' "$vl" | head -n 1 | sed 's|^[^ ]*/||')
+		# No leak at all: valgrind says so instead of printing the counts.
+		if grep -q 'All heap blocks were freed' "$vl"; then
+			def=0 ind=0 pos=0
+		else
+			lost() { sed -n "s/.*$1 lost: \([0-9,]*\) bytes.*/\1/p" "$vl" | tail -n 1 | tr -d ,; }
+			def=$(lost definitely) ind=$(lost indirectly) pos=$(lost possibly)
+		fi
+		supp=$(sed -n 's/.*suppressed: \([0-9,]*\) bytes.*/\1/p' "$vl" | tail -n 1 | tr -d ,)
+		verr=$(sed -n 's/.*ERROR SUMMARY: \([0-9,]*\) errors.*/\1/p' "$vl" | tail -n 1 | tr -d ,)
+		say "valgrind ($what): definitely lost ${def:-?}, indirectly lost ${ind:-?}, possibly lost ${pos:-?}, suppressed ${supp:-0} bytes; ERROR SUMMARY ${verr:-?} ($vl)"
+		verdict "$([ "${def:-x}" = 0 ] && [ "${ind:-x}" = 0 ] && echo 0 || echo 1)" \
+		    "$what: 0 definitely lost, 0 indirectly lost"
+		verdict "$([ "${verr:-x}" = 0 ] && echo 0 || echo 1)" \
+		    "$what: valgrind ERROR SUMMARY 0 (no invalid access, no uninitialised use, no leak counted)"
+	done
 fi
 exit $fail

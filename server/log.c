@@ -114,9 +114,15 @@ log_openssl(const char *what)
 long
 log_ms_since(const struct timespec *t0)
 {
+	return log_us_since(t0) / 1000;
+}
+
+long
+log_us_since(const struct timespec *t0)
+{
 	struct timespec	t;
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long)(t.tv_sec - t0->tv_sec) * 1000 +
-	    (t.tv_nsec - t0->tv_nsec) / 1000000;
+	return (long)(t.tv_sec - t0->tv_sec) * 1000000 +
+	    (t.tv_nsec - t0->tv_nsec) / 1000;
 }

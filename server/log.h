@@ -37,5 +37,6 @@ void	log_served(enum log_served);
 /* Milliseconds since t0 (CLOCK_MONOTONIC), for "took N ms" in a line. */
 struct timespec;
 long	log_ms_since(const struct timespec *t0);
+long	log_us_since(const struct timespec *t0);	/* microseconds */
 
 #endif /* SCEPD_LOG_H */

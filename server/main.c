@@ -143,6 +143,7 @@ main(int argc, char *argv[])
 	char		*signer_argv[6];
 	int		 ch, debug = 0, check = 0, verbose = 0, port = -1;
 	int		 signer = 0, ctl, nargs = 0;
+	unsigned long	 calls, round_trip, key_op;
 	int		 nworkers, bound_port, i;
 	long		 ncpu;
 
@@ -340,8 +341,12 @@ main(int argc, char *argv[])
 	event_free(sigterm);
 	event_base_free(main_base);
 	free(workers);
-	log_info("stopped; %lu certificates signed since the start",
-	    p7_issued_count());
+	signer_client_stats(&calls, &round_trip, &key_op);
+	log_info("stopped; %lu certificates signed since the start; %lu "
+	    "signer operations, %.1f us of round trip each, %.1f us of it "
+	    "the key's", p7_issued_count(), calls,
+	    calls ? (double)round_trip / (double)calls : 0.0,
+	    calls ? (double)key_op / (double)calls : 0.0);
 done:
 	for (i = 0; i < srv.conf->nprofiles; i++)
 		intune_free(srv.conf->profiles[i].intune_client);

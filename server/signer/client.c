@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -32,6 +33,9 @@
 /* Far above a signature on a token; a signer stuck this long is gone. */
 #define SIGNER_TIMEOUT_MS	5000
 #define POOL_MAX		64
+
+/* Since the start (signer_client_stats()). */
+static _Atomic unsigned long	 ncalls, round_trip_us, key_op_us;
 
 struct conn {
 	int		 fd;
@@ -114,6 +118,7 @@ transport(void *arg, struct p7_remote_call *call)
 	struct wire_req		 rq;
 	struct wire_resp	 rs;
 	struct conn		 c;
+	struct timespec		 t0;
 	size_t			 len;
 	ssize_t			 n;
 	int			 rc = -1;
@@ -131,6 +136,7 @@ transport(void *arg, struct p7_remote_call *call)
 	rq.len = (uint32_t)call->in_len;
 	memcpy(rq.data, call->in, call->in_len);
 	len = WIRE_REQ_HEAD + call->in_len;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (send(c.fd, &rq, len, MSG_NOSIGNAL) != (ssize_t)len ||
 	    (n = await(c.fd, &rs)) < (ssize_t)WIRE_RESP_HEAD ||
 	    n > (ssize_t)sizeof(rs) || rs.magic != WIRE_MAGIC ||
@@ -141,6 +147,9 @@ transport(void *arg, struct p7_remote_call *call)
 		return P7_REMOTE_UNAVAILABLE;
 	}
 	give_back(&c);
+	ncalls++;
+	round_trip_us += (unsigned long)log_us_since(&t0);
+	key_op_us += rs.usec;
 	if (rs.status == 0 && rs.len <= call->out_cap) {
 		memcpy(call->out, rs.data, rs.len);
 		call->out_len = rs.len;
@@ -201,4 +210,13 @@ signer_client_start(int ctl, char *err, size_t errlen)
 	}
 	pthread_detach(pool.thread);
 	return 0;
+}
+
+void
+signer_client_stats(unsigned long *calls, unsigned long *round_trip,
+    unsigned long *key_op)
+{
+	*calls = ncalls;
+	*round_trip = round_trip_us;
+	*key_op = key_op_us;
 }

@@ -111,6 +111,7 @@ static int
 answer(int fd, struct wire_req *rq, ssize_t n, struct wire_resp *rs)
 {
 	struct p7_remote_call	 c;
+	struct timespec		 t0;
 	EVP_PKEY		*key;
 	size_t			 len = WIRE_RESP_HEAD;
 
@@ -134,11 +135,13 @@ answer(int fd, struct wire_req *rq, ssize_t n, struct wire_resp *rs)
 		c.in_len = rq->len;
 		c.out = rs->data;
 		c.out_cap = sizeof(rs->data);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		if (p7_remote_perform(key, &c) == 0) {
 			rs->status = 0;
 			rs->len = (uint32_t)c.out_len;
 			len += c.out_len;
 		}
+		rs->usec = (uint32_t)log_us_since(&t0);
 	}
 	/* A decrypted key block is secret: nothing of it stays behind. */
 	if (send(fd, rs, len, MSG_NOSIGNAL) != (ssize_t)len) {

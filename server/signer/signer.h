@@ -30,6 +30,14 @@ int	supervise(char *const signer_argv[]);
  */
 int	signer_client_start(int ctl, char *err, size_t errlen);
 
+/*
+ * The signer's answers since the start: how many, their round trips and
+ * the key operations' own time in them, in microseconds; the difference
+ * is what separation costs (make bench prints it).
+ */
+void	signer_client_stats(unsigned long *calls, unsigned long *round_trip,
+	    unsigned long *key_op);
+
 /* Pass a descriptor over a UNIX socket (fdpass.c): 0 or -1. */
 int	fd_send(int sock, int fd);
 /* The descriptor passed, -1 at the end of the socket or on error, -2 if a

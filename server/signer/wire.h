@@ -30,6 +30,7 @@ struct wire_req {
 struct wire_resp {
 	uint32_t	magic;
 	int32_t		status;		/* 0, or -1: refused or failed */
+	uint32_t	usec;		/* the key operation's own time */
 	uint32_t	len;
 	uint8_t		data[WIRE_MAX_DATA];
 };
