@@ -666,8 +666,8 @@ enum db_rc	db_serial_reserve(struct db *, const struct db_reservation *r,
 
 /*
  * Move serial's reservation from 'reserved' to state, in the open
- * transaction if there is one (DB_RESV_ISSUED belongs in the transaction
- * that inserts the certificate), else alone.  Returns DB_OK, DB_NOT_FOUND
+ * transaction if there is one (DB_RESV_ISSUED only there: in the
+ * transaction that inserts the certificate), else alone.  Returns DB_OK, DB_NOT_FOUND
  * if serial is not reserved (unknown, or resolved already), DB_ERROR (an
  * open transaction is rolled back, as db_cert_insert()).
  */

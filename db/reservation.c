@@ -109,6 +109,13 @@ db_serial_resolve(struct db *db, const char *serial, enum db_resv_state state,
 		db_seterr(err, errlen, "bad serial number");
 		goto out;
 	}
+	/*
+	 * 'issued' only in the certificate's transaction: never on a
+	 * connection reset under it (db_exec()'s retry), which would
+	 * commit it alone.
+	 */
+	if (state == DB_RESV_ISSUED && db_in_tx(db, err, errlen) == -1)
+		goto out;
 	if (state == DB_RESV_RESERVED) {
 		db_seterr(err, errlen, "a reservation is resolved to another "
 		    "state");

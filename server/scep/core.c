@@ -340,8 +340,11 @@ scep_issue(struct scep_ctx *c, X509_REQ *csr, const struct policy_plan *plan,
 			snprintf(err, errlen, "no random serial");
 			goto fail;
 		}
+		/* As scepd.certificates keeps it: no leading zero. */
 		for (size_t i = 0; i < sizeof(serial); i++)
 			snprintf(hex + 2 * i, 3, "%02X", serial[i]);
+		if (hex[0] == '0')
+			memmove(hex, hex + 1, sizeof(hex) - 1);
 		if ((rc = reserve(c, hex, err, errlen)) == DB_ERROR)
 			goto fail;
 		if (rc == DB_REFUSED)
