@@ -1703,10 +1703,14 @@ test_reservation(void **state)
 	assert_int_equal(resv_count(st, na, "reserved"), 1);
 	assert_int_equal(admin_num(st, "SELECT count(*) FROM "
 	    "scepd.certificates WHERE serial = $1", na), 0);
+	/* 'issued' only inside the certificate's transaction. */
+	assert_int_equal(db_serial_resolve(rdb, a.serial, DB_RESV_ISSUED,
+	    errbuf, sizeof(errbuf)), DB_ERROR);
+	assert_int_equal(resv_count(st, na, "reserved"), 1);
 	/* Signed, not recorded: discarded, once. */
 	assert_int_equal(db_serial_resolve(rdb, a.serial, DB_RESV_DISCARDED,
 	    errbuf, sizeof(errbuf)), DB_OK);
-	assert_int_equal(db_serial_resolve(rdb, a.serial, DB_RESV_ISSUED,
+	assert_int_equal(db_serial_resolve(rdb, a.serial, DB_RESV_FAILED,
 	    errbuf, sizeof(errbuf)), DB_NOT_FOUND);
 	assert_int_equal(resv_count(st, na, "discarded"), 1);
 	assert_int_equal(db_serial_resolve(rdb, "not-hex", DB_RESV_FAILED,

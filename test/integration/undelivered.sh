@@ -169,6 +169,7 @@ kills() {
 	for p in $cpids; do wait "$p"; done
 	echo "$(sql $DB "SELECT count(*) FROM scepd.certificates WHERE subject LIKE 'CN=load-%'") issued"
 	invariants $DB "$WORK/load" || return 1
+	reserved_left $DB || return 1
 	# Every saved certificate was written out: none of those is undelivered
 	# unless its mark was lost to the kill (the safe side, docs).
 	sql $DB "SELECT count(*) FROM scepd.certificates WHERE subject LIKE 'CN=load-%' AND delivered_at IS NULL" |
