@@ -158,10 +158,7 @@ db_cert_list(struct db *db, int limit, int undelivered,
 		goto out;
 	}
 	db_params_init(&p);
-	if (limit > 0)
-		db_param_int(&p, limit);
-	else
-		db_param_text(&p, NULL);	/* LIMIT NULL: all rows */
+	db_param_limit(&p, limit);
 
 	idle = PQtransactionStatus(db->conn) == PQTRANS_IDLE;
 	if (db_ready(db, err, errlen) == -1)

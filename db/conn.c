@@ -74,14 +74,22 @@ session_setup(struct db *db, char *err, size_t errlen)
 	    0, NULL, NULL, NULL, NULL, 0);
 	if (db_check(db, res, PGRES_TUPLES_OK, err, errlen) == -1)
 		goto out;
+	if (db->async_commit) {
+		PQclear(res);
+		res = PQexecParams(db->conn, "SELECT pg_catalog.set_config("
+		    "'synchronous_commit', 'off', false)", 0, NULL, NULL, NULL,
+		    NULL, 0);
+		if (db_check(db, res, PGRES_TUPLES_OK, err, errlen) == -1)
+			goto out;
+	}
 	rc = 0;
 out:
 	PQclear(res);
 	return rc;
 }
 
-struct db *
-db_open(const char *conninfo, char *err, size_t errlen)
+static struct db *
+open_conn(const char *conninfo, int async_commit, char *err, size_t errlen)
 {
 	struct db	*db = NULL;	/* owned */
 	struct db	*ret = NULL;
@@ -101,6 +109,7 @@ db_open(const char *conninfo, char *err, size_t errlen)
 		goto out;
 	}
 	(void)PQsetNoticeProcessor(db->conn, quiet, NULL);
+	db->async_commit = async_commit;
 	if (session_setup(db, err, errlen) == -1)
 		goto out;
 	ret = db;
@@ -108,6 +117,18 @@ db_open(const char *conninfo, char *err, size_t errlen)
 out:
 	db_close(db);
 	return ret;
+}
+
+struct db *
+db_open(const char *conninfo, char *err, size_t errlen)
+{
+	return open_conn(conninfo, 0, err, errlen);
+}
+
+struct db *
+db_open_async(const char *conninfo, char *err, size_t errlen)
+{
+	return open_conn(conninfo, 1, err, errlen);
 }
 
 void
@@ -419,6 +440,15 @@ db_param_bytea(struct db_params *p, const unsigned char *b, size_t len)
 	p->formats[i] = 1;
 }
 
+void
+db_param_limit(struct db_params *p, int limit)
+{
+	if (limit > 0)
+		db_param_int(p, limit);
+	else
+		db_param_text(p, NULL);	/* LIMIT NULL: all rows */
+}
+
 /*
  * Normalise a serial number given in hex: any case, optional "0x",
  * optional colons between octets (as openssl prints them), leading
@@ -562,6 +592,40 @@ db_xact_lock(struct db *db, enum db_lock_space space, const char *name,
 	/* pg_advisory_xact_lock() returns void: IS NULL is true. */
 	rc = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 	PQclear(res);
+	return rc;
+}
+
+enum db_rc
+db_sweep_round(struct db *db, enum db_lock_space space, const char *name,
+    const char *sql, const struct db_params *p, PGresult **res, char *err,
+    size_t errlen)
+{
+	PGresult	*r = NULL;
+	int		 locked;
+	enum db_rc	 rc = DB_ERROR;
+
+	*res = NULL;
+	if (db_begin(db, 1, err, errlen) == -1)
+		return DB_ERROR;
+	/* One sweeper at a time across every scepd; the others skip. */
+	if ((locked = db_xact_lock(db, space, name, 1, err, errlen)) == -1)
+		goto out;
+	if (locked == 0) {
+		db_rollback(db);
+		rc = DB_OK;
+		goto out;
+	}
+	r = db_exec(db, sql, p, 0);
+	if (db_check(db, r, PGRES_TUPLES_OK, err, errlen) == -1 ||
+	    db_commit(db, err, errlen) == DB_ERROR)
+		goto out;
+	*res = r;
+	r = NULL;
+	rc = DB_OK;
+out:
+	PQclear(r);
+	if (rc == DB_ERROR)
+		db_rollback(db);
 	return rc;
 }
 

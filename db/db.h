@@ -35,6 +35,13 @@ enum db_rc {
  * failure.
  */
 struct db	*db_open(const char *conninfo, char *err, size_t errlen);
+/*
+ * db_open() for statements outside a transaction whose COMMIT need not
+ * wait for the disk (synchronous_commit off, kept over reconnects): the
+ * serial reservations, db/reservation.c says why that is safe there.  A
+ * transaction begun on it (db_begin()) is synchronous still.
+ */
+struct db	*db_open_async(const char *conninfo, char *err, size_t errlen);
 void		 db_close(struct db *);
 
 /*
@@ -622,6 +629,72 @@ enum db_rc	db_sweep_undelivered(struct db *, int hours, time_t at,
 	    int limit, const char *actor,
 	    void (*cb)(const char *serial, void *), void *arg, int *ran,
 	    int *revoked, char *err, size_t errlen);
+
+/*
+ * Serial reservations (db/schema/010_serial_reservation.sql): a serial is
+ * reserved and committed before it is signed, and resolved once the
+ * outcome is known.
+ */
+enum db_resv_state {
+	DB_RESV_RESERVED,	/* committed before the signature */
+	DB_RESV_ISSUED,		/* its certificate is recorded */
+	DB_RESV_DISCARDED,	/* signed, its transaction rolled back */
+	DB_RESV_FAILED,		/* the signature failed */
+	DB_RESV_ABANDONED,	/* still reserved long after (the sweep) */
+};
+/* The database's name of a state ("reserved", ...). */
+const char	*db_resv_state_name(enum db_resv_state);
+
+/* What a reservation names; strings borrowed, NULL for none. */
+struct db_reservation {
+	const char	*serial;	/* hex, any case; stored normalised */
+	const char	*ca_key;
+	const char	*transaction_id;
+	const char	*profile;
+	enum db_resv_state state;	/* rows read back */
+	time_t		 reserved_at;	/* rows read back */
+};
+
+/*
+ * Reserve r->serial, in a transaction of its own: outside a transaction,
+ * on a db_open_async() connection in scepd.  Returns DB_OK once the
+ * reservation is committed, DB_REFUSED if the serial is reserved or a
+ * certificate has it already (draw another), DB_ERROR.
+ */
+enum db_rc	db_serial_reserve(struct db *, const struct db_reservation *r,
+	    char *err, size_t errlen);
+
+/*
+ * Move serial's reservation from 'reserved' to state, in the open
+ * transaction if there is one (DB_RESV_ISSUED only there: in the
+ * transaction that inserts the certificate), else alone.  Returns DB_OK, DB_NOT_FOUND
+ * if serial is not reserved (unknown, or resolved already), DB_ERROR (an
+ * open transaction is rolled back, as db_cert_insert()).
+ */
+enum db_rc	db_serial_resolve(struct db *, const char *serial,
+	    enum db_resv_state state, char *err, size_t errlen);
+
+/*
+ * Call cb with each reservation whose certificate was never recorded
+ * (every state but 'issued'), newest first, at most limit (0: all).  The
+ * row is only valid during the call; a non-zero return from cb stops the
+ * walk.  Returns DB_OK or DB_ERROR.
+ */
+enum db_rc	db_reservation_list_unrecorded(struct db *, int limit,
+	    int (*cb)(const struct db_reservation *, void *), void *arg,
+	    char *err, size_t errlen);
+
+/*
+ * The reservation sweep: at most limit reservations still 'reserved'
+ * more than minutes before at become 'abandoned', each with an audit
+ * row; serialised across processes as db_sweep_undelivered() (*ran 0:
+ * another process sweeps).  Commits, then calls cb (if not NULL) with
+ * each one abandoned.  Returns DB_OK or DB_ERROR.
+ */
+enum db_rc	db_sweep_reservations(struct db *, int minutes, time_t at,
+	    int limit, const char *actor,
+	    void (*cb)(const struct db_reservation *, void *), void *arg,
+	    int *ran, int *abandoned, char *err, size_t errlen);
 
 /* One entry of a CRL. */
 struct db_revoked {

@@ -65,8 +65,6 @@ db_sweep_undelivered(struct db *db, int hours, time_t at, int limit,
 {
 	struct db_params	 p;
 	PGresult		*res = NULL;
-	int			 locked;
-	enum db_rc		 rc = DB_ERROR;
 
 	*ran = 0;
 	*revoked = 0;
@@ -74,37 +72,22 @@ db_sweep_undelivered(struct db *db, int hours, time_t at, int limit,
 		*ran = 1;
 		return DB_OK;
 	}
-	if (db_begin(db, 1, err, errlen) == -1)
-		return DB_ERROR;
-	/* One sweeper at a time across every scepd; the others skip. */
-	if ((locked = db_xact_lock(db, DB_LOCK_UNDELIVERED_SWEEP, "", 1, err,
-	    errlen)) == -1)
-		goto out;
-	if (locked == 0) {
-		db_rollback(db);
-		rc = DB_OK;
-		goto out;
-	}
 	db_params_init(&p);
 	db_param_int(&p, hours);
 	db_param_int(&p, (long long)at);
 	db_param_int(&p, limit);
 	db_param_text(&p, actor);
-	res = db_exec(db, "SELECT s FROM scepd.sweep_undelivered($1::integer, "
-	    "pg_catalog.to_timestamp($2), $3::integer, $4) s", &p, 0);
-	if (db_check(db, res, PGRES_TUPLES_OK, err, errlen) == -1)
-		goto out;
-	if (db_commit(db, err, errlen) == DB_ERROR)
-		goto out;
+	if (db_sweep_round(db, DB_LOCK_UNDELIVERED_SWEEP, "", "SELECT s FROM "
+	    "scepd.sweep_undelivered($1::integer, pg_catalog.to_timestamp($2), "
+	    "$3::integer, $4) s", &p, &res, err, errlen) == DB_ERROR)
+		return DB_ERROR;
+	if (res == NULL)
+		return DB_OK;
 	*ran = 1;
 	*revoked = PQntuples(res);
 	/* Told only once committed: each is revoked for good. */
 	for (int i = 0; cb != NULL && i < PQntuples(res); i++)
 		cb(PQgetvalue(res, i, 0), arg);
-	rc = DB_OK;
-out:
 	PQclear(res);
-	if (rc == DB_ERROR)
-		db_rollback(db);
-	return rc;
+	return DB_OK;
 }

@@ -297,41 +297,22 @@ db_sweep_unused(struct db *db, const char *profile, int days, time_t at,
 {
 	struct db_params	 p;
 	PGresult		*res = NULL;
-	int			 locked;
-	enum db_rc		 rc = DB_ERROR;
 
 	*ran = 0;
 	*revoked = 0;
-	if (db_begin(db, 1, err, errlen) == -1)
-		return DB_ERROR;
-	/* One sweeper at a time across every scepd; the others skip. */
-	if ((locked = db_xact_lock(db, DB_LOCK_UNUSED_SWEEP, profile, 1, err,
-	    errlen)) == -1)
-		goto out;
-	if (locked == 0) {
-		db_rollback(db);
-		rc = DB_OK;
-		goto out;
-	}
 	db_params_init(&p);
 	db_param_text(&p, profile);
 	db_param_int(&p, days);
 	db_param_int(&p, (long long)at);
 	db_param_text(&p, actor);
-	res = db_exec(db, "SELECT scepd.sweep_unused($1, $2::integer, "
-	    "pg_catalog.to_timestamp($3), $4)", &p, 0);
-	if (db_check(db, res, PGRES_TUPLES_OK, err, errlen) == -1)
-		goto out;
-	*revoked = atoi(PQgetvalue(res, 0, 0));
-	if (db_commit(db, err, errlen) == DB_ERROR) {
-		*revoked = 0;
-		goto out;
-	}
+	if (db_sweep_round(db, DB_LOCK_UNUSED_SWEEP, profile, "SELECT "
+	    "scepd.sweep_unused($1, $2::integer, pg_catalog.to_timestamp($3), "
+	    "$4)", &p, &res, err, errlen) == DB_ERROR)
+		return DB_ERROR;
+	if (res == NULL)
+		return DB_OK;
 	*ran = 1;
-	rc = DB_OK;
-out:
+	*revoked = atoi(PQgetvalue(res, 0, 0));
 	PQclear(res);
-	if (rc == DB_ERROR)
-		db_rollback(db);
-	return rc;
+	return DB_OK;
 }

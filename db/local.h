@@ -19,6 +19,7 @@ struct pg_result;
 
 struct db {
 	struct pg_conn	*conn;		/* owned */
+	int		 async_commit;	/* db_open_async(): kept over resets */
 };
 
 /*
@@ -57,6 +58,8 @@ void		 db_param_text(struct db_params *, const char *);
 void		 db_param_int(struct db_params *, long long);
 void		 db_param_bytea(struct db_params *, const unsigned char *,
 		    size_t);
+/* A LIMIT's parameter: limit rows, or all (SQL NULL) when limit is 0. */
+void		 db_param_limit(struct db_params *, int limit);
 
 void		 db_seterr(char *, size_t, const char *, ...)
 		    __attribute__((__format__(__printf__, 3, 4)));
@@ -81,6 +84,7 @@ enum db_lock_space {
 	DB_LOCK_UNUSED_SWEEP,		/* db_sweep_unused(), per profile */
 	DB_LOCK_JOB,			/* db_job_lock(), session-scoped */
 	DB_LOCK_UNDELIVERED_SWEEP,	/* db_sweep_undelivered() */
+	DB_LOCK_RESERVATION_SWEEP,	/* db_sweep_reservations() */
 };
 /*
  * Inside the open transaction: take the transaction-scoped lock (space,
@@ -89,6 +93,17 @@ enum db_lock_space {
  */
 int		 db_xact_lock(struct db *, enum db_lock_space, const char *name,
 		    int try, char *err, size_t errlen);
+
+/*
+ * One round of a sweep that one process at a time runs, the others
+ * skipping it: BEGIN, try the transaction lock (space, name), run sql
+ * with p, COMMIT.  Returns DB_OK with *res the committed result (the
+ * caller clears it), DB_OK with *res NULL when another process holds the
+ * lock, or DB_ERROR (rolled back).
+ */
+enum db_rc	 db_sweep_round(struct db *, enum db_lock_space,
+		    const char *name, const char *sql, const struct db_params *,
+		    struct pg_result **res, char *err, size_t errlen);
 
 int		 db_serial_norm(const char *, char [DB_SERIAL_MAX + 1]);
 int		 db_hex_decode(const char *, unsigned char **, size_t *);

@@ -39,6 +39,8 @@ struct worker {
 	struct event_base	*base;
 	struct evhttp		*http;
 	struct db		*db;		/* this thread's connection */
+	struct db		*reserve_db;	/* serial reservations, opened on
+						   first use (scep/core.c) */
 	struct conncap		*conncap;	/* its connections */
 };
 

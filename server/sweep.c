@@ -5,7 +5,8 @@
  * (into the cache the event loops answer from); every SWEEP_SECONDS,
  * revoke superseded certificates whose grace has passed
  * (renewal.supersede_grace_days); every sweep_interval, revoke
- * certificates never bound.  Any number of
+ * certificates never bound or never delivered, and abandon serial
+ * reservations whose certificate was never recorded.  Any number of
  * scepd processes may share the database: a transaction-scoped advisory
  * lock, tried and never waited for, lets one of them run a round.  A
  * round revokes at most SWEEP_BATCH certificates under short lock and
@@ -26,6 +27,12 @@
 #define CRL_CHECK_MS	1000
 #define SWEEP_SECONDS	10
 #define SWEEP_BATCH	200
+/*
+ * A reservation still 'reserved' this long after: its request ended long
+ * ago (statement and lock timeouts are seconds), so scepd died between
+ * the reservation and the commit.
+ */
+#define ABANDON_MINUTES	60
 
 /*
  * The sweep's own context: a worker without an event loop, for the
@@ -43,11 +50,31 @@ log_undelivered(const char *serial, void *arg)
 	    (int)(intptr_t)arg);
 }
 
+/* One line per reservation the sweep abandoned, for the operator. */
+static void
+log_abandoned(const struct db_reservation *r, void *arg)
+{
+	struct tm	 tm;
+	char		 at[32];
+
+	(void)arg;
+	gmtime_r(&r->reserved_at, &tm);
+	strftime(at, sizeof(at), "%Y-%m-%d %H:%M:%SZ", &tm);
+	log_warnx("sweep: serial %s reserved %s for transaction %s (profile "
+	    "%s) was never recorded: scepd stopped between the reservation "
+	    "and the commit, maybe after signing; no client received it "
+	    "(reservation abandoned)", r->serial, at,
+	    r->transaction_id != NULL ? r->transaction_id : "?",
+	    r->profile != NULL ? r->profile : "?");
+}
+
 /*
  * Every sweep_interval: revoke certificates never bound within their
  * profile's unused_days (one process at a time, db_sweep_unused's lock),
  * and those never delivered within undelivered_hours (server/http/delivery.c;
- * a round takes at most SWEEP_BATCH, the next interval the rest).
+ * a round takes at most SWEEP_BATCH, the next interval the rest); abandon
+ * the serial reservations left 'reserved' ABANDON_MINUTES ago
+ * (server/scep/core.c).
  */
 static void
 housekeeping(struct worker *w)
@@ -84,6 +111,10 @@ housekeeping(struct worker *w)
 	    log_undelivered, (void *)(intptr_t)c->undelivered_hours, &ran,
 	    &revoked, err, sizeof(err)) == DB_ERROR)
 		log_warnx("sweep: undelivered certificates: %s", err);
+	if (db_sweep_reservations(w->db, ABANDON_MINUTES, now, SWEEP_BATCH,
+	    "scepd:sweep", log_abandoned, NULL, &ran, &revoked, err,
+	    sizeof(err)) == DB_ERROR)
+		log_warnx("sweep: serial reservations: %s", err);
 }
 
 static long

@@ -420,7 +420,9 @@ enroll_loop() {
 # challenge used names a transaction that succeeded or is held (nothing
 # half-written); and with PROFILE, whose enrollments all take one-time
 # challenges, every success of PROFILE used up one of its own (no
-# challenge good twice).  Prints what it found.
+# challenge good twice); every certificate has its serial reservation in
+# state issued, and no reservation is issued without its certificate
+# (db/schema/010_serial_reservation.sql).  Prints what it found.
 invariants() {
 	iv_db=$1 iv_dir=$2 iv_prof=${3:-}
 	iv_vals="" iv_n=0 iv_rc=0
@@ -452,11 +454,35 @@ invariants() {
 	    FROM scepd.challenges ch WHERE ch.used_at IS NOT NULL AND NOT EXISTS
 	    (SELECT 1 FROM scepd.transactions t WHERE t.transaction_id = ch.used_by
 	    AND t.state IN ('success', 'pending'))" || iv_rc=1
+	iv_none "certificates without an issued reservation" "SELECT count(*)
+	    FROM scepd.certificates c WHERE NOT EXISTS (SELECT 1 FROM
+	    scepd.serial_reservations r WHERE r.serial = c.serial AND
+	    r.state = 'issued')" || iv_rc=1
+	iv_none "reservations issued without their certificate" "SELECT count(*)
+	    FROM scepd.serial_reservations r WHERE r.state = 'issued' AND NOT
+	    EXISTS (SELECT 1 FROM scepd.certificates c WHERE c.serial = r.serial)" || iv_rc=1
 	[ -z "$iv_prof" ] || iv_none "successes of $iv_prof without a challenge of their own" \
 	    "SELECT count(*) FROM scepd.transactions t WHERE t.state = 'success'
 	    AND t.profile = '$iv_prof' AND (SELECT count(*) FROM scepd.challenges ch
 	    WHERE ch.used_by = t.transaction_id AND ch.profile = '$iv_prof') <> 1" || iv_rc=1
 	return $iv_rc
+}
+
+# reserved_left DB: the serial reservations left 'reserved' (scepd or
+# PostgreSQL gone between a reservation and its outcome) have no
+# certificate and name no transaction that succeeded (enroll_loop's
+# transactionIDs are one an attempt).  Prints how many there are.
+reserved_left() {
+	iv_db=$1
+	rl_n=$(sql "$iv_db" "SELECT count(*) FROM scepd.serial_reservations
+	    WHERE state = 'reserved'") || return 1
+	echo "$rl_n reservations left reserved"
+	iv_none "reservations left reserved with a certificate or a success" \
+	    "SELECT count(*) FROM scepd.serial_reservations r
+	    WHERE r.state = 'reserved' AND (EXISTS (SELECT 1 FROM
+	    scepd.certificates c WHERE c.serial = r.serial) OR EXISTS (SELECT 1
+	    FROM scepd.transactions t WHERE t.transaction_id = r.transaction_id
+	    AND t.state = 'success'))"
 }
 
 # iv_none WHAT SQL: SQL counts 0 of WHAT.

@@ -1587,6 +1587,225 @@ test_delivery(void **state)
 	    1);
 }
 
+/* --- Serial reservations (010_serial_reservation.sql) ------------------ */
+
+/* What db_sweep_reservations() and the list told, by normalised serial. */
+struct resv_seen {
+	char			 serial[8][41];
+	enum db_resv_state	 state[8];
+	int			 n;
+};
+
+static int
+resv_cb(const struct db_reservation *r, void *arg)
+{
+	struct resv_seen	*s = arg;
+
+	if (s->n < 8) {
+		snprintf(s->serial[s->n], sizeof(s->serial[0]), "%s", r->serial);
+		s->state[s->n] = r->state;
+		s->n++;
+	}
+	return 0;
+}
+
+static void
+resv_swept(const struct db_reservation *r, void *arg)
+{
+	(void)resv_cb(r, arg);
+}
+
+/* The state s shows for serial, or -1 if absent. */
+static int
+resv_state_of(const struct resv_seen *s, const char *serial)
+{
+	for (int i = 0; i < s->n; i++)
+		if (strcmp(s->serial[i], serial) == 0)
+			return (int)s->state[i];
+	return -1;
+}
+
+static long long
+resv_count(struct state *st, const char *serial, const char *state)
+{
+	char	sql[160];
+
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM "
+	    "scepd.serial_reservations WHERE serial = $1 AND state = '%s'",
+	    state);
+	return admin_num(st, sql, serial);
+}
+
+static enum db_rc
+reserve_is(struct db *db, const struct issued *is)
+{
+	struct db_reservation	 r;
+
+	memset(&r, 0, sizeof(r));
+	r.serial = is->serial;
+	r.ca_key = "k1";
+	r.transaction_id = is->txid;
+	r.profile = "default";
+	return db_serial_reserve(db, &r, errbuf, sizeof(errbuf));
+}
+
+/*
+ * Reserve, refuse a serial reserved or a certificate's, 'issued' only
+ * with the certificate's COMMIT, resolve once, the sweep abandons only
+ * what is old, the list shows what was never recorded, and the upgrade
+ * gives every certificate an 'issued' reservation.
+ */
+static void
+test_reservation(void **state)
+{
+	struct state		*st = *state;
+	struct issued		 a, b, c, d, e;
+	struct db_prior		 prior;
+	struct resv_seen	 seen;
+	struct db		*rdb;
+	char			 na[41], nc[41], nd[41], ne[41];
+	int			 ran = -1, abandoned = -1, applied = -1;
+
+	assert_non_null(rdb = db_open_async(st->conninfo, errbuf,
+	    sizeof(errbuf)));
+	issued_init(&a, 100);
+	issued_init(&b, 101);
+	issued_init(&c, 102);
+	issued_init(&d, 103);
+	issued_init(&e, 104);
+	norm(a.serial, na);
+	norm(c.serial, nc);
+	norm(d.serial, nd);
+	norm(e.serial, ne);
+
+	/* Reserved once, committed at once; twice is refused. */
+	assert_int_equal(reserve_is(rdb, &a), DB_OK);
+	assert_int_equal(resv_count(st, na, "reserved"), 1);
+	assert_int_equal(reserve_is(rdb, &a), DB_REFUSED);
+	/* A certificate's serial is refused (b has no reservation). */
+	issue(st->db, &b);
+	assert_int_equal(reserve_is(rdb, &b), DB_REFUSED);
+	/* Inside a transaction it would not be committed first. */
+	assert_int_equal(begin(st->db, c.txid, c.key, c.req, &prior, errbuf,
+	    sizeof(errbuf)), DB_OK);
+	assert_int_equal(reserve_is(st->db, &c), DB_ERROR);
+	db_rollback(st->db);
+	db_prior_clear(&prior);
+
+	/* 'issued' in a transaction rolled back: still reserved. */
+	assert_int_equal(begin(st->db, a.txid, a.key, a.req, &prior, errbuf,
+	    sizeof(errbuf)), DB_OK);
+	assert_int_equal(insert_cert(st->db, &a, NULL), DB_OK);
+	assert_int_equal(db_serial_resolve(st->db, a.serial, DB_RESV_ISSUED,
+	    errbuf, sizeof(errbuf)), DB_OK);
+	db_rollback(st->db);
+	db_prior_clear(&prior);
+	assert_int_equal(resv_count(st, na, "reserved"), 1);
+	assert_int_equal(admin_num(st, "SELECT count(*) FROM "
+	    "scepd.certificates WHERE serial = $1", na), 0);
+	/* 'issued' only inside the certificate's transaction. */
+	assert_int_equal(db_serial_resolve(rdb, a.serial, DB_RESV_ISSUED,
+	    errbuf, sizeof(errbuf)), DB_ERROR);
+	assert_int_equal(resv_count(st, na, "reserved"), 1);
+	/* Signed, not recorded: discarded, once. */
+	assert_int_equal(db_serial_resolve(rdb, a.serial, DB_RESV_DISCARDED,
+	    errbuf, sizeof(errbuf)), DB_OK);
+	assert_int_equal(db_serial_resolve(rdb, a.serial, DB_RESV_FAILED,
+	    errbuf, sizeof(errbuf)), DB_NOT_FOUND);
+	assert_int_equal(resv_count(st, na, "discarded"), 1);
+	assert_int_equal(db_serial_resolve(rdb, "not-hex", DB_RESV_FAILED,
+	    errbuf, sizeof(errbuf)), DB_ERROR);
+
+	/* Committed with its certificate: issued, and nothing else after. */
+	assert_int_equal(reserve_is(rdb, &c), DB_OK);
+	assert_int_equal(begin(st->db, c.txid, c.key, c.req, &prior, errbuf,
+	    sizeof(errbuf)), DB_OK);
+	assert_int_equal(insert_cert(st->db, &c, NULL), DB_OK);
+	assert_int_equal(db_serial_resolve(st->db, c.serial, DB_RESV_ISSUED,
+	    errbuf, sizeof(errbuf)), DB_OK);
+	assert_int_equal(db_commit(st->db, errbuf, sizeof(errbuf)), DB_OK);
+	db_prior_clear(&prior);
+	assert_int_equal(resv_count(st, nc, "issued"), 1);
+	assert_int_equal(db_serial_resolve(rdb, c.serial, DB_RESV_DISCARDED,
+	    errbuf, sizeof(errbuf)), DB_NOT_FOUND);
+
+	/* d reserved two hours ago, e now. */
+	assert_int_equal(reserve_is(rdb, &d), DB_OK);
+	assert_int_equal(reserve_is(rdb, &e), DB_OK);
+	admin_num(st, "UPDATE scepd.serial_reservations SET reserved_at = "
+	    "now() - interval '2 hours' WHERE serial = $1", nd);
+
+	/* Another process sweeping (DB_LOCK_RESERVATION_SWEEP, 7): skip. */
+	PQclear(PQexec(st->admin, "BEGIN"));
+	admin_num(st, "SELECT 1 FROM pg_advisory_xact_lock(7, hashtext(''))",
+	    NULL);
+	assert_int_equal(db_sweep_reservations(st->db, 60, time(NULL), 100,
+	    "scepd:sweep", NULL, NULL, &ran, &abandoned, errbuf,
+	    sizeof(errbuf)), DB_OK);
+	assert_int_equal(ran, 0);
+	assert_int_equal(abandoned, 0);
+	PQclear(PQexec(st->admin, "ROLLBACK"));
+
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(db_sweep_reservations(st->db, 60, time(NULL), 100,
+	    "scepd:sweep", resv_swept, &seen, &ran, &abandoned, errbuf,
+	    sizeof(errbuf)), DB_OK);
+	assert_int_equal(ran, 1);
+	assert_int_equal(abandoned, 1);
+	assert_int_equal(seen.n, 1);
+	assert_string_equal(seen.serial[0], nd);
+	assert_int_equal(resv_count(st, nd, "abandoned"), 1);
+	assert_int_equal(resv_count(st, ne, "reserved"), 1);
+	assert_int_equal(admin_num(st, "SELECT count(*) FROM scepd.audit "
+	    "WHERE actor = 'scepd:sweep' AND action = 'abandon' AND "
+	    "object = $1", nd), 1);
+	/* A sweep again finds nothing more. */
+	assert_int_equal(db_sweep_reservations(st->db, 60, time(NULL), 100,
+	    "scepd:sweep", NULL, NULL, &ran, &abandoned, errbuf,
+	    sizeof(errbuf)), DB_OK);
+	assert_int_equal(abandoned, 0);
+
+	/* e's signature failed. */
+	assert_int_equal(db_serial_resolve(rdb, e.serial, DB_RESV_FAILED,
+	    errbuf, sizeof(errbuf)), DB_OK);
+
+	/* Unrecorded: every state but issued. */
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(db_reservation_list_unrecorded(st->db, 0, resv_cb,
+	    &seen, errbuf, sizeof(errbuf)), DB_OK);
+	assert_int_equal(resv_state_of(&seen, na), DB_RESV_DISCARDED);
+	assert_int_equal(resv_state_of(&seen, nd), DB_RESV_ABANDONED);
+	assert_int_equal(resv_state_of(&seen, ne), DB_RESV_FAILED);
+	assert_int_equal(resv_state_of(&seen, nc), -1);
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(db_reservation_list_unrecorded(st->db, 1, resv_cb,
+	    &seen, errbuf, sizeof(errbuf)), DB_OK);
+	assert_int_equal(seen.n, 1);
+
+	/*
+	 * The upgrade: 010 applied over certificates recorded before it
+	 * (every certificate of the other tests has none) gives each an
+	 * 'issued' reservation of its creation time.
+	 */
+	admin_num(st, "DROP FUNCTION scepd.sweep_reservations", NULL);
+	admin_num(st, "DROP TABLE scepd.serial_reservations", NULL);
+	admin_num(st, "DELETE FROM scepd.schema_migrations WHERE version = 10",
+	    NULL);
+	assert_int_equal(db_migrate(st->db, &applied, errbuf,
+	    sizeof(errbuf)), DB_OK);
+	assert_int_equal(applied, 1);
+	assert_true(admin_num(st, "SELECT count(*) FROM scepd.certificates",
+	    NULL) > 10);
+	assert_int_equal(admin_num(st, "SELECT count(*) FROM "
+	    "scepd.certificates c WHERE NOT EXISTS (SELECT 1 FROM "
+	    "scepd.serial_reservations r WHERE r.serial = c.serial AND "
+	    "r.state = 'issued' AND r.reserved_at = c.created_at)", NULL), 0);
+	assert_int_equal(admin_num(st, "SELECT count(*) FROM "
+	    "scepd.serial_reservations", NULL), admin_num(st,
+	    "SELECT count(*) FROM scepd.certificates", NULL));
+	db_close(rdb);
+}
+
 /* --- CA keys (007_ca_key.sql) ------------------------------------------ */
 
 /* The serials, normalised, of the entries db_crl_begin() lists for key. */
@@ -2158,6 +2377,7 @@ main(void)
 		cmocka_unit_test(test_outbox),
 		cmocka_unit_test(test_ca_keys),
 		cmocka_unit_test(test_delivery),
+		cmocka_unit_test(test_reservation),
 	};
 
 	/* A peer that closes early must fail a test, not kill the binary. */

@@ -39,10 +39,13 @@ usage(void)
 	    "  ca import [--profile P] --chain FILE --key FILE\n"
 	    "                                  take an existing CA key and chain\n"
 	    "  db migrate                      apply schema migrations\n"
-	    "  cert list [--limit N] [--undelivered]\n"
+	    "  cert list [--limit N] [--undelivered | --unrecorded]\n"
 	    "                                  issued certificates, newest first;\n"
 	    "                                  --undelivered: not revoked, never\n"
-	    "                                  handed to the client\n"
+	    "                                  handed to the client;\n"
+	    "                                  --unrecorded: serials reserved for\n"
+	    "                                  a signature whose certificate was\n"
+	    "                                  never recorded\n"
 	    "  cert show SERIAL [--pem]        one certificate\n"
 	    "  profile list                    the SCEP endpoints and their rules\n"
 	    "  token create NAME | token revoke NAME | token list\n"
@@ -230,27 +233,58 @@ print_row(const struct db_cert_row *r, void *arg)
 }
 
 static int
+print_unrecorded(const struct db_reservation *r, void *arg)
+{
+	char	at[32];
+
+	(void)arg;
+	printf("%-36s %-20s  %-9s %s %s\n", r->serial,
+	    fmt_time(r->reserved_at, at, sizeof(at)), db_resv_state_name(r->state),
+	    r->transaction_id != NULL ? r->transaction_id : "-",
+	    r->profile != NULL ? r->profile : "-");
+	return 0;
+}
+
+static int
 cert_list(const struct conf *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "limit", required_argument, NULL, 'l' },
 		{ "undelivered", no_argument, NULL, 'u' },
+		{ "unrecorded", no_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct db	*db;
 	char		 err[256];
-	int		 ch, limit = 0, undelivered = 0;
+	int		 ch, limit = 0, undelivered = 0, unrecorded = 0;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (ch == 'u')
 			undelivered = 1;
+		else if (ch == 'r')
+			unrecorded = 1;
 		else if (ch == 'l')
 			limit = atoi(optarg);
 		else
 			usage();
 	}
+	if (undelivered && unrecorded)
+		usage();
 	db = ctl_connect(c);
+	/*
+	 * Not certificates: what a signature left when its certificate
+	 * never reached scepd.certificates (db/reservation.c).
+	 */
+	if (unrecorded) {
+		printf("%-36s %-20s  %-9s %s %s\n", "SERIAL", "RESERVED",
+		    "STATE", "TRANSACTION", "PROFILE");
+		if (db_reservation_list_unrecorded(db, limit, print_unrecorded,
+		    NULL, err, sizeof(err)) == DB_ERROR)
+			fatalx("cert list: %s", err);
+		db_close(db);
+		return 0;
+	}
 	printf("%-36s %-7s %-20s  %s\n", "SERIAL", "STATUS", "NOT AFTER",
 	    "SUBJECT");
 	if (db_cert_list(db, limit, undelivered, print_row, NULL, err,

@@ -256,6 +256,7 @@ offload_stop(struct offload *o)
 	for (int i = 0; i < o->nthreads; i++) {
 		pthread_join(o->threads[i].thread, NULL);
 		db_close(o->threads[i].ctx.db);
+		db_close(o->threads[i].ctx.reserve_db);
 	}
 	o->nthreads = 0;
 }

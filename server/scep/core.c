@@ -214,11 +214,98 @@ supersede(struct scep_ctx *c, const char *old_serial,
 }
 
 /*
- * Issue inside the open database transaction: draw a serial, sign, insert
- * (drawing again on the rare collision), record the transaction, supersede
- * a renewed certificate, write the audit row.  Returns the certificate,
- * described in *d, which the caller may send only once its COMMIT is
- * confirmed; NULL with err on failure (the caller rolls back).
+ * The worker's second connection, for the reservations that must be
+ * committed while its transaction is open on w->db: opened on first use
+ * (and again after a failed open), reset by db/ when the server closed
+ * it.  NULL with err if it cannot be opened.
+ */
+static struct db *
+reserve_db(struct worker *w, char *err, size_t errlen)
+{
+	if (w->reserve_db == NULL)
+		w->reserve_db = db_open_async(w->srv->conf->database, err,
+		    errlen);
+	return w->reserve_db;
+}
+
+/* Resolve serial's reservation on the reservation connection. */
+static enum db_rc
+resolve_alone(struct scep_ctx *c, const char *serial, enum db_resv_state st,
+    char *err, size_t errlen)
+{
+	struct db	*db;
+
+	if ((db = reserve_db(c->w, err, errlen)) == NULL)
+		return DB_ERROR;
+	return db_serial_resolve(db, serial, st, err, errlen);
+}
+
+/*
+ * The one place that ends "signed but not committed" other than the
+ * certificate's own COMMIT (which marks it 'issued'): best effort, as
+ * whatever stays 'reserved' is abandoned by the sweep (server/sweep.c).
+ */
+void
+scep_discard(struct scep_ctx *c)
+{
+	char		 err[256];
+	enum db_rc	 rc;
+
+	if (c->signed_serial[0] == '\0')
+		return;
+	/*
+	 * DB_NOT_FOUND: already resolved, by a COMMIT reported in doubt that
+	 * took place after all (it marked the reservation 'issued').
+	 */
+	if ((rc = resolve_alone(c, c->signed_serial, DB_RESV_DISCARDED, err,
+	    sizeof(err))) == DB_ERROR)
+		log_warnx("transaction %s: serial %s signed but not recorded, "
+		    "cannot mark its reservation discarded: %s (the sweep "
+		    "will abandon it)", p7_req_get0_transaction_id(c->req),
+		    c->signed_serial, err);
+	else if (rc == DB_OK)
+		log_info("transaction %s: serial %s signed but not recorded: "
+		    "reservation discarded", p7_req_get0_transaction_id(c->req),
+		    c->signed_serial);
+	c->signed_serial[0] = '\0';
+}
+
+void
+scep_settle(struct scep_ctx *c, int committed)
+{
+	if (!committed)
+		scep_discard(c);
+	c->signed_serial[0] = '\0';
+}
+
+/*
+ * Reserve serial (committed before it is signed, so that a signature
+ * always leaves a trace: db/schema/010_serial_reservation.sql).
+ */
+static enum db_rc
+reserve(struct scep_ctx *c, const char *serial, char *err, size_t errlen)
+{
+	struct db_reservation	 r;
+	struct db		*db;
+
+	if ((db = reserve_db(c->w, err, errlen)) == NULL)
+		return DB_ERROR;
+	memset(&r, 0, sizeof(r));
+	r.serial = serial;
+	r.ca_key = c->prof->ca_key_id;
+	r.transaction_id = p7_req_get0_transaction_id(c->req);
+	r.profile = c->prof->policy.name;
+	return db_serial_reserve(db, &r, err, errlen);
+}
+
+/*
+ * Issue inside the open database transaction: draw a serial, reserve it,
+ * sign, insert (drawing again on the rare collision), mark the
+ * reservation issued, record the transaction, supersede a renewed
+ * certificate, write the audit row.  Returns the certificate, described
+ * in *d, which the caller may send only once its COMMIT is confirmed;
+ * NULL with err on failure (the caller rolls back).  Either way the
+ * caller calls scep_settle() once the transaction has ended.
  */
 X509 *
 scep_issue(struct scep_ctx *c, X509_REQ *csr, const struct policy_plan *plan,
@@ -229,6 +316,7 @@ scep_issue(struct scep_ctx *c, X509_REQ *csr, const struct policy_plan *plan,
 	struct p7_issue		 spec;
 	struct db_cert		 dc;
 	unsigned char		 serial[P7_SERIAL_LEN];
+	char			 hex[2 * P7_SERIAL_LEN + 1];
 	const char		*tid = p7_req_get0_transaction_id(c->req);
 	enum db_rc		 rc = DB_REFUSED;
 
@@ -250,16 +338,39 @@ scep_issue(struct scep_ctx *c, X509_REQ *csr, const struct policy_plan *plan,
 		X509_free(crt);
 		crt = NULL;
 		p7_cert_desc_clear(d);
+		/*
+		 * The last round's certificate lost its serial to one
+		 * recorded meanwhile: it is never recorded.
+		 */
+		scep_discard(c);
 		if (p7_serial_random(serial) == -1) {
 			snprintf(err, errlen, "no random serial");
 			goto fail;
 		}
-		if (p7_issue(c->prof->ca, csr, &spec, &crt, err, errlen) == -1) {
+		/* As scepd.certificates keeps it: no leading zero. */
+		for (size_t i = 0; i < sizeof(serial); i++)
+			snprintf(hex + 2 * i, 3, "%02X", serial[i]);
+		if (hex[0] == '0')
+			memmove(hex, hex + 1, sizeof(hex) - 1);
+		if ((rc = reserve(c, hex, err, errlen)) == DB_ERROR)
+			goto fail;
+		if (rc == DB_REFUSED)
+			continue;
+		if (p7_issue(c->prof->ca, csr, &spec, &crt, err, errlen) ==
+		    -1) {
+			char	 e2[256];
+
 			if (p7_remote_unavailable())
 				snprintf(err, errlen, "the signer is "
 				    "unavailable");
+			if (resolve_alone(c, hex, DB_RESV_FAILED, e2,
+			    sizeof(e2)) == DB_ERROR)
+				log_warnx("transaction %s: serial %s: cannot "
+				    "mark its reservation failed: %s", tid,
+				    hex, e2);
 			goto fail;
 		}
+		memcpy(c->signed_serial, hex, sizeof(hex));
 		if (p7_cert_describe(crt, d) == -1) {
 			snprintf(err, errlen, "cannot describe certificate");
 			goto fail;
@@ -286,6 +397,14 @@ scep_issue(struct scep_ctx *c, X509_REQ *csr, const struct policy_plan *plan,
 		snprintf(err, errlen, "three serial collisions in a row");
 		goto fail;
 	}
+	/* Atomic with the certificate's row: one COMMIT makes both. */
+	if ((rc = db_serial_resolve(c->w->db, d->serial, DB_RESV_ISSUED, err,
+	    errlen)) != DB_OK) {
+		if (rc == DB_NOT_FOUND)
+			snprintf(err, errlen, "serial %s is no longer reserved",
+			    d->serial);
+		goto fail;
+	}
 	if (scep_record(c, DB_TX_SUCCESS, -1, d->serial, err, errlen) == -1 ||
 	    (renewed_serial != NULL &&
 	    supersede(c, renewed_serial, d->serial, err, errlen) == -1) ||
@@ -298,8 +417,3 @@ fail:
 	X509_free(crt);
 	return NULL;
 }
-
-
-
-
-

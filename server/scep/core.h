@@ -40,6 +40,9 @@ struct scep_ctx {
 	unsigned char		 csr[32];	/* CSR SHA-256 (zeros if none) */
 	long long		 tx_row;	/* transaction row, 0: none yet */
 	int			 queued;	/* a notification waits (webhook_queue) */
+	char			 signed_serial[2 * P7_SERIAL_LEN + 1];
+					/* signed, its certificate only in the
+					   open transaction (scep_settle) */
 	struct scep_validation	 validation;	/* asked before the lock */
 };
 
@@ -67,14 +70,28 @@ int	scep_record(struct scep_ctx *, enum db_tx_state, int fail_info,
 int	scep_record_failure(struct scep_ctx *, enum p7_fail_info,
 	    const char *reason, char *err, size_t errlen);
 /*
- * In the open transaction, sign csr as plan says, store it, record the
- * transaction, supersede renewed_serial (if not NULL), audit.  Returns
+ * In the open transaction, sign csr as plan says (its serial reserved and
+ * committed first, db_serial_reserve()), store it, record the
+ * transaction, supersede renewed_serial (if not NULL), audit.  The
+ * caller calls scep_settle() once the transaction has ended.  Returns
  * the certificate (described in *d, to clear) for the caller to send
  * once its COMMIT is confirmed, or NULL with err.
  */
 X509	*scep_issue(struct scep_ctx *, X509_REQ *csr, const struct policy_plan *,
 	    const char *renewed_serial, struct p7_cert_desc *d, char *err,
 	    size_t errlen);
+/*
+ * After the owner of the transaction in which scep_issue() signed has
+ * committed (committed 1) or rolled back: a certificate signed but not
+ * committed has its reservation marked 'discarded'.
+ */
+void	scep_settle(struct scep_ctx *, int committed);
+/*
+ * The certificate scep_issue() signed was undone inside the open
+ * transaction (rolled back to a mark): its reservation becomes
+ * 'discarded' now, whatever the transaction's end.
+ */
+void	scep_discard(struct scep_ctx *);
 /* crt's serial as upper-case hex, as scepd.certificates keeps it: 0 or -1. */
 int	scep_serial_hex(const X509 *crt, char *buf, size_t len);
 /*

@@ -269,6 +269,7 @@ enroll_request(struct scep_ctx *c, struct reply *r)
 		o.committed = 1;
 	else
 		db_rollback(c->w->db);
+	scep_settle(c, o.committed);
 	/* Intune validated what scepd then refused: tell it why. */
 	if (o.step == ENROLL_REFUSED && c->validation.asked &&
 	    c->validation.lookup == POLICY_LOOKUP_OK &&

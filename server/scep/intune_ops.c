@@ -151,6 +151,9 @@ intune_confirm(struct scep_ctx *c, struct enroll_outcome *o)
 	    o->v.reason);
 	o->failed = db_back_to_mark(c->w->db, o->err, sizeof(o->err)) ==
 	    DB_ERROR;
+	/* Signed, now undone: whatever the COMMIT, it never leaves. */
+	if (!o->failed)
+		scep_discard(c);
 	/* The transaction's row, if any, is as it was at the mark. */
 	c->tx_row = o->marked_row;
 	o->failed = o->failed || scep_record_failure(c, P7_FAIL_BAD_REQUEST,

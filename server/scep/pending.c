@@ -294,6 +294,7 @@ pending_certpoll(struct scep_ctx *c, struct reply *r)
 		o.committed = 1;
 	else
 		db_rollback(c->w->db);
+	scep_settle(c, o.committed);
 	enroll_answer(c, &o, r);
 	enroll_outcome_clear(&o);
 	db_pending_clear(&p);

@@ -129,6 +129,7 @@ settled_load() {
 	    { echo "other answers:"; cat "$1"/*.log | awk '$2 != 0 && $2 != 2 && $4 != 503'; return 1; }
 	[ "$ok" = "$saved" ] || { echo "$ok SUCCESS, $saved certificates saved"; return 1; }
 	invariants $DB "$1" dyn || return 1
+	reserved_left $DB | tee -a "$WORK/notes" || return 1
 	# Its own connection reset, the delivery watch marks them again
 	# (one whose mark was in flight when the server died may stay
 	# undelivered: the safe side).

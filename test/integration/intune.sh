@@ -180,6 +180,16 @@ moved() {
 	    [ "$(state counts discovery)" = $((disc0 + 1)) ]
 }
 check "the service moved (transport error): discovered again, then issued" moved
+# discarded TID: TID's certificate was signed and rolled back (to the
+# mark, or wholly): its one serial reservation says 'discarded', and
+# scepd logged it.
+discarded() {
+	d_r=$(sql $DB "SELECT string_agg(state, ',') FROM scepd.serial_reservations
+	    WHERE transaction_id = '$1'")
+	echo "$1: reservations $d_r"
+	[ "$d_r" = discarded ] &&
+	    grep -F "transaction $1: serial" "$LOG" | grep -q 'signed but not recorded: reservation discarded$'
+}
 notify_refused() {
 	fail0=$(state counts failureNotification)
 	control '{"notify_code": {"tid-nonote": "Unknown"}}' || return 1
@@ -187,15 +197,17 @@ notify_refused() {
 	grep -F tid-nonote "$LOG" | grep -q 'Intune refused the success notification (Unknown: .*-> FAILURE badRequest$' &&
 	    [ "$(sql $DB "SELECT state || ' ' || (cert_serial IS NULL) FROM scepd.transactions WHERE transaction_id = 'tid-nonote'")" = "failure true" ] &&
 	    [ "$(sql $DB "SELECT count(*) FROM scepd.certificates WHERE transaction_id = 'tid-nonote'")" = 0 ] &&
+	    discarded tid-nonote &&
 	    [ "$(state counts failureNotification)" = "$fail0" ]
 }
-check "successNotification answered Unknown: FAILURE badRequest, no certificate, the transaction recorded as failed" notify_refused
+check "successNotification answered Unknown: FAILURE badRequest, no certificate, the transaction recorded as failed, its serial discarded" notify_refused
 notify_unanswered() {
 	control '{"fail_next": {"successNotification": "http500"}}' || return 1
 	unavailable intune nonote-2 tid-nonote-2 &&
-	    grep -F tid-nonote-2 "$LOG" | grep -q 'Intune did not confirm the certificate (successNotification: HTTP 500): not delivered'
+	    grep -F tid-nonote-2 "$LOG" | grep -q 'Intune did not confirm the certificate (successNotification: HTTP 500): not delivered' &&
+	    discarded tid-nonote-2
 }
-check "successNotification unanswered (HTTP 500): 503, no certificate, nothing recorded" notify_unanswered
+check "successNotification unanswered (HTTP 500): 503, no certificate, nothing recorded, its serial discarded" notify_unanswered
 failure_notified() {
 	fail0=$(state counts failureNotification)
 	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 \

@@ -166,6 +166,13 @@ kills() {
 	for p in $cpids; do wait "$p"; done
 	echo "$(sql $DB "SELECT count(*) FROM scepd.certificates WHERE subject LIKE 'CN=load-%'") issued"
 	invariants $DB "$WORK/load" || return 1
+	reserved_left $DB || return 1
+	# scepctl cert list --unrecorded shows each of them, and nothing issued.
+	"$CTL" -c "$CONF" cert list --unrecorded >"$WORK/unrecorded" || return 1
+	[ "$(awk 'NR > 1 && $3 == "reserved" { print $1 }' "$WORK/unrecorded" | sort)" = \
+	    "$(sql $DB "SELECT serial FROM scepd.serial_reservations WHERE state = 'reserved' ORDER BY 1" | sort)" ] &&
+	    ! awk 'NR > 1 { print $3 }' "$WORK/unrecorded" | grep -qx issued ||
+	    { echo "cert list --unrecorded:"; cat "$WORK/unrecorded"; return 1; }
 	# Every saved certificate was written out: none of those is undelivered
 	# unless its mark was lost to the kill (the safe side, docs).
 	sql $DB "SELECT count(*) FROM scepd.certificates WHERE subject LIKE 'CN=load-%' AND delivered_at IS NULL" |
