@@ -702,6 +702,8 @@ typedef int	(*p7_remote_fn)(void *, struct p7_remote_call *);
  */
 int		 p7_remote_init(p7_remote_fn fn, void *arg, char *err,
 		    size_t errlen);
+/* Unload the provider, once every remote key is freed. */
+void		 p7_remote_shutdown(void);
 /* 1 once p7_remote_init() was called in this process, else 0. */
 int		 p7_remote_active(void);
 /* A key whose private half the holder has; pub: its public key. */

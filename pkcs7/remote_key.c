@@ -36,6 +36,7 @@
 #define RSA_NAMES	"RSA:rsaEncryption:1.2.840.113549.1.1.1"
 #define EC_NAMES	"EC:id-ecPublicKey:1.2.840.10045.2.1"
 
+static OSSL_PROVIDER	*default_prov, *remote_prov;	/* p7_remote_init() */
 static p7_remote_fn	 transport;
 static void		*transport_arg;
 /* A call of this thread found no holder (p7_remote_unavailable()). */
@@ -657,11 +658,9 @@ p7_key_id(EVP_PKEY *key, unsigned char id[P7_KEY_ID_LEN])
 int
 p7_remote_init(p7_remote_fn fn, void *arg, char *err, size_t errlen)
 {
-	static int	 loaded;
-
 	transport = fn;
 	transport_arg = arg;
-	if (loaded)
+	if (remote_prov != NULL)
 		return 0;
 	/*
 	 * Loading a provider by name ends the implicit loading of the
@@ -670,14 +669,24 @@ p7_remote_init(p7_remote_fn fn, void *arg, char *err, size_t errlen)
 	 */
 	if (OSSL_PROVIDER_add_builtin(NULL, PROVIDER_NAME,
 	    provider_init) != 1 ||
-	    OSSL_PROVIDER_load(NULL, "default") == NULL ||
-	    OSSL_PROVIDER_load(NULL, PROVIDER_NAME) == NULL ||
+	    (default_prov = OSSL_PROVIDER_load(NULL, "default")) == NULL ||
+	    (remote_prov = OSSL_PROVIDER_load(NULL, PROVIDER_NAME)) == NULL ||
 	    EVP_set_default_properties(NULL, "?provider=default") != 1) {
 		snprintf(err, errlen, "cannot load the signer's provider");
 		return -1;
 	}
-	loaded = 1;
 	return 0;
+}
+
+void
+p7_remote_shutdown(void)
+{
+	if (remote_prov != NULL)
+		OSSL_PROVIDER_unload(remote_prov);
+	if (default_prov != NULL)
+		OSSL_PROVIDER_unload(default_prov);
+	remote_prov = default_prov = NULL;
+	transport = NULL;
 }
 
 EVP_PKEY *

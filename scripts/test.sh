@@ -46,7 +46,7 @@ run_pass() {
 	export PGCONN BUILD="$top/$build"
 
 	echo "== $pass: unit tests"
-	for t in test_pkcs7 test_pkcs7_crl test_policy test_api test_db test_server; do
+	for t in test_pkcs7 test_pkcs7_crl test_remote_key test_policy test_api test_db test_server; do
 		log=$top/$build/$t.log
 		rc=0
 		SCEPD_TEST_DB=$PGCONN "$top/$build/$t" >"$log" 2>&1 || rc=$?

@@ -351,6 +351,7 @@ done:
 	for (i = 0; i < srv.conf->nprofiles; i++)
 		intune_free(srv.conf->profiles[i].intune_client);
 	ca_free_all(srv.conf);
+	p7_remote_shutdown();	/* after the last remote key is freed */
 	p7_key_shutdown();	/* after the last key on a token is freed */
 	conf_free(srv.conf);
 	return 0;

@@ -104,6 +104,7 @@ teardown(void **state)
 	(void)state;
 	EVP_PKEY_free(h.keys[0]);
 	EVP_PKEY_free(h.keys[1]);
+	p7_remote_shutdown();
 	return 0;
 }
 
