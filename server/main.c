@@ -37,6 +37,7 @@
 #include "server/privdrop.h"
 #include "server/scepd.h"
 #include "server/signer/signer.h"
+#include "server/signer/wire.h"
 #include "server/sweep.h"
 
 /* Milliseconds a refusal of decrypted bytes takes (pkcs7/req.c). */
@@ -161,6 +162,12 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage();
+	/*
+	 * Nothing inherited beyond stdin, stdout and stderr (the signer's
+	 * link is its descriptor 3): a lock or socket of whoever started
+	 * us must not live on in a signer or worker.
+	 */
+	closefrom(signer ? WIRE_LINK_FD + 1 : 3);
 	log_init("scepd", debug, verbose);
 	signal(SIGPIPE, SIG_IGN);
 

@@ -36,7 +36,6 @@
 #include "server/signer/signer.h"
 #include "server/signer/wire.h"
 
-#define LINK_FD		3
 /* Connections (threads) at once: the worker opens one per thread that signs. */
 #define MAX_CONNECTIONS	1024
 
@@ -192,14 +191,14 @@ signer_main(const char *conf_path)
 		exit(1);
 	if (ca_load_all(c) == -1 || collect_keys(c) == -1)
 		exit(1);
-	if (send(LINK_FD, WIRE_READY, sizeof(WIRE_READY), MSG_NOSIGNAL) !=
+	if (send(WIRE_LINK_FD, WIRE_READY, sizeof(WIRE_READY), MSG_NOSIGNAL) !=
 	    (ssize_t)sizeof(WIRE_READY))
 		exit(1);
 	log_debug("signer: %d key%s loaded", nkeys, nkeys == 1 ? "" : "s");
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	/* The link's end is the worker's: nothing more to sign for. */
-	while ((fd = fd_recv(LINK_FD)) != -1) {
+	while ((fd = fd_recv(WIRE_LINK_FD)) != -1) {
 		if (fd == -2)
 			continue;
 		if (atomic_load(&nconnections) >= MAX_CONNECTIONS) {

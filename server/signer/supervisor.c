@@ -31,7 +31,6 @@
 #include "server/signer/signer.h"
 #include "server/signer/wire.h"
 
-#define SIGNER_LINK_FD		3
 /* Loading keys from a token can take a while; not forever. */
 #define SIGNER_READY_MS		60000
 #define SIGNER_BACKOFF_MAX_MS	5000
@@ -73,9 +72,9 @@ start_signer(void)
 	}
 	if (pid == 0) {
 		child_setup(parent);
-		if (sv[1] == SIGNER_LINK_FD ?
+		if (sv[1] == WIRE_LINK_FD ?
 		    fcntl(sv[1], F_SETFD, 0) == -1 :
-		    dup2(sv[1], SIGNER_LINK_FD) == -1)
+		    dup2(sv[1], WIRE_LINK_FD) == -1)
 			_exit(127);
 		execv(exe, argv_signer);
 		_exit(127);

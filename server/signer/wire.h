@@ -38,6 +38,9 @@ struct wire_resp {
 #define WIRE_REQ_HEAD	offsetof(struct wire_req, data)
 #define WIRE_RESP_HEAD	offsetof(struct wire_resp, data)
 
+/* The signer's descriptor of its link to the worker. */
+#define WIRE_LINK_FD	3
+
 /* The signer's first message on its link once its keys are loaded. */
 #define WIRE_READY	"ready"
 
