@@ -139,8 +139,8 @@ supervise_loop(int ctl)
 	siginfo_t	 si;
 	char		 buf[64];
 	long		 next_try = 0, backoff = 0;
-	pid_t		 pid;
-	int		 sig, status, link, stopping = 0;
+	pid_t		 pid, dead_signer;
+	int		 sig, status, signer_status = 0, link, stopping = 0;
 
 	for (;;) {
 		if (signer == -1 && !stopping && now_ms() >= next_try) {
@@ -176,6 +176,12 @@ supervise_loop(int ctl)
 			kill(worker, sig == SIGHUP ? SIGTERM : sig);
 			continue;
 		}
+		/*
+		 * Everything that ended, then what it means: a worker that
+		 * ended takes its signer with it (which then ends too), and
+		 * that is no reason to start another.
+		 */
+		dead_signer = 0;
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 			if (pid == worker) {
 				if (!WIFEXITED(status))
@@ -187,12 +193,14 @@ supervise_loop(int ctl)
 			}
 			if (pid == signer) {
 				signer = -1;
-				if (!stopping)
-					log_warnx("signer (pid %ld) %s: "
-					    "starting another", (long)pid,
-					    how(status, buf, sizeof(buf)));
+				dead_signer = pid;
+				signer_status = status;
 			}
 		}
+		if (dead_signer != 0 && !stopping)
+			log_warnx("signer (pid %ld) %s: starting another",
+			    (long)dead_signer, how(signer_status, buf,
+			    sizeof(buf)));
 	}
 }
 
