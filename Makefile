@@ -126,10 +126,10 @@ $(BUILD)/test_db: $(BUILD)/test/test_db.o $(DB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS) $(LDLIBS)
 # server/'s pure parts: configuration, query decoding, GetCACaps, the
 # connection table, the webhook documents, HTTP client and signed POST
-# (not the sender thread).
+# (not the sender thread), the key use deltas (the signer faked).
 $(BUILD)/test_server: $(BUILD)/test/test_server.o $(BASE_OBJ) \
 	    $(call obj,server/query.c server/http/caps.c server/http/conncap.c \
-	    server/log_repeat.c \
+	    server/log_repeat.c server/key_use.c \
 	    $(filter-out server/outbound/notifier.c,$(OUT_SRC))) $(MODULE_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS) $(LDLIBS)
 

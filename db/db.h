@@ -696,6 +696,37 @@ enum db_rc	db_sweep_reservations(struct db *, int minutes, time_t at,
 	    void (*cb)(const struct db_reservation *, void *), void *arg,
 	    int *ran, int *abandoned, char *err, size_t errlen);
 
+/*
+ * The audit of key use (db/schema/011_key_use.sql).  A key is named by
+ * key_id, as ca_key names CA keys (lower-case hex SHA-256 of its
+ * SubjectPublicKeyInfo); purpose is "certificate", "certrep", "crl",
+ * "ocsp" or "decrypt".
+ *
+ * Add count operations done and failures refused or failed to key_id's
+ * counts for purpose, alone (outside a transaction); any number of
+ * processes may add at once.  Never retried on a new connection (a
+ * COMMIT lost with its connection would be added twice).  Returns DB_OK
+ * or DB_ERROR: the caller adds the same again later.
+ */
+enum db_rc	db_key_use_add(struct db *, const char *key_id,
+	    const char *purpose, long long count, long long failures,
+	    char *err, size_t errlen);
+/* key_id's counts for purpose (0 if none).  Returns DB_OK or DB_ERROR. */
+enum db_rc	db_key_use_get(struct db *, const char *key_id,
+	    const char *purpose, long long *count, long long *failures,
+	    char *err, size_t errlen);
+
+/* What the database keeps of the certificates a CA key signed. */
+struct db_key_records {
+	long long	 recorded;	/* in scepd.certificates */
+	long long	 reserved;	/* reservations by state */
+	long long	 discarded;
+	long long	 failed;
+	long long	 abandoned;
+};
+enum db_rc	db_key_records(struct db *, const char *ca_key,
+	    struct db_key_records *, char *err, size_t errlen);
+
 /* One entry of a CRL. */
 struct db_revoked {
 	char	 serial[41];

@@ -171,6 +171,7 @@ certrep_sign(const struct p7_ca *ca, const struct p7_req *req,
 		data = BIO_new(BIO_s_mem());
 	if (data == NULL)
 		goto out;
+	p7_remote_set_purpose(P7_PURPOSE_CERTREP);
 	if (PKCS7_final(p7, data, PKCS7_BINARY) != 1)
 		goto out;
 	if ((n = i2d_PKCS7(p7, &out)) <= 0)

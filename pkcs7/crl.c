@@ -265,6 +265,7 @@ p7_crl_sign(const struct p7_ca *ca, const struct p7_crl_entry *entries,
 		goto out;
 	}
 	/* Always the CA key: an RA cannot vouch for revocations. */
+	p7_remote_set_purpose(P7_PURPOSE_CRL);
 	if (X509_CRL_sign(crl, ca->ca_key, EVP_sha256()) <= 0) {
 		snprintf(err, errlen, "CA signature failed");
 		goto out;

@@ -346,6 +346,7 @@ p7_issue(const struct p7_ca *ca, X509_REQ *csr, const struct p7_issue *spec,
 	}
 	if (add_extensions(ca, crt, spec, subject, err, errlen) == -1)
 		goto out;
+	p7_remote_set_purpose(P7_PURPOSE_CERT);
 	if (X509_sign(crt, ca->ca_key, EVP_sha256()) <= 0) {
 		snprintf(err, errlen, "CA signature failed");
 		goto out;

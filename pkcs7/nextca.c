@@ -134,6 +134,7 @@ sign_next(struct p7_ca *ca, STACK_OF(X509) *certs, char *err, size_t errlen)
 	 * digestEncryptionAlgorithm rsaEncryption, the signer certificate
 	 * included, the content embedded.
 	 */
+	p7_remote_set_purpose(P7_PURPOSE_CERTREP);
 	if ((p7 = PKCS7_sign(P7_CA_RECIPIENT(ca), P7_CA_RECIPIENT_KEY(ca),
 	    extra, in, PKCS7_BINARY | PKCS7_NOSMIMECAP)) == NULL) {
 		snprintf(err, errlen, "cannot sign the GetNextCACert answer");

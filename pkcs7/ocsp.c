@@ -427,6 +427,7 @@ p7_ocsp_respond(const struct p7_ca *ca, const struct p7_ocsp_req *r,
 	 * callers (openssl ocsp -reqin, RADIUS servers) pass none.
 	 */
 	flags = OCSP_RESPID_KEY;
+	p7_remote_set_purpose(P7_PURPOSE_OCSP);
 	if (OCSP_basic_sign(bs, signer != NULL ? signer->cert : ca->ca,
 	    signer != NULL ? signer->key : ca->ca_key, EVP_sha256(), NULL,
 	    flags) != 1) {
@@ -643,6 +644,7 @@ p7_ocsp_signer_create(const struct p7_ca *ca, const char *cn, int days,
 		snprintf(err, errlen, "cannot add extensions");
 		goto out;
 	}
+	p7_remote_set_purpose(P7_PURPOSE_CERT);
 	if (X509_sign(crt, ca->ca_key, EVP_sha256()) <= 0) {
 		snprintf(err, errlen, "CA signature failed");
 		goto out;

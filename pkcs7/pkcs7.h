@@ -678,8 +678,25 @@ enum p7_remote_op {
 	P7_REMOTE_DECRYPT = 2,	/* in: an RSA PKCS #1 v1.5 block; out: plain */
 };
 
+/*
+ * What a private operation is for, counted by the holder per key (the
+ * audit of key use, docs/keys.md): pkcs7/ sets it before each operation
+ * with p7_remote_set_purpose(), and every call of this thread carries it
+ * until it is set again.
+ */
+enum p7_purpose {
+	P7_PURPOSE_NONE = 0,	/* not set: the holder refuses the call */
+	P7_PURPOSE_CERT,	/* a certificate (X509_sign) */
+	P7_PURPOSE_CERTREP,	/* a CertRep or GetNextCACert's answer */
+	P7_PURPOSE_CRL,
+	P7_PURPOSE_OCSP,	/* a BasicOCSPResponse */
+	P7_PURPOSE_DECRYPT,	/* an envelope's key block, or its decoy */
+	P7_PURPOSE_MAX
+};
+
 struct p7_remote_call {
 	enum p7_remote_op	 op;
+	enum p7_purpose		 purpose;
 	unsigned char		 key_id[P7_KEY_ID_LEN];
 	int			 md_nid;
 	const unsigned char	*in;
@@ -713,7 +730,17 @@ EVP_PKEY	*p7_remote_key(EVP_PKEY *pub, char *err, size_t errlen);
  * p7_remote_clear() (call it as each request begins), else 0.
  */
 int		 p7_remote_unavailable(void);
+/*
+ * 1 if the holder answered a remote operation of this thread with a
+ * refusal or a failure since the last p7_remote_clear(), else 0: a
+ * decision of the holder's, not a transient failure.
+ */
+int		 p7_remote_refused(void);
 void		 p7_remote_clear(void);
+/* The purpose of this thread's next remote calls. */
+void		 p7_remote_set_purpose(enum p7_purpose);
+/* "certificate", "certrep", "crl", "ocsp", "decrypt"; NULL if none. */
+const char	*p7_purpose_name(enum p7_purpose);
 /* The name of a key in a call: SHA-256 of its SubjectPublicKeyInfo. */
 int		 p7_key_id(EVP_PKEY *, unsigned char id[P7_KEY_ID_LEN]);
 /*

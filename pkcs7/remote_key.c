@@ -41,6 +41,10 @@ static p7_remote_fn	 transport;
 static void		*transport_arg;
 /* A call of this thread found no holder (p7_remote_unavailable()). */
 static _Thread_local int unavailable;
+/* A holder refused or failed a call of this thread (p7_remote_refused()). */
+static _Thread_local int refused;
+/* What this thread's calls are for (p7_remote_set_purpose()). */
+static _Thread_local enum p7_purpose purpose;
 
 struct rkey {
 	int		 ec;
@@ -68,6 +72,7 @@ call(struct rkey *k, enum p7_remote_op op, int md_nid,
 		return 0;
 	memset(&c, 0, sizeof(c));
 	c.op = op;
+	c.purpose = purpose;
 	memcpy(c.key_id, k->id, sizeof(c.key_id));
 	c.md_nid = md_nid;
 	c.in = in;
@@ -76,6 +81,8 @@ call(struct rkey *k, enum p7_remote_op op, int md_nid,
 	c.out_cap = outcap;
 	if ((rc = transport(transport_arg, &c)) == P7_REMOTE_UNAVAILABLE)
 		unavailable = 1;
+	else if (rc != 0)
+		refused = 1;
 	if (rc != 0 || c.out_len > outcap)
 		return 0;
 	*outlen = c.out_len;
@@ -630,10 +637,37 @@ p7_remote_unavailable(void)
 	return unavailable;
 }
 
+int
+p7_remote_refused(void)
+{
+	return refused;
+}
+
 void
 p7_remote_clear(void)
 {
 	unavailable = 0;
+	refused = 0;
+}
+
+void
+p7_remote_set_purpose(enum p7_purpose p)
+{
+	purpose = p;
+}
+
+const char *
+p7_purpose_name(enum p7_purpose p)
+{
+	static const char *const names[] = {
+		NULL, "certificate", "certrep", "crl", "ocsp", "decrypt"
+	};
+
+	_Static_assert(sizeof(names) / sizeof(names[0]) == P7_PURPOSE_MAX,
+	    "a purpose without a name");
+	if ((int)p < 0 || p >= P7_PURPOSE_MAX)
+		return NULL;
+	return names[p];
 }
 
 int

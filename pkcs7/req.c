@@ -287,6 +287,7 @@ decrypt(PKCS7 *env, X509 *rcpt, EVP_PKEY *key)
 
 	if ((out = BIO_new(BIO_s_secmem())) == NULL)
 		return NULL;
+	p7_remote_set_purpose(P7_PURPOSE_DECRYPT);
 	if (PKCS7_decrypt(env, key, rcpt, out, PKCS7_BINARY) != 1) {
 		BIO_free(out);
 		return NULL;
@@ -313,6 +314,7 @@ decoy_decrypt(PKCS7 *env, EVP_PKEY *key)
 	    0)) == NULL || ri->enc_key == NULL ||
 	    (ctx = EVP_PKEY_CTX_new(key, NULL)) == NULL)
 		return;
+	p7_remote_set_purpose(P7_PURPOSE_DECRYPT);
 	if (EVP_PKEY_decrypt_init(ctx) == 1)
 		(void)EVP_PKEY_decrypt(ctx, out, &outlen,
 		    ASN1_STRING_get0_data(ri->enc_key),

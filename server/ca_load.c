@@ -5,6 +5,7 @@
  * by scepd -n to check them.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pkcs7/pkcs7.h"
@@ -149,3 +150,64 @@ ca_free_all(struct conf *c)
 	}
 }
 
+
+/* What ca_keys_each() has called fn with. */
+struct each {
+	int		(*fn)(EVP_PKEY *, const unsigned char *, void *);
+	void		*arg;
+	unsigned char	(*ids)[P7_KEY_ID_LEN];
+	int		 n;
+};
+
+/* fn with key, unless it had key already: 0 or -1. */
+static int
+each_one(struct each *e, EVP_PKEY *key)
+{
+	unsigned char	  id[P7_KEY_ID_LEN];
+	unsigned char	(*ids)[P7_KEY_ID_LEN];
+
+	if (key == NULL)
+		return 0;
+	if (p7_key_id(key, id) == -1)
+		return -1;
+	for (int i = 0; i < e->n; i++)
+		if (memcmp(e->ids[i], id, sizeof(id)) == 0)
+			return 0;
+	if ((ids = reallocarray(e->ids, (size_t)e->n + 1, sizeof(*ids))) ==
+	    NULL)
+		return -1;
+	e->ids = ids;
+	memcpy(e->ids[e->n++], id, sizeof(id));
+	return e->fn(key, id, e->arg);
+}
+
+int
+ca_keys_each(const struct conf *c,
+    int (*fn)(EVP_PKEY *, const unsigned char *, void *), void *arg)
+{
+	struct each	 e = { fn, arg, NULL, 0 };
+	EVP_PKEY	*k[2];
+	int		 n, rc = -1;
+
+	for (int i = 0; i < c->nprofiles; i++) {
+		const struct conf_profile	*p = &c->profiles[i];
+
+		n = p7_ca_private_keys(p->ca, k);
+		for (int j = 0; j < n; j++)
+			if (each_one(&e, k[j]) == -1)
+				goto out;
+		if (p->prev_ca != NULL) {
+			n = p7_ca_private_keys(p->prev_ca, k);
+			for (int j = 0; j < n; j++)
+				if (each_one(&e, k[j]) == -1)
+					goto out;
+		}
+		if (p->ocsp_signer != NULL && each_one(&e,
+		    p7_ocsp_signer_get0_key(p->ocsp_signer)) == -1)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(e.ids);
+	return rc;
+}

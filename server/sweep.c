@@ -6,7 +6,9 @@
  * revoke superseded certificates whose grace has passed
  * (renewal.supersede_grace_days); every sweep_interval, revoke
  * certificates never bound or never delivered, and abandon serial
- * reservations whose certificate was never recorded.  Any number of
+ * reservations whose certificate was never recorded; every second, and
+ * once more at stop, write what the signer did with each key
+ * (server/key_use.c).  Any number of
  * scepd processes may share the database: a transaction-scoped advisory
  * lock, tried and never waited for, lets one of them run a round.  A
  * round revokes at most SWEEP_BATCH certificates under short lock and
@@ -19,6 +21,7 @@
 
 #include "db/db.h"
 #include "server/bgthread.h"
+#include "server/key_use.h"
 #include "server/log.h"
 #include "server/revocation/crl.h"
 #include "server/scepd.h"
@@ -127,6 +130,7 @@ sweep_round(void *arg)
 	int		 revoked = 0, busy = 0;
 
 	revocation_periodic(w);
+	key_use_flush(w->srv->conf, w->db);
 	if (now < next)
 		return CRL_CHECK_MS;
 	next = now + SWEEP_SECONDS;
@@ -172,6 +176,9 @@ sweep_stop(void)
 {
 	bgthread_stop(sweep_thread);
 	sweep_thread = NULL;
+	/* The workers have stopped: what they signed last is counted now. */
+	if (sweeper.srv != NULL)
+		key_use_flush(sweeper.srv->conf, sweeper.db);
 	db_close(sweeper.db);
 	sweeper.db = NULL;
 }

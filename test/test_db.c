@@ -2343,6 +2343,92 @@ test_token(void **state)
 	assert_int_equal(n, 2 * 10 + 1);	/* mdm-1 revoked, mdm-2 live */
 }
 
+/* --- The audit of key use (011_key_use.sql) --------------------------- */
+
+#define KEY_A	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
+/*
+ * Two processes' deltas add up per key and purpose; a key or purpose
+ * not of the table's form, or a negative delta, is refused; a CA key's
+ * records are its certificates and its reservations by state.
+ */
+static void
+test_key_use(void **state)
+{
+	struct state		*st = *state;
+	struct db_key_records	 r;
+	struct db		*other;
+	struct issued		 is[5];
+	long long		 n, f;
+
+	assert_non_null(other = db_open(st->conninfo, errbuf,
+	    sizeof(errbuf)));
+	assert_int_equal(db_key_use_get(st->db, KEY_A, "certificate", &n, &f,
+	    errbuf, sizeof(errbuf)), DB_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(f, 0);
+	assert_int_equal(db_key_use_add(st->db, KEY_A, "certificate", 3, 1,
+	    errbuf, sizeof(errbuf)), DB_OK);
+	assert_int_equal(db_key_use_add(other, KEY_A, "certificate", 4, 0,
+	    errbuf, sizeof(errbuf)), DB_OK);
+	assert_int_equal(db_key_use_add(other, KEY_A, "crl", 2, 0,
+	    errbuf, sizeof(errbuf)), DB_OK);
+	assert_int_equal(db_key_use_get(st->db, KEY_A, "certificate", &n, &f,
+	    errbuf, sizeof(errbuf)), DB_OK);
+	assert_int_equal(n, 7);
+	assert_int_equal(f, 1);
+	assert_int_equal(db_key_use_get(st->db, KEY_A, "crl", &n, &f,
+	    errbuf, sizeof(errbuf)), DB_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(f, 0);
+	assert_int_equal(db_key_use_add(st->db, "k1", "crl", 1, 0, errbuf,
+	    sizeof(errbuf)), DB_ERROR);
+	assert_int_equal(db_key_use_add(st->db, KEY_A, "signing", 1, 0,
+	    errbuf, sizeof(errbuf)), DB_ERROR);
+	assert_int_equal(db_key_use_add(st->db, KEY_A, "crl", -1, 0, errbuf,
+	    sizeof(errbuf)), DB_ERROR);
+	assert_int_equal(db_key_use_get(st->db, KEY_A, "crl", &n, &f,
+	    errbuf, sizeof(errbuf)), DB_OK);
+	assert_int_equal(n, 2);
+	db_close(other);
+
+	/*
+	 * KEY_A's records: two certificates, a reservation discarded, one
+	 * failed, one still reserved; another key's are not its.
+	 */
+	assert_non_null(other = db_open_async(st->conninfo, errbuf,
+	    sizeof(errbuf)));
+	for (int i = 0; i < 5; i++) {
+		struct db_reservation	 rv;
+
+		issued_init(&is[i], 900 + i);
+		memset(&rv, 0, sizeof(rv));
+		rv.serial = is[i].serial;
+		rv.ca_key = i < 4 ? KEY_A : "k1";
+		rv.transaction_id = is[i].txid;
+		assert_int_equal(db_serial_reserve(other, &rv, errbuf,
+		    sizeof(errbuf)), DB_OK);
+	}
+	assert_int_equal(db_serial_resolve(other, is[2].serial,
+	    DB_RESV_DISCARDED, errbuf, sizeof(errbuf)), DB_OK);
+	assert_int_equal(db_serial_resolve(other, is[3].serial,
+	    DB_RESV_FAILED, errbuf, sizeof(errbuf)), DB_OK);
+	db_close(other);
+	for (int i = 0; i < 2; i++) {
+		issue(st->db, &is[i]);
+		admin_num(st, "UPDATE scepd.certificates SET ca_key = '" KEY_A
+		    "' WHERE transaction_id = $1", is[i].txid);
+	}
+	assert_int_equal(db_key_records(st->db, KEY_A, &r, errbuf,
+	    sizeof(errbuf)), DB_OK);
+	assert_int_equal(r.recorded, 2);
+	/* issue() records no reservation's 'issued': they stay reserved. */
+	assert_int_equal(r.reserved, 2);
+	assert_int_equal(r.discarded, 1);
+	assert_int_equal(r.failed, 1);
+	assert_int_equal(r.abandoned, 0);
+}
+
 int
 main(void)
 {
@@ -2378,6 +2464,7 @@ main(void)
 		cmocka_unit_test(test_ca_keys),
 		cmocka_unit_test(test_delivery),
 		cmocka_unit_test(test_reservation),
+		cmocka_unit_test(test_key_use),
 	};
 
 	/* A peer that closes early must fail a test, not kill the binary. */

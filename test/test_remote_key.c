@@ -25,6 +25,7 @@ struct holder {
 	EVP_PKEY	*keys[2];
 	int		 calls;
 	int		 fail;
+	enum p7_purpose	 purpose;	/* of the last call */
 };
 
 static struct holder	 h;
@@ -36,6 +37,7 @@ in_process(void *arg, struct p7_remote_call *c)
 	unsigned char	 id[P7_KEY_ID_LEN];
 
 	hd->calls++;
+	hd->purpose = c->purpose;
 	if (hd->fail)
 		return hd->fail;
 	for (int i = 0; i < 2; i++)
@@ -247,16 +249,56 @@ test_transport_failure(void **state)
 	h.fail = -1;
 	assert_null(cert_for(k, k));
 	assert_int_equal(p7_remote_unavailable(), 0);
+	assert_int_equal(p7_remote_refused(), 1);
+	p7_remote_clear();
+	assert_int_equal(p7_remote_refused(), 0);
 	h.fail = P7_REMOTE_UNAVAILABLE;
 	assert_null(cert_for(k, k));
 	assert_int_equal(p7_remote_unavailable(), 1);
+	assert_int_equal(p7_remote_refused(), 0);
 	/* It stays said until the next request begins. */
 	h.fail = 0;
 	X509_free(cert_for(k, k));
 	assert_int_equal(p7_remote_unavailable(), 1);
 	p7_remote_clear();
 	assert_int_equal(p7_remote_unavailable(), 0);
+	assert_int_equal(p7_remote_refused(), 0);
 	ERR_clear_error();
+	EVP_PKEY_free(k);
+}
+
+/*
+ * Each call carries the purpose this thread set last, until it is set
+ * again; every purpose has its name, and none past the last.
+ */
+static void
+test_purpose(void **state)
+{
+	EVP_PKEY	*k = remote(0);
+	X509		*x;
+	X509_CRL	*crl;
+
+	(void)state;
+	p7_remote_set_purpose(P7_PURPOSE_CERT);
+	assert_non_null(x = cert_for(k, k));
+	assert_int_equal(h.purpose, P7_PURPOSE_CERT);
+	X509_free(x);
+	assert_non_null(x = cert_for(k, k));
+	assert_int_equal(h.purpose, P7_PURPOSE_CERT);
+	X509_free(x);
+	p7_remote_set_purpose(P7_PURPOSE_CRL);
+	assert_non_null(crl = X509_CRL_new());
+	assert_true(X509_CRL_sign(crl, k, EVP_sha256()) > 0);
+	assert_int_equal(h.purpose, P7_PURPOSE_CRL);
+	X509_CRL_free(crl);
+	p7_remote_set_purpose(P7_PURPOSE_NONE);
+	assert_string_equal(p7_purpose_name(P7_PURPOSE_CERT), "certificate");
+	assert_string_equal(p7_purpose_name(P7_PURPOSE_CERTREP), "certrep");
+	assert_string_equal(p7_purpose_name(P7_PURPOSE_CRL), "crl");
+	assert_string_equal(p7_purpose_name(P7_PURPOSE_OCSP), "ocsp");
+	assert_string_equal(p7_purpose_name(P7_PURPOSE_DECRYPT), "decrypt");
+	assert_null(p7_purpose_name(P7_PURPOSE_NONE));
+	assert_null(p7_purpose_name(P7_PURPOSE_MAX));
 	EVP_PKEY_free(k);
 }
 
@@ -343,6 +385,7 @@ main(void)
 		cmocka_unit_test(test_pkcs7_signed),
 		cmocka_unit_test(test_pkcs7_decrypt),
 		cmocka_unit_test(test_transport_failure),
+		cmocka_unit_test(test_purpose),
 		cmocka_unit_test(test_no_private_export),
 		cmocka_unit_test(test_ordinary_keys),
 		cmocka_unit_test(test_perform_refuses),

@@ -34,12 +34,16 @@
 #include "server/conf.h"
 #include "server/http/caps.h"
 #include "server/http/conncap.h"
+#include "server/ca_load.h"
+#include "server/key_use.h"
 #include "server/log.h"
 #include "server/outbound/http_client.h"
 #include "server/outbound/intune_json.h"
 #include "server/outbound/webhook_json.h"
 #include "server/query.h"
 #include "server/scepd.h"
+#include "server/signer/signer.h"
+#include "server/signer/wire.h"
 
 #define VECTOR	"test/data/vectors/sscep-pkcsreq-get-aes128-sha256.der"
 
@@ -1471,6 +1475,75 @@ conncap_answer_being_written(void **state)
 	event_base_free(base);
 }
 
+/* --- server/key_use.c, with the signer and the key list faked ---------- */
+
+int
+ca_keys_each(const struct conf *c,
+    int (*fn)(EVP_PKEY *, const unsigned char *, void *), void *arg)
+{
+	(void)c;
+	(void)fn;
+	(void)arg;
+	return 0;
+}
+
+int
+signer_client_key_use(const unsigned char id[P7_KEY_ID_LEN],
+    struct wire_key_use *u, unsigned *gen)
+{
+	(void)id;
+	(void)u;
+	(void)gen;
+	return P7_REMOTE_UNAVAILABLE;
+}
+
+/*
+ * What is written is the growth since what was written, within one
+ * signer's generation; a new signer counts from 0; counts never go back.
+ */
+static void
+key_use_deltas(void **state)
+{
+	struct wire_key_use	 now, seen, d;
+	unsigned		 gen = 0;
+
+	(void)state;
+	memset(&now, 0, sizeof(now));
+	memset(&seen, 0, sizeof(seen));
+	now.done[P7_PURPOSE_CERT] = 5;
+	now.failed[P7_PURPOSE_CERT] = 1;
+	now.done[P7_PURPOSE_CRL] = 2;
+	key_use_delta(&now, 1, &seen, &gen, &d);
+	assert_int_equal(gen, 1);
+	assert_int_equal(d.done[P7_PURPOSE_CERT], 5);
+	assert_int_equal(d.failed[P7_PURPOSE_CERT], 1);
+	assert_int_equal(d.done[P7_PURPOSE_CRL], 2);
+	assert_int_equal(d.done[P7_PURPOSE_OCSP], 0);
+	/* Written: the caller makes it seen. */
+	seen = now;
+	now.done[P7_PURPOSE_CERT] = 8;
+	key_use_delta(&now, 1, &seen, &gen, &d);
+	assert_int_equal(d.done[P7_PURPOSE_CERT], 3);
+	assert_int_equal(d.failed[P7_PURPOSE_CERT], 0);
+	assert_int_equal(d.done[P7_PURPOSE_CRL], 0);
+	/* Not written (the database was down): the same again, and more. */
+	now.done[P7_PURPOSE_CERT] = 9;
+	key_use_delta(&now, 1, &seen, &gen, &d);
+	assert_int_equal(d.done[P7_PURPOSE_CERT], 4);
+	/* A new signer, at 1 already: all of its counts are new. */
+	memset(&now, 0, sizeof(now));
+	now.done[P7_PURPOSE_CERT] = 1;
+	key_use_delta(&now, 2, &seen, &gen, &d);
+	assert_int_equal(gen, 2);
+	assert_int_equal(d.done[P7_PURPOSE_CERT], 1);
+	assert_int_equal(d.done[P7_PURPOSE_CRL], 0);
+	assert_int_equal(seen.done[P7_PURPOSE_CERT], 0);
+	/* Going back within a generation writes nothing (never negative). */
+	seen.done[P7_PURPOSE_CERT] = 3;
+	key_use_delta(&now, 2, &seen, &gen, &d);
+	assert_int_equal(d.done[P7_PURPOSE_CERT], 0);
+}
+
 int
 main(void)
 {
@@ -1500,6 +1573,7 @@ main(void)
 		cmocka_unit_test(webhook_reply_refusals),
 		cmocka_unit_test(webhook_http_client),
 		cmocka_unit_test(conncap_answer_being_written),
+		cmocka_unit_test(key_use_deltas),
 	};
 
 	/* A peer that closes early must fail a test, not kill the binary. */

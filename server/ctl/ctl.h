@@ -16,6 +16,12 @@ int	ctl_token_revoke(const struct conf *, int, char **);
 int	ctl_token_list(const struct conf *, int, char **);
 int	ctl_challenge_create(const struct conf *, int, char **);
 
+/*
+ * ctl_keyuse.c: scepctl ca status, what each key of the configuration
+ * signed and decrypted, and for a CA key what became of its certificates.
+ */
+int	ctl_ca_status(const struct conf *, int, char **);
+
 /* ctl_mobileconfig.c: an Apple configuration profile for a profile. */
 int	ctl_mobileconfig(const struct conf *, int, char **);
 

@@ -38,6 +38,9 @@ usage(void)
 	    "                                  key files encrypted with F\n"
 	    "  ca import [--profile P] --chain FILE --key FILE\n"
 	    "                                  take an existing CA key and chain\n"
+	    "  ca status                       what each key signed and decrypted,\n"
+	    "                                  per purpose, and what became of\n"
+	    "                                  its certificates (docs/keys.md)\n"
 	    "  db migrate                      apply schema migrations\n"
 	    "  cert list [--limit N] [--undelivered | --unrecorded]\n"
 	    "                                  issued certificates, newest first;\n"
@@ -393,6 +396,7 @@ static const struct command {
 } commands[] = {
 	{ "ca", "init", ca_init },
 	{ "ca", "import", ca_import },
+	{ "ca", "status", ctl_ca_status },
 	{ "db", "migrate", db_migrate_verb },
 	{ "cert", "list", cert_list },
 	{ "cert", "show", cert_show },

@@ -363,6 +363,8 @@ scep_issue(struct scep_ctx *c, X509_REQ *csr, const struct policy_plan *plan,
 			if (p7_remote_unavailable())
 				snprintf(err, errlen, "the signer is "
 				    "unavailable");
+			else if (p7_remote_refused())
+				c->sign_refused = 1;
 			if (resolve_alone(c, hex, DB_RESV_FAILED, e2,
 			    sizeof(e2)) == DB_ERROR)
 				log_warnx("transaction %s: serial %s: cannot "

@@ -44,6 +44,8 @@ struct scep_ctx {
 					/* signed, its certificate only in the
 					   open transaction (scep_settle) */
 	struct scep_validation	 validation;	/* asked before the lock */
+	int			 sign_refused;	/* scep_issue(): the signer
+						   refused the signature */
 };
 
 /* The failInfo names for the log, "badAlg" ... "badCertId". */
@@ -75,7 +77,11 @@ int	scep_record_failure(struct scep_ctx *, enum p7_fail_info,
  * transaction, supersede renewed_serial (if not NULL), audit.  The
  * caller calls scep_settle() once the transaction has ended.  Returns
  * the certificate (described in *d, to clear) for the caller to send
- * once its COMMIT is confirmed, or NULL with err.
+ * once its COMMIT is confirmed, or NULL with err; when the signer
+ * answered the signature with a refusal (not: it was unavailable), it
+ * sets c->sign_refused and marks the reservation 'failed', and the
+ * transaction is still usable to record the refusal
+ * (enroll_sign_refused()).
  */
 X509	*scep_issue(struct scep_ctx *, X509_REQ *csr, const struct policy_plan *,
 	    const char *renewed_serial, struct p7_cert_desc *d, char *err,

@@ -223,7 +223,8 @@ enroll_decide(struct scep_ctx *c, const struct db_prior *prior,
 		    o->err, sizeof(o->err));
 		o->failed = o->crt == NULL || webhook_queue(c, o->crt, NULL,
 		    o->err, sizeof(o->err)) == -1;
-		if (!o->failed && intune)
+		enroll_sign_refused(c, o);
+		if (!o->failed && intune && o->crt != NULL)
 			intune_confirm(c, o);
 		break;
 	}

@@ -10,12 +10,30 @@
 
 #include "server/log.h"
 #include "server/scep/outcome.h"
+#include "server/scep/webhook.h"
 #include "server/outbound/notifier.h"
 
 int
 enroll_keeps(const struct enroll_outcome *o)
 {
 	return o->step != ENROLL_ANSWERED && !o->failed;
+}
+
+void
+enroll_sign_refused(struct scep_ctx *c, struct enroll_outcome *o)
+{
+	if (o->crt != NULL || !c->sign_refused)
+		return;
+	log_warnx("%s %s %s: the signer refused to sign: %s -> FAILURE "
+	    "badRequest", c->peer, scep_msg_name(c),
+	    p7_req_get0_transaction_id(c->req), o->err);
+	o->step = ENROLL_REFUSED;
+	o->v.fail = POLICY_FAIL_BAD_REQUEST;
+	snprintf(o->v.reason, sizeof(o->v.reason), "the signer refused to "
+	    "sign: %.200s", o->err);
+	o->failed = scep_record_failure(c, P7_FAIL_BAD_REQUEST, o->v.reason,
+	    o->err, sizeof(o->err)) == -1 || webhook_queue(c, NULL,
+	    o->v.reason, o->err, sizeof(o->err)) == -1;
 }
 
 /* A refusal: FAILURE whether or not it could be recorded (nothing issued). */

@@ -34,6 +34,13 @@ struct enroll_outcome {
 	char			 err[256];
 };
 int	enroll_keeps(const struct enroll_outcome *);
+/*
+ * After scep_issue() failed in o's open transaction: if the signer
+ * refused the signature, that is a decision, recorded as the FAILURE
+ * badRequest o becomes (its reservation is 'failed' already); anything
+ * else stays a failure (503).
+ */
+void	enroll_sign_refused(struct scep_ctx *, struct enroll_outcome *);
 void	enroll_answer(struct scep_ctx *, struct enroll_outcome *,
 	    struct reply *);
 void	enroll_outcome_clear(struct enroll_outcome *);

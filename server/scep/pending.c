@@ -181,6 +181,7 @@ issue_approved(struct scep_ctx *c, const struct db_pending *p,
 	    sizeof(o->err));
 	o->failed = o->crt == NULL || webhook_queue(c, o->crt, NULL, o->err,
 	    sizeof(o->err)) == -1;
+	enroll_sign_refused(c, o);
 out:
 	X509_REQ_free(csr);
 }

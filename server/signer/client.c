@@ -112,44 +112,64 @@ await(int fd, struct wire_resp *rs)
 	return recv(fd, rs, sizeof(*rs), MSG_DONTWAIT | MSG_TRUNC);
 }
 
+/*
+ * Send rq (its header and len bytes of data) to the current signer and
+ * read its answer into *rs; *gen is that signer's generation.  A key
+ * operation is counted in signer_client_stats(), the counts' queries are
+ * not.  Returns 0, or P7_REMOTE_UNAVAILABLE (no signer, or no answer).
+ */
+static int
+round_trip(struct wire_req *rq, struct wire_resp *rs, unsigned *gen)
+{
+	struct conn		 c;
+	struct timespec		 t0;
+	size_t			 len = WIRE_REQ_HEAD + rq->len;
+	ssize_t			 n;
+
+	if (take(&c) == -1)
+		return P7_REMOTE_UNAVAILABLE;
+	rq->magic = WIRE_MAGIC;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (send(c.fd, rq, len, MSG_NOSIGNAL) != (ssize_t)len ||
+	    (n = await(c.fd, rs)) < (ssize_t)WIRE_RESP_HEAD ||
+	    n > (ssize_t)sizeof(*rs) || rs->magic != WIRE_MAGIC ||
+	    rs->len > WIRE_MAX_DATA || (size_t)n != WIRE_RESP_HEAD + rs->len) {
+		/* Gone, stuck or confused: this connection is done. */
+		close(c.fd);
+		return P7_REMOTE_UNAVAILABLE;
+	}
+	*gen = c.gen;
+	give_back(&c);
+	if (rq->op == WIRE_OP_STATS)
+		return 0;
+	ncalls++;
+	round_trip_us += (unsigned long)log_us_since(&t0);
+	key_op_us += rs->usec;
+	return 0;
+}
+
 static int
 transport(void *arg, struct p7_remote_call *call)
 {
 	struct wire_req		 rq;
 	struct wire_resp	 rs;
-	struct conn		 c;
-	struct timespec		 t0;
-	size_t			 len;
-	ssize_t			 n;
+	unsigned		 gen;
 	int			 rc = -1;
 
 	(void)arg;
 	if (call->in_len > WIRE_MAX_DATA)
 		return -1;
-	if (take(&c) == -1)
-		return P7_REMOTE_UNAVAILABLE;
 	memset(&rq, 0, WIRE_REQ_HEAD);
-	rq.magic = WIRE_MAGIC;
 	rq.op = (uint8_t)call->op;
+	rq.purpose = (uint8_t)call->purpose;
 	rq.md_nid = call->md_nid;
 	memcpy(rq.key_id, call->key_id, sizeof(rq.key_id));
 	rq.len = (uint32_t)call->in_len;
 	memcpy(rq.data, call->in, call->in_len);
-	len = WIRE_REQ_HEAD + call->in_len;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (send(c.fd, &rq, len, MSG_NOSIGNAL) != (ssize_t)len ||
-	    (n = await(c.fd, &rs)) < (ssize_t)WIRE_RESP_HEAD ||
-	    n > (ssize_t)sizeof(rs) || rs.magic != WIRE_MAGIC ||
-	    rs.len > WIRE_MAX_DATA || (size_t)n != WIRE_RESP_HEAD + rs.len) {
-		/* Gone, stuck or confused: this connection is done. */
-		close(c.fd);
+	if (round_trip(&rq, &rs, &gen) != 0) {
 		OPENSSL_cleanse(&rq, sizeof(rq));
 		return P7_REMOTE_UNAVAILABLE;
 	}
-	give_back(&c);
-	ncalls++;
-	round_trip_us += (unsigned long)log_us_since(&t0);
-	key_op_us += rs.usec;
 	if (rs.status == 0 && rs.len <= call->out_cap) {
 		memcpy(call->out, rs.data, rs.len);
 		call->out_len = rs.len;
@@ -209,6 +229,24 @@ signer_client_start(int ctl, char *err, size_t errlen)
 		return -1;
 	}
 	pthread_detach(pool.thread);
+	return 0;
+}
+
+int
+signer_client_key_use(const unsigned char id[P7_KEY_ID_LEN],
+    struct wire_key_use *u, unsigned *gen)
+{
+	struct wire_req		 rq;
+	struct wire_resp	 rs;
+
+	memset(&rq, 0, WIRE_REQ_HEAD);
+	rq.op = WIRE_OP_STATS;
+	memcpy(rq.key_id, id, sizeof(rq.key_id));
+	if (round_trip(&rq, &rs, gen) != 0)
+		return P7_REMOTE_UNAVAILABLE;
+	if (rs.status != 0 || rs.len != sizeof(*u))
+		return -1;
+	memcpy(u, rs.data, sizeof(*u));
 	return 0;
 }
 

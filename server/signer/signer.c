@@ -6,7 +6,9 @@
  * every CA, RA, previous CA and OCSP-signer key (server/ca_load.c), says
  * WIRE_READY on its link (descriptor 3), and then does one thing: answer
  * "sign this digest" and "decrypt this key block" (pkcs7/remote_perform.c)
- * over connections the worker hands it through the link.
+ * over connections the worker hands it through the link.  It counts
+ * what it did with each key, per purpose (WIRE_OP_STATS answers them),
+ * for the audit of key use (docs/keys.md).
  *
  * One thread per connection, so RSA work spreads over the cores as it
  * did in the worker's pool.  A connection that sends anything but a
@@ -39,84 +41,125 @@
 /* Connections (threads) at once: the worker opens one per thread that signs. */
 #define MAX_CONNECTIONS	1024
 
+_Static_assert(sizeof(struct wire_key_use) <= WIRE_MAX_DATA,
+    "the counts of a key do not fit an answer");
+
 struct held {
 	unsigned char	 id[P7_KEY_ID_LEN];
 	EVP_PKEY	*key;
+	/* Since the start, per enum p7_purpose: as struct wire_key_use. */
+	_Atomic uint64_t done[P7_PURPOSE_MAX];
+	_Atomic uint64_t failed[P7_PURPOSE_MAX];
 };
 
 static struct held	*keys;
 static int		 nkeys;
 static atomic_int	 nconnections;
 
+/* ca_keys_each()'s fn: hold key. */
 static int
-add_key(EVP_PKEY *key)
+add_key(EVP_PKEY *key, const unsigned char *id, void *arg)
 {
-	unsigned char	 id[P7_KEY_ID_LEN];
 	struct held	*k;
 
-	if (key == NULL)
-		return 0;
-	if (p7_key_id(key, id) == -1)
-		return -1;
-	for (int i = 0; i < nkeys; i++)
-		if (memcmp(keys[i].id, id, sizeof(id)) == 0)
-			return 0;
+	(void)arg;
 	if ((k = reallocarray(keys, (size_t)nkeys + 1, sizeof(*k))) == NULL)
 		return -1;
 	keys = k;
-	memcpy(keys[nkeys].id, id, sizeof(id));
-	keys[nkeys++].key = key;
+	k = &keys[nkeys++];
+	memset(k, 0, sizeof(*k));
+	memcpy(k->id, id, P7_KEY_ID_LEN);
+	k->key = key;
 	return 0;
 }
 
-/* Every private key the profiles hold, each once. */
-static int
-collect_keys(const struct conf *c)
-{
-	EVP_PKEY	*k[2];
-	int		 n;
-
-	for (int i = 0; i < c->nprofiles; i++) {
-		const struct conf_profile	*p = &c->profiles[i];
-
-		n = p7_ca_private_keys(p->ca, k);
-		for (int j = 0; j < n; j++)
-			if (add_key(k[j]) == -1)
-				return -1;
-		if (p->prev_ca != NULL) {
-			n = p7_ca_private_keys(p->prev_ca, k);
-			for (int j = 0; j < n; j++)
-				if (add_key(k[j]) == -1)
-					return -1;
-		}
-		if (p->ocsp_signer != NULL &&
-		    add_key(p7_ocsp_signer_get0_key(p->ocsp_signer)) == -1)
-			return -1;
-	}
-	return 0;
-}
-
-static EVP_PKEY *
+static struct held *
 find_key(const unsigned char id[P7_KEY_ID_LEN])
 {
 	for (int i = 0; i < nkeys; i++)
 		if (memcmp(keys[i].id, id, P7_KEY_ID_LEN) == 0)
-			return keys[i].key;
+			return &keys[i];
 	return NULL;
+}
+
+/* A header this program never sends: the connection is not to be trusted. */
+static int
+malformed(const struct wire_req *rq, ssize_t n)
+{
+	if (n < (ssize_t)WIRE_REQ_HEAD || rq->magic != WIRE_MAGIC ||
+	    rq->len > WIRE_MAX_DATA || (size_t)n != WIRE_REQ_HEAD + rq->len ||
+	    rq->purpose >= P7_PURPOSE_MAX)
+		return 1;
+	if (rq->op == WIRE_OP_STATS)
+		return rq->len != 0 || rq->purpose != P7_PURPOSE_NONE;
+	return rq->op != P7_REMOTE_SIGN && rq->op != P7_REMOTE_DECRYPT;
+}
+
+/* A decryption is for an envelope, a signature for anything else. */
+static int
+purpose_fits(const struct wire_req *rq)
+{
+	if (rq->purpose == P7_PURPOSE_NONE)
+		return 0;
+	return (rq->op == P7_REMOTE_DECRYPT) ==
+	    (rq->purpose == P7_PURPOSE_DECRYPT);
+}
+
+/* Perform rq with k into rs, counted under its purpose; 0 or -1. */
+static int
+perform(struct held *k, const struct wire_req *rq, struct wire_resp *rs)
+{
+	struct p7_remote_call	 c;
+	struct timespec		 t0;
+	int			 rc = -1;
+
+	if (!purpose_fits(rq))
+		log_warnx("signer: a %s for purpose %s: refused",
+		    rq->op == P7_REMOTE_SIGN ? "signature" : "decryption",
+		    rq->purpose == P7_PURPOSE_NONE ? "(none)" :
+		    p7_purpose_name(rq->purpose));
+	else {
+		memset(&c, 0, sizeof(c));
+		c.op = (enum p7_remote_op)rq->op;
+		c.purpose = (enum p7_purpose)rq->purpose;
+		c.md_nid = rq->md_nid;
+		c.in = rq->data;
+		c.in_len = rq->len;
+		c.out = rs->data;
+		c.out_cap = sizeof(rs->data);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if ((rc = p7_remote_perform(k->key, &c)) == 0)
+			rs->len = (uint32_t)c.out_len;
+		rs->usec = (uint32_t)log_us_since(&t0);
+	}
+	if (rq->purpose != P7_PURPOSE_NONE)
+		atomic_fetch_add(rc == 0 ? &k->done[rq->purpose] :
+		    &k->failed[rq->purpose], 1);
+	return rc;
+}
+
+/* The counts of k, as struct wire_key_use, into rs. */
+static void
+stats(struct held *k, struct wire_resp *rs)
+{
+	struct wire_key_use	u;
+
+	for (int p = 0; p < P7_PURPOSE_MAX; p++) {
+		u.done[p] = atomic_load(&k->done[p]);
+		u.failed[p] = atomic_load(&k->failed[p]);
+	}
+	memcpy(rs->data, &u, sizeof(u));
+	rs->len = sizeof(u);
 }
 
 /* One request: 0 answered (perhaps with a refusal), -1 close. */
 static int
 answer(int fd, struct wire_req *rq, ssize_t n, struct wire_resp *rs)
 {
-	struct p7_remote_call	 c;
-	struct timespec		 t0;
-	EVP_PKEY		*key;
-	size_t			 len = WIRE_RESP_HEAD;
+	struct held		*k;
+	size_t			 len;
 
-	if (n < (ssize_t)WIRE_REQ_HEAD || rq->magic != WIRE_MAGIC ||
-	    rq->len > WIRE_MAX_DATA || (size_t)n != WIRE_REQ_HEAD + rq->len ||
-	    (rq->op != P7_REMOTE_SIGN && rq->op != P7_REMOTE_DECRYPT)) {
+	if (malformed(rq, n)) {
 		log_warnx("signer: malformed request (%zd bytes): closing "
 		    "the connection", n);
 		return -1;
@@ -124,24 +167,14 @@ answer(int fd, struct wire_req *rq, ssize_t n, struct wire_resp *rs)
 	memset(rs, 0, WIRE_RESP_HEAD);
 	rs->magic = WIRE_MAGIC;
 	rs->status = -1;
-	if ((key = find_key(rq->key_id)) == NULL)
+	if ((k = find_key(rq->key_id)) == NULL)
 		log_warnx("signer: request for a key it does not hold");
-	else {
-		memset(&c, 0, sizeof(c));
-		c.op = (enum p7_remote_op)rq->op;
-		c.md_nid = rq->md_nid;
-		c.in = rq->data;
-		c.in_len = rq->len;
-		c.out = rs->data;
-		c.out_cap = sizeof(rs->data);
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		if (p7_remote_perform(key, &c) == 0) {
-			rs->status = 0;
-			rs->len = (uint32_t)c.out_len;
-			len += c.out_len;
-		}
-		rs->usec = (uint32_t)log_us_since(&t0);
-	}
+	else if (rq->op == WIRE_OP_STATS) {
+		stats(k, rs);
+		rs->status = 0;
+	} else if (perform(k, rq, rs) == 0)
+		rs->status = 0;
+	len = WIRE_RESP_HEAD + rs->len;
 	/* A decrypted key block is secret: nothing of it stays behind. */
 	if (send(fd, rs, len, MSG_NOSIGNAL) != (ssize_t)len) {
 		OPENSSL_cleanse(rs->data, sizeof(rs->data));
@@ -189,7 +222,7 @@ signer_main(const char *conf_path)
 	signal(SIGPIPE, SIG_IGN);
 	if ((c = conf_load(conf_path, CONF_CHECK_FILES)) == NULL)
 		exit(1);
-	if (ca_load_all(c) == -1 || collect_keys(c) == -1)
+	if (ca_load_all(c) == -1 || ca_keys_each(c, add_key, NULL) == -1)
 		exit(1);
 	if (send(WIRE_LINK_FD, WIRE_READY, sizeof(WIRE_READY), MSG_NOSIGNAL) !=
 	    (ssize_t)sizeof(WIRE_READY))

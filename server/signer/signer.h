@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 
+#include "pkcs7/pkcs7.h"
+
 /* scepd -S: the signer process (signer.c).  Never returns. */
 void	signer_main(const char *conf_path) __attribute__((noreturn));
 
@@ -37,6 +39,16 @@ int	signer_client_start(int ctl, char *err, size_t errlen);
  */
 void	signer_client_stats(unsigned long *calls, unsigned long *round_trip,
 	    unsigned long *key_op);
+
+/*
+ * What the current signer did with key id since it started (counts per
+ * purpose, server/signer/wire.h), and that signer's generation in *gen:
+ * a new signer, a new generation, counting from 0 again.  Returns 0, -1
+ * if the signer does not hold the key, or P7_REMOTE_UNAVAILABLE.
+ */
+struct wire_key_use;
+int	signer_client_key_use(const unsigned char id[P7_KEY_ID_LEN],
+	    struct wire_key_use *u, unsigned *gen);
 
 /* Pass a descriptor over a UNIX socket (fdpass.c): 0 or -1. */
 int	fd_send(int sock, int fd);

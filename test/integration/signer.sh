@@ -13,6 +13,13 @@
 # - the signer killed three times under load: the invariants of
 #   test/lib.sh, and every certificate recorded verifies against the CA
 #   (none was recorded that was not signed);
+# - the audit of key use: after enrollments, a CRL and an OCSP answer,
+#   scepctl ca status shows the CA key's certificates (exactly those
+#   recorded), CertReps, CRLs, OCSP answers and decryptions, and the
+#   counts do not go back when the signer is killed;
+# - a signer that refuses the signature (the CA files replaced on disk
+#   and the signer restarted: it no longer holds the key the worker
+#   names): FAILURE badRequest recorded, the reservation 'failed';
 # - SIGKILL to scepd leaves no worker or signer behind.
 . "$(dirname "$0")/../lib.sh"
 
@@ -47,6 +54,14 @@ openssl x509 -in "$D/ra.pem" -out "$WORK/ra.pem"
 
 worker() { scepd_child "$SUP" scepd-worker; }
 signer() { scepd_child "$SUP" scepd-signer; }
+# How many signers have served since the start (after the first).
+signers() { grep -c 'a new signer is serving' "$LOG"; }
+# Kill the signer; wait until the next serves.
+kill_signer() {
+	ks_n=$(signers)
+	kill -KILL "$(signer)"
+	wait_for 100 sh -c "[ \$(grep -c 'a new signer is serving' '$LOG') -gt $ks_n ]"
+}
 
 # enroll CN: SUCCESS through the signer, verified.
 enroll() {
@@ -64,6 +79,88 @@ layout() {
 }
 check "three processes: scepd (supervisor), scepd-worker, scepd-signer" layout
 check "an enrollment through the signer" enroll first
+
+# --- the audit of key use -------------------------------------------------------
+
+CAKEY=$(openssl x509 -in "$D/ca.pem" -noout -pubkey | openssl pkey -pubin -outform DER |
+    sha256sum | cut -d' ' -f1)
+RAKEY=$(openssl x509 -in "$D/ra.pem" -noout -pubkey | openssl pkey -pubin -outform DER |
+    sha256sum | cut -d' ' -f1)
+status() { "$BUILD/scepctl" -c "$CONF" ca status; }
+# use KEY PURPOSE: the count scepctl ca status shows.
+use() {
+	status | awk -v k="key $1:" -v p="$2" '$1 " " $2 == k { on = 1; next }
+	    /^key / { on = 0 } on && $1 == p { print $2; exit }'
+}
+recorded() { sql $DB "SELECT count(*) FROM scepd.certificates WHERE ca_key = '$CAKEY'"; }
+# The CA key's certificate signatures are its certificates recorded, the
+# RA key's CertReps and decryptions at least $1, a CRL and an OCSP answer.
+counted() {
+	[ "$(use "$CAKEY" certificate)" = "$(recorded)" ] &&
+	    [ "$(use "$RAKEY" certrep)" -ge "$1" ] && [ "$(use "$RAKEY" decrypt)" -ge "$1" ] &&
+	    [ "$(use "$CAKEY" crl)" -ge 1 ] && [ "$(use "$CAKEY" ocsp)" -ge 1 ]
+}
+key_use() {
+	for n in 1 2 3; do enroll "audit-$n" || return 1; done
+	curl -fsS "$URL/crl/default.crl" | openssl crl -inform DER -noout -CAfile "$D/ca.pem" ||
+	    return 1
+	openssl ocsp -issuer "$D/ca.pem" -cert "$WORK/audit-1.pem" \
+	    -url "http://127.0.0.1:$PORT/ocsp" -CAfile "$D/ca.pem" \
+	    2>&1 | grep -q "audit-1.pem: good" || { echo "no OCSP answer"; return 1; }
+	wait_for 100 counted 4 || { status; echo "recorded $(recorded)"; return 1; }
+	status
+	[ "$(recorded)" -ge 4 ]
+}
+check "scepctl ca status: certificates signed = recorded, CertReps, decryptions, CRL, OCSP" key_use
+
+key_use_survives() {
+	before=$(use "$CAKEY" certificate) crep=$(use "$RAKEY" certrep)
+	kill_signer || return 1
+	[ "$(use "$CAKEY" certificate)" = "$before" ] || { echo "went back"; return 1; }
+	enroll audit-after-kill || return 1
+	# The new signer counts from 0: its one certificate is added to the rest.
+	wait_for 100 counted_cert $((before + 1)) || { status; return 1; }
+	[ "$(use "$RAKEY" certrep)" -gt "$crep" ]
+}
+counted_cert() { [ "$(use "$CAKEY" certificate)" = "$1" ] && [ "$(recorded)" = "$1" ]; }
+check "key use counts survive a killed signer, and count on" key_use_survives
+
+# The CA files replaced under a running scepd (a new CA key, the RA
+# re-certified by it), and the signer restarted: the worker still names
+# the old key, which the signer no longer holds, and refuses.
+refused() {
+	mkdir -p "$WORK/orig"
+	cp -p "$D/ca.pem" "$D/ca.key" "$D/ra.pem" "$WORK/orig/"
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/new-ca.key" -out "$WORK/new-ca.pem" \
+	    -subj "$(openssl x509 -in "$D/ca.pem" -noout -subject -nameopt compat | sed 's/^subject=//')" \
+	    -days 30 -addext basicConstraints=critical,CA:TRUE \
+	    -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null || return 1
+	openssl x509 -x509toreq -in "$D/ra.pem" -signkey "$D/ra.key" -out "$WORK/ra.csr" 2>/dev/null &&
+	    openssl x509 -req -in "$WORK/ra.csr" -CA "$WORK/new-ca.pem" -CAkey "$WORK/new-ca.key" \
+	    -set_serial 77 -days 30 -copy_extensions copy -out "$WORK/new-ra.pem" 2>/dev/null || return 1
+	install -m 600 "$WORK/new-ca.key" "$D/ca.key"
+	cp "$WORK/new-ca.pem" "$D/ca.pem"
+	cp "$WORK/new-ra.pem" "$D/ra.pem"
+	kill_signer || return 1
+	k=$WORK/refused.key
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$k" 2>/dev/null
+	rc=0
+	$T enroll -u "$URL" --ca "$WORK/ra.pem" -k "$k" --subject "/O=scepd test/CN=refused" \
+	    --challenge $CHAL --transid refused-1 >"$WORK/refused.out" 2>&1 || rc=$?
+	# Put the CA back, for what follows.
+	cp -p "$WORK/orig/ca.pem" "$WORK/orig/ca.key" "$WORK/orig/ra.pem" "$D/"
+	kill_signer || return 1
+	cat "$WORK/refused.out"
+	[ $rc = 2 ] && grep -q 'badRequest' "$WORK/refused.out" || { echo "exit $rc, want 2 (FAILURE badRequest)"; return 1; }
+	grep -q 'refused-1: the signer refused to sign: .* -> FAILURE badRequest' "$LOG" || { echo "not logged"; return 1; }
+	[ "$(sql $DB "SELECT state || ' ' || fail_info FROM scepd.transactions WHERE transaction_id = 'refused-1'")" = "failure 2" ] ||
+	    { echo "transaction: $(sql $DB "SELECT state, fail_info FROM scepd.transactions WHERE transaction_id = 'refused-1'")"; return 1; }
+	[ "$(sql $DB "SELECT string_agg(state, ',') FROM scepd.serial_reservations WHERE transaction_id = 'refused-1'")" = failed ] ||
+	    { echo "reservations: $(sql $DB "SELECT string_agg(state, ',') FROM scepd.serial_reservations WHERE transaction_id = 'refused-1'")"; return 1; }
+	[ "$(sql $DB "SELECT count(*) FROM scepd.certificates WHERE subject LIKE 'CN=refused,%'")" = 0 ] || return 1
+	enroll after-refusal
+}
+check "a signature the signer refuses: FAILURE badRequest recorded, reservation failed, scepd serves on" refused
 
 # memory KEY: no piece of KEY in the worker, some in the signer.
 memory() {
@@ -121,8 +218,7 @@ check "issuing resumes once the signer answers again" enroll resumed
 
 killed() {
 	old=$(signer)
-	kill -KILL "$old"
-	wait_for 100 sh -c "n=\$(grep -c 'a new signer is serving' '$LOG'); [ \$n -ge $1 ]" || return 1
+	kill_signer || return 1
 	new=$(signer)
 	echo "signer $old killed, $new serving"
 	[ -n "$new" ] && [ "$new" != "$old" ] || return 1
@@ -163,10 +259,7 @@ under_load() {
 	for round in 2 3 4; do
 		want=$((want + 4))
 		wait_for 200 loaded $want || { touch "$WORK/load/stop"; return 1; }
-		old=$(signer)
-		kill -KILL "$old"
-		wait_for 100 sh -c "n=\$(grep -c 'a new signer is serving' '$LOG'); [ \$n -ge $round ]" ||
-		    { touch "$WORK/load/stop"; return 1; }
+		kill_signer || { touch "$WORK/load/stop"; return 1; }
 	done
 	want=$((want + 4))
 	wait_for 200 loaded $want || { touch "$WORK/load/stop"; return 1; }
