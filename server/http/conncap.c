@@ -115,14 +115,25 @@ cut(struct slot *s)
 		shutdown(fd, SHUT_RDWR);
 }
 
-/* Bytes arrived: a request is being read from now, if none was. */
+/*
+ * Bytes arrived: a request is being read from now, if none was.  Or the
+ * client sends on after evhttp let go of the connection (it answered
+ * 400 and shut its side): our reference keeps the bufferevent reading,
+ * so stop it here rather than buffer what comes until the slot is freed.
+ */
 static void
 on_input(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
 {
 	struct slot	*s = arg;
 
-	(void)b;
-	if (info->n_added > 0 && !s->busy && s->since == 0)
+	if (info->n_added == 0)
+		return;
+	if (released_by_evhttp(s->bev)) {
+		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
+		evbuffer_drain(b, evbuffer_get_length(b));
+		return;
+	}
+	if (!s->busy && s->since == 0)
 		s->since = now_ms();
 }
 
@@ -138,6 +149,21 @@ on_output(struct evbuffer *b, const struct evbuffer_cb_info *info,
 	s->busy = 0;
 	s->since = evbuffer_get_length(bufferevent_get_input(s->bev)) > 0 ?
 	    now_ms() : 0;
+}
+
+/*
+ * Free the slots of the connections evhttp has let go of since the last
+ * look (those it frees before their first request never call on_close):
+ * at each accept, so that they count against no cap and their
+ * descriptors are closed before another is taken, and once a second.
+ */
+static void
+reap(struct conncap *cc)
+{
+	for (int i = 0; i < cc->nslots; i++)
+		if (cc->slots[i].bev != NULL &&
+		    released_by_evhttp(cc->slots[i].bev))
+			slot_free(&cc->slots[i]);
 }
 
 /* Right after the accept, once evhttp has given the bufferevent its socket. */
@@ -292,8 +318,17 @@ conncap_bufferevent(struct event_base *base, void *arg)
 	struct slot		*s = NULL;
 	struct timeval		 now = { 0, 0 };
 
-	if ((bev = bufferevent_socket_new(base, -1, 0)) == NULL)
+	/*
+	 * The bufferevent closes the socket when it is freed, not evhttp
+	 * when it lets go of it: until our reference goes, the bufferevent
+	 * still has its events on that descriptor, and a descriptor closed
+	 * under them would be the next accepted connection's, whose bytes
+	 * the stale events would then read away from evhttp.
+	 */
+	if ((bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE)) ==
+	    NULL)
 		return NULL;	/* evhttp makes one itself: not counted */
+	reap(cc);
 	for (int i = 0; i < cc->nslots && s == NULL; i++)
 		if (cc->slots[i].bev == NULL)
 			s = &cc->slots[i];
