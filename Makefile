@@ -141,6 +141,12 @@ $(BUILD)/test_api: $(BUILD)/test/test_api.o $(BUILD)/server/api/api_parse.o $(PO
 $(BUILD)/scepbench: $(BUILD)/test/bench.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
 
+# What the signer process costs a key operation, for make bench: the
+# signer and its client as scepd has them, and the keys read here too.
+$(BUILD)/signerbench: $(BUILD)/test/signer_bench.o $(call obj,$(SIGNER_SRC) \
+	    server/ca_load.c) $(BASE_OBJ) $(MODULE_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+
 # Our own SCEP client for what the Debian clients cannot send; it builds
 # messages with OpenSSL directly, not with pkcs7/, so a bug there cannot
 # hide itself.

@@ -44,7 +44,7 @@ if [ "${1:-}" != --inner ]; then
 		# shellcheck disable=SC2086
 		apt-get install -y -qq --no-install-recommends $missing >/dev/null
 	fi
-	make -s all build/sceptool build/scepbench
+	make -s all build/sceptool build/scepbench build/signerbench
 	# A run killed without its cleanup may have left its servers: stop
 	# them by their recorded PID, if that PID still runs the same program.
 	for name in scepd scepserver; do
@@ -60,7 +60,7 @@ if [ "${1:-}" != --inner ]; then
 	rm -rf "$out"
 	mkdir -p "$out/bin"
 	# Private copies: a rebuild during the run must not change what runs.
-	cp build/scepd build/scepctl build/sceptool build/scepbench "$out/bin/"
+	cp build/scepd build/scepctl build/sceptool build/scepbench build/signerbench "$out/bin/"
 	exec unshare -n sh "$0" --inner
 fi
 
@@ -431,6 +431,18 @@ stop_pid "$out/scepserver.pid"
 ss_exit=$rc_stopped
 say "   exit status after SIGTERM: scepd $sd_exit, scepserver $ss_exit"
 
+# ---- key custody: what the signer costs a key operation ----------------------------
+# build/signerbench (test/signer_bench.c) starts the signer as scepd does
+# and times an enrollment's three key operations on the bench's own keys,
+# in its process and through the signer, pinned to CPU 1 with the signer:
+# the wall time of an operation is then the CPU both spend on it.
+NSIGN=${BENCH_SIGNER_OPS:-2000}
+say "== key custody: $NSIGN of each key operation in process and through the signer, CPU 1"
+taskset -c 1 "$BIN/signerbench" -c "$out/scepd/scepd.conf" -n "$NSIGN" \
+    "$out/scepd/ca.key" "$out/scepd/ra.key" >"$out/signer.bench" 2>>"$log" ||
+    die "signerbench failed (see $log)"
+sed 's/^/   /' "$out/signer.bench" | tee -a "$log" >&2
+
 # ---- fast answers while slow work waits (scepd alone) ------------------------------
 # A second scepd with one worker: its profile "hook" asks a validator that
 # answers after 3 s (test/webhook_validator.py --mode slow), and it reaches
@@ -686,6 +698,23 @@ echo "Server logs: scepd $sd_warn warn/error lines; scepserver $ss_err error lin
 	grep 'err=' "$out/scepserver.log" | grep -v 'err=null' | grep -v 'already exists' |
 	    sed -n 's/.* err=\(.*\)/\1/p' | sort | uniq -c | sort -rn | head -n 2 |
 	    awk '{ n = $1; $1 = ""; printf "%s%d x%s", (NR == 1 ? ", besides replay refusals: " : ";"), n, $0 }')."
+echo
+# sgetf OP FIELD: a figure of signerbench's line for OP.
+sgetf() { sed -n "s/^$1 .*$2=\([0-9.]*\).*/\1/p" "$out/signer.bench"; }
+echo "key custody: each key operation in scepd's process (as before the signer) and through the signer,"
+echo "$NSIGN each, both processes on CPU 1 (wall time = their CPU); an enrollment does all three"
+printf '  %-34s %12s %15s %10s\n' "operation" "in process" "through signer" "cost"
+sep_us=0
+for o in decrypt:"decrypt key block (RA)" sign-ca:"sign certificate (CA)" sign-ra:"sign CertRep (RA)"; do
+	l=$(sgetf "${o%%:*}" local_us)
+	r=$(sgetf "${o%%:*}" signer_us)
+	printf '  %-34s %9s us %12s us %7s us\n' "${o#*:}" "$l" "$r" "$(awk -v l="$l" -v r="$r" 'BEGIN { printf "%+.1f", r - l }')"
+	sep_us=$(awk -v s="$sep_us" -v l="$l" -v r="$r" 'BEGIN { printf "%.1f", s + r - l }')
+done
+awk -v s="$sep_us" -v c="$(cpu_ms scepd.enroll32 1)" 'BEGIN {
+	printf "  per enrollment: %+.1f us, %.1f %% of scepd'"'"'s %s ms of CPU per enrollment (32 clients; target: under 5 %%)\n",
+	    s, c > 0 ? s / (c * 1000) * 100 : 0, c
+}'
 echo
 echo "scepd alone, workers = 1: p50 / p99 / max ms and unanswered, one request at a time"
 printf '  %-48s %-20s %-20s %s\n' "while" GetCACaps GetCACert "CRL (cached)"
