@@ -713,7 +713,7 @@ for o in decrypt:"decrypt key block (RA)" sign-ca:"sign certificate (CA)" sign-r
 done
 awk -v s="$sep_us" -v c="$(cpu_ms scepd.enroll32 1)" 'BEGIN {
 	printf "  per enrollment: %+.1f us, %.1f %% of scepd'"'"'s %s ms of CPU per enrollment (32 clients; target: under 5 %%)\n",
-	    s, c > 0 ? s / (c * 1000) * 100 : 0, c
+	    s, (c > 0 ? s / (c * 1000) * 100 : 0), c
 }'
 echo
 echo "scepd alone, workers = 1: p50 / p99 / max ms and unanswered, one request at a time"
