@@ -114,10 +114,28 @@ build fuzz_certrep -lssl
 mkdir -p "$out/corpus/fuzz_certrep"
 cp test/fuzz/seeds/certrep/*.der "$out/corpus/fuzz_certrep/"
 
+# What reaches the signer (server/signer/request.c), with keys made at
+# start: a request to sign a SHA-256 digest with each key, one to
+# decrypt, one for the counts.
+build fuzz_signer server/signer/request.c server/log.c pkcs7/*.c
+mkdir -p "$out/corpus/fuzz_signer"
+python3 - "$out/corpus/fuzz_signer" <<'SEEDS'
+import os, struct, sys
+d = sys.argv[1]
+def req(op, purpose, md_nid, key0, data):
+	head = struct.pack("=IBB2xi", 0x53435031, op, purpose, md_nid)
+	return head + bytes([key0]) + bytes(31) + struct.pack("=I", len(data)) + data
+for name, r in (("sign-rsa", req(1, 1, 672, 0, bytes(range(32)))),
+    ("sign-ec", req(1, 2, 672, 1, bytes(range(32)))),
+    ("decrypt", req(2, 5, 0, 0, bytes(256))),
+    ("stats", req(16, 0, 0, 0, b""))):
+	open(os.path.join(d, name), "wb").write(r)
+SEEDS
+
 # Each target for $seconds, FUZZ_JOBS (default 2, the machine's cores) at
 # a time; a crash ends the run with its reproducer named.
 targets="fuzz_query fuzz_pkimessage fuzz_csr_policy fuzz_webhook_reply
-fuzz_intune_json fuzz_ocsp fuzz_api fuzz_config fuzz_certrep"
+fuzz_intune_json fuzz_ocsp fuzz_api fuzz_config fuzz_certrep fuzz_signer"
 jobs=${FUZZ_JOBS:-2}
 echo "fuzz: running $(echo $targets | wc -w) targets for ${seconds}s each, $jobs at a time"
 # shellcheck disable=SC2086

@@ -82,56 +82,19 @@ find_key(const unsigned char id[P7_KEY_ID_LEN])
 	return NULL;
 }
 
-/* A header this program never sends: the connection is not to be trusted. */
-static int
-malformed(const struct wire_req *rq, ssize_t n)
-{
-	if (n < (ssize_t)WIRE_REQ_HEAD || rq->magic != WIRE_MAGIC ||
-	    rq->len > WIRE_MAX_DATA || (size_t)n != WIRE_REQ_HEAD + rq->len ||
-	    rq->purpose >= P7_PURPOSE_MAX)
-		return 1;
-	if (rq->op == WIRE_OP_STATS)
-		return rq->len != 0 || rq->purpose != P7_PURPOSE_NONE;
-	return rq->op != P7_REMOTE_SIGN && rq->op != P7_REMOTE_DECRYPT;
-}
-
-/* A decryption is for an envelope, a signature for anything else. */
-static int
-purpose_fits(const struct wire_req *rq)
-{
-	if (rq->purpose == P7_PURPOSE_NONE)
-		return 0;
-	return (rq->op == P7_REMOTE_DECRYPT) ==
-	    (rq->purpose == P7_PURPOSE_DECRYPT);
-}
-
 /* Perform rq with k into rs, counted under its purpose; 0 or -1. */
 static int
 perform(struct held *k, const struct wire_req *rq, struct wire_resp *rs)
 {
-	struct p7_remote_call	 c;
-	struct timespec		 t0;
-	int			 rc = -1;
+	int	rc = -1;
 
-	if (!purpose_fits(rq))
+	if (!wire_req_purpose_fits(rq))
 		log_warnx("signer: a %s for purpose %s: refused",
 		    rq->op == P7_REMOTE_SIGN ? "signature" : "decryption",
 		    rq->purpose == P7_PURPOSE_NONE ? "(none)" :
 		    p7_purpose_name(rq->purpose));
-	else {
-		memset(&c, 0, sizeof(c));
-		c.op = (enum p7_remote_op)rq->op;
-		c.purpose = (enum p7_purpose)rq->purpose;
-		c.md_nid = rq->md_nid;
-		c.in = rq->data;
-		c.in_len = rq->len;
-		c.out = rs->data;
-		c.out_cap = sizeof(rs->data);
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		if ((rc = p7_remote_perform(k->key, &c)) == 0)
-			rs->len = (uint32_t)c.out_len;
-		rs->usec = (uint32_t)log_us_since(&t0);
-	}
+	else
+		rc = wire_perform(k->key, rq, rs);
 	if (rq->purpose != P7_PURPOSE_NONE)
 		atomic_fetch_add(rc == 0 ? &k->done[rq->purpose] :
 		    &k->failed[rq->purpose], 1);
@@ -159,7 +122,7 @@ answer(int fd, struct wire_req *rq, ssize_t n, struct wire_resp *rs)
 	struct held		*k;
 	size_t			 len;
 
-	if (malformed(rq, n)) {
+	if (wire_req_malformed(rq, (size_t)n)) {
 		log_warnx("signer: malformed request (%zd bytes): closing "
 		    "the connection", n);
 		return -1;
@@ -193,13 +156,15 @@ serve(void *arg)
 	ssize_t			 n;
 
 	for (;;) {
-		/* One byte more than a request can be: a longer one is cut. */
+		/*
+		 * MSG_TRUNC: n is the message's whole length, so a longer one
+		 * than a request can be is seen, and refused, though only
+		 * sizeof(rq) of it is read.
+		 */
 		n = recv(fd, &rq, sizeof(rq), MSG_TRUNC);
 		if (n == -1 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			break;
-		if (n > (ssize_t)sizeof(rq) || answer(fd, &rq, n, &rs) == -1)
+		if (n <= 0 || answer(fd, &rq, n, &rs) == -1)
 			break;
 	}
 	close(fd);

@@ -50,6 +50,20 @@ struct wire_key_use;
 int	signer_client_key_use(const unsigned char id[P7_KEY_ID_LEN],
 	    struct wire_key_use *u, unsigned *gen);
 
+/*
+ * The signer's reading of one request (request.c).  wire_req_malformed():
+ * 1 unless rq, n bytes long, is a message this program sends (the
+ * connection is then closed).  wire_req_purpose_fits(): 1 if rq's purpose
+ * fits its operation.  wire_perform(): rq's key operation with key into
+ * rs (its len and usec); 0 or -1.
+ */
+struct wire_req;
+struct wire_resp;
+int	wire_req_malformed(const struct wire_req *rq, size_t n);
+int	wire_req_purpose_fits(const struct wire_req *rq);
+int	wire_perform(EVP_PKEY *key, const struct wire_req *rq,
+	    struct wire_resp *rs);
+
 /* Pass a descriptor over a UNIX socket (fdpass.c): 0 or -1. */
 int	fd_send(int sock, int fd);
 /* The descriptor passed, -1 at the end of the socket or on error, -2 if a
