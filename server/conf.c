@@ -515,6 +515,10 @@ load_setting(const char *path, config_setting_t *group, config_setting_t *root,
 		} else if ((str = config_setting_get_string(s)) == NULL) {
 			log_warnx("%s:%d: \"%s\" must be a string", path, line,
 			    st->name);
+			/* The checks after loading read it: its default. */
+			if (st->type == C_STR && st->def_str != NULL &&
+			    (*sp = strdup(st->def_str)) == NULL)
+				fatal("strdup");
 			return 1;
 		}
 		if (st->type == C_CAKEY && p7_key_is_pkcs11(str))

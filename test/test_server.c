@@ -666,6 +666,11 @@ conf_challenge_mode_lists(void **state)
 	    "not one of \"static\", \"dynamic\", \"webhook\""));
 	log = conf_refusal(CONF_BASE "challenge_mode = \"Dynamic\";\n");
 	assert_non_null(strstr(log, "\"challenge_mode\": \"Dynamic\" is not"));
+	/* A challenge of the wrong type is refused, not read as a string
+	 * (fuzz_config found the checks reading it: a NULL pointer). */
+	log = conf_refusal("ca = { cert = \"a\"; key = \"b\"; };\n"
+	    "challenge = [ \"dynamic\", \"static\" ];\n");
+	assert_non_null(strstr(log, "\"challenge\" must be a string"));
 	log = conf_refusal(CONF_BASE "challenge_mode = [ ];\n");
 	assert_non_null(strstr(log, "\"challenge_mode\" must name at least one"));
 	log = conf_refusal(CONF_BASE "challenge_mode = [ \"static\", "
