@@ -248,8 +248,9 @@ db_begin(struct db *db, int retry, char *err, size_t errlen)
 
 	/*
 	 * A transaction still open here was left by an operation that
-	 * failed half-way (seen once in a few hundred runs, right after a
-	 * PostgreSQL fast shutdown and restart; the path is not found).  Its
+	 * failed half-way (test/integration/faults.sh met it in about one
+	 * run in six, on the first enrollment after PostgreSQL's fast
+	 * shutdown and restart; the path is not found).  Its
 	 * work is rolled back either way; this request need not fail for
 	 * it, so it goes on unless the rollback did not end it.
 	 */
